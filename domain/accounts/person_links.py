@@ -1,0 +1,36 @@
+"""Signed, expiring preference-centre links: each is scoped to one person of one account."""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+PERSON_TOKEN_PREFIX = "mqp_"
+_SALT = "marquee.person-link"
+
+
+def sign_person_token(secret_key: str, *, account_id: int, person_id: int) -> str:
+    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+    return PERSON_TOKEN_PREFIX + serializer.dumps([account_id, person_id])
+
+
+class PersonTokenExpired(Exception):
+    pass
+
+
+def verify_person_token(secret_key: str, token: str, *, max_age: int) -> tuple[int, int] | None:
+    """Return (account_id, person_id) for a valid link; None when forged or malformed.
+
+    Raises PersonTokenExpired for a genuine link that is too old, so the page can say so.
+    """
+    if not token.startswith(PERSON_TOKEN_PREFIX) or len(token) > 500:
+        return None
+    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+    try:
+        account_id, person_id = serializer.loads(token[len(PERSON_TOKEN_PREFIX):], max_age=max_age)
+    except SignatureExpired:
+        raise PersonTokenExpired() from None
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(account_id, int) or not isinstance(person_id, int):
+        return None
+    return account_id, person_id

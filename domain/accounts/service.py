@@ -1,0 +1,160 @@
+"""Accounts, staff users and bearer credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from domain.accounts.models import Account, ApiToken, Module, Role, StaffUser, TagNamePolicy, TokenKind
+from domain.errors import Collector, ErrorCode, InputError
+from domain.viewer import AccountInfo, Viewer, ViewerKind
+
+TOKEN_PREFIXES = {TokenKind.STAFF: "mqs_", TokenKind.WEBSITE: "mqw_", TokenKind.CONNECTOR: "mqc_"}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:63] or "account"
+
+
+def account_info(account: Account) -> AccountInfo:
+    return AccountInfo(id=account.id, name=account.name, timezone=account.timezone,
+                       modules=tuple(account.modules), tag_name_policy=account.tag_name_policy)
+
+
+def create_account(session: Session, *, name: str, slug: str | None = None,
+                   timezone_name: str = "Europe/Amsterdam", modules: list[str] | None = None,
+                   tag_name_policy: str = "preserve") -> Account:
+    problems = Collector()
+    name = (name or "").strip()
+    if not name:
+        problems.add(ErrorCode.REQUIRED, "an account needs a name", "name")
+    elif len(name) > 200:
+        problems.add(ErrorCode.TOO_LONG, "name is longer than 200 characters", "name")
+    slug = slug or slugify(name)
+    if not _SLUG.match(slug):
+        problems.add(ErrorCode.INVALID, "slug must be lower-case letters, digits and dashes", "slug")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(ErrorCode.INVALID, f"unknown time zone {timezone_name!r}", "timezone")
+    modules = sorted(set(modules or []))
+    known = {m.value for m in Module}
+    for m in modules:
+        if m not in known:
+            problems.add(ErrorCode.INVALID_CHOICE, f"unknown module {m!r}", "modules")
+    if tag_name_policy not in {p.value for p in TagNamePolicy}:
+        problems.add(ErrorCode.INVALID_CHOICE, "tag name policy is preserve or canonical", "tagNamePolicy")
+    problems.raise_if_any()
+    if session.execute(select(Account.id).where(Account.slug == slug)).first():
+        raise InputError.single(ErrorCode.DUPLICATE, f"an account with slug {slug!r} exists", "slug")
+    account = Account(name=name, slug=slug, timezone=timezone_name, modules=modules,
+                      tag_name_policy=tag_name_policy)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def get_account_by_slug(session: Session, slug: str) -> Account | None:
+    return session.execute(select(Account).where(Account.slug == slug)).scalar_one_or_none()
+
+
+def create_staff_user(session: Session, account_id: int, *, email: str, role: str,
+                      name: str = "", password: str | None = None) -> StaffUser:
+    problems = Collector()
+    email = (email or "").strip()
+    if "@" not in email or len(email) > 254:
+        problems.add(ErrorCode.INVALID_EMAIL, "not a valid e-mail address", "email")
+    if role not in {r.value for r in Role}:
+        problems.add(ErrorCode.INVALID_CHOICE, "role is admin, marketer or viewer", "role")
+    problems.raise_if_any()
+    password_hash = None
+    if password:
+        from argon2 import PasswordHasher  # noqa: PLC0415
+
+        password_hash = PasswordHasher().hash(password)
+    user = StaffUser(account_id=account_id, email=email, role=role, name=name, password_hash=password_hash)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_staff_user_by_email(session: Session, account_id: int, email: str) -> StaffUser | None:
+    from sqlalchemy import func  # noqa: PLC0415
+
+    return session.execute(
+        select(StaffUser).where(StaffUser.account_id == account_id,
+                                func.lower(StaffUser.email) == email.strip().lower())
+    ).scalar_one_or_none()
+
+
+def issue_token(session: Session, account_id: int, *, kind: TokenKind | str, name: str = "",
+                staff_user_id: int | None = None, plugin: str | None = None,
+                scopes: list[str] | None = None, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a credential; returns the row and the secret, which is shown only once."""
+    kind = TokenKind(kind)
+    secret = TOKEN_PREFIXES[kind] + secrets.token_urlsafe(32)
+    token = ApiToken(account_id=account_id, kind=kind.value, name=name, token_digest=digest(secret),
+                     prefix=secret[:10], staff_user_id=staff_user_id, plugin=plugin,
+                     scopes=list(scopes or []), expires_at=expires_at)
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
+    result = session.execute(
+        update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.id == token_id,
+                               ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(timezone.utc)))
+    return result.rowcount > 0
+
+
+def authenticate_token(session: Session, secret: str) -> Viewer | None:
+    """Resolve a bearer secret to a viewer, or None when it is unknown, revoked or expired."""
+    if not secret or len(secret) > 200:
+        return None
+    row = session.execute(
+        select(ApiToken, Account, StaffUser.role)
+        .join(Account, Account.id == ApiToken.account_id)
+        .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id)
+                   & (StaffUser.id == ApiToken.staff_user_id))
+        .where(ApiToken.token_digest == digest(secret), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    token, account, role = row
+    if token.expires_at is not None and token.expires_at <= datetime.now(timezone.utc):
+        return None
+    kind = ViewerKind(token.kind)
+    return Viewer(kind=kind, account=account_info(account), role=role if kind is ViewerKind.STAFF else None,
+                  staff_user_id=token.staff_user_id, plugin=token.plugin,
+                  scopes=frozenset(token.scopes), token_id=token.id)
+
+
+def authenticate_person_link(session: Session, secret_key: str, token: str, *, max_age: int) -> Viewer | None:
+    """A person viewer from a preference-centre link, if the link is valid and the person exists."""
+    from domain.accounts.person_links import verify_person_token  # noqa: PLC0415
+    from domain.people.models import Person  # noqa: PLC0415
+
+    found = verify_person_token(secret_key, token, max_age=max_age)
+    if found is None:
+        return None
+    account_id, person_id = found
+    row = session.execute(
+        select(Account).join(Person, (Person.account_id == Account.id) & (Person.id == person_id))
+        .where(Account.id == account_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    return Viewer(kind=ViewerKind.PERSON, account=account_info(row), person_id=person_id)

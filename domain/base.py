@@ -1,0 +1,49 @@
+"""Shared column helpers for the SQLModel tables.
+
+Every business table carries ``account_id``; its primary key is ``(account_id, id)`` and
+foreign keys between business tables are composite, so a row can never point at another
+account's row (the database refuses it), and the schema is ready to shard by account.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def account_id_field() -> Any:
+    return Field(
+        sa_column=Column(BigInteger, ForeignKey("account.id", ondelete="CASCADE"),
+                         primary_key=True, nullable=False)
+    )
+
+
+def id_field() -> Any:
+    return Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow,
+                 sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
+
+
+def timestamp_field(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def jsonb_field(default_factory=dict) -> Any:
+    return Field(default_factory=default_factory,
+                 sa_column=Column(JSONB, nullable=False, server_default="{}"))
+
+
+def bigint_field(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None if nullable else ...,
+                 sa_column=Column(BigInteger, nullable=nullable, index=index))

@@ -1,0 +1,65 @@
+"""Domain events: recorded on the session while work happens, delivered after commit.
+
+A domain function calls ``record(session, SomeEvent(...))``. When the session commits, the
+events go to the session's ``event_sink`` (set by whoever built the session, usually the plugin
+facade); when it rolls back they are dropped, so plugins never hear of work that did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_PENDING = "marquee_pending_events"
+EVENT_SINK = "event_sink"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    account_id: int
+
+
+@dataclass(frozen=True)
+class PersonCreated(DomainEvent):
+    person_id: int
+
+
+@dataclass(frozen=True)
+class PersonUpdated(DomainEvent):
+    person_id: int
+    changed_fields: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PersonDeleted(DomainEvent):
+    person_id: int
+
+
+EventSink = Callable[[Iterable[DomainEvent]], None]
+
+
+def record(session: Session, event: DomainEvent) -> None:
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def pending(session: Session) -> list[DomainEvent]:
+    return list(session.info.get(_PENDING, []))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _deliver_after_commit(session: Session) -> None:
+    events = session.info.pop(_PENDING, [])
+    sink = session.info.get(EVENT_SINK)
+    if events and sink is not None:
+        sink(events)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

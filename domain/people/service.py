@@ -1,0 +1,209 @@
+"""Persons: create, read, update, delete and list, always within one account."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from domain import events
+from domain.errors import ErrorCode, InputError, not_found
+from domain.pagination import Page, keyset_page
+from domain.people.models import CustomFieldDefinition, Person
+from domain.people.validation import clean_person_fields
+
+
+class PersonSort(str, enum.Enum):
+    CREATED_AT = "created_at"
+    LAST_NAME = "last_name"
+    FIRST_NAME = "first_name"
+    EMAIL = "email"
+    ID = "id"
+
+
+@dataclass
+class PersonFilter:
+    search: str | None = None
+    genders: list[str] = field(default_factory=list)
+    gender_unknown: bool | None = None
+    city: str | None = None
+    postal_code_prefix: str | None = None
+    country: str | None = None
+    language: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    has_email: bool | None = None
+
+
+def local_today(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def custom_field_definitions(session: Session, account_id: int) -> dict[str, dict]:
+    rows = session.execute(
+        select(CustomFieldDefinition.key, CustomFieldDefinition.type, CustomFieldDefinition.choices)
+        .where(CustomFieldDefinition.account_id == account_id)).all()
+    return {key: {"type": kind, "choices": choices or []} for key, kind, choices in rows}
+
+
+def get_person(session: Session, account_id: int, person_id: int) -> Person | None:
+    return session.execute(
+        select(Person).where(Person.account_id == account_id, Person.id == person_id)).scalar_one_or_none()
+
+
+def get_persons(session: Session, account_id: int, person_ids: list[int]) -> dict[int, Person]:
+    if not person_ids:
+        return {}
+    rows = session.execute(
+        select(Person).where(Person.account_id == account_id, Person.id.in_(person_ids))).scalars()
+    return {p.id: p for p in rows}
+
+
+def _email_taken(session: Session, account_id: int, email: str | None, exclude_id: int | None) -> bool:
+    if not email:
+        return False
+    stmt = select(Person.id).where(Person.account_id == account_id,
+                                   func.lower(Person.email) == email.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    return session.execute(stmt.limit(1)).first() is not None
+
+
+def _duplicate_email() -> InputError:
+    return InputError.single(ErrorCode.DUPLICATE, "another person already has this e-mail address",
+                             "input", "email")
+
+
+def _flush_unique(session: Session) -> None:
+    """Flush, turning a lost race on the e-mail unique index into a typed error."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if "uq_person_email" in str(exc.orig):
+            raise _duplicate_email() from None
+        raise
+
+
+def create_person(session: Session, account_id: int, *, timezone_name: str, values: dict[str, Any]) -> Person:
+    cleaned = clean_person_fields(values, today=local_today(timezone_name),
+                                  definitions=custom_field_definitions(session, account_id))
+    if _email_taken(session, account_id, cleaned.get("email"), None):
+        raise _duplicate_email()
+    person = Person(account_id=account_id, **cleaned)
+    session.add(person)
+    _flush_unique(session)
+    events.record(session, events.PersonCreated(account_id=account_id, person_id=person.id))
+    return person
+
+
+def update_person(session: Session, account_id: int, person_id: int, *, timezone_name: str,
+                  values: dict[str, Any]) -> Person:
+    person = session.execute(
+        select(Person).where(Person.account_id == account_id, Person.id == person_id).with_for_update()
+    ).scalar_one_or_none()
+    if person is None:
+        raise not_found("person", "input", "id")
+    cleaned = clean_person_fields(values, today=local_today(timezone_name),
+                                  definitions=custom_field_definitions(session, account_id))
+    if "email" in cleaned and _email_taken(session, account_id, cleaned["email"], person_id):
+        raise _duplicate_email()
+    if "custom_fields" in cleaned:
+        merged = dict(person.custom_fields or {})
+        for key, value in cleaned["custom_fields"].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        cleaned["custom_fields"] = merged
+    changed = tuple(sorted(k for k, v in cleaned.items() if getattr(person, k) != v))
+    for key, value in cleaned.items():
+        setattr(person, key, value)
+    if changed:
+        person.updated_at = datetime.now(timezone.utc)
+        _flush_unique(session)
+        events.record(session, events.PersonUpdated(account_id=account_id, person_id=person_id,
+                                                    changed_fields=changed))
+    return person
+
+
+def delete_person(session: Session, account_id: int, person_id: int) -> None:
+    result = session.execute(delete(Person).where(Person.account_id == account_id, Person.id == person_id))
+    if result.rowcount == 0:
+        raise not_found("person", "input", "id")
+    events.record(session, events.PersonDeleted(account_id=account_id, person_id=person_id))
+
+
+def _apply_filter(stmt, account_id: int, flt: PersonFilter):
+    stmt = stmt.where(Person.account_id == account_id)
+    if flt.search:
+        for word in flt.search.lower().split()[:5]:
+            pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(func.lower(Person.email).like(pattern),
+                                  func.lower(Person.first_name).like(pattern),
+                                  func.lower(Person.last_name).like(pattern)))
+    if flt.genders or flt.gender_unknown:
+        conditions = []
+        if flt.genders:
+            conditions.append(Person.gender.in_(flt.genders))
+        if flt.gender_unknown:
+            conditions.append(Person.gender.is_(None))
+        stmt = stmt.where(or_(*conditions))
+    if flt.city:
+        stmt = stmt.where(func.lower(Person.city) == flt.city.strip().lower())
+    if flt.postal_code_prefix:
+        stmt = stmt.where(Person.postal_code.startswith(flt.postal_code_prefix.strip().upper(), autoescape=True))
+    if flt.country:
+        stmt = stmt.where(Person.country == flt.country.strip().upper())
+    if flt.language:
+        stmt = stmt.where(Person.language == flt.language.strip())
+    if flt.created_after:
+        stmt = stmt.where(Person.created_at >= flt.created_after)
+    if flt.created_before:
+        stmt = stmt.where(Person.created_at < flt.created_before)
+    if flt.has_email is not None:
+        stmt = stmt.where(Person.email.isnot(None) if flt.has_email else Person.email.is_(None))
+    return stmt
+
+
+def _sort_keys(sort: PersonSort):
+    if sort is PersonSort.CREATED_AT:
+        return [Person.created_at, Person.id]
+    if sort is PersonSort.ID:
+        return [Person.id]
+    column = {PersonSort.LAST_NAME: Person.last_name, PersonSort.FIRST_NAME: Person.first_name,
+              PersonSort.EMAIL: Person.email}[sort]
+    return [func.coalesce(func.lower(column), ""), Person.id]
+
+
+def _coerce_cursor(sort: PersonSort):
+    def coerce(values: list) -> list:
+        try:
+            if sort is PersonSort.CREATED_AT:
+                return [datetime.fromisoformat(values[0]), int(values[1])]
+            if sort is PersonSort.ID:
+                return [int(values[0])]
+            return [str(values[0]), int(values[1])]
+        except (TypeError, ValueError):
+            raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
+    return coerce
+
+
+def list_persons(session: Session, account_id: int, *, filter: PersonFilter | None = None,
+                 sort: PersonSort = PersonSort.CREATED_AT, descending: bool = True,
+                 first: int | None = None, after: str | None = None) -> Page[Person]:
+    keys = _sort_keys(sort)
+    stmt = _apply_filter(select(Person, *keys), account_id, filter or PersonFilter())
+    return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
+                       coerce=_coerce_cursor(sort))
+
+
+def count_persons(session: Session, account_id: int, *, filter: PersonFilter | None = None) -> int:
+    stmt = _apply_filter(select(func.count()).select_from(Person), account_id, filter or PersonFilter())
+    return session.execute(stmt).scalar_one()

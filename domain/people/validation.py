@@ -1,0 +1,118 @@
+"""Pure validation of person fields (no database)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from domain.errors import Collector, ErrorCode
+from domain.people.models import CustomFieldType, Gender
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+TEXT_LIMITS = {
+    "email": 254, "first_name": 200, "last_name": 200, "address": 300, "postal_code": 20,
+    "city": 200, "country": 2, "language": 35,
+}
+PERSON_FIELDS = ("email", "first_name", "last_name", "gender", "birth_date", "language", "address",
+                 "postal_code", "city", "country", "latitude", "longitude", "custom_fields")
+CUSTOM_TEXT_LIMIT = 2000
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dict[str, dict],
+                        path: tuple[str, ...] = ("input",)) -> dict[str, Any]:
+    """Trim, normalise and check the given person fields; raise InputError listing every problem."""
+    problems = Collector()
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in PERSON_FIELDS:
+            problems.add(ErrorCode.INVALID, f"unknown field {key}", *path, camel(key))
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                value = None
+        limit = TEXT_LIMITS.get(key)
+        if limit and isinstance(value, str) and len(value) > limit:
+            problems.add(ErrorCode.TOO_LONG, f"{camel(key)} is longer than {limit} characters", *path, camel(key))
+            continue
+        if key == "email" and value is not None and not EMAIL.match(value):
+            problems.add(ErrorCode.INVALID_EMAIL, f"{value!r} is not a valid e-mail address", *path, "email")
+            continue
+        if key == "gender" and value is not None:
+            value = getattr(value, "value", value)
+            if value not in {g.value for g in Gender}:
+                problems.add(ErrorCode.INVALID_CHOICE, "gender is female, male, other or empty", *path, "gender")
+                continue
+        if key == "country" and value is not None:
+            value = value.upper()
+            if not COUNTRY.match(value):
+                problems.add(ErrorCode.INVALID, "country is a two-letter ISO code such as NL", *path, "country")
+                continue
+        if key == "language" and value is not None:
+            if not LANGUAGE.match(value):
+                problems.add(ErrorCode.INVALID, "language is a code such as nl or en-GB", *path, "language")
+                continue
+        if key == "birth_date" and value is not None:
+            if value > today or value.year < 1900:
+                problems.add(ErrorCode.OUT_OF_RANGE, "birth date must be between 1900 and today",
+                             *path, "birthDate")
+                continue
+        if key in ("latitude", "longitude") and value is not None:
+            bound = 90 if key == "latitude" else 180
+            if not -bound <= value <= bound:
+                problems.add(ErrorCode.OUT_OF_RANGE, f"{key} must be between -{bound} and {bound}", *path, key)
+                continue
+        if key == "custom_fields":
+            value = clean_custom_fields(value or {}, definitions, problems, path)
+        out[key] = value
+    if ("latitude" in out) != ("longitude" in out) or ((out.get("latitude") is None) != (out.get("longitude") is None)):
+        problems.add(ErrorCode.INVALID, "latitude and longitude go together", *path, "latitude")
+    problems.raise_if_any()
+    return out
+
+
+def clean_custom_fields(values: dict[str, Any], definitions: dict[str, dict], problems: Collector,
+                        path: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not isinstance(values, dict):
+        problems.add(ErrorCode.INVALID, "custom fields are an object of key → value", *path, "customFields")
+        return out
+    for key, value in values.items():
+        where = (*path, "customFields", str(key))
+        definition = definitions.get(key)
+        if definition is None:
+            problems.add(ErrorCode.NOT_FOUND, f"no custom field {key!r} is defined", *where)
+            continue
+        if value is None:
+            out[key] = None
+            continue
+        kind = definition["type"]
+        ok = True
+        if kind == CustomFieldType.TEXT.value:
+            ok = isinstance(value, str) and len(value) <= CUSTOM_TEXT_LIMIT
+        elif kind == CustomFieldType.NUMBER.value:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind == CustomFieldType.BOOLEAN.value:
+            ok = isinstance(value, bool)
+        elif kind == CustomFieldType.DATE.value:
+            try:
+                value = date.fromisoformat(value).isoformat() if isinstance(value, str) else None
+                ok = value is not None
+            except ValueError:
+                ok = False
+        elif kind == CustomFieldType.CHOICE.value:
+            ok = value in definition.get("choices", [])
+        if not ok:
+            problems.add(ErrorCode.INVALID, f"{key!r} takes a {kind} value", *where)
+            continue
+        out[key] = value
+    return out

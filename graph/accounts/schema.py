@@ -1,0 +1,46 @@
+"""The viewer and its account."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.viewer import ViewerKind as ViewerKindEnum
+from graph.context import Info
+from graph.core.ids import to_global_id
+
+ViewerKind = strawberry.enum(ViewerKindEnum, name="ViewerKind")
+
+
+@strawberry.type(description="A tenant: one venue or organisation.")
+class Account:
+    name: str
+    timezone: str = strawberry.field(description="Decides what \"a day\" is in rules and counts.")
+    modules: list[str]
+    tag_name_policy: str
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Account", self.id))
+
+
+@strawberry.type(description="Whoever sends the request.")
+class Viewer:
+    kind: ViewerKind
+    role: str | None = strawberry.field(description="Staff role: admin, marketer or viewer.")
+    account: Account
+    plugin: str | None = strawberry.field(description="For connector keys: the plugin the key belongs to.")
+
+    @strawberry.field(description="What a connector key may read or write.")
+    def scopes(self) -> list[str]:
+        return sorted(self.scopes)
+
+    @strawberry.field(description="For a person viewer: their own id.")
+    def person_id(self) -> strawberry.ID | None:
+        return strawberry.ID(to_global_id("Person", self.person_id)) if self.person_id else None
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The authenticated viewer; null without valid credentials.")
+    def viewer(self, info: Info) -> Viewer | None:
+        return info.context.viewer

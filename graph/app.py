@@ -1,0 +1,150 @@
+"""The Starlette application: /graphql, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from graph.context import Context
+from graph.schema import build_schema
+from marquee.runtime import Runtime
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+MAX_BODY_BYTES = 1_000_000
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("marquee_graphql_requests", "GraphQL requests", ["operation"],
+                                registry=self.registry)
+        self.errors = Counter("marquee_graphql_errors", "GraphQL requests answered with errors", ["operation"],
+                              registry=self.registry)
+        self.latency = Histogram("marquee_graphql_seconds", "GraphQL execution time", ["operation"],
+                                 registry=self.registry)
+
+
+def _is_request_error(result) -> bool:
+    """A document that failed to parse or validate: no field ran, so no error has a path."""
+    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+
+
+class MarqueeGraphQL(GraphQL):
+    """Strawberry's ASGI view, executing each operation synchronously in a worker thread.
+
+    Resolvers are plain functions over a synchronous session, so a slow query blocks only its
+    own thread, never the event loop; the request's session is closed when execution ends.
+    """
+
+    def __init__(self, runtime: Runtime, metrics: Metrics, **kwargs):
+        super().__init__(build_schema(runtime.settings), allow_queries_via_get=True,
+                         graphql_ide="graphiql" if runtime.settings.graphql_ide else None, **kwargs)
+        self.runtime = runtime
+        self.metrics = metrics
+
+    async def get_context(self, request, response) -> Context:
+        ctx = Context(self.runtime, request.headers.get("authorization"), request)
+        ctx.response = response
+        return ctx
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        allowed = OperationType.from_http(request_adapter.method)
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise HTTPException(413, "request body too large")
+        operation = (request_data.operation_name or "anonymous")[:100]
+
+        def run():
+            started = time.perf_counter()
+            try:
+                return self.schema.execute_sync(
+                    request_data.query, root_value=root_value, variable_values=request_data.variables,
+                    context_value=context, operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+            finally:
+                context.close()
+                self.metrics.latency.labels(operation).observe(time.perf_counter() - started)
+
+        try:
+            result = await anyio.to_thread.run_sync(run)
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+        self.metrics.requests.labels(operation).inc()
+        if result.errors:
+            self.metrics.errors.labels(operation).inc()
+        accept = request.headers.get("accept", "")
+        if GRAPHQL_RESPONSE in accept:
+            sub_response.headers["content-type"] = GRAPHQL_RESPONSE
+            if _is_request_error(result):
+                sub_response.status_code = 400
+        return result
+
+    def create_response(self, response_data, sub_response):
+        media_type = sub_response.headers.get("content-type")
+        response = super().create_response(response_data, sub_response)
+        if media_type:
+            response.headers["content-type"] = media_type
+        return response
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    metrics = Metrics()
+    graphql = MarqueeGraphQL(runtime, metrics)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        def check() -> dict:
+            status = {}
+            try:
+                with runtime.engine.connect() as conn:
+                    conn.execute(text("select 1"))
+                status["database"] = "ok"
+            except Exception as exc:  # report, don't crash the probe
+                status["database"] = f"error: {exc.__class__.__name__}"
+            if runtime.settings.redis_url:
+                try:
+                    import redis  # noqa: PLC0415
+
+                    redis.Redis.from_url(runtime.settings.redis_url, socket_timeout=2).ping()
+                    status["redis"] = "ok"
+                except Exception as exc:
+                    status["redis"] = f"error: {exc.__class__.__name__}"
+            return status
+
+        status = await anyio.to_thread.run_sync(check)
+        ok = all(v == "ok" for v in status.values())
+        return JSONResponse(status, status_code=200 if ok else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.runtime = runtime
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,88 @@
+"""The typed per-request context: viewer, session, plugin facade and fresh loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlmodel import Session
+from strawberry.types import Info as StrawberryInfo
+
+from domain.accounts import service as accounts
+from domain.accounts.person_links import PERSON_TOKEN_PREFIX, PersonTokenExpired
+from domain.viewer import Viewer
+from marquee.runtime import Runtime
+
+
+@dataclass
+class Loaders:
+    """Created per request; each loader is named after what it returns and its key."""
+
+    context: "Context"
+    _made: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, factory):
+        loader = self._made.get(name)
+        if loader is None:
+            loader = self._made[name] = factory(self.context)
+        return loader
+
+
+class Context:
+    """Built by the HTTP view; everything here lives for exactly one request."""
+
+    def __init__(self, runtime: Runtime, authorization: str | None, request: Any = None):
+        self.runtime = runtime
+        self.authorization = authorization
+        self.request = request
+        self.loaders = Loaders(self)
+        self._session: Session | None = None
+        self.auth_error: str | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.runtime.new_session()
+        return self._session
+
+    @cached_property
+    def viewer(self) -> Viewer | None:
+        header = (self.authorization or "").strip()
+        if not header:
+            return None
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            self.auth_error = "the Authorization header must be 'Bearer <token>'"
+            return None
+        secret = secret.strip()
+        settings = self.runtime.settings
+        if secret.startswith(PERSON_TOKEN_PREFIX):
+            try:
+                viewer = accounts.authenticate_person_link(self.session, settings.secret_key, secret,
+                                                           max_age=settings.preference_link_max_age)
+            except PersonTokenExpired:
+                self.auth_error = "this link has expired"
+                return None
+        else:
+            viewer = accounts.authenticate_token(self.session, secret)
+        if viewer is None:
+            self.auth_error = "unknown, revoked or expired token"
+        return viewer
+
+    def commit(self) -> None:
+        """Commit the request's unit of work; domain events reach plugins after this."""
+        if self._session is not None:
+            self._session.commit()
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,60 @@
+"""Typed mutation errors.
+
+Every mutation returns a union of its success type and its own failure type, which lists
+errors that implement ``UserError`` (code, message, path of the offending input field).
+``mutation_payload("CreatePerson", CreatePersonSuccess)`` makes ``CreatePersonError``,
+``CreatePersonFailure`` and the union ``CreatePersonPayload``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Union
+
+import strawberry
+
+from domain.errors import ErrorCode as DomainErrorCode
+from domain.errors import InputError
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode",
+                            description="Why an input was refused.")
+
+
+@strawberry.interface(description="A problem with a mutation's input; nothing was written.")
+class UserError:
+    code: ErrorCode
+    message: str
+    path: list[str] = strawberry.field(description="Path of the offending input field, e.g. [\"input\", \"email\"].")
+
+
+def mutation_payload(name: str, success: type, *, description: str = "") -> tuple[Any, type, type]:
+    error_type = strawberry.type(type(f"{name}Error", (UserError,), {"__doc__": None}),
+                                 description=f"A problem that stopped {name[0].lower() + name[1:]}.")
+    failure = strawberry.type(
+        type(f"{name}Failure", (), {"__annotations__": {"errors": list[error_type]}}),
+        description=f"{name} was refused; nothing was written.")
+    payload = Annotated[Union[success, failure], strawberry.union(f"{name}Payload")]
+    return payload, error_type, failure
+
+
+def failure_from(error: InputError, error_type: type, failure: type) -> Any:
+    return failure(errors=[error_type(code=p.code, message=p.message, path=list(p.path))
+                           for p in error.problems])
+
+
+def run_mutation(info, action: Callable[[], Any], error_type: type, failure: type) -> Any:
+    """Run one domain call as the request's unit of work: commit on success, roll back and
+    answer with typed errors on bad input."""
+    ctx = info.context
+    try:
+        result = action()
+        ctx.commit()
+        return result
+    except InputError as exc:
+        ctx.rollback()
+        return failure_from(exc, error_type, failure)
+    except BaseException:
+        ctx.rollback()
+        raise
+
+
+__all__ = ["ErrorCode", "UserError", "mutation_payload", "failure_from", "run_mutation"]

@@ -1,0 +1,30 @@
+"""``node(id:)``: refetch any Node by global id, within the viewer's account only."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.catalog.models import Event, Production, Venue
+from domain.catalog.service import rows_by_id
+from domain.people.models import ConsentType, Person
+from graph.context import Info
+from graph.core.ids import from_global_id
+from graph.core.node import Node
+
+# Node types staff may refetch, by global-id type name.
+STAFF_NODES = {"Person": Person, "Production": Production, "Event": Event, "Venue": Venue,
+               "ConsentType": ConsentType}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global id; null when it is not visible to you.")
+    def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        viewer = info.context.viewer
+        decoded = from_global_id(id)
+        if viewer is None or decoded is None or not viewer.is_staff:
+            return None
+        model = STAFF_NODES.get(decoded[0])
+        if model is None:
+            return None
+        return rows_by_id(info.context.session, model, viewer.account_id, [decoded[1]]).get(decoded[1])

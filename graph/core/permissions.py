@@ -1,0 +1,61 @@
+"""Permission classes declared on fields. The domain checks the account scope again.
+
+Instances are shared by all requests (and threads), so a refusal raises its error rather
+than storing a message on the instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.permission import BasePermission
+
+from domain.viewer import ViewerKind
+
+
+class _ViewerPermission(BasePermission):
+    forbidden_message = "you are not allowed to do this"
+
+    def allows(self, viewer) -> bool:
+        raise NotImplementedError
+
+    def has_permission(self, source: Any, info, **kwargs) -> bool:
+        ctx = info.context
+        viewer = ctx.viewer
+        if viewer is None:
+            raise GraphQLError(ctx.auth_error or "authentication required: send 'Authorization: Bearer <token>'",
+                               extensions={"code": "UNAUTHENTICATED"})
+        if not self.allows(viewer):
+            raise GraphQLError(self.forbidden_message, extensions={"code": "FORBIDDEN"})
+        return True
+
+
+class IsAuthenticated(_ViewerPermission):
+    def allows(self, viewer) -> bool:
+        return True
+
+
+class IsStaff(_ViewerPermission):
+    """Any staff user of the account (roles admin, marketer, viewer)."""
+
+    forbidden_message = "this needs a staff user"
+
+    def allows(self, viewer) -> bool:
+        return viewer.kind is ViewerKind.STAFF
+
+
+class CanEdit(_ViewerPermission):
+    """Staff with role marketer or admin: the ``viewer`` role cannot mutate."""
+
+    forbidden_message = "this needs a staff user with role marketer or admin"
+
+    def allows(self, viewer) -> bool:
+        return viewer.has_role("marketer")
+
+
+class IsAdmin(_ViewerPermission):
+    forbidden_message = "this needs a staff user with role admin"
+
+    def allows(self, viewer) -> bool:
+        return viewer.has_role("admin")

@@ -1,0 +1,1 @@
+"""Composition root: settings, database engine, embedded servers and the CLI."""

@@ -1,0 +1,287 @@
+"""The ``marquee`` command line.
+
+Exit codes: 0 success, 1 failure, 2 bad usage or input (typer's own), 3 not found.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from marquee.settings import Settings, get_settings
+
+app = typer.Typer(help="Marquee: audience CRM and marketing platform for venues.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+EXIT_NOT_FOUND = 3
+DEMO_SLUG = "demo"
+
+
+@contextmanager
+def servers(*, need_redis: bool = True) -> Iterator[Settings]:
+    """Settings with URLs for PostgreSQL and Redis, starting embedded servers when none are
+    configured. The URLs are exported so child processes (API, worker) share the servers."""
+    from marquee.embedded import ensure_servers  # noqa: PLC0415
+
+    settings = get_settings()
+    running = ensure_servers(settings.database_url, settings.redis_url, settings.data_dir, need_redis=need_redis)
+    os.environ["MARQUEE_DATABASE_URL"] = running.database_url
+    if running.redis_url:
+        os.environ["MARQUEE_REDIS_URL"] = running.redis_url
+    get_settings.cache_clear()
+    try:
+        yield replace(settings, database_url=running.database_url, redis_url=running.redis_url)
+    finally:
+        running.close()
+
+
+def _engine(settings: Settings):
+    from marquee.db import make_engine  # noqa: PLC0415
+
+    return make_engine(settings.database_url, pool_size=2)
+
+
+def _migrate(settings: Settings) -> None:
+    from marquee.migrate import upgrade  # noqa: PLC0415
+
+    engine = _engine(settings)
+    upgrade(engine)
+    engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Migrate the database schema (to the newest revision by default)."""
+    from marquee.migrate import upgrade  # noqa: PLC0415
+
+    with servers(need_redis=False) as settings:
+        engine = _engine(settings)
+        upgrade(engine, revision)
+        engine.dispose()
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@app.command("create-account")
+def create_account(name: str = typer.Argument(..., help="Display name of the venue."),
+                   slug: Optional[str] = typer.Option(None, help="Short unique name (default: from the name)."),
+                   timezone: str = typer.Option("Europe/Amsterdam", help="IANA time zone of the account."),
+                   module: list[str] = typer.Option([], help="Module to switch on: recommendations, business."),
+                   admin_email: str = typer.Option(..., help="E-mail of the first admin user."),
+                   tag_name_policy: str = typer.Option("preserve", help="preserve or canonical.")) -> None:
+    """Create an account with an admin user and print the admin's API token."""
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import InputError  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+
+    with servers(need_redis=False) as settings:
+        _migrate(settings)
+        try:
+            with session_scope(_engine(settings)) as session:
+                account = accounts.create_account(session, name=name, slug=slug, timezone_name=timezone,
+                                                  modules=module, tag_name_policy=tag_name_policy)
+                user = accounts.create_staff_user(session, account.id, email=admin_email, role="admin")
+                _, secret = accounts.issue_token(session, account.id, kind="staff", staff_user_id=user.id,
+                                                 name="created by marquee create-account")
+                slug_out = account.slug
+        except InputError as exc:
+            _fail_input(exc)
+    console.print(f"account [bold]{slug_out}[/bold] created")
+    typer.echo(secret)
+
+
+@app.command("create-token")
+def create_token(account: str = typer.Option(..., help="Account slug."),
+                 kind: str = typer.Option("staff", help="staff, website or connector."),
+                 email: Optional[str] = typer.Option(None, help="Staff user's e-mail (kind staff)."),
+                 role: str = typer.Option("admin", help="Role when the staff user is created."),
+                 plugin: Optional[str] = typer.Option(None, help="Plugin name (kind connector)."),
+                 scope: list[str] = typer.Option([], help="Scopes of a connector key."),
+                 name: str = typer.Option("", help="A note to recognise the token by.")) -> None:
+    """Issue a bearer token (the secret is printed once)."""
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import InputError  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+
+    if kind not in ("staff", "website", "connector"):
+        raise typer.BadParameter("kind is staff, website or connector", param_hint="--kind")
+    if kind == "staff" and not email:
+        raise typer.BadParameter("a staff token needs --email", param_hint="--email")
+    if kind == "connector" and not plugin:
+        raise typer.BadParameter("a connector key needs --plugin", param_hint="--plugin")
+    with servers(need_redis=False) as settings:
+        try:
+            with session_scope(_engine(settings)) as session:
+                found = accounts.get_account_by_slug(session, account)
+                if found is None:
+                    console.print(f"[red]no account {account!r}[/red]")
+                    raise typer.Exit(EXIT_NOT_FOUND)
+                user_id = None
+                if kind == "staff":
+                    user = accounts.get_staff_user_by_email(session, found.id, email) or \
+                        accounts.create_staff_user(session, found.id, email=email, role=role)
+                    user_id = user.id
+                _, secret = accounts.issue_token(session, found.id, kind=kind, staff_user_id=user_id,
+                                                 plugin=plugin, scopes=scope, name=name)
+        except InputError as exc:
+            _fail_input(exc)
+    typer.echo(secret)
+
+
+def _fail_input(exc) -> None:
+    for problem in exc.problems:
+        console.print(f"[red]{'.'.join(problem.path) or 'input'}: {problem.message}[/red]")
+    raise typer.Exit(2)
+
+
+def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tuple[int, bool]:
+    """Create the demo account and fill it, with a progress bar; returns (account id, loaded now)."""
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.demo.generator import load_demo_data  # noqa: PLC0415
+    from domain.people.models import Person  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        account = accounts.get_account_by_slug(session, slug)
+        if account is None:
+            account = accounts.create_account(session, name="Stadsschouwburg Demo", slug=slug,
+                                              modules=["recommendations", "business"])
+        account_id = account.id
+        existing = session.execute(select(func.count()).select_from(Person)
+                                   .where(Person.account_id == account_id)).scalar_one()
+    if existing:
+        console.print(f"account [bold]{slug}[/bold] already holds {existing:,} persons; not loading again")
+        engine.dispose()
+        return account_id, False
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("demo data", total=1.0)
+
+        def report(fraction: float, message: str) -> None:
+            progress.update(task, completed=fraction, description=f"demo data: {message}")
+
+        with engine.begin() as conn:
+            counts = load_demo_data(conn, account_id, people=people, seed=seed, progress=report)
+    engine.dispose()
+    console.print(f"loaded in {time.perf_counter() - started:.1f} s: " +
+                  ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int)))
+    return account_id, True
+
+
+@app.command("demo-data")
+def demo_data(people: int = typer.Option(20_000, min=1, max=5_000_000, help="Number of persons."),
+              seed: int = typer.Option(42, help="Same seed, same data."),
+              account: str = typer.Option(DEMO_SLUG, help="Slug of the account to create and fill.")) -> None:
+    """Load realistic demo data (persons, catalogue, orders, consents) into a new account."""
+    with servers(need_redis=False) as settings:
+        _migrate(settings)
+        _load_demo(settings, people=people, seed=seed, slug=account)
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="Interface to listen on."),
+          port: int = typer.Option(None, help="TCP port."),
+          workers: int = typer.Option(1, help="API processes.")) -> None:
+    """Run the API (GraphQL at /graphql)."""
+    import uvicorn  # noqa: PLC0415
+
+    with servers() as settings:
+        uvicorn.run("marquee.asgi:create", factory=True, host=host or settings.host, port=port or settings.port,
+                    workers=workers, log_level="warning")
+
+
+@app.command()
+def worker(processes: int = typer.Option(1, help="Worker processes."),
+           threads: int = typer.Option(4, help="Threads per process.")) -> None:
+    """Run the background worker (dramatiq on Redis)."""
+    from jobs.worker import run_worker  # noqa: PLC0415
+
+    with servers():
+        raise typer.Exit(run_worker(processes=processes, threads=threads))
+
+
+@app.command()
+def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo account."),
+         port: int = typer.Option(None, help="TCP port of the API.")) -> None:
+    """Everything at once: servers, migrations, demo data, API and worker. Ctrl-C stops it all."""
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+
+    with servers() as settings:
+        _migrate(settings)
+        account_id, _ = _load_demo(settings, people=people, seed=42, slug=DEMO_SLUG)
+        engine = _engine(settings)
+        with session_scope(engine) as session:
+            user = accounts.get_staff_user_by_email(session, account_id, "admin@demo.example") or \
+                accounts.create_staff_user(session, account_id, email="admin@demo.example", role="admin",
+                                           name="Demo Admin")
+            _, token = accounts.issue_token(session, account_id, kind="staff", staff_user_id=user.id,
+                                            name="make demo")
+        engine.dispose()
+        port = port or settings.port
+        env = dict(os.environ, MARQUEE_PORT=str(port))
+        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "marquee.asgi:create",
+                                "--host", settings.host, "--port", str(port), "--log-level", "warning"], env=env)
+        work = subprocess.Popen([sys.executable, "-m", "marquee.cli", "worker"], env=env)
+        children = [api, work]
+        try:
+            _wait_until_up(f"http://{settings.host}:{port}/healthz", api)
+            url = f"http://{settings.host}:{port}"
+            console.print(f"\n[bold green]Marquee is running[/bold green]\n"
+                          f"  GraphQL + explorer: {url}/graphql\n"
+                          f"  Staff token (admin of account '{DEMO_SLUG}'): {token}\n"
+                          f"  Try: curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
+                          f"-H 'Content-Type: application/json' "
+                          f"-d '{{\"query\":\"{{ persons(first: 3) {{ edges {{ node {{ firstName lastName city }} }} }} }}\"}}'\n"
+                          f"Press Ctrl-C to stop.")
+            typer.echo(f"URL={url}/graphql")
+            typer.echo(f"TOKEN={token}")
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            console.print("[red]a process stopped; shutting down[/red]")
+            raise typer.Exit(1)
+        except KeyboardInterrupt:
+            console.print("stopping…")
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    import urllib.request  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the API process exited during start-up")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the API did not answer at {url} within {timeout:.0f} s")
+
+
+if __name__ == "__main__":
+    app()

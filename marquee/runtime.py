@@ -1,0 +1,62 @@
+"""Process-wide services built once from settings: engine, plugin manager, session factory.
+
+API processes and workers call ``get_runtime()``; tests build their own ``Runtime``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from domain.events import EVENT_SINK
+from marquee.db import make_engine
+from marquee.settings import Settings, get_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    plugins: object = None  # plugins.manager.PluginFacade
+    session_factory: Callable[[], Session] | None = field(default=None)
+
+    def new_session(self) -> Session:
+        """A session whose committed domain events reach the plugins."""
+        if self.session_factory is not None:
+            session = self.session_factory()
+        else:
+            session = Session(self.engine, expire_on_commit=False)
+        if self.plugins is not None:
+            session.info[EVENT_SINK] = self.plugins.publish
+        return session
+
+
+_runtime: Runtime | None = None
+
+
+def build_runtime(settings: Settings | None = None, *, engine: Engine | None = None,
+                  load_entrypoints: bool = True) -> Runtime:
+    from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
+
+    settings = settings or get_settings()
+    if engine is None:
+        if not settings.database_url:
+            raise RuntimeError("MARQUEE_DATABASE_URL is not set (run through `marquee` or `make demo`)")
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    plugins = PluginFacade(build_plugin_manager(load_entrypoints=load_entrypoints))
+    return Runtime(settings=settings, engine=engine, plugins=plugins)
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = build_runtime()
+    return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime

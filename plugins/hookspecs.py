@@ -1,0 +1,78 @@
+"""The plugin contract: every hook Marquee calls, and nothing else.
+
+Conventions
+-----------
+- ``register_*`` hooks return contributions; the core collects one result per plugin.
+- ``on_<thing>_<past tense>`` hooks are notifications. They fire **after the transaction that
+  did the work has committed** (never for work that rolled back), take exactly one keyword
+  argument ``event`` (a frozen dataclass from :mod:`domain.events` carrying ``account_id`` and
+  ids, never a session or an ORM object), and their return value is ignored.
+- A notification runs inside the process that committed (an API request or a worker), so it
+  must be quick: anything slow or networked belongs in a job the plugin enqueues.
+- Each plugin's notification is called on its own: an exception is logged with the plugin's
+  name and counted (``PluginFacade.failures``), and the other plugins still receive the event.
+  The committed work stands; a plugin cannot undo it by raising.
+
+``EVENT_HOOKS`` maps each domain event class to the notification hook that carries it.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from domain.events import DomainEvent, PersonCreated, PersonDeleted, PersonUpdated
+
+PROJECT = "marquee"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_plugin_info() -> dict:
+    """Describe the plugin.
+
+    Called when the core lists installed plugins (the admin screen, connector scopes).
+    Takes no arguments. Return a dict ``{"name": str, "description": str, "scopes": [str, ...]}``
+    where ``scopes`` names what the plugin may read or write (for example
+    ``["people:read", "tags:write"]``); connector credentials issued to the plugin are limited to
+    these scopes. Return ``None`` to stay unlisted. Every plugin's dict is collected.
+    """
+
+
+@hookspec
+def on_person_created(event: PersonCreated) -> None:
+    """A person was created.
+
+    Fires once per person after the transaction that created it has committed.
+    ``event`` is a :class:`domain.events.PersonCreated` (``account_id``, ``person_id``); reload
+    the person through the domain if you need its fields. The return value is ignored.
+    """
+
+
+@hookspec
+def on_person_updated(event: PersonUpdated) -> None:
+    """A person's fields changed.
+
+    Fires after the transaction that changed the person has committed, only when at least one
+    field really changed. ``event`` is a :class:`domain.events.PersonUpdated` (``account_id``,
+    ``person_id``, ``changed_fields``: the names of the changed fields). The return value is
+    ignored.
+    """
+
+
+@hookspec
+def on_person_deleted(event: PersonDeleted) -> None:
+    """A person was deleted.
+
+    Fires after the transaction that deleted the person has committed; the row is gone, so
+    ``event`` (a :class:`domain.events.PersonDeleted`: ``account_id``, ``person_id``) is all
+    there is. Forget whatever you keep about that person. The return value is ignored.
+    """
+
+
+EVENT_HOOKS: dict[type[DomainEvent], str] = {
+    PersonCreated: "on_person_created",
+    PersonUpdated: "on_person_updated",
+    PersonDeleted: "on_person_deleted",
+}

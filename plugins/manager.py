@@ -1,0 +1,126 @@
+"""Builds the plugin manager and the facade through which the core calls hooks."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections import Counter
+from typing import Iterable
+
+import pluggy
+
+from domain.events import DomainEvent
+from plugins import hookspecs
+
+log = logging.getLogger(__name__)
+trace_log = logging.getLogger("marquee.plugins.trace")
+
+ENTRYPOINT_GROUP = "marquee.plugins"
+
+# Built-in plugins, registered exactly as a third-party plugin would be (by module path).
+# Later: "plugins.ticketing", "plugins.mailer", "plugins.website".
+BUILTIN_PLUGINS: list[str] = []
+
+
+def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
+    """Log every hook call (``MARQUEE_TRACE_HOOKS=1``): arguments, plugins, outcome, duration."""
+    started: dict[int, float] = {}
+
+    def before(hook_name, hook_impls, kwargs):
+        started[id(kwargs)] = time.perf_counter()
+        trace_log.info("hook %s(%s) -> %s", hook_name,
+                       ", ".join(f"{k}={v!r}" for k, v in kwargs.items()),
+                       [impl.plugin_name for impl in hook_impls])
+
+    def after(outcome, hook_name, hook_impls, kwargs):
+        ms = (time.perf_counter() - started.pop(id(kwargs), time.perf_counter())) * 1000
+        if outcome.exception is not None:
+            trace_log.info("hook %s raised %r after %.1f ms", hook_name, outcome.exception, ms)
+        else:
+            trace_log.info("hook %s returned %r after %.1f ms", hook_name, outcome.get_result(), ms)
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def build_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
+    """The one place a plugin manager is built.
+
+    Adds the hookspecs, registers the built-in plugins, loads ``marquee.plugins`` entry points
+    (skipped under tests) and checks that every hookimpl matches a spec, so a misspelt hook
+    name fails at start-up instead of never being called.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for path in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(path), name=path)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(ENTRYPOINT_GROUP)
+    pm.check_pending()
+    if os.environ.get("MARQUEE_TRACE_HOOKS", "").strip().lower() in {"1", "true", "yes", "on"}:
+        _trace_hook_calls(pm)
+    return pm
+
+
+class PluginFacade:
+    """How the core talks to plugins: keyword-only hook calls, failures isolated and counted.
+
+    ``failures`` counts exceptions by hook name (an unmapped event counts under
+    ``"unmapped:<EventClass>"``); it is exported as a metric.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, *, strict: bool = False):
+        self.pm = pm
+        self.strict = strict  # raise on events that no hook carries (tests), instead of logging
+        self.failures: Counter[str] = Counter()
+
+    # -- notifications -------------------------------------------------------------------------
+    def publish(self, events: Iterable[DomainEvent]) -> None:
+        """Deliver committed domain events to the plugins, each event to its hook.
+
+        Called after commit (``session.info['event_sink']``). Never raises because a plugin
+        failed: the data is already committed, so a plugin error is logged with the plugin's
+        name and counted, and delivery carries on with the other plugins and events.
+        """
+        for event in events:
+            hook_name = hookspecs.EVENT_HOOKS.get(type(event))
+            if hook_name is None:
+                if self.strict:
+                    raise LookupError(f"no hook carries {type(event).__name__}; add it to EVENT_HOOKS")
+                self.failures[f"unmapped:{type(event).__name__}"] += 1
+                log.error("no plugin hook carries %s; event dropped", type(event).__name__)
+                continue
+            self.notify(hook_name, event=event)
+
+    def notify(self, hook_name: str, **kwargs) -> None:
+        """Call a notification hook on every plugin separately, so one failure spares the rest."""
+        hook = getattr(self.pm.hook, hook_name)
+        impls = [i for i in hook.get_hookimpls() if not (i.wrapper or i.hookwrapper)]
+        if len(impls) <= 1:
+            callers = [(impls[0].plugin_name if impls else None, hook)]
+        else:
+            plugins = {i.plugin for i in impls}
+            callers = [(i.plugin_name, self.pm.subset_hook_caller(hook_name, plugins - {i.plugin}))
+                       for i in impls]
+        for plugin_name, caller in callers:
+            try:
+                caller(**kwargs)
+            except Exception:
+                self.failures[hook_name] += 1
+                log.exception("plugin %r failed in %s(%s)", plugin_name, hook_name,
+                              ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
+
+    # -- contributions -------------------------------------------------------------------------
+    def plugin_infos(self) -> list[dict]:
+        """``register_plugin_info`` of every plugin: ``{name, description, scopes}`` dicts."""
+        infos = []
+        for info in self.pm.hook.register_plugin_info():
+            if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+                raise TypeError(f"register_plugin_info must return a dict with a name, got {info!r}")
+            scopes = info.get("scopes") or []
+            if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
+                raise TypeError(f"plugin {info['name']!r}: scopes must be a list of strings")
+            infos.append({"name": info["name"], "description": str(info.get("description") or ""),
+                          "scopes": list(scopes)})
+        return infos

@@ -41,6 +41,31 @@ class PersonDeleted(DomainEvent):
     person_id: int
 
 
+@dataclass(frozen=True)
+class TagsAttached(DomainEvent):
+    """Tags were linked to targets ("person tagged" for target ``person``)."""
+
+    tag_ids: tuple[int, ...]
+    target: str
+    target_ids: tuple[int, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class TagsMerged(DomainEvent):
+    survivor_id: int
+    merged_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FormSubmitted(DomainEvent):
+    form_id: int
+    person_id: int
+    submission_id: int
+    added_tag_ids: tuple[int, ...]
+    removed_tag_ids: tuple[int, ...]
+
+
 EventSink = Callable[[Iterable[DomainEvent]], None]
 
 

@@ -49,6 +49,25 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+def cursor_int(value) -> int:
+    """An id taken from a cursor; anything but a bigint is not a cursor of ours."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -BIGINT_MAX <= value <= BIGINT_MAX:
+        raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after")
+    return value
+
+
+def cursor_datetime(value):
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
+
+
 def page_size(first: int | None, *, maximum: int = MAX_PAGE_SIZE, default: int = DEFAULT_PAGE_SIZE) -> int:
     if first is None:
         return default

@@ -27,6 +27,7 @@ class AccountInfo:
     timezone: str
     modules: tuple[str, ...]
     tag_name_policy: str
+    tags_version: int = 0
 
 
 @dataclass(frozen=True)

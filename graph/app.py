@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anyio
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from cross_web import HTTPException
@@ -61,9 +63,6 @@ class MarqueeGraphQL(GraphQL):
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         allowed = OperationType.from_http(request_adapter.method)
-        length = int(request.headers.get("content-length") or 0)
-        if length > MAX_BODY_BYTES:
-            raise HTTPException(413, "request body too large")
         operation = (request_data.operation_name or "anonymous")[:100]
 
         def run():
@@ -82,7 +81,9 @@ class MarqueeGraphQL(GraphQL):
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+            # GraphQL over HTTP: a mutation sent with GET is 405, with the method that works.
+            status = 405 if request_adapter.method == "GET" else 400
+            raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         self.metrics.requests.labels(operation).inc()
@@ -95,12 +96,57 @@ class MarqueeGraphQL(GraphQL):
                 sub_response.status_code = 400
         return result
 
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+
+        async def send_with_allow(message):
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                message = {**message, "headers": [*message.get("headers", []), (b"allow", b"POST")]}
+            await send(message)
+        await super().__call__(scope, receive, send_with_allow)
+
     def create_response(self, response_data, sub_response):
         media_type = sub_response.headers.get("content-type")
         response = super().create_response(response_data, sub_response)
         if media_type:
             response.headers["content-type"] = media_type
         return response
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit, whether announced by Content-Length or chunked."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -133,6 +179,12 @@ def create_app(runtime: Runtime) -> Starlette:
         ok = all(v == "ok" for v in status.values())
         return JSONResponse(status, status_code=200 if ok else 503)
 
+    preferences_page = (Path(__file__).parent / "static" / "preferences.html").read_text()
+
+    async def preferences(request: Request) -> Response:
+        return HTMLResponse(preferences_page, headers={"Cache-Control": "no-cache",
+                                                       "Referrer-Policy": "no-referrer"})
+
     async def metrics_endpoint(request: Request) -> Response:
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
@@ -141,8 +193,9 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/preferences", preferences),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit)])
     app.state.runtime = runtime
     return app
 

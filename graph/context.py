@@ -39,6 +39,7 @@ class Context:
         self.loaders = Loaders(self)
         self._session: Session | None = None
         self.auth_error: str | None = None
+        self._tags_version: int | None = None
 
     @property
     def session(self) -> Session:
@@ -64,11 +65,25 @@ class Context:
             except PersonTokenExpired:
                 self.auth_error = "this link has expired"
                 return None
-        else:
-            viewer = accounts.authenticate_token(self.session, secret)
+            if viewer is None:
+                self.auth_error = "this link is not valid"
+            return viewer
+        viewer = accounts.authenticate_token(self.session, secret)
         if viewer is None:
             self.auth_error = "unknown, revoked or expired token"
         return viewer
+
+    @property
+    def tags_version(self) -> int:
+        """The account's tag version this request reads at (refreshed after tag changes)."""
+        if self._tags_version is None:
+            self._tags_version = self.viewer.account.tags_version
+        return self._tags_version
+
+    def refresh_tags_version(self) -> None:
+        from domain.accounts.models import Account  # noqa: PLC0415
+
+        self._tags_version = self.session.get(Account, self.viewer.account_id, populate_existing=True).tags_version
 
     def commit(self) -> None:
         """Commit the request's unit of work; domain events reach plugins after this."""

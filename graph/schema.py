@@ -6,7 +6,10 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
                                    ParserCache, QueryDepthLimiter, ValidationCache)
+from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
+
+from domain.errors import InputError
 
 from graph.accounts.schema import AccountQuery
 from graph.catalog.schema import CatalogQuery
@@ -14,18 +17,47 @@ from graph.catalog.types import ConsentType, Event, Production, Venue
 from graph.core.node_query import NodeQuery
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
+from graph.forms.schema import FormMutation, FormQuery
+from graph.jobs.schema import Job, JobMutation, JobQuery
+from graph.tags.schema import TagMutation, TagQuery
+from graph.tags.types import Tag, TagCategory
 from marquee.settings import Settings
 
-Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (PersonMutation,))
+Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery))
+Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation))
 
-NODE_TYPES = [Person, Production, Event, Venue, ConsentType]
+NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job]
 
 
 def _masked(error) -> bool:
     """Hide unexpected errors outside development; keep the ones we raise on purpose."""
     original = getattr(error, "original_error", None)
-    return original is not None and not isinstance(original, type(error))
+    return original is not None and not isinstance(original, (type(error), InputError))
+
+
+class InputErrorCodes(SchemaExtension):
+    """Bad arguments to queries (page size, cursors, search) come back with a code and the
+    offending argument, like mutation errors, instead of a bare message."""
+
+    def on_execute(self):
+        yield
+        result = self.execution_context.result
+        for error in (result.errors or []) if result else []:
+            original = getattr(error, "original_error", None)
+            if isinstance(original, InputError):
+                error.extensions = {**(error.extensions or {}), "code": original.problems[0].code.name,
+                                    "problems": [{"code": p.code.name, "message": p.message, "path": list(p.path)}
+                                                 for p in original.problems]}
+
+
+class MarqueeSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Log only unexpected errors: bad input and refused permissions are answers, not faults."""
+        unexpected = [e for e in errors
+                      if getattr(e, "original_error", None) is not None
+                      and not isinstance(e.original_error, (InputError, type(e)))]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -37,12 +69,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        InputErrorCodes,
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=_masked, error_message="Unexpected error."))
-    return strawberry.Schema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)
+    return MarqueeSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)
 
 
 schema = build_schema()

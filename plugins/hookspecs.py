@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import pluggy
 
-from domain.events import DomainEvent, PersonCreated, PersonDeleted, PersonUpdated
+from domain.events import (DomainEvent, FormSubmitted, PersonCreated, PersonDeleted, PersonUpdated, TagsAttached,
+                           TagsMerged)
 
 PROJECT = "marquee"
 
@@ -71,8 +72,46 @@ def on_person_deleted(event: PersonDeleted) -> None:
     """
 
 
+@hookspec
+def on_tags_attached(event: TagsAttached) -> None:
+    """Tags were linked to persons, productions or organisations.
+
+    Fires once per attach call that added at least one link (a bulk label is one event) after
+    its transaction has committed. ``event`` is a :class:`domain.events.TagsAttached`:
+    ``account_id``, ``tag_ids``, ``target`` (``"person"``, ``"production"`` or
+    ``"organisation"``), ``target_ids`` (the targets asked for; some may have had the link
+    already) and ``source`` (``"person"``, ``"staff"`` or ``"integration"``). The return value
+    is ignored.
+    """
+
+
+@hookspec
+def on_tags_merged(event: TagsMerged) -> None:
+    """Tags were merged into one surviving tag.
+
+    Fires after the merge has committed; the merged tags no longer exist and their links,
+    form places and segment references now point at the survivor. ``event`` is a
+    :class:`domain.events.TagsMerged`: ``account_id``, ``survivor_id``, ``merged_ids``.
+    Re-point whatever you keep under a merged id to the survivor. The return value is ignored.
+    """
+
+
+@hookspec
+def on_form_submitted(event: FormSubmitted) -> None:
+    """A person submitted a form (a campaign form or the preference centre).
+
+    Fires after the submission has committed. ``event`` is a
+    :class:`domain.events.FormSubmitted`: ``account_id``, ``form_id``, ``person_id``,
+    ``submission_id``, and the tag ids the person ``added_tag_ids`` / ``removed_tag_ids``
+    through this submission. The return value is ignored.
+    """
+
+
 EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonCreated: "on_person_created",
     PersonUpdated: "on_person_updated",
     PersonDeleted: "on_person_deleted",
+    TagsAttached: "on_tags_attached",
+    TagsMerged: "on_tags_merged",
+    FormSubmitted: "on_form_submitted",
 }

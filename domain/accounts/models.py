@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Column, DateTime, ForeignKeyConstraint,
-                        Identity, Index, Text, func, text)
+from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Column, ForeignKeyConstraint,
+                        Identity, Index, Text, text)
 from sqlmodel import Field, SQLModel
 
 from domain.base import account_id_field, created_at_field, id_field, timestamp_field
@@ -50,6 +50,8 @@ class Account(SQLModel, table=True):
                                sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
     tag_name_policy: str = Field(default="preserve",
                                  sa_column=Column(Text, nullable=False, server_default="preserve"))
+    tags_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"),
+                              description="bumped with every change to the account's tags: caches key on it")
     created_at: datetime = created_at_field()
 
     def has_module(self, module: Module | str) -> bool:

@@ -30,7 +30,8 @@ def slugify(name: str) -> str:
 
 def account_info(account: Account) -> AccountInfo:
     return AccountInfo(id=account.id, name=account.name, timezone=account.timezone,
-                       modules=tuple(account.modules), tag_name_policy=account.tag_name_policy)
+                       modules=tuple(account.modules), tag_name_policy=account.tag_name_policy,
+                       tags_version=account.tags_version)
 
 
 def create_account(session: Session, *, name: str, slug: str | None = None,

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
-from domain.pagination import Page, keyset_page
+from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 
 
 def _by_id_page(session: Session, model, account_id: int, *, first, after, where=()) -> Page:
     stmt = select(model, model.id).where(model.account_id == account_id, *where)
     return keyset_page(session, stmt, [model.id], descending=False, first=first, after=after,
-                       coerce=lambda values: [int(values[0])])
+                       coerce=lambda values: [cursor_int(values[0])])
 
 
 def list_venues(session: Session, account_id: int, *, first=None, after=None) -> Page[Venue]:
@@ -47,7 +47,7 @@ def list_events(session: Session, account_id: int, *, production_id: int | None 
     if starts_before is not None:
         stmt = stmt.where(Event.starts_at < starts_before)
     return keyset_page(session, stmt, keys, descending=False, first=first, after=after,
-                       coerce=lambda v: [datetime.fromisoformat(v[0]), int(v[1])])
+                       coerce=lambda v: [cursor_datetime(v[0]), cursor_int(v[1])])
 
 
 def rows_by_id(session: Session, model, account_id: int, ids: list[int]) -> dict[int, object]:

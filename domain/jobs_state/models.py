@@ -25,6 +25,8 @@ class Job(SQLModel, table=True):
         CheckConstraint("status in ('queued', 'running', 'succeeded', 'failed')", name="ck_job_status"),
         CheckConstraint("progress between 0 and 1", name="ck_job_progress"),
         Index("ix_job_created", "account_id", "created_at"),
+        # Workers receive only the job id: they find the row through this index.
+        Index("uq_job_id", "id", unique=True),
     )
 
     account_id: int = account_id_field()

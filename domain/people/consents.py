@@ -37,3 +37,37 @@ def identities_by_person(session: Session, account_id: int, person_ids: list[int
         for row in rows:
             out[row.person_id].append(row)
     return out
+
+
+def set_consents(session: Session, account_id: int, person_id: int, states: dict[int, bool], *,
+                 source: str) -> None:
+    """Grant or withdraw consents; timestamps record when each state began."""
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    from sqlalchemy import func  # noqa: PLC0415
+    from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
+
+    from domain.errors import ErrorCode, InputError  # noqa: PLC0415
+
+    if not states:
+        return
+    known = set(session.execute(select(ConsentType.id).where(
+        ConsentType.account_id == account_id, ConsentType.id.in_(list(states)))).scalars())
+    missing = [k for k in states if k not in known]
+    if missing:
+        raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "input", "consents")
+    now = datetime.now(timezone.utc)
+    stmt = pg_insert(PersonConsent).values([
+        {"account_id": account_id, "person_id": person_id, "consent_type_id": type_id, "granted": granted,
+         "granted_at": now if granted else None, "withdrawn_at": None if granted else now,
+         "updated_at": now, "source": source}
+        for type_id, granted in sorted(states.items())])
+    excluded = stmt.excluded
+    changed = PersonConsent.granted.is_distinct_from(excluded.granted)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[PersonConsent.account_id, PersonConsent.person_id, PersonConsent.consent_type_id],
+        set_={"granted": excluded.granted,
+              "granted_at": func.coalesce(excluded.granted_at, PersonConsent.granted_at),
+              "withdrawn_at": func.coalesce(excluded.withdrawn_at, PersonConsent.withdrawn_at),
+              "updated_at": excluded.updated_at, "source": excluded.source},
+        where=changed))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Float,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, Float,
                         ForeignKeyConstraint, Index, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel

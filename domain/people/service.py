@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from domain import events
 from domain.errors import ErrorCode, InputError, not_found
-from domain.pagination import Page, keyset_page
+from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 from domain.people.models import CustomFieldDefinition, Person
 from domain.people.validation import clean_person_fields
 
@@ -186,10 +186,10 @@ def _coerce_cursor(sort: PersonSort):
     def coerce(values: list) -> list:
         try:
             if sort is PersonSort.CREATED_AT:
-                return [datetime.fromisoformat(values[0]), int(values[1])]
+                return [cursor_datetime(values[0]), cursor_int(values[1])]
             if sort is PersonSort.ID:
-                return [int(values[0])]
-            return [str(values[0]), int(values[1])]
+                return [cursor_int(values[0])]
+            return [str(values[0]), cursor_int(values[1])]
         except (TypeError, ValueError):
             raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
     return coerce

@@ -52,6 +52,8 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
             if value not in {g.value for g in Gender}:
                 problems.add(ErrorCode.INVALID_CHOICE, "gender is female, male, other or empty", *path, "gender")
                 continue
+        if key == "postal_code" and value is not None:
+            value = " ".join(value.upper().split())
         if key == "country" and value is not None:
             value = value.upper()
             if not COUNTRY.match(value):
@@ -74,7 +76,9 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
         if key == "custom_fields":
             value = clean_custom_fields(value or {}, definitions, problems, path)
         out[key] = value
-    if ("latitude" in out) != ("longitude" in out) or ((out.get("latitude") is None) != (out.get("longitude") is None)):
+    coordinate_problem = any(p.path[-1:] in (("latitude",), ("longitude",)) for p in problems.problems)
+    if not coordinate_problem and (("latitude" in out) != ("longitude" in out)
+                                   or (out.get("latitude") is None) != (out.get("longitude") is None)):
         problems.add(ErrorCode.INVALID, "latitude and longitude go together", *path, "latitude")
     problems.raise_if_any()
     return out

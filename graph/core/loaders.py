@@ -32,8 +32,10 @@ class BatchLoader(Generic[K, V]):
             batch = list(self._pending)
             self._pending.clear()
             found = self._fetch(batch)
+            self._cache.update(found)
             for k in batch:
-                self._cache[k] = found[k] if k in found else (self._default() if self._default else None)
+                if k not in found:
+                    self._cache[k] = self._default() if self._default else None
         return self._cache[key]
 
     def load_many(self, keys: Iterable[K]) -> list[V]:

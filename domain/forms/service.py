@@ -1,0 +1,200 @@
+"""Forms, the preference centre and submissions (SPEC 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel import Session
+
+from domain import events
+from domain.errors import Collector, ErrorCode, InputError, not_found
+from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
+from domain.people.consents import set_consents
+from domain.tags.models import PersonTag, Tag, TagSource
+from domain.tags.visibility import TagSnapshot, TagView, build_views
+
+MAX_FORM_TAGS = 500
+TEXT_LIMITS = {"title": 200, "tags_title": 200, "tags_description": 5000}
+
+
+def get_form(session: Session, account_id: int, form_id: int) -> Form | None:
+    return session.execute(select(Form).where(Form.account_id == account_id, Form.id == form_id)).scalar_one_or_none()
+
+
+def list_forms(session: Session, account_id: int) -> list[Form]:
+    return list(session.execute(select(Form).where(Form.account_id == account_id).order_by(Form.id)).scalars())
+
+
+def preference_centre(session: Session, account_id: int) -> Form:
+    """The account's preference-centre form, created on first use."""
+    session.execute(pg_insert(Form).values(account_id=account_id, kind=PREFERENCE_CENTRE, title="Your preferences",
+                                           tags_title="Your interests")
+                    .on_conflict_do_nothing(index_elements=[Form.account_id],
+                                            index_where=text("kind = 'preference_centre'")))
+    return session.execute(select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
+                           ).scalar_one()
+
+
+def form_tag_positions(session: Session, account_id: int, form_id: int) -> dict[int, int]:
+    rows = session.execute(select(FormTag.tag_id, FormTag.position)
+                           .where(FormTag.account_id == account_id, FormTag.form_id == form_id)).all()
+    return {tag_id: position for tag_id, position in rows}
+
+
+def _clean(values: dict[str, Any], problems: Collector) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if key in TEXT_LIMITS:
+            value = (value or "").strip()
+            if len(value) > TEXT_LIMITS[key]:
+                problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {TEXT_LIMITS[key]} characters", "input", key)
+        out[key] = value
+    if "title" in out and not out["title"]:
+        problems.add(ErrorCode.REQUIRED, "a form needs a title", "input", "title")
+    return out
+
+
+def _set_form_tags(session: Session, account_id: int, form_id: int, tag_ids: list[int]) -> None:
+    if len(tag_ids) != len(set(tag_ids)):
+        raise InputError.single(ErrorCode.INVALID, "a tag appears twice", "input", "tagIds")
+    if len(tag_ids) > MAX_FORM_TAGS:
+        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags on a form", "input", "tagIds")
+    rows = {t.id: t for t in session.execute(
+        select(Tag).where(Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalars()} if tag_ids else {}
+    problems = Collector()
+    for index, tag_id in enumerate(tag_ids):
+        tag = rows.get(tag_id)
+        if tag is None:
+            problems.add(ErrorCode.NOT_FOUND, "tag not found", "input", "tagIds", str(index))
+        elif not tag.show_on_form:
+            problems.add(ErrorCode.INVALID, f"tag {tag.name!r} is not marked \"show on form\"",
+                         "input", "tagIds", str(index))
+    problems.raise_if_any()
+    session.execute(delete(FormTag).where(FormTag.account_id == account_id, FormTag.form_id == form_id))
+    if tag_ids:
+        session.execute(pg_insert(FormTag).values([
+            {"account_id": account_id, "form_id": form_id, "tag_id": t, "position": i + 1}
+            for i, t in enumerate(tag_ids)]))
+
+
+def _bump(session: Session, account_id: int) -> None:
+    from domain.tags.service import _changed  # noqa: PLC0415  (forms are part of the cached tag picture)
+
+    _changed(session, account_id)
+
+
+def create_form(session: Session, account_id: int, *, values: dict[str, Any], tag_ids: list[int]) -> Form:
+    problems = Collector()
+    cleaned = _clean(values, problems)
+    if "title" not in cleaned:
+        problems.add(ErrorCode.REQUIRED, "a form needs a title", "input", "title")
+    problems.raise_if_any()
+    form = Form(account_id=account_id, kind=CAMPAIGN, **cleaned)
+    session.add(form)
+    session.flush()
+    _set_form_tags(session, account_id, form.id, tag_ids)
+    _bump(session, account_id)
+    return form
+
+
+def update_form(session: Session, account_id: int, form_id: int, *, values: dict[str, Any],
+                tag_ids: list[int] | None) -> Form:
+    form = session.execute(select(Form).where(Form.account_id == account_id, Form.id == form_id)
+                           .with_for_update()).scalar_one_or_none()
+    if form is None:
+        raise not_found("form", "input", "id")
+    problems = Collector()
+    cleaned = _clean(values, problems)
+    problems.raise_if_any()
+    for key, value in cleaned.items():
+        setattr(form, key, value)
+    form.updated_at = datetime.now(timezone.utc)
+    if tag_ids is not None:
+        _set_form_tags(session, account_id, form_id, tag_ids)
+    session.flush()
+    _bump(session, account_id)
+    return form
+
+
+# ----------------------------------------------------------------------------- the person's side
+
+def passes_visibility(snap: TagSnapshot, person_in_segment: Callable[[int], bool] | None) -> bool:
+    """``visible to everyone``, or the include / exclude rule admits the person.
+
+    Until segment membership can be evaluated (``person_in_segment`` is None), a tag with a
+    rule is shown to nobody but staff.
+    """
+    if snap.visible_to_everyone:
+        return True
+    if person_in_segment is None:
+        return False
+    if snap.visibility_include_segment_id is None and snap.visibility_exclude_segment_id is None:
+        return False
+    if snap.visibility_include_segment_id is not None and not person_in_segment(snap.visibility_include_segment_id):
+        return False
+    if snap.visibility_exclude_segment_id is not None and person_in_segment(snap.visibility_exclude_segment_id):
+        return False
+    return True
+
+
+def person_form_views(snaps: tuple[TagSnapshot, ...], positions: dict[int, int], selected: set[int],
+                      global_id: Callable[[int], str],
+                      person_in_segment: Callable[[int], bool] | None = None) -> dict[int, TagView]:
+    """The form's tags as this person sees them: active, on the form, passing the visibility
+    rule; ordered by position; grouped under visible parents; ``selected`` from person links."""
+    views = build_views(
+        snaps, global_id, staff=False,
+        keep=lambda s: s.id in positions and s.active and passes_visibility(s, person_in_segment),
+        order=lambda s: (s.position, positions.get(s.id, 0), s.label.casefold(), s.id))
+    for pk, view in views.items():
+        view.selected = pk in selected
+    return views
+
+
+def person_selected_tag_ids(session: Session, account_id: int, person_id: int, tag_ids: list[int]) -> set[int]:
+    if not tag_ids:
+        return set()
+    return set(session.execute(select(PersonTag.tag_id).where(
+        PersonTag.account_id == account_id, PersonTag.person_id == person_id,
+        PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(tag_ids))).scalars())
+
+
+def submit_form(session: Session, account_id: int, *, form_id: int, person_id: int, visible_tag_ids: set[int],
+                selected_tag_ids: list[int], consents: dict[int, bool]) -> FormSubmission:
+    """Checked tags get a ``person`` link, unchecked visible ones lose theirs; staff and
+    integration links stay. Consents change as given. The submission is recorded."""
+    unknown = [i for i, t in enumerate(selected_tag_ids) if t not in visible_tag_ids]
+    if unknown:
+        raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "input", "selectedTagIds",
+                                str(unknown[0]))
+    chosen = set(selected_tag_ids)
+    before = person_selected_tag_ids(session, account_id, person_id, sorted(visible_tag_ids))
+    added, removed = sorted(chosen - before), sorted((visible_tag_ids - chosen) & before)
+    actor = f"person:{person_id}"
+    if added:
+        session.execute(pg_insert(PersonTag).values([
+            {"account_id": account_id, "tag_id": t, "person_id": person_id, "source": TagSource.PERSON.value,
+             "actor": actor} for t in added]).on_conflict_do_nothing())
+    if removed:
+        session.execute(delete(PersonTag).where(
+            PersonTag.account_id == account_id, PersonTag.person_id == person_id,
+            PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(removed)))
+    if consents:
+        set_consents(session, account_id, person_id, consents, source="person")
+    submission = FormSubmission(account_id=account_id, form_id=form_id, person_id=person_id,
+                                submitted_at=datetime.now(timezone.utc), selected_tag_ids=sorted(chosen),
+                                added_tag_ids=added, removed_tag_ids=removed,
+                                consents={str(k): v for k, v in consents.items()})
+    session.add(submission)
+    session.flush()
+    events.record(session, events.FormSubmitted(account_id=account_id, form_id=form_id, person_id=person_id,
+                                         submission_id=submission.id, added_tag_ids=tuple(added),
+                                         removed_tag_ids=tuple(removed)))
+    return submission
+
+
+__all__ = ["get_form", "list_forms", "preference_centre", "create_form", "update_form", "submit_form",
+           "person_form_views", "person_selected_tag_ids", "form_tag_positions", "passes_visibility"]

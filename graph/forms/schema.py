@@ -1,0 +1,250 @@
+"""Forms, the preference centre (person viewers) and preference links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import strawberry
+
+from domain.accounts.person_links import sign_person_token
+from domain.errors import ErrorCode as Code
+from domain.errors import InputError
+from domain.forms import service as forms
+from domain.forms.models import Form as FormRow
+from domain.people.consents import consents_by_person, list_consent_types
+from domain.people.service import get_person
+from domain.tags.visibility import TAG_CACHE, roots
+from domain.viewer import ViewerKind
+from graph.context import Info
+from graph.core.errors import mutation_payload, run_mutation
+from graph.core.ids import to_global_id
+from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
+from graph.tags.schema import pk_of, pks_of
+from graph.tags.types import Tag
+from graph.tags.views import tag_global_id, viewer_tag_views
+
+
+@strawberry.type(description="A campaign step form or the preference centre.")
+class Form:
+    title: str
+    tags_title: str
+    tags_description: str
+    kind: str = strawberry.field(description="preference_centre or campaign.")
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Form", self.id))
+
+    @strawberry.field(description="The tags on the form, in the form's order (staff view).")
+    def tags(self, info: Info) -> list[Tag]:
+        ctx = info.context
+        positions = forms.form_tag_positions(ctx.session, ctx.viewer.account_id, self.id)
+        views = viewer_tag_views(ctx)
+        return [views[pk] for pk in sorted(positions, key=positions.get) if pk in views]
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        return isinstance(obj, (FormRow, cls))
+
+
+@strawberry.type(description="A consent the person can grant or withdraw on the preference centre.")
+class ConsentChoice:
+    consent_type_id: strawberry.ID
+    name: str
+    description: str
+    granted: bool
+
+
+@strawberry.type(description="The preference centre as the person of the link sees it.")
+class PreferenceCentre:
+    title: str
+    tags_title: str
+    tags_description: str
+    first_name: str | None
+    tags: list[Tag] = strawberry.field(description="Main tags with their visible subtags, in position order.")
+    consents: list[ConsentChoice]
+
+
+def preference_centre_for(ctx) -> PreferenceCentre:
+    """Read the person's preference centre: form, visible tags with `selected`, consents."""
+    viewer = ctx.viewer
+    session, account_id, person_id = ctx.session, viewer.account_id, viewer.person_id
+    form = forms.preference_centre(session, account_id)
+    views = _person_views(ctx, form.id)
+    person = get_person(session, account_id, person_id)
+    states = {c.consent_type_id: c.granted for c in consents_by_person(session, account_id, [person_id])[person_id]}
+    consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", c.id)), name=c.name,
+                              description=c.description, granted=states.get(c.id, False))
+                for c in list_consent_types(session, account_id)]
+    return PreferenceCentre(title=form.title, tags_title=form.tags_title, tags_description=form.tags_description,
+                            first_name=person.first_name if person else None, tags=roots(views), consents=consents)
+
+
+def _person_views(ctx, form_id: int) -> dict:
+    viewer = ctx.viewer
+    snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
+    positions = forms.form_tag_positions(ctx.session, viewer.account_id, form_id)
+    selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id, list(positions))
+    return forms.person_form_views(snaps, positions, selected, tag_global_id)
+
+
+@strawberry.type
+class FormQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Person viewers: your preference centre. Null for other viewers.")
+    def preference_centre(self, info: Info) -> PreferenceCentre | None:
+        ctx = info.context
+        if ctx.viewer.kind is not ViewerKind.PERSON:
+            return None
+        return preference_centre_for(ctx)
+
+    @strawberry.field(permission_classes=[IsStaff], description="The account's forms (a few; all of them).")
+    def forms(self, info: Info) -> list[Form]:
+        return forms.list_forms(info.context.session, info.context.viewer.account_id)
+
+
+@strawberry.input
+class FormInput:
+    title: str
+    tags_title: str = ""
+    tags_description: str = ""
+    tag_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Tags marked \"show on form\", in the order shown.")
+
+
+@strawberry.input
+class UpdateFormInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    tags_title: str | None = strawberry.UNSET
+    tags_description: str | None = strawberry.UNSET
+    tag_ids: list[strawberry.ID] | None = strawberry.UNSET
+
+
+@strawberry.input
+class PreferenceLinkInput:
+    person_id: strawberry.ID
+
+
+@strawberry.input
+class ConsentChoiceInput:
+    consent_type_id: strawberry.ID
+    granted: bool
+
+
+@strawberry.input
+class SubmitPreferencesInput:
+    selected_tag_ids: list[strawberry.ID] = strawberry.field(
+        description="Every tag the person wants; visible tags left out lose the person's own choice.")
+    consents: list[ConsentChoiceInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class FormSuccess:
+    form: Form
+
+
+@strawberry.type
+class PreferenceLinkSuccess:
+    url: str
+    token: str
+    expires_at: datetime
+
+
+@strawberry.type
+class SubmitPreferencesSuccess:
+    preference_centre: PreferenceCentre
+
+
+CreateFormPayload, CreateFormError, CreateFormFailure = mutation_payload("CreateForm", FormSuccess)
+UpdateFormPayload, UpdateFormError, UpdateFormFailure = mutation_payload("UpdateForm", FormSuccess)
+CreatePreferenceLinkPayload, CreatePreferenceLinkError, CreatePreferenceLinkFailure = mutation_payload(
+    "CreatePreferenceLink", PreferenceLinkSuccess)
+SubmitPreferencesPayload, SubmitPreferencesError, SubmitPreferencesFailure = mutation_payload(
+    "SubmitPreferences", SubmitPreferencesSuccess)
+
+
+def _form_values(data) -> dict:
+    return {name: getattr(data, name) for name in ("title", "tags_title", "tags_description")
+            if getattr(data, name) is not strawberry.UNSET}
+
+
+@strawberry.type
+class FormMutation:
+    @strawberry.mutation(permission_classes=[CanEdit])
+    def create_form(self, info: Info, input: FormInput) -> CreateFormPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            form = forms.create_form(ctx.session, viewer.account_id, values=_form_values(input),
+                                     tag_ids=pks_of(input.tag_ids, "Tag", "input", "tagIds"))
+            ctx.commit()
+            ctx.refresh_tags_version()
+            return FormSuccess(form=form)
+        return run_mutation(info, action, CreateFormError, CreateFormFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit],
+                         description="Change a form; pass the preference centre's id (see `forms`) to edit it.")
+    def update_form(self, info: Info, input: UpdateFormInput) -> UpdateFormPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            tag_ids = None if input.tag_ids in (strawberry.UNSET, None) else \
+                pks_of(input.tag_ids, "Tag", "input", "tagIds")
+            for name in ("title", "tags_title", "tags_description"):
+                if getattr(input, name) is None:
+                    raise InputError.single(Code.REQUIRED, f"{name} cannot be null", "input", name)
+            form = forms.update_form(ctx.session, viewer.account_id, pk_of(input.id, "Form", "input", "id"),
+                                     values=_form_values(input), tag_ids=tag_ids)
+            ctx.commit()
+            ctx.refresh_tags_version()
+            return FormSuccess(form=form)
+        return run_mutation(info, action, UpdateFormError, UpdateFormFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit],
+                         description="Make sure the account has its preference-centre form and return it.")
+    def ensure_preference_centre(self, info: Info) -> UpdateFormPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            return FormSuccess(form=forms.preference_centre(ctx.session, viewer.account_id))
+        return run_mutation(info, action, UpdateFormError, UpdateFormFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit],
+                         description="A signed, expiring link to one person's preference centre.")
+    def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> CreatePreferenceLinkPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            person_id = pk_of(input.person_id, "Person", "input", "personId")
+            if get_person(ctx.session, viewer.account_id, person_id) is None:
+                raise InputError.single(Code.NOT_FOUND, "person not found", "input", "personId")
+            settings = ctx.runtime.settings
+            token = sign_person_token(settings.secret_key, account_id=viewer.account_id, person_id=person_id)
+            expires = datetime.now(timezone.utc) + timedelta(seconds=settings.preference_link_max_age)
+            return PreferenceLinkSuccess(url=f"{settings.base_url}/preferences#token={token}", token=token,
+                                         expires_at=expires)
+        return run_mutation(info, action, CreatePreferenceLinkError, CreatePreferenceLinkFailure)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="Person viewers: save interests and consents on the preference centre.")
+    def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> SubmitPreferencesPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            if viewer.kind is not ViewerKind.PERSON:
+                raise InputError.single(Code.FORBIDDEN, "only the person of a preference link can do this")
+            form = forms.preference_centre(ctx.session, viewer.account_id)
+            visible = set(_person_views(ctx, form.id))
+            forms.submit_form(
+                ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
+                selected_tag_ids=_visible_pks(input.selected_tag_ids),
+                consents={pk_of(c.consent_type_id, "ConsentType", "input", "consents", str(i)): c.granted
+                          for i, c in enumerate(input.consents)})
+            ctx.commit()
+            return SubmitPreferencesSuccess(preference_centre=preference_centre_for(ctx))
+        return run_mutation(info, action, SubmitPreferencesError, SubmitPreferencesFailure)
+
+
+def _visible_pks(global_ids) -> list[int]:
+    return pks_of(global_ids, "Tag", "input", "selectedTagIds")

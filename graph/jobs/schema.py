@@ -1,0 +1,99 @@
+"""Background jobs: poll their status and progress; start the demo-data load."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.errors import ErrorCode as Code
+from domain.errors import InputError
+from domain.jobs_state import service as jobs_state
+from domain.jobs_state.models import Job as JobRow
+from graph.context import Info
+from graph.core.errors import mutation_payload, run_mutation
+from graph.core.ids import from_global_id, to_global_id
+from graph.core.node import Node
+from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
+from graph.core.permissions import IsAdmin, IsStaff
+
+
+@strawberry.type(description="Long work (imports, exports, sends, demo data) done by a worker.")
+class Job(Node):
+    kind: str
+    status: str = strawberry.field(description="queued, running, succeeded or failed.")
+    progress: float = strawberry.field(description="From 0 to 1.")
+    progress_message: str
+    result: JSON | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Job", self.id))
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        return isinstance(obj, (JobRow, cls))
+
+
+@strawberry.type
+class JobConnection:
+    edges: list[Edge[Job]]
+    page_info: PageInfo
+
+
+@strawberry.type
+class JobQuery:
+    @strawberry.field(permission_classes=[IsStaff], description="One job; null when not found in your account.")
+    def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        decoded = from_global_id(id, "Job")
+        if decoded is None:
+            return None
+        return jobs_state.get_job(info.context.session, info.context.viewer.account_id, decoded[1])
+
+    @strawberry.field(permission_classes=[IsStaff], description="Jobs, newest first. " + FIRST_DESCRIPTION)
+    def jobs(self, info: Info, first: int | None = None, after: str | None = None) -> JobConnection:
+        page = jobs_state.list_jobs(info.context.session, info.context.viewer.account_id, first=first, after=after)
+        return JobConnection(edges=edges(page), page_info=page_info(page))
+
+
+@strawberry.input
+class LoadDemoDataInput:
+    people: int = strawberry.field(default=10_000, description="Persons to generate (1 to 5,000,000).")
+    seed: int = 42
+
+
+@strawberry.type
+class JobStarted:
+    job: Job
+
+
+LoadDemoDataPayload, LoadDemoDataError, LoadDemoDataFailure = mutation_payload("LoadDemoData", JobStarted)
+
+
+@strawberry.type
+class JobMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin],
+                         description="Fill this (empty) account with demo data in the background; poll the job.")
+    def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> LoadDemoDataPayload:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            if not 1 <= input.people <= 5_000_000:
+                raise InputError.single(Code.OUT_OF_RANGE, "people is between 1 and 5000000", "input", "people")
+            if not 0 <= input.seed < 2**31:
+                raise InputError.single(Code.OUT_OF_RANGE, "seed is between 0 and 2147483647", "input", "seed")
+            job = jobs_state.create_job(ctx.session, viewer.account_id, kind="load_demo_data",
+                                        params={"people": input.people, "seed": input.seed},
+                                        created_by=viewer.staff_user_id)
+            ctx.commit()
+            from jobs.actors import enqueue  # noqa: PLC0415  (sets up the broker on first use)
+
+            enqueue(job)
+            return JobStarted(job=job)
+        return run_mutation(info, action, LoadDemoDataError, LoadDemoDataFailure)

@@ -1,0 +1,83 @@
+"""Dramatiq actors. Each takes ids / JSON values, reloads its rows and calls one domain service.
+
+Importing this module sets the broker up from settings (``MARQUEE_REDIS_URL``) unless a Marquee
+broker has been set up already (tests call ``jobs.broker.setup_broker(url)`` first; if they do it
+later, the actors move to the new broker).
+
+Enqueue only after the transaction that created the job row has committed: ``enqueue(job)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, text
+
+import domain.models  # noqa: F401  (every table, so foreign keys resolve in a bare worker process)
+from domain.errors import InputError
+from domain.jobs_state.models import Job
+from domain.jobs_state.service import JobRefused, Progress, record_success, run_job
+from domain.people.models import Person
+from jobs.broker import actor, get_broker, will_retry
+from marquee.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+get_broker()  # actors bind to the broker when they are declared
+
+MINUTE_MS = 60_000
+DEMO_LOCK_NAMESPACE = 0x44454D4F  # "DEMO": one demo load per account at a time
+MAX_DEMO_PEOPLE = 5_000_000
+
+
+@actor("marquee.load_demo_data", max_retries=3, min_backoff=5_000, max_backoff=5 * MINUTE_MS,
+       time_limit=30 * MINUTE_MS, throws=(JobRefused, InputError), notify_shutdown=True)
+def load_demo_data(job_id: int) -> None:
+    """Load the demo venue's data into the (empty) account of job ``job_id``.
+
+    Job params: ``{"people": int, "seed": int}``. Result: the generator's counts.
+    """
+    run_job(get_runtime().engine, job_id, _load_demo_data_work, will_retry=will_retry)
+
+
+def _int_param(params: dict[str, Any], name: str, default: int, *, low: int, high: int) -> int:
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise JobRefused(f"parameter {name!r} must be a whole number between {low} and {high}, got {value!r}")
+    return value
+
+
+def _load_demo_data_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.demo.generator import load_demo_data as generate  # noqa: PLC0415 (heavy: faker, numpy)
+
+    people = _int_param(job.params, "people", 10_000, low=1, high=MAX_DEMO_PEOPLE)
+    seed = _int_param(job.params, "seed", 0, low=0, high=2**31 - 1)
+    engine = get_runtime().engine
+    with engine.connect() as conn, conn.begin():
+        # Serialise demo loads per account without blocking other writes to it.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :account)"),
+                     {"ns": DEMO_LOCK_NAMESPACE, "account": job.account_id & 0x7FFFFFFF})
+        if conn.execute(select(Person.id).where(Person.account_id == job.account_id).limit(1)).first():
+            raise JobRefused(f"account {job.account_id} already holds persons; demo data is loaded "
+                             "only into an empty account")
+        counts = generate(conn, job.account_id, people=people, seed=seed, progress=progress)
+        result = {str(k): v for k, v in dict(counts or {}).items()}
+        # Recorded in the same transaction as the data: a redelivery finds the job done.
+        record_success(conn, job.id, result)
+    return result
+
+
+#: Which actor runs which job kind (``Job.kind``).
+ACTORS_BY_KIND = {
+    "load_demo_data": load_demo_data,
+}
+
+
+def enqueue(job: Job) -> None:
+    """Send the job's message. Call after the transaction that created the job has committed."""
+    try:
+        target = ACTORS_BY_KIND[job.kind]
+    except KeyError:
+        raise LookupError(f"no actor runs jobs of kind {job.kind!r}") from None
+    target.send(job.id)

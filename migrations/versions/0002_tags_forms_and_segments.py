@@ -1,0 +1,312 @@
+"""tags, forms and segments
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-24 01:12:17.882369
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+from sqlalchemy.dialects import postgresql
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+# Exact tag counters (tag_counter), kept by statement-level triggers with transition tables.
+# Each trigger first locks the counter rows of the tags it touches, in key order, so that
+# concurrent changes to one tag serialise; the statements after the lock see a fresh snapshot,
+# which keeps the distinct-target count exact (a target counts once, whatever its sources).
+
+def _counter_triggers(link_table: str, target: str, total: str, per_source: bool) -> list[str]:
+    source_sets_ins = ""
+    source_sets_del = ""
+    source_cols = ""
+    if per_source:
+        source_cols = """,
+               count(*) FILTER (WHERE source = 'person') AS by_person,
+               count(*) FILTER (WHERE source = 'staff') AS by_staff,
+               count(*) FILTER (WHERE source = 'integration') AS by_integration"""
+        source_sets_ins = """,
+           persons_by_person = c.persons_by_person + d.by_person,
+           persons_by_staff = c.persons_by_staff + d.by_staff,
+           persons_by_integration = c.persons_by_integration + d.by_integration"""
+        source_sets_del = source_sets_ins.replace(" + d.", " - d.")
+    lock = f"""
+    PERFORM 1 FROM tag_counter c
+     WHERE (c.account_id, c.tag_id) IN (SELECT DISTINCT account_id, tag_id FROM changed)
+     ORDER BY c.account_id, c.tag_id FOR UPDATE;"""
+    inserted = f"""
+CREATE FUNCTION {link_table}_counters_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN{lock}
+    WITH per_tag AS (
+        SELECT account_id, tag_id{source_cols}
+          FROM changed GROUP BY account_id, tag_id
+    ), pairs AS (
+        SELECT account_id, tag_id, {target}_id, count(*) AS added
+          FROM changed GROUP BY account_id, tag_id, {target}_id
+    ), first_links AS (
+        SELECT p.account_id, p.tag_id, count(*) AS n FROM pairs p
+         WHERE (SELECT count(*) FROM {link_table} t
+                 WHERE t.account_id = p.account_id AND t.tag_id = p.tag_id
+                   AND t.{target}_id = p.{target}_id) = p.added
+         GROUP BY p.account_id, p.tag_id
+    )
+    UPDATE tag_counter c
+       SET {total} = c.{total} + coalesce(f.n, 0){source_sets_ins}
+      FROM per_tag d LEFT JOIN first_links f USING (account_id, tag_id)
+     WHERE c.account_id = d.account_id AND c.tag_id = d.tag_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {link_table}_counters_insert AFTER INSERT ON {link_table}
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION {link_table}_counters_inserted();
+"""
+    deleted = f"""
+CREATE FUNCTION {link_table}_counters_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN{lock}
+    WITH per_tag AS (
+        SELECT account_id, tag_id{source_cols}
+          FROM changed GROUP BY account_id, tag_id
+    ), gone AS (
+        SELECT p.account_id, p.tag_id, count(*) AS n
+          FROM (SELECT DISTINCT account_id, tag_id, {target}_id FROM changed) p
+         WHERE NOT EXISTS (SELECT 1 FROM {link_table} t
+                            WHERE t.account_id = p.account_id AND t.tag_id = p.tag_id
+                              AND t.{target}_id = p.{target}_id)
+         GROUP BY p.account_id, p.tag_id
+    )
+    UPDATE tag_counter c
+       SET {total} = c.{total} - coalesce(g.n, 0){source_sets_del}
+      FROM per_tag d LEFT JOIN gone g USING (account_id, tag_id)
+     WHERE c.account_id = d.account_id AND c.tag_id = d.tag_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {link_table}_counters_delete AFTER DELETE ON {link_table}
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION {link_table}_counters_deleted();
+"""
+    frozen = f"""
+CREATE FUNCTION {link_table}_key_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.account_id, NEW.tag_id, NEW.{target}_id, NEW.source)
+       IS DISTINCT FROM (OLD.account_id, OLD.tag_id, OLD.{target}_id, OLD.source) THEN
+        RAISE EXCEPTION '{link_table}: links are moved by delete and insert, not by update';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER {link_table}_key_frozen BEFORE UPDATE ON {link_table}
+    FOR EACH ROW EXECUTE FUNCTION {link_table}_key_frozen();
+"""
+    return [inserted, deleted, frozen]
+
+
+TAG_COUNTER_ROW = """
+CREATE FUNCTION tag_counter_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tag_counter (account_id, tag_id) VALUES (NEW.account_id, NEW.id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tag_counter_row AFTER INSERT ON tag FOR EACH ROW EXECUTE FUNCTION tag_counter_row();
+"""
+
+LINK_TABLES = [("person_tag", "person", "persons", True), ("production_tag", "production", "productions", False),
+               ("organisation_tag", "organisation", "organisations", False)]
+
+
+def upgrade() -> None:
+    # ### commands auto generated by Alembic - please adjust! ###
+    op.create_table('form',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('kind', sa.Text(), server_default='campaign', nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('tags_title', sa.Text(), server_default='', nullable=False),
+    sa.Column('tags_description', sa.Text(), server_default='', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("kind in ('preference_centre', 'campaign')", name='ck_form_kind'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'id')
+    )
+    op.create_index('uq_form_preference_centre', 'form', ['account_id'], unique=True, postgresql_where=sa.text("kind = 'preference_centre'"))
+    op.create_table('segment',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('parent_id', sa.BigInteger(), nullable=True),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), server_default='', nullable=False),
+    sa.Column('rules', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('rules_version', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('scope', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('parent_id is null or parent_id <> id', name='ck_segment_not_own_parent'),
+    sa.ForeignKeyConstraint(['account_id', 'parent_id'], ['segment.account_id', 'segment.id'], name='fk_segment_parent'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'id')
+    )
+    op.create_index('ix_segment_parent', 'segment', ['account_id', 'parent_id'], unique=False)
+    op.create_table('tag_category',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('position', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'id')
+    )
+    op.create_index('uq_tag_category_name', 'tag_category', ['account_id', sa.literal_column('lower(name)')], unique=True)
+    op.create_table('form_submission',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('form_id', sa.BigInteger(), nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('selected_tag_ids', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('added_tag_ids', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('removed_tag_ids', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('consents', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.ForeignKeyConstraint(['account_id', 'form_id'], ['form.account_id', 'form.id'], name='fk_form_submission_form', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id', 'person_id'], ['person.account_id', 'person.id'], name='fk_form_submission_person', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'id')
+    )
+    op.create_index('ix_form_submission_form', 'form_submission', ['account_id', 'form_id', 'submitted_at'], unique=False)
+    op.create_index('ix_form_submission_person', 'form_submission', ['account_id', 'person_id', 'submitted_at'], unique=False)
+    op.create_table('tag',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('category_id', sa.BigInteger(), nullable=True),
+    sa.Column('parent_id', sa.BigInteger(), nullable=True),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('name_key', sa.Text(), nullable=False),
+    sa.Column('note', sa.Text(), server_default='', nullable=False),
+    sa.Column('active', sa.Boolean(), server_default='true', nullable=False),
+    sa.Column('label', sa.Text(), server_default='', nullable=False),
+    sa.Column('description', sa.Text(), server_default='', nullable=False),
+    sa.Column('show_on_form', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('visible_to_everyone', sa.Boolean(), server_default='true', nullable=False),
+    sa.Column('visibility_include_segment_id', sa.BigInteger(), nullable=True),
+    sa.Column('visibility_exclude_segment_id', sa.BigInteger(), nullable=True),
+    sa.Column('position', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('show_on_website', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('starred', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('parent_id is null or parent_id <> id', name='ck_tag_not_own_parent'),
+    sa.CheckConstraint('position >= 0', name='ck_tag_position'),
+    sa.ForeignKeyConstraint(['account_id', 'category_id'], ['tag_category.account_id', 'tag_category.id'], name='fk_tag_category'),
+    sa.ForeignKeyConstraint(['account_id', 'parent_id'], ['tag.account_id', 'tag.id'], name='fk_tag_parent'),
+    sa.ForeignKeyConstraint(['account_id', 'visibility_exclude_segment_id'], ['segment.account_id', 'segment.id'], name='fk_tag_visibility_exclude'),
+    sa.ForeignKeyConstraint(['account_id', 'visibility_include_segment_id'], ['segment.account_id', 'segment.id'], name='fk_tag_visibility_include'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'id')
+    )
+    op.create_index('ix_tag_parent', 'tag', ['account_id', 'parent_id'], unique=False)
+    op.create_index('uq_tag_name', 'tag', ['account_id', 'name_key'], unique=True)
+    op.create_table('form_tag',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('form_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('position', sa.Integer(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['account_id', 'form_id'], ['form.account_id', 'form.id'], name='fk_form_tag_form', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id', 'tag_id'], ['tag.account_id', 'tag.id'], name='fk_form_tag_tag', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'form_id', 'tag_id')
+    )
+    op.create_index('ix_form_tag_tag', 'form_tag', ['account_id', 'tag_id'], unique=False)
+    op.create_table('organisation_tag',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('organisation_id', sa.BigInteger(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('actor', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("source in ('person', 'staff', 'integration')", name='ck_organisation_tag_source'),
+    sa.ForeignKeyConstraint(['account_id', 'organisation_id'], ['organisation.account_id', 'organisation.id'], name='fk_organisation_tag_organisation', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id', 'tag_id'], ['tag.account_id', 'tag.id'], name='fk_organisation_tag_tag', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'tag_id', 'organisation_id', 'source')
+    )
+    op.create_index('ix_organisation_tag_organisation', 'organisation_tag', ['account_id', 'organisation_id', 'tag_id'], unique=False)
+    op.create_table('person_tag',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('actor', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("source in ('person', 'staff', 'integration')", name='ck_person_tag_source'),
+    sa.ForeignKeyConstraint(['account_id', 'person_id'], ['person.account_id', 'person.id'], name='fk_person_tag_person', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id', 'tag_id'], ['tag.account_id', 'tag.id'], name='fk_person_tag_tag', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'tag_id', 'person_id', 'source')
+    )
+    op.create_index('ix_person_tag_person', 'person_tag', ['account_id', 'person_id', 'tag_id'], unique=False)
+    op.create_table('production_tag',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('production_id', sa.BigInteger(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('actor', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("source in ('person', 'staff', 'integration')", name='ck_production_tag_source'),
+    sa.ForeignKeyConstraint(['account_id', 'production_id'], ['production.account_id', 'production.id'], name='fk_production_tag_production', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id', 'tag_id'], ['tag.account_id', 'tag.id'], name='fk_production_tag_tag', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'tag_id', 'production_id', 'source')
+    )
+    op.create_index('ix_production_tag_production', 'production_tag', ['account_id', 'production_id', 'tag_id'], unique=False)
+    op.create_table('tag_counter',
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('tag_id', sa.BigInteger(), nullable=False),
+    sa.Column('persons', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('persons_by_person', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('persons_by_staff', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('persons_by_integration', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('productions', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('organisations', sa.BigInteger(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['account_id', 'tag_id'], ['tag.account_id', 'tag.id'], name='fk_tag_counter_tag', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'tag_id')
+    )
+    # ### end Alembic commands ###
+    op.create_index('uq_job_id', 'job', ['id'], unique=True)
+    op.add_column('account', sa.Column('tags_version', sa.BigInteger(), server_default='0', nullable=False))
+    op.execute(TAG_COUNTER_ROW)
+    for args in LINK_TABLES:
+        for statement in _counter_triggers(*args):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    op.drop_column('account', 'tags_version')
+    op.drop_index('uq_job_id', table_name='job')
+    for link_table, *_ in LINK_TABLES:
+        for name in ("counters_inserted", "counters_deleted", "key_frozen"):
+            op.execute(f"DROP FUNCTION IF EXISTS {link_table}_{name}() CASCADE")
+    op.execute("DROP FUNCTION IF EXISTS tag_counter_row() CASCADE")
+    # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('tag_counter')
+    op.drop_index('ix_production_tag_production', table_name='production_tag')
+    op.drop_table('production_tag')
+    op.drop_index('ix_person_tag_person', table_name='person_tag')
+    op.drop_table('person_tag')
+    op.drop_index('ix_organisation_tag_organisation', table_name='organisation_tag')
+    op.drop_table('organisation_tag')
+    op.drop_index('ix_form_tag_tag', table_name='form_tag')
+    op.drop_table('form_tag')
+    op.drop_index('uq_tag_name', table_name='tag')
+    op.drop_index('ix_tag_parent', table_name='tag')
+    op.drop_table('tag')
+    op.drop_index('ix_form_submission_person', table_name='form_submission')
+    op.drop_index('ix_form_submission_form', table_name='form_submission')
+    op.drop_table('form_submission')
+    op.drop_index('uq_tag_category_name', table_name='tag_category')
+    op.drop_table('tag_category')
+    op.drop_index('ix_segment_parent', table_name='segment')
+    op.drop_table('segment')
+    op.drop_index('uq_form_preference_centre', table_name='form', postgresql_where=sa.text("kind = 'preference_centre'"))
+    op.drop_table('form')
+    # ### end Alembic commands ###

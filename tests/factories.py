@@ -1,0 +1,48 @@
+"""Factories that build rows through the domain (or directly where no domain call exists)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+from domain.catalog.models import Event, Production, Venue
+from domain.people import service as people
+from domain.tags import service as tags
+
+_counter = itertools.count(1)
+
+
+def person(session, account_id: int, **values):
+    n = next(_counter)
+    values.setdefault("email", f"person{n}@example.nl")
+    values.setdefault("first_name", f"First{n}")
+    values.setdefault("last_name", f"Last{n}")
+    return people.create_person(session, account_id, timezone_name="Europe/Amsterdam", values=values)
+
+
+def tag(session, account_id: int, name: str | None = None, *, policy: str = "preserve", **values):
+    name = name or f"tag {next(_counter)}"
+    return tags.create_tags(session, account_id, policy=policy, names=name, values=values)[0]
+
+
+def production(session, account_id: int, title: str | None = None, **values):
+    row = Production(account_id=account_id, title=title or f"Show {next(_counter)}", **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def venue(session, account_id: int, **values):
+    values.setdefault("name", f"Zaal {next(_counter)}")
+    row = Venue(account_id=account_id, **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def event(session, account_id: int, production_id: int, venue_id: int, starts_at: datetime | None = None):
+    row = Event(account_id=account_id, production_id=production_id, venue_id=venue_id,
+                starts_at=starts_at or datetime.now(timezone.utc) + timedelta(days=30))
+    session.add(row)
+    session.flush()
+    return row

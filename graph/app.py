@@ -20,7 +20,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph.context import Context
+from graph.execution import execute
 from graph.schema import build_schema
+from graph.tags.response_cache import ResponseCache
 from marquee.runtime import Runtime
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -28,7 +30,20 @@ MAX_BODY_BYTES = 1_000_000
 
 
 class Metrics:
+    MAX_OPERATIONS = 200
+
+    def operation_label(self, name: str | None) -> str:
+        """Clients name operations freely; cap the label set so metrics cannot grow without end."""
+        name = (name or "anonymous")[:100]
+        if name in self._operations:
+            return name
+        if len(self._operations) >= self.MAX_OPERATIONS:
+            return "other"
+        self._operations.add(name)
+        return name
+
     def __init__(self) -> None:
+        self._operations: set[str] = set()
         self.registry = CollectorRegistry()
         self.requests = Counter("marquee_graphql_requests", "GraphQL requests", ["operation"],
                                 registry=self.registry)
@@ -55,6 +70,7 @@ class MarqueeGraphQL(GraphQL):
                          graphql_ide="graphiql" if runtime.settings.graphql_ide else None, **kwargs)
         self.runtime = runtime
         self.metrics = metrics
+        self.response_cache = ResponseCache()
 
     async def get_context(self, request, response) -> Context:
         ctx = Context(self.runtime, request.headers.get("authorization"), request)
@@ -63,15 +79,15 @@ class MarqueeGraphQL(GraphQL):
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         allowed = OperationType.from_http(request_adapter.method)
-        operation = (request_data.operation_name or "anonymous")[:100]
+        operation = self.metrics.operation_label(request_data.operation_name)
 
         def run():
             started = time.perf_counter()
             try:
-                return self.schema.execute_sync(
-                    request_data.query, root_value=root_value, variable_values=request_data.variables,
-                    context_value=context, operation_name=request_data.operation_name,
-                    allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+                return execute(self.schema, self.response_cache, context, query=request_data.query,
+                               variables=request_data.variables, operation_name=request_data.operation_name,
+                               allowed_operation_types=allowed, extensions=request_data.extensions,
+                               root_value=root_value)
             finally:
                 context.close()
                 self.metrics.latency.labels(operation).observe(time.perf_counter() - started)

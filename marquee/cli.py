@@ -239,18 +239,18 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
                                 "--host", settings.host, "--port", str(port), "--log-level", "warning"], env=env)
         work = subprocess.Popen([sys.executable, "-m", "marquee.cli", "worker"], env=env)
         children = [api, work]
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             _wait_until_up(f"http://{settings.host}:{port}/healthz", api)
             url = f"http://{settings.host}:{port}"
-            console.print(f"\n[bold green]Marquee is running[/bold green]\n"
-                          f"  GraphQL + explorer: {url}/graphql\n"
-                          f"  Staff token (admin of account '{DEMO_SLUG}'): {token}\n"
-                          f"  Try: curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
-                          f"-H 'Content-Type: application/json' "
-                          f"-d '{{\"query\":\"{{ persons(first: 3) {{ edges {{ node {{ firstName lastName city }} }} }} }}\"}}'\n"
-                          f"Press Ctrl-C to stop.")
-            typer.echo(f"URL={url}/graphql")
-            typer.echo(f"TOKEN={token}")
+            query = '{"query":"{ persons(first: 3) { edges { node { firstName lastName city } } } }"}'
+            typer.echo(f"\nMarquee is running.\n"
+                       f"  GraphQL and explorer: {url}/graphql\n"
+                       f"  Preference centre:    {url}/preferences (needs a personal link)\n"
+                       f"  Staff token (admin of account '{DEMO_SLUG}'):\n    {token}\n"
+                       f"  Try:\n    curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
+                       f"-H 'Content-Type: application/json' -d '{query}'\n"
+                       f"Press Ctrl-C to stop.")
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             console.print("[red]a process stopped; shutting down[/red]")
@@ -266,6 +266,11 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM stops `marquee demo` as cleanly as Ctrl-C: children first, then the servers."""
+    raise KeyboardInterrupt
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:

@@ -31,6 +31,7 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
             return conn.execute(text(sql), {"a": account, **params}).one()
 
         assert progress == sorted(progress) and progress[-1] == 1.0
+        assert conn.execute(text("show session_replication_role")).scalar_one() == "origin"
         persons, orders, tickets, events = one(
             "select (select count(*) from person where account_id = :a), "
             "(select count(*) from orders where account_id = :a), "

@@ -50,6 +50,13 @@ def _lead_cdf() -> np.ndarray:
 
 
 _LEAD_CDF = _lead_cdf()
+
+
+def _lead_floor(start: np.ndarray, now: int) -> tuple[np.ndarray, np.ndarray]:
+    """For events starting at ``start``: the fewest days ahead a purchase made before ``now``
+    can have been (0 for past events), and the share of purchases made closer than that."""
+    min_lead = np.clip(-(-(start - now) // DAY), 0, None)
+    return min_lead, np.where(min_lead > 0, _LEAD_CDF[np.maximum(min_lead - 1, 0)], 0.0)
 _TICKETS_PER_ORDER_P = (0.32, 0.50, 0.07, 0.08, 0.02, 0.01)  # 1..6 tickets, mean ~2
 _SECOND_EVENT_SHARE = 0.05  # orders with 2+ tickets that add a second event
 _REDUCED_SHARE, _REDUCED_FACTOR, _COMPLIMENTARY_SHARE = 0.08, 0.75, 0.003
@@ -240,8 +247,7 @@ class _SalesModel:
         start = catalog.event_start
         popularity = np.array([p.popularity for p in catalog.productions])[catalog.event_production]
         # Future events have only sold what was bought that far ahead.
-        min_lead = np.clip(-(-(start - now) // DAY), 0, None)
-        weight = popularity * (1 - np.where(min_lead > 0, _LEAD_CDF[np.maximum(min_lead - 1, 0)], 0))
+        weight = popularity * (1 - _lead_floor(start, now)[1])
         genre = catalog.event_genre
         genre_events = []
         for g in range(len(GENRES)):
@@ -281,8 +287,7 @@ def _generate_orders(rng: np.random.Generator, sales: _SalesModel, affinity: np.
         event[chosen] = events[np.minimum(np.searchsorted(cdf, u[chosen], side="right"), len(events) - 1)]
     # Purchase lead time, at least as long as the time from now to a future event.
     start = sales.event_start[event]
-    min_lead = np.clip(-(-(start - sales.now) // DAY), 0, None)
-    low = np.where(min_lead > 0, _LEAD_CDF[np.maximum(min_lead - 1, 0)], 0.0)
+    min_lead, low = _lead_floor(start, sales.now)
     lead = np.searchsorted(_LEAD_CDF, low + rng.random(m) * (1 - low), side="right")
     lead = np.maximum(np.minimum(lead, len(_LEAD_CDF) - 1), min_lead)
     same_day = lead == 0
@@ -341,6 +346,9 @@ _EMAIL_DOMAINS = [d for d, _ in pools.EMAIL_DOMAINS]
 _EMAIL_DOMAIN_P = np.array([w for _, w in pools.EMAIL_DOMAINS]) / sum(w for _, w in pools.EMAIL_DOMAINS)
 
 
+_COUNTRIES = ("NL", "BE", "DE")
+
+
 def _city_table() -> tuple[list[pools.City], np.ndarray]:
     """All cities and, per country (NL, BE, DE), the chance to live in each: Dutch customers
     cluster around the home city, by population and distance."""
@@ -352,7 +360,7 @@ def _city_table() -> tuple[list[pools.City], np.ndarray]:
     km = 12_742 * np.arcsin(np.sqrt(hav))
     population = np.array([c.population for c in cities], dtype=float)
     weights = []
-    for country in ("NL", "BE", "DE"):
+    for country in _COUNTRIES:
         in_country = np.array([c.country == country for c in cities])
         w = population * in_country * ((0.15 + np.exp(-km / 20)) if country == "NL" else 1)
         weights.append(w / w.sum())
@@ -360,7 +368,6 @@ def _city_table() -> tuple[list[pools.City], np.ndarray]:
 
 
 _CITIES, _CITY_P = _city_table()
-_COUNTRIES = ("NL", "BE", "DE")
 _LANGUAGES = {"NL": (("nl", "en", "de", "fr"), (0.93, 0.05, 0.015, 0.005)),
               "BE": (("nl", "fr"), (0.6, 0.4)),
               "DE": (("de", "en"), (0.9, 0.1))}
@@ -437,7 +444,7 @@ def _postal_codes(rng: np.random.Generator, city: np.ndarray) -> list[str]:
             codes.append(str(num))
             continue
         pair = letters[a] + letters[b]
-        codes.append(f"{num} {'ST' if pair in ('SA', 'SD', 'SS') else pair}")  # unused combinations
+        codes.append(f"{num} {'ST' if pair in ('SA', 'SD', 'SS') else pair}")  # SA, SD, SS are not issued
     return codes
 
 
@@ -788,8 +795,9 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
     ``person_affinities`` has id ``first_person_id + i``), ``first_production_id`` (in the order
     of ``production_genres``) and ``first_event_id``. Runs in the caller's transaction and does
     not commit. As a superuser it loads with ``session_replication_role = replica`` (foreign
-    keys are consistent by construction; note that no triggers fire). A worker thread generates
-    the next chunk while the database ingests the current one.
+    keys are consistent by construction; note that no triggers fire on the loaded rows) and
+    restores the setting before returning. A worker thread generates the next chunk while the
+    database ingests the current one.
     """
     today = today or date.today()
     report = progress or (lambda fraction, message: None)
@@ -799,8 +807,9 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
     counts = dict.fromkeys(DEMO_TABLES, 0)
     raw = connection.connection.driver_connection
     with raw.cursor() as cur, ThreadPoolExecutor(max_workers=1) as worker:
-        cur.execute("select current_setting('is_superuser')")
-        if cur.fetchone()[0] == "on":
+        cur.execute("select current_setting('is_superuser') = 'on', current_setting('session_replication_role')")
+        superuser, replication_role = cur.fetchone()
+        if superuser:
             cur.execute("set local session_replication_role = replica")
         report(0.0, "catalogue")
         production_id, event_id = _load_catalog(cur, account_id, catalog)
@@ -811,12 +820,12 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         first_person_id = _reserve_ids(cur, "person", people)
         emails = _EmailBook()  # chunks are generated one after the other, so its order is fixed
         chunks = _chunks(people)
-        pending = [worker.submit(_generate_chunk, seed, *chunk, sales, today, emails) for chunk in chunks[:1]]
         sold = np.zeros(len(catalog.event_start), dtype=np.int64)
+        upcoming = worker.submit(_generate_chunk, seed, *chunks[0], sales, today, emails) if chunks else None
         for i, (_, start, size) in enumerate(chunks):
-            data = pending.pop().result()
+            data = upcoming.result()
             if i + 1 < len(chunks):
-                pending.append(worker.submit(_generate_chunk, seed, *chunks[i + 1], sales, today, emails))
+                upcoming = worker.submit(_generate_chunk, seed, *chunks[i + 1], sales, today, emails)
 
             def step(part: float, what: str, start: int = start, size: int = size) -> None:
                 report(0.01 + 0.94 * (start + part * size) / people,
@@ -834,6 +843,8 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
                     "from unnest(%s::bigint[], %s::bigint[]) as v(id, capacity) "
                     "where e.account_id = %s and e.id = v.id",
                     ((event_id + np.arange(len(sold))).tolist(), capacity.tolist(), account_id))
+        if superuser:  # the caller's further work in this transaction fires triggers again
+            cur.execute("select set_config('session_replication_role', %s, true)", (replication_role,))
         report(0.95, "analyze")
         cur.execute(f"analyze {', '.join(DEMO_TABLES)}")
     report(1.0, "done")

@@ -110,6 +110,12 @@ def update_person(session: Session, account_id: int, person_id: int, *, timezone
     ).scalar_one_or_none()
     if person is None:
         raise not_found("person", "input", "id")
+    values = dict(values)
+    # Moving one coordinate keeps the other: latitude and longitude are checked as a pair.
+    if ("latitude" in values) != ("longitude" in values):
+        other = "longitude" if "latitude" in values else "latitude"
+        if values.get("latitude", values.get("longitude")) is not None:
+            values[other] = getattr(person, other)
     cleaned = clean_person_fields(values, today=local_today(timezone_name),
                                   definitions=custom_field_definitions(session, account_id))
     if "email" in cleaned and _email_taken(session, account_id, cleaned["email"], person_id):

@@ -256,12 +256,36 @@ def test_create_with_bad_input_is_refused_and_writes_nothing(gql, connection, ac
     assert rows(connection, account.id) == before
 
 
-@pytest.mark.parametrize("values,expected", BAD_CREATE.values(), ids=BAD_CREATE.keys())
+PAIR_ERROR = ("INVALID", "latitude and longitude go together", ["input", "latitude"])
+# Anna has coordinates, so on update one coordinate alone moves her and keeps the other.
+BAD_UPDATE = {name: (values, [e for e in expected if e != PAIR_ERROR])
+              for name, (values, expected) in BAD_CREATE.items() if [e for e in expected if e != PAIR_ERROR]}
+
+
+@pytest.mark.parametrize("values,expected", BAD_UPDATE.values(), ids=BAD_UPDATE.keys())
 def test_update_with_bad_input_is_refused_and_changes_nothing(gql, connection, account, anna, values, expected):
     """The same rules on update; a valid field sent alongside bad ones is not half-applied."""
     before = rows(connection, account.id)
     r = gql(UPDATE, {"i": {"id": gid(anna.id), "lastName": "Changed", **values}}, token=account.marketer_token)
     assert r == {"data": failure("updatePerson", *expected), "_status": 200}
+    assert rows(connection, account.id) == before
+
+
+def test_update_of_one_coordinate_keeps_the_other(gql, session, account, anna):
+    r = gql(UPDATE, {"i": {"id": gid(anna.id), "latitude": 51.9}}, token=account.marketer_token)
+    assert r["data"]["updatePerson"]["__typename"] == "UpdatePersonSuccess"
+    session.expire_all()
+    assert (session.get(Person, (account.id, anna.id)).latitude, session.get(Person, (account.id, anna.id)).longitude) \
+        == (51.9, 4.89)
+
+
+def test_update_of_one_coordinate_without_the_other_is_refused(gql, session, connection, account):
+    bare = Person(account_id=account.id, email="bare@example.nl")
+    session.add(bare)
+    session.flush()
+    before = rows(connection, account.id)
+    r = gql(UPDATE, {"i": {"id": gid(bare.id), "longitude": 4.0}}, token=account.marketer_token)
+    assert r == {"data": failure("updatePerson", PAIR_ERROR), "_status": 200}
     assert rows(connection, account.id) == before
 
 

@@ -1,0 +1,28 @@
+"""Runs one GraphQL operation for a request context, using the tag-tree response cache."""
+
+from __future__ import annotations
+
+from strawberry.types import ExecutionResult
+
+from graph.tags.response_cache import ResponseCache, is_static_tag_query
+
+
+def execute(schema, cache: ResponseCache | None, context, *, query: str | None, variables: dict | None = None,
+            operation_name: str | None = None, allowed_operation_types=None, extensions: dict | None = None,
+            root_value=None) -> ExecutionResult:
+    key = None
+    if (cache is not None and query and (variables is None or isinstance(variables, dict))
+            and is_static_tag_query(query, operation_name)):
+        viewer = context.viewer
+        if viewer is not None:
+            key = cache.key(viewer, context.tags_version, query, operation_name, variables)
+        if key is not None:
+            data = cache.get(key)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
+    result = schema.execute_sync(query, variable_values=variables, context_value=context, root_value=root_value,
+                                 operation_name=operation_name, allowed_operation_types=allowed_operation_types,
+                                 operation_extensions=extensions)
+    if key is not None and not result.errors and result.data is not None:
+        cache.put(key, result.data)
+    return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import delete, select, text
@@ -26,6 +27,32 @@ def get_form(session: Session, account_id: int, form_id: int) -> Form | None:
 
 def list_forms(session: Session, account_id: int) -> list[Form]:
     return list(session.execute(select(Form).where(Form.account_id == account_id).order_by(Form.id)).scalars())
+
+
+@dataclass(frozen=True)
+class FormSnapshot:
+    """What a person's form page needs, immutable so it can be cached per tag version."""
+
+    id: int | None
+    title: str
+    tags_title: str
+    tags_description: str
+    positions: dict
+
+
+DEFAULT_PREFERENCE_CENTRE = FormSnapshot(id=None, title="Your preferences", tags_title="Your interests",
+                                         tags_description="", positions={})
+
+
+def preference_centre_snapshot(session: Session, account_id: int) -> FormSnapshot:
+    """The preference centre as persons see it, read-only (an account without one shows defaults)."""
+    form = session.execute(select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
+                           ).scalar_one_or_none()
+    if form is None:
+        return DEFAULT_PREFERENCE_CENTRE
+    return FormSnapshot(id=form.id, title=form.title, tags_title=form.tags_title,
+                        tags_description=form.tags_description,
+                        positions=form_tag_positions(session, account_id, form.id))
 
 
 def preference_centre(session: Session, account_id: int) -> Form:

@@ -128,6 +128,17 @@ class TagCache:
             built[kind] = views
         return views
 
+    def memo(self, session: Session, account_id: int, version: int, key: tuple, load: Callable[[], object]):
+        """Anything derived from the account's tag picture (forms, their tags), cached per version."""
+        self.snapshots(session, account_id, version)
+        entry = self._entries.get(account_id)
+        if entry is None or entry[0] != version:
+            return load()
+        built = entry[2]
+        if key not in built:
+            built[key] = load()
+        return built[key]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

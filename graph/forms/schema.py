@@ -69,8 +69,8 @@ def preference_centre_for(ctx) -> PreferenceCentre:
     """Read the person's preference centre: form, visible tags with `selected`, consents."""
     viewer = ctx.viewer
     session, account_id, person_id = ctx.session, viewer.account_id, viewer.person_id
-    form = forms.preference_centre(session, account_id)
-    views = _person_views(ctx, form.id)
+    form = _preference_centre(ctx)
+    views = _person_views(ctx, form)
     person = get_person(session, account_id, person_id)
     states = {c.consent_type_id: c.granted for c in consents_by_person(session, account_id, [person_id])[person_id]}
     consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", c.id)), name=c.name,
@@ -80,12 +80,17 @@ def preference_centre_for(ctx) -> PreferenceCentre:
                             first_name=person.first_name if person else None, tags=roots(views), consents=consents)
 
 
-def _person_views(ctx, form_id: int) -> dict:
+def _preference_centre(ctx) -> forms.FormSnapshot:
+    account_id = ctx.viewer.account_id
+    return TAG_CACHE.memo(ctx.session, account_id, ctx.tags_version, ("preference_centre",),
+                          lambda: forms.preference_centre_snapshot(ctx.session, account_id))
+
+
+def _person_views(ctx, form: forms.FormSnapshot) -> dict:
     viewer = ctx.viewer
     snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
-    positions = forms.form_tag_positions(ctx.session, viewer.account_id, form_id)
-    selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id, list(positions))
-    return forms.person_form_views(snaps, positions, selected, tag_global_id)
+    selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id, list(form.positions))
+    return forms.person_form_views(snaps, form.positions, selected, tag_global_id)
 
 
 @strawberry.type
@@ -235,7 +240,7 @@ class FormMutation:
             if viewer.kind is not ViewerKind.PERSON:
                 raise InputError.single(Code.FORBIDDEN, "only the person of a preference link can do this")
             form = forms.preference_centre(ctx.session, viewer.account_id)
-            visible = set(_person_views(ctx, form.id))
+            visible = set(_person_views(ctx, forms.preference_centre_snapshot(ctx.session, viewer.account_id)))
             forms.submit_form(
                 ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
                 selected_tag_ids=_visible_pks(input.selected_tag_ids),

@@ -1,0 +1,381 @@
+"""Segments (SPEC 5): saved dynamic filters, live counts, member lists, explanations."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import delete, func, literal_column, select, text
+from sqlmodel import Session
+
+from domain.accounts.models import Account
+from domain.catalog.models import Event, Production, Venue
+from domain.errors import Collector, ErrorCode, InputError, not_found
+from domain.forms.models import Form
+from domain.pagination import Page, keyset_page
+from domain.people.models import ConsentType, Person
+from domain.people.service import PersonSort, _coerce_cursor, _sort_keys, custom_field_definitions
+from domain.segments import rules as r
+from domain.segments.compiler import Compiler, SegmentDefinition
+from domain.segments.models import Segment
+from domain.tags.models import Tag
+
+MAX_NESTING = 10
+TEXT_LIMITS = {"name": 200, "description": 5000}
+
+
+class ModeKind(str, enum.Enum):
+    ALL = "all"
+    EVENT = "event"
+    PRODUCTION = "production"
+
+
+Mode = tuple[str, int] | None
+
+
+# ----------------------------------------------------------------------------- compiling
+
+def _timezone(session: Session, account_id: int) -> str:
+    return session.execute(select(Account.timezone).where(Account.id == account_id)).scalar_one()
+
+
+def _compiler(session: Session, account_id: int, now: datetime | None) -> Compiler:
+    from domain.tags.service import descendant_ids  # noqa: PLC0415
+
+    custom = custom_field_definitions(session, account_id)
+
+    def load_segment(segment_id: int) -> SegmentDefinition | None:
+        row = session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
+                              ).scalar_one_or_none()
+        if row is None:
+            return None
+        return SegmentDefinition(row.id, row.parent_id, r.parse_rule(row.rules or {"all": []}, custom_fields=custom),
+                                 r.parse_scope(row.scope))
+
+    def venue_point(venue_id: int):
+        row = session.execute(select(Venue.latitude, Venue.longitude).where(
+            Venue.account_id == account_id, Venue.id == venue_id)).first()
+        return (row[0], row[1]) if row and row[0] is not None and row[1] is not None else None
+
+    return Compiler(account_id=account_id, timezone=_timezone(session, account_id),
+                    now=now or datetime.now(timezone.utc), load_segment=load_segment,
+                    tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
+                    venue_point=venue_point)
+
+
+def member_statement(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+                     parent_id: int | None = None, mode: Mode = None, now: datetime | None = None):
+    """One SQL statement selecting the ids of the persons who match (nothing runs yet)."""
+    custom = custom_field_definitions(session, account_id)
+    tree = r.parse_rule(rules, custom_fields=custom)
+    parsed_scope = r.parse_scope(scope)
+    return _compiler(session, account_id, now).members(tree, parsed_scope, parent_id, mode)
+
+
+def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+                   parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
+    """The live count for rules that are not saved (the editor calls it after every change)."""
+    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode)
+    stmt = member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now)
+    return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+
+
+def matching_person_ids(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+                        parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> set[int]:
+    """All matching ids (for tests and small accounts; lists use ``list_members``)."""
+    stmt = member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now)
+    return set(session.execute(stmt).scalars())
+
+
+# ----------------------------------------------------------------------------- validation
+
+_REFERENCE_MODELS = {"tag_id": Tag, "consent_type_id": ConsentType, "form_id": Form, "venue_id": Venue,
+                     "segment_id": Segment}
+_SCOPE_MODELS = {"production_ids": Production, "event_ids": Event, "genre_tag_ids": Tag, "label_tag_ids": Tag}
+
+
+def _references(node: Any, path: tuple) -> Iterable[tuple[str, int, tuple]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _REFERENCE_MODELS and isinstance(value, int) and not isinstance(value, bool):
+                yield key, value, path + (key,)
+            elif isinstance(value, (dict, list)):
+                yield from _references(value, path + (key,))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _references(item, path + (str(i),))
+
+
+def check_references(session: Session, account_id: int, *, rules: Any, scope: Any, parent_id: int | None = None,
+                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",)) -> None:
+    """Parse the rules and scope, and check that every id they name belongs to the account.
+
+    Refuses references to missing objects or another account's, and cycles through parents
+    or segment references. Raises InputError naming each offending part of the rule.
+    """
+    custom = custom_field_definitions(session, account_id)
+    r.parse_rule(rules, custom_fields=custom, path=path + ("rules",))
+    r.parse_scope(scope, path=path + ("scope",))
+    problems = Collector()
+    wanted: list[tuple[type, int, tuple]] = [(_REFERENCE_MODELS[k], v, p)
+                                             for k, v, p in _references(rules, path + ("rules",))]
+    for key, model in _SCOPE_MODELS.items():
+        for i, value in enumerate((scope or {}).get(key) or []):
+            wanted.append((model, value, path + ("scope", key, str(i))))
+    if parent_id is not None:
+        wanted.append((Segment, parent_id, path + ("parentId",)))
+    if mode is not None:
+        wanted.append((Event if mode[0] == "event" else Production, mode[1], path + ("mode",)))
+    by_model: dict[type, set[int]] = {}
+    for model, value, _ in wanted:
+        by_model.setdefault(model, set()).add(value)
+    found = {model: set(session.execute(select(model.id).where(model.account_id == account_id,
+                                                               model.id.in_(ids))).scalars())
+             for model, ids in by_model.items()}
+    for model, value, where in wanted:
+        if value not in found[model]:
+            problems.add(ErrorCode.NOT_FOUND, f"{model.__tablename__.replace('_', ' ')} {value} not found", *where)
+    problems.raise_if_any()
+    _check_cycles(session, account_id, rules=rules, parent_id=parent_id, segment_id=segment_id, path=path)
+
+
+def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: int | None, segment_id: int | None,
+                  path: tuple) -> None:
+    """Follow parents and segment references from the new definition; meeting ``segment_id``
+    (or any segment twice on one path) is a cycle. Nesting deeper than MAX_NESTING is refused."""
+    rows = {s.id: s for s in session.execute(select(Segment).where(Segment.account_id == account_id)).scalars()}
+
+    def edges(rules_doc: Any, parent: int | None) -> list[int]:
+        out = [v for k, v, _ in _references(rules_doc, ()) if k == "segment_id"]
+        return out + ([parent] if parent is not None else [])
+
+    def visit(targets: list[int], trail: tuple[int, ...]) -> None:
+        for target in targets:
+            if target == segment_id or target in trail:
+                raise InputError.single(ErrorCode.CYCLE, "segments would refer to each other in a cycle",
+                                        *path, "rules" if target != parent_id else "parentId")
+            if len(trail) >= MAX_NESTING:
+                raise InputError.single(ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep",
+                                        *path, "parentId")
+            row = rows.get(target)
+            if row is not None:
+                visit(edges(row.rules, row.parent_id), trail + (target,))
+
+    visit(edges(rules, parent_id), ())
+
+
+# ----------------------------------------------------------------------------- saved segments
+
+def _clean(values: dict[str, Any], problems: Collector) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if key in TEXT_LIMITS:
+            value = (value or "").strip()
+            if len(value) > TEXT_LIMITS[key]:
+                problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {TEXT_LIMITS[key]} characters", "input", key)
+        out[key] = value
+    if "name" in out and not out["name"]:
+        problems.add(ErrorCode.REQUIRED, "a segment needs a name", "input", "name")
+    return out
+
+
+def create_segment(session: Session, account_id: int, *, name: str, description: str = "", rules: Any,
+                   scope: Any = None, parent_id: int | None = None) -> Segment:
+    problems = Collector()
+    cleaned = _clean({"name": name, "description": description}, problems)
+    problems.raise_if_any()
+    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id)
+    segment = Segment(account_id=account_id, parent_id=parent_id, rules=rules, rules_version=r.RULES_VERSION,
+                      scope=r.scope_to_json(r.parse_scope(scope)), **cleaned)
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def update_segment(session: Session, account_id: int, segment_id: int, *, values: dict[str, Any]) -> Segment:
+    """Change name, description, rules, scope or parent (all optional)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+    segment = get_segment(session, account_id, segment_id, lock=True)
+    if segment is None:
+        raise not_found("segment", "input", "id")
+    problems = Collector()
+    cleaned = _clean({k: v for k, v in values.items() if k in ("name", "description")}, problems)
+    problems.raise_if_any()
+    rules = values.get("rules", segment.rules)
+    scope = values.get("scope", segment.scope)
+    parent_id = values.get("parent_id", segment.parent_id)
+    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id, segment_id=segment_id)
+    for key, value in cleaned.items():
+        setattr(segment, key, value)
+    segment.rules, segment.rules_version = rules, r.RULES_VERSION
+    segment.scope = r.scope_to_json(r.parse_scope(scope))
+    segment.parent_id = parent_id
+    segment.updated_at = datetime.now(timezone.utc)
+    session.flush()
+    return segment
+
+
+def delete_segment(session: Session, account_id: int, segment_id: int) -> None:
+    """Deleting a segment never touches persons. Segments and tag rules that use it must change first."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+    if get_segment(session, account_id, segment_id) is None:
+        raise not_found("segment", "input", "id")
+    users = session.execute(select(Segment.name).where(
+        Segment.account_id == account_id, Segment.id != segment_id,
+        (Segment.parent_id == segment_id)
+        | Segment.rules.op("@?")(text(f"'$.** ? (@.segment_id == {int(segment_id)})'")))).scalars().all()
+    if users:
+        raise InputError.single(ErrorCode.CONFLICT, f"used by segment(s) {', '.join(sorted(users)[:5])}",
+                                "input", "id")
+    if session.execute(select(Tag.name).where(
+            Tag.account_id == account_id, (Tag.visibility_include_segment_id == segment_id)
+            | (Tag.visibility_exclude_segment_id == segment_id)).limit(1)).first():
+        raise InputError.single(ErrorCode.CONFLICT, "a tag's visibility rule uses this segment", "input", "id")
+    session.execute(delete(Segment).where(Segment.account_id == account_id, Segment.id == segment_id))
+
+
+def get_segment(session: Session, account_id: int, segment_id: int, *, lock: bool = False) -> Segment | None:
+    stmt = select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def list_segments(session: Session, account_id: int, *, parent_id: int | None = None, roots_only: bool = False,
+                  search: str | None = None, first: int | None = None, after: str | None = None) -> Page[Segment]:
+    keys = [func.lower(Segment.name), Segment.id]
+    stmt = select(Segment, *keys).where(Segment.account_id == account_id)
+    if parent_id is not None:
+        stmt = stmt.where(Segment.parent_id == parent_id)
+    if roots_only:
+        stmt = stmt.where(Segment.parent_id.is_(None))
+    if search:
+        stmt = stmt.where(func.lower(Segment.name).contains(search.strip().lower(), autoescape=True))
+    from domain.pagination import cursor_int  # noqa: PLC0415
+
+    return keyset_page(session, stmt, keys, descending=False, first=first, after=after,
+                       coerce=lambda v: [str(v[0]), cursor_int(v[1])])
+
+
+def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mode, now: datetime | None):
+    segment = get_segment(session, account_id, segment_id)
+    if segment is None:
+        raise not_found("segment", "id")
+    compiler = _compiler(session, account_id, now)
+    predicate = compiler.segment_predicate(segment_id)
+    if mode is not None:
+        predicate = predicate & ~compiler.p.c.id.in_(compiler.mode_holders(mode))
+    return compiler, predicate
+
+
+def count_segment(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
+                  now: datetime | None = None) -> int:
+    compiler, predicate = _saved_members(session, account_id, segment_id, mode, now)
+    p = compiler.p
+    return session.execute(select(func.count()).select_from(p).where(p.c.account_id == account_id, predicate)
+                            ).scalar_one()
+
+
+def list_members(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
+                 sort: PersonSort = PersonSort.CREATED_AT, descending: bool = True, first: int | None = None,
+                 after: str | None = None, now: datetime | None = None) -> Page[Person]:
+    """Members with cursor pagination (sortable like the person list); one statement per page."""
+    compiler, predicate = _saved_members(session, account_id, segment_id, mode, now)
+    ids = select(compiler.p.c.id).where(compiler.p.c.account_id == account_id, predicate)
+    keys = _sort_keys(sort)
+    stmt = select(Person, *keys).where(Person.account_id == account_id, Person.id.in_(ids))
+    return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
+                       coerce=_coerce_cursor(sort))
+
+
+def is_member(session: Session, account_id: int, segment_id: int, person_id: int,
+              now: datetime | None = None) -> bool:
+    """Membership test for one person (tag visibility rules use it)."""
+    compiler, predicate = _saved_members(session, account_id, segment_id, None, now)
+    p = compiler.p
+    return session.execute(select(literal_column("1")).select_from(p).where(
+        p.c.account_id == account_id, p.c.id == person_id, predicate)).first() is not None
+
+
+# ----------------------------------------------------------------------------- explanation
+
+@dataclass
+class Explanation:
+    """One node of the rules with whether this person meets it."""
+
+    kind: str
+    matched: bool
+    description: str
+    children: list["Explanation"]
+
+
+def describe(node: r.Node) -> str:
+    if isinstance(node, r.All):
+        return "all of the following" if node.children else "everyone (an empty 'all')"
+    if isinstance(node, r.Any_):
+        return "any of the following" if node.children else "no one (an empty 'any')"
+    if isinstance(node, r.Not):
+        return "not the following"
+    fields = {k: v for k, v in vars(node).items() if v is not None and v != ()}
+    return f"{type(node).__name__.removesuffix('Cond').lower()}: " + ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def explain(session: Session, account_id: int, segment_id: int, person_id: int,
+            now: datetime | None = None) -> dict:
+    """Which conditions of a segment (and its parents) this person meets or misses, in one statement."""
+    segment = get_segment(session, account_id, segment_id)
+    if segment is None:
+        raise not_found("segment", "segmentId")
+    if session.execute(select(Person.id).where(Person.account_id == account_id, Person.id == person_id)).first() \
+            is None:
+        raise not_found("person", "personId")
+    compiler = _compiler(session, account_id, now)
+    columns: list = []
+    chain = []
+    current = segment
+    while current is not None:
+        definition = compiler.load_segment(current.id)
+        chain.append((current, definition))
+        current = get_segment(session, account_id, current.parent_id) if current.parent_id else None
+
+    def collect(node: r.Node, scope: r.Scope) -> tuple[int, list]:
+        index = len(columns)
+        columns.append(compiler.node(node, scope))
+        children = []
+        if isinstance(node, (r.All, r.Any_)):
+            children = [collect(c, scope) for c in node.children]
+        elif isinstance(node, r.Not):
+            children = [collect(node.child, scope)]
+        return index, children
+
+    plans = []
+    for row, definition in chain:
+        tree = collect(definition.rule, definition.scope)
+        scope_index = None
+        if definition.scope.is_set:
+            scope_index = len(columns)
+            columns.append(compiler.p.c.id.in_(select(compiler.figures(definition.scope).c.person_id)))
+        plans.append((row, definition, tree, scope_index))
+    p = compiler.p
+    values = session.execute(select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(p).where(
+        p.c.account_id == account_id, p.c.id == person_id)).one()
+
+    def build(plan, node: r.Node) -> Explanation:
+        index, children = plan
+        child_nodes = node.children if isinstance(node, (r.All, r.Any_)) else \
+            [node.child] if isinstance(node, r.Not) else []
+        return Explanation(kind=type(node).__name__.rstrip("_").removesuffix("Cond").lower(),
+                           matched=bool(values[index]), description=describe(node),
+                           children=[build(c, n) for c, n in zip(children, child_nodes)])
+
+    levels = []
+    for row, definition, tree, scope_index in plans:
+        rules_result = build(tree, definition.rule)
+        in_scope = True if scope_index is None else bool(values[scope_index])
+        levels.append({"segment_id": row.id, "name": row.name, "rules": rules_result,
+                       "scope_set": definition.scope.is_set, "holds_in_scope_ticket": in_scope,
+                       "member": rules_result.matched and in_scope})
+    return {"member": all(level["member"] for level in levels), "levels": levels}

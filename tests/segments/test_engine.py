@@ -1,0 +1,254 @@
+"""The segment engine on hand-made data: each condition's edge cases (SPEC 5.6)."""
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
+from domain.errors import ErrorCode, InputError
+from domain.people.models import ConsentType, CustomFieldDefinition, Person, PersonConsent
+from domain.segments import service as segments
+from domain.segments.models import Segment
+from domain.tags import service as tags
+from tests import factories as f
+
+AMS = ZoneInfo("Europe/Amsterdam")
+NOW = datetime(2026, 3, 30, 10, 0, tzinfo=AMS)   # the day after the clocks went forward
+TODAY = NOW.date()
+
+
+def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=AMS)
+
+
+def ids(session, account, rules, scope=None, **kw):
+    return segments.matching_person_ids(session, account.id, rules=rules, scope=scope, now=NOW, **kw)
+
+
+def person(session, account, **values):
+    row = Person(account_id=account.id, **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@pytest.fixture()
+def shop(session, account):
+    """Two productions with events around NOW, a venue in Amsterdam, and a helper to sell tickets."""
+    venue = Venue(account_id=account.id, name="Zaal", latitude=52.37, longitude=4.89)
+    jazz = Production(account_id=account.id, title="Jazz night", promoter="Live", season="2025-2026")
+    play = Production(account_id=account.id, title="Play", promoter="Stage", season="2026-2027")
+    session.add_all([venue, jazz, play])
+    session.flush()
+    past = Event(account_id=account.id, production_id=jazz.id, venue_id=venue.id, starts_at=at(TODAY - timedelta(days=10), 20))
+    old = Event(account_id=account.id, production_id=jazz.id, venue_id=venue.id, starts_at=at(TODAY - timedelta(days=200), 20))
+    future = Event(account_id=account.id, production_id=play.id, venue_id=venue.id, starts_at=at(TODAY + timedelta(days=5), 20))
+    session.add_all([past, old, future])
+    session.flush()
+
+    def sell(buyer, event, *, when, channel="online", prices=(Decimal("20.00"),)):
+        order = Order(account_id=account.id, person_id=buyer.id, channel=channel, created_at=when)
+        session.add(order)
+        session.flush()
+        session.add_all([Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id,
+                                price=p) for p in prices])
+        session.flush()
+        return order
+
+    return dict(venue=venue, jazz=jazz, play=play, past=past, old=old, future=future, sell=sell)
+
+
+def test_empty_groups_and_not(session, account):
+    a, b = person(session, account, city="Utrecht"), person(session, account)
+    assert ids(session, account, {"all": []}) == {a.id, b.id}
+    assert ids(session, account, {"any": []}) == set()
+    assert ids(session, account, {"not": {"type": "text", "field": "city", "op": "eq", "value": "utrecht"}}) == {b.id}
+
+
+def test_text_operators_and_missing_values(session, account):
+    a = person(session, account, city="Den Haag", email="a@x.nl")
+    b = person(session, account, city="  ")
+    c = person(session, account)
+    q = lambda op, value=None: ids(session, account, {"type": "text", "field": "city", "op": op, "value": value})
+    assert q("eq", "den haag") == {a.id}
+    assert q("neq", "DEN HAAG") == {b.id, c.id}
+    assert q("contains", "N H") == {a.id}
+    assert q("not_contains", "haag") == {b.id, c.id}
+    assert q("starts_with", "den") == {a.id}
+    assert q("ends_with", "AAG") == {a.id}
+    assert q("in", ["x", "den haag"]) == {a.id}
+    assert q("not_in", ["den haag"]) == {b.id, c.id}
+    assert q("is_empty") == {b.id, c.id}
+    assert q("is_not_empty") == {a.id}
+
+
+def test_gender_unknown_only_under_all(session, account):
+    f_ = person(session, account, gender="female")
+    m = person(session, account, gender="male")
+    u = person(session, account)
+    assert ids(session, account, {"type": "gender", "values": ["female", "male"]}) == {f_.id, m.id}
+    assert ids(session, account, {"type": "gender", "values": ["all"]}) == {f_.id, m.id, u.id}
+
+
+def test_age_completed_years_and_leap_day(session, account):
+    leap = person(session, account, birth_date=date(2008, 2, 29))
+    none = person(session, account)
+    on_28_feb = datetime(2026, 2, 28, 12, tzinfo=AMS)
+    on_1_mar = datetime(2026, 3, 1, 12, tzinfo=AMS)
+    rule = {"type": "age", "min": 18}
+    assert segments.matching_person_ids(session, account.id, rules=rule, now=on_28_feb) == set()
+    assert segments.matching_person_ids(session, account.id, rules=rule, now=on_1_mar) == {leap.id}
+    assert segments.matching_person_ids(session, account.id, rules={"type": "age", "max": 17}, now=on_28_feb) \
+        == {leap.id}
+    assert ids(session, account, {"type": "age", "min": 0, "max": 150}) == {leap.id}  # no birth date: no match
+    assert none.id in ids(session, account, {"not": {"type": "age", "min": 0}})
+
+
+def test_added_on_counts_local_days_across_dst(session, account):
+    # 23:30 local on 29 March (the night the clocks changed) is 1 day ago; 00:30 on 30 March is 0 days ago.
+    late = person(session, account, created_at=at(TODAY - timedelta(days=1), 23, 30))
+    early = person(session, account, created_at=at(TODAY, 0, 30))
+    older = person(session, account, created_at=at(TODAY - timedelta(days=2), 0, 5))
+    assert ids(session, account, {"type": "added_on", "last_days": 0}) == {early.id}
+    assert ids(session, account, {"type": "added_on", "last_days": 1}) == {early.id, late.id}
+    assert ids(session, account, {"type": "added_on", "after": str(TODAY - timedelta(days=2)),
+                                  "before": str(TODAY - timedelta(days=1))}) == {late.id, older.id}
+
+
+def test_purchase_figures_without_and_with_scope(session, account, shop):
+    buyer, other, never = (person(session, account) for _ in range(3))
+    shop["sell"](buyer, shop["past"], when=at(TODAY - timedelta(days=20)), prices=(Decimal("10"), Decimal("15")))
+    shop["sell"](buyer, shop["future"], when=at(TODAY - timedelta(days=1)), channel="box_office")
+    shop["sell"](other, shop["old"], when=at(TODAY - timedelta(days=230)))
+    assert ids(session, account, {"type": "purchase", "metric": "revenue", "min": 45}) == {buyer.id}
+    assert ids(session, account, {"type": "purchase", "metric": "orders", "max": 1}) == {other.id, never.id}
+    assert ids(session, account, {"type": "purchase", "metric": "tickets", "min": 0, "max": 0}) == {never.id}
+    assert ids(session, account, {"type": "purchase", "metric": "events", "min": 2}) == {buyer.id}
+    scope = {"days_back": 30}
+    # Only in-scope tickets count; persons without one are never members, even under "not".
+    assert ids(session, account, {"type": "purchase", "metric": "revenue", "max": 25}, scope) == set()
+    assert ids(session, account, {"not": {"type": "channel", "channel": "both"}}, scope) == set()
+    assert ids(session, account, {"type": "channel", "channel": "both"}, scope) == {buyer.id}
+    assert ids(session, account, {"all": []}, {"production_ids": [shop["jazz"].id]}) == {buyer.id, other.id}
+    assert ids(session, account, {"all": []}, {"production_ids": [shop["jazz"].id], "days_back": 100}) == {buyer.id}
+    assert ids(session, account, {"all": []}, {"promoters": ["Stage"]}) == {buyer.id}
+
+
+def test_last_purchase_modes(session, account, shop):
+    recent, old, never = (person(session, account) for _ in range(3))
+    shop["sell"](recent, shop["future"], when=at(TODAY - timedelta(days=3), 0, 10))
+    shop["sell"](old, shop["past"], when=at(TODAY - timedelta(days=40)))
+    assert ids(session, account, {"type": "last_purchase", "mode": "within", "days": 3}) == {recent.id}
+    assert ids(session, account, {"type": "last_purchase", "mode": "exactly", "days": 3}) == {recent.id}
+    assert ids(session, account, {"type": "last_purchase", "mode": "exactly", "days": 40}) == {old.id}
+    assert ids(session, account, {"type": "last_purchase", "mode": "not_within", "days": 3}) == {old.id, never.id}
+
+
+def test_impulsive_buyers(session, account, shop):
+    quick, planner = person(session, account), person(session, account)
+    shop["sell"](quick, shop["past"], when=at(TODAY - timedelta(days=10), 9))      # same day: 0 days before
+    shop["sell"](quick, shop["future"], when=at(TODAY - timedelta(days=1)))        # 6 days before
+    shop["sell"](planner, shop["future"], when=at(TODAY - timedelta(days=60)))
+    assert ids(session, account, {"type": "impulsive", "max_days_before": 0}) == {quick.id}
+    assert ids(session, account, {"type": "impulsive", "max_days_before": 7, "min_times": 2}) == {quick.id}
+
+
+def test_distance_subscription_consent_tags_and_forms(session, account, shop):
+    near = person(session, account, latitude=52.36, longitude=4.90)
+    far = person(session, account, latitude=51.44, longitude=5.47)
+    nowhere = person(session, account)
+    assert ids(session, account, {"type": "distance", "km": 10, "venue_id": shop["venue"].id}) == {near.id}
+    assert ids(session, account, {"type": "distance", "km": 200, "lat": 52.0, "lon": 5.0}) == {near.id, far.id}
+    session.add_all([Subscription(account_id=account.id, person_id=near.id, name="A", valid_from=TODAY,
+                                  valid_until=TODAY),
+                     Subscription(account_id=account.id, person_id=far.id, name="B",
+                                  valid_from=TODAY - timedelta(days=400), valid_until=TODAY - timedelta(days=1))])
+    news = ConsentType(account_id=account.id, key="news", name="News")
+    session.add(news)
+    session.flush()
+    session.add(PersonConsent(account_id=account.id, person_id=far.id, consent_type_id=news.id, granted=True))
+    session.flush()
+    assert ids(session, account, {"type": "subscription"}) == {near.id}
+    assert ids(session, account, {"type": "subscription", "holder": False}) == {far.id, nowhere.id}
+    assert ids(session, account, {"type": "consent", "consent_type_id": news.id}) == {far.id}
+    assert ids(session, account, {"type": "consent", "consent_type_id": news.id, "granted": False}) == {near.id,
+                                                                                                      nowhere.id}
+    music = f.tag(session, account.id, "Music")
+    jazz = f.tag(session, account.id, "Jazz", parent_id=music.id)
+    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[near.id],
+                source="person", actor=None)
+    assert ids(session, account, {"type": "tag", "tag_id": music.id}) == set()
+    assert ids(session, account, {"type": "tag", "tag_id": music.id, "include_subtags": True}) == {near.id}
+    assert ids(session, account, {"type": "tag", "tag_id": jazz.id, "source": "staff"}) == set()
+    assert ids(session, account, {"type": "tag", "tag_id": jazz.id, "has": False}) == {far.id, nowhere.id}
+
+
+def test_custom_fields_of_every_type(session, account):
+    for key, kind, choices in (("size", "number", []), ("since", "date", []), ("vip", "boolean", []),
+                               ("note", "text", []), ("tier", "choice", ["gold", "silver"])):
+        session.add(CustomFieldDefinition(account_id=account.id, key=key, label=key, type=kind, choices=choices))
+    session.flush()
+    a = person(session, account, custom_fields={"size": 40, "since": "2020-01-01", "vip": True, "note": "Hello",
+                                                "tier": "gold"})
+    b = person(session, account, custom_fields={"size": 36, "vip": False, "tier": "silver"})
+    c = person(session, account)
+    q = lambda key, op, value=None: ids(session, account, {"type": "custom_field", "key": key, "op": op,
+                                                           "value": value})
+    assert q("size", "gte", 38) == {a.id}
+    assert q("size", "between", [30, 40]) == {a.id, b.id}
+    assert q("size", "neq", 40) == {b.id, c.id}
+    assert q("size", "is_empty") == {c.id}
+    assert q("since", "before", "2021-01-01") == {a.id}
+    assert q("vip", "is_true") == {a.id}
+    assert q("vip", "is_false") == {b.id}
+    assert q("note", "contains", "ELL") == {a.id}
+    assert q("tier", "in", ["gold"]) == {a.id}
+    assert q("tier", "not_in", ["gold"]) == {b.id, c.id}
+
+
+def test_nesting_references_and_modes(session, account, shop):
+    a = person(session, account, city="Utrecht")
+    b = person(session, account, city="Utrecht")
+    c = person(session, account, city="Delft")
+    shop["sell"](a, shop["future"], when=at(TODAY - timedelta(days=2)))
+    shop["sell"](b, shop["past"], when=at(TODAY - timedelta(days=12)))
+    parent = segments.create_segment(session, account.id, name="Utrecht",
+                                     rules={"type": "text", "field": "city", "op": "eq", "value": "utrecht"})
+    child = segments.create_segment(session, account.id, name="buyers", parent_id=parent.id,
+                                    rules={"type": "purchase", "metric": "tickets", "min": 1})
+    assert segments.count_segment(session, account.id, child.id, now=NOW) == 2
+    assert segments.count_segment(session, account.id, child.id, mode=("event", shop["future"].id), now=NOW) == 1
+    assert segments.count_segment(session, account.id, child.id, mode=("production", shop["jazz"].id), now=NOW) == 1
+    assert ids(session, account, {"type": "segment", "segment_id": child.id, "member": False}) == {c.id}
+    page = segments.list_members(session, account.id, child.id, first=1, now=NOW)
+    assert len(page.items) == 1 and page.has_next_page
+    assert segments.is_member(session, account.id, child.id, a.id, now=NOW)
+    explanation = segments.explain(session, account.id, child.id, c.id, now=NOW)
+    assert explanation["member"] is False
+    assert [level["member"] for level in explanation["levels"]] == [False, False]
+
+
+def test_cycles_and_foreign_references_are_refused(session, account, other_account):
+    s1 = segments.create_segment(session, account.id, name="one", rules={"all": []})
+    s2 = segments.create_segment(session, account.id, name="two", rules={"type": "segment", "segment_id": s1.id})
+    with pytest.raises(InputError) as caught:
+        segments.update_segment(session, account.id, s1.id, values={"rules": {"type": "segment", "segment_id": s2.id}})
+    assert caught.value.problems[0].code is ErrorCode.CYCLE
+    with pytest.raises(InputError) as caught:
+        segments.update_segment(session, account.id, s1.id, values={"parent_id": s2.id})
+    assert caught.value.problems[0].code is ErrorCode.CYCLE
+    theirs = f.tag(session, other_account.id, "Theirs")
+    with pytest.raises(InputError) as caught:
+        segments.create_segment(session, account.id, name="x",
+                                rules={"all": [{"type": "tag", "tag_id": theirs.id}]})
+    assert caught.value.problems[0].path == ("input", "rules", "all", "0", "tag_id")
+    with pytest.raises(InputError) as caught:
+        segments.count_matching(session, account.id, rules={"all": [{"type": "nope"}]})
+    assert caught.value.problems[0].path == ("input", "rules", "all", "0", "type")
+    with pytest.raises(InputError) as caught:
+        segments.delete_segment(session, account.id, s1.id)
+    assert caught.value.problems[0].code is ErrorCode.CONFLICT
+    segments.delete_segment(session, account.id, s2.id)
+    assert session.get(Segment, (account.id, s2.id)) is None

@@ -19,14 +19,15 @@ from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
 from graph.forms.schema import FormMutation, FormQuery
 from graph.jobs.schema import Job, JobMutation, JobQuery
+from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
 from marquee.settings import Settings
 
-Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery))
-Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation))
+Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery))
+Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
 
-NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job]
+NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job, Segment]
 
 
 def _masked(error) -> bool:

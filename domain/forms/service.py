@@ -151,8 +151,8 @@ def update_form(session: Session, account_id: int, form_id: int, *, values: dict
 def passes_visibility(snap: TagSnapshot, person_in_segment: Callable[[int], bool] | None) -> bool:
     """``visible to everyone``, or the include / exclude rule admits the person.
 
-    Until segment membership can be evaluated (``person_in_segment`` is None), a tag with a
-    rule is shown to nobody but staff.
+    Without a way to test membership (``person_in_segment`` None), or without any rule, a tag
+    that is not visible to everyone is shown to nobody but staff.
     """
     if snap.visible_to_everyone:
         return True

@@ -8,6 +8,7 @@ from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
 from domain.people.models import ConsentType, Person
 from domain.jobs_state.models import Job
+from domain.segments.models import Segment
 from domain.tags.models import TagCategory
 from graph.context import Info
 from graph.core.ids import from_global_id
@@ -15,7 +16,7 @@ from graph.core.node import Node
 
 # Node types staff may refetch, by global-id type name.
 STAFF_NODES = {"Person": Person, "Production": Production, "Event": Event, "Venue": Venue,
-               "ConsentType": ConsentType, "TagCategory": TagCategory, "Job": Job}
+               "ConsentType": ConsentType, "TagCategory": TagCategory, "Job": Job, "Segment": Segment}
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from domain.forms import service as forms
 from domain.forms.models import Form as FormRow
 from domain.people.consents import consents_by_person, list_consent_types
 from domain.people.service import get_person
+from domain.segments.service import is_member
 from domain.tags.visibility import TAG_CACHE, roots
 from domain.viewer import ViewerKind
 from graph.context import Info
@@ -90,7 +91,14 @@ def _person_views(ctx, form: forms.FormSnapshot) -> dict:
     viewer = ctx.viewer
     snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
     selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id, list(form.positions))
-    return forms.person_form_views(snaps, form.positions, selected, tag_global_id)
+    memberships: dict[int, bool] = {}
+
+    def person_in_segment(segment_id: int) -> bool:
+        """Tag visibility rules: one membership test per segment and request."""
+        if segment_id not in memberships:
+            memberships[segment_id] = is_member(ctx.session, viewer.account_id, segment_id, viewer.person_id)
+        return memberships[segment_id]
+    return forms.person_form_views(snaps, form.positions, selected, tag_global_id, person_in_segment)
 
 
 @strawberry.type

@@ -262,3 +262,25 @@ def test_staff_creates_preference_link(gql, session, account):
     assert link["url"].endswith(link["token"]) and "/preferences#token=" in link["url"]
     r = gql("{ viewer { kind personId } }", token=link["token"])
     assert r["data"]["viewer"] == {"kind": "PERSON", "personId": gid("Person", anna.id)}
+
+
+def test_visibility_rules_include_and_exclude(gql, runtime, session, account):
+    from domain.forms import service as forms
+    from domain.segments import service as segments
+
+    utrecht = segments.create_segment(session, account.id, name="Utrecht",
+                                      rules={"type": "text", "field": "city", "op": "eq", "value": "Utrecht"})
+    vip = segments.create_segment(session, account.id, name="VIP",
+                                  rules={"type": "text", "field": "last_name", "op": "eq", "value": "Vip"})
+    local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
+                  visibility_include_segment_id=utrecht.id)
+    not_vip = f.tag(session, account.id, "Regular", show_on_form=True, visible_to_everyone=False,
+                    visibility_exclude_segment_id=vip.id)
+    form = forms.preference_centre(session, account.id)
+    forms.update_form(session, account.id, form.id, values={}, tag_ids=[local.id, not_vip.id])
+    anna = f.person(session, account.id, city="Utrecht", last_name="Vip")
+    bert = f.person(session, account.id, city="Delft", last_name="Jansen")
+    labels = lambda who: [t["label"] for t in gql(PC, token=person_token(runtime, account, who))
+                          ["data"]["preferenceCentre"]["tags"]]
+    assert labels(anna) == ["Local"]
+    assert labels(bert) == ["Regular"]

@@ -1,0 +1,275 @@
+"""Segment queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.errors import InputError
+from domain.people.service import PersonSort as DomainPersonSort
+from domain.segments import service as segments
+from domain.segments.models import Segment as SegmentRow
+from graph.context import Info
+from graph.core.errors import mutation_payload, run_mutation
+from graph.core.ids import from_global_id, to_global_id
+from graph.core.node import Node
+from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
+from graph.core.permissions import CanEdit, IsStaff
+from graph.people.loaders import announce_persons
+from graph.people.schema import PersonSort, SortDirection
+from graph.people.types import PersonConnection
+from graph.segments.inputs import RuleInput, RuleTranslator, ScopeInput, SegmentModeInput, mode_of, scope_document
+
+
+@strawberry.type(description="Whether the person meets one node of the rules.")
+class RuleExplanation:
+    kind: str
+    matched: bool
+    description: str
+    children: list["RuleExplanation"]
+
+
+@strawberry.type
+class SegmentLevelExplanation:
+    segment_id: strawberry.ID
+    name: str
+    member: bool
+    scope_set: bool
+    holds_in_scope_ticket: bool = strawberry.field(description="With a scope, members need an in-scope ticket.")
+    rules: RuleExplanation
+
+
+@strawberry.type(description="Why a person is (not) in a segment: the segment and each parent, node by node.")
+class SegmentExplanation:
+    member: bool
+    levels: list[SegmentLevelExplanation]
+
+
+def _explanation(node) -> RuleExplanation:
+    return RuleExplanation(kind=node.kind, matched=node.matched, description=node.description,
+                           children=[_explanation(c) for c in node.children])
+
+
+@strawberry.type(description="A saved dynamic filter over the account's persons.")
+class Segment(Node):
+    name: str
+    description: str
+    rules: JSON = strawberry.field(description="The stored rule document (see rulesVersion).")
+    rules_version: int
+    scope: JSON | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Segment", self.id))
+
+    @strawberry.field
+    def parent(self, info: Info) -> Optional["Segment"]:
+        if self.parent_id is None:
+            return None
+        return segments.get_segment(info.context.session, info.context.viewer.account_id, self.parent_id)
+
+    @strawberry.field(description="Members now, optionally for an event or production.")
+    def count(self, info: Info, mode: SegmentModeInput | None = None) -> int:
+        ctx = info.context
+        translator = RuleTranslator(("mode",))
+        return segments.count_segment(ctx.session, ctx.viewer.account_id, self.id,
+                                      mode=mode_of(mode, translator, ("mode",)))
+
+    @strawberry.field(description="Members, sortable. " + FIRST_DESCRIPTION)
+    def members(self, info: Info, first: int | None = None, after: str | None = None,
+                sort: PersonSort | None = None, mode: SegmentModeInput | None = None) -> PersonConnection:
+        ctx = info.context
+        account_id = ctx.viewer.account_id
+        sort = sort or PersonSort()
+        segment_mode = mode_of(mode, RuleTranslator(("mode",)), ("mode",))
+        page = segments.list_members(ctx.session, account_id, self.id, mode=segment_mode,
+                                     sort=DomainPersonSort(sort.field.value),
+                                     descending=sort.direction is SortDirection.DESC, first=first, after=after)
+        announce_persons(ctx, [p.id for p in page.items])
+        segment_id = self.id
+        return PersonConnection(edges=edges(page), page_info=page_info(page),
+                                _count=lambda: segments.count_segment(ctx.session, account_id, segment_id,
+                                                                      mode=segment_mode))
+
+    @strawberry.field(description="Whether one person is a member now.")
+    def contains(self, info: Info, person_id: strawberry.ID) -> bool:
+        decoded = from_global_id(person_id, "Person")
+        if decoded is None:
+            return False
+        return segments.is_member(info.context.session, info.context.viewer.account_id, self.id, decoded[1])
+
+    @strawberry.field(description="Which conditions a person meets and which they miss.")
+    def explain(self, info: Info, person_id: strawberry.ID) -> SegmentExplanation | None:
+        decoded = from_global_id(person_id, "Person")
+        if decoded is None:
+            return None
+        result = segments.explain(info.context.session, info.context.viewer.account_id, self.id, decoded[1])
+        return SegmentExplanation(member=result["member"], levels=[SegmentLevelExplanation(
+            segment_id=strawberry.ID(to_global_id("Segment", level["segment_id"])), name=level["name"],
+            member=level["member"], scope_set=level["scope_set"],
+            holds_in_scope_ticket=level["holds_in_scope_ticket"], rules=_explanation(level["rules"]))
+            for level in result["levels"]])
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        return isinstance(obj, (SegmentRow, cls))
+
+
+@strawberry.type
+class SegmentConnection:
+    edges: list[Edge[Segment]]
+    page_info: PageInfo
+
+
+@strawberry.input(description="Rules not saved yet, for the editor's live count.")
+class SegmentCountInput:
+    rules: RuleInput
+    scope: ScopeInput | None = None
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Count within this parent.")
+    mode: SegmentModeInput | None = None
+
+
+def _definition(input, *, base=("input",)):
+    translator = RuleTranslator(base + ("rules",))
+    rules = translator.rule(input.rules, (), base + ("rules",)) if input.rules not in (None, strawberry.UNSET) \
+        else strawberry.UNSET
+    scope = scope_document(input.scope, translator, base + ("scope",)) \
+        if input.scope is not strawberry.UNSET else strawberry.UNSET
+    return translator, rules, scope
+
+
+@strawberry.type
+class SegmentQuery:
+    @strawberry.field(permission_classes=[IsStaff], description="Segments by name. " + FIRST_DESCRIPTION)
+    def segments(self, info: Info, first: int | None = None, after: str | None = None,
+                 parent_id: strawberry.ID | None = None, roots_only: bool = False,
+                 search: str | None = None) -> SegmentConnection:
+        ctx = info.context
+        parent = None
+        if parent_id is not None:
+            decoded = from_global_id(parent_id, "Segment")
+            parent = decoded[1] if decoded else -1
+        page = segments.list_segments(ctx.session, ctx.viewer.account_id, parent_id=parent, roots_only=roots_only,
+                                      search=search, first=first, after=after)
+        return SegmentConnection(edges=edges(page), page_info=page_info(page))
+
+    @strawberry.field(permission_classes=[IsStaff])
+    def segment(self, info: Info, id: strawberry.ID) -> Segment | None:
+        decoded = from_global_id(id, "Segment")
+        if decoded is None:
+            return None
+        return segments.get_segment(info.context.session, info.context.viewer.account_id, decoded[1])
+
+    @strawberry.field(permission_classes=[IsStaff],
+                      description="Live count for rules that are not saved yet (call it after every change).")
+    def segment_count(self, info: Info, input: SegmentCountInput) -> int:
+        ctx = info.context
+        translator, rules, scope = _definition(input)
+        parent = None
+        if input.parent_id is not None:
+            parent = translator.pk(input.parent_id, "Segment", ("input", "parentId"))
+        try:
+            return segments.count_matching(ctx.session, ctx.viewer.account_id, rules=rules, scope=scope,
+                                           parent_id=parent, mode=mode_of(input.mode, translator, ("input", "mode")))
+        except InputError as error:
+            raise translator.translate_problems(error) from None
+
+
+@strawberry.input
+class CreateSegmentInput:
+    name: str
+    description: str = ""
+    parent_id: strawberry.ID | None = None
+    rules: RuleInput
+    scope: ScopeInput | None = None
+
+
+@strawberry.input(description="Only the fields given change; scope null removes the scope.")
+class UpdateSegmentInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    rules: RuleInput | None = strawberry.UNSET
+    scope: ScopeInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteSegmentInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class SegmentSuccess:
+    segment: Segment
+
+
+@strawberry.type
+class DeleteSegmentSuccess:
+    deleted_id: strawberry.ID
+
+
+CreateSegmentPayload, CreateSegmentError, CreateSegmentFailure = mutation_payload("CreateSegment", SegmentSuccess)
+UpdateSegmentPayload, UpdateSegmentError, UpdateSegmentFailure = mutation_payload("UpdateSegment", SegmentSuccess)
+DeleteSegmentPayload, DeleteSegmentError, DeleteSegmentFailure = mutation_payload("DeleteSegment",
+                                                                                  DeleteSegmentSuccess)
+
+
+@strawberry.type
+class SegmentMutation:
+    @strawberry.mutation(permission_classes=[CanEdit])
+    def create_segment(self, info: Info, input: CreateSegmentInput) -> CreateSegmentPayload:
+        ctx = info.context
+
+        def action():
+            translator, rules, scope = _definition(input)
+            parent = translator.pk(input.parent_id, "Segment", ("input", "parentId")) if input.parent_id else None
+            try:
+                segment = segments.create_segment(ctx.session, ctx.viewer.account_id, name=input.name,
+                                                  description=input.description, rules=rules, scope=scope,
+                                                  parent_id=parent)
+            except InputError as error:
+                raise translator.translate_problems(error) from None
+            return SegmentSuccess(segment=segment)
+        return run_mutation(info, action, CreateSegmentError, CreateSegmentFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit])
+    def update_segment(self, info: Info, input: UpdateSegmentInput) -> UpdateSegmentPayload:
+        ctx = info.context
+
+        def action():
+            translator, rules, scope = _definition(input)
+            segment_id = translator.pk(input.id, "Segment", ("input", "id"))
+            values = {}
+            for name in ("name", "description"):
+                if getattr(input, name) is not strawberry.UNSET:
+                    values[name] = getattr(input, name)
+            if rules is not strawberry.UNSET:
+                values["rules"] = rules
+            if scope is not strawberry.UNSET:
+                values["scope"] = scope
+            if input.parent_id is not strawberry.UNSET:
+                values["parent_id"] = None if input.parent_id is None else \
+                    translator.pk(input.parent_id, "Segment", ("input", "parentId"))
+            try:
+                segment = segments.update_segment(ctx.session, ctx.viewer.account_id, segment_id, values=values)
+            except InputError as error:
+                raise translator.translate_problems(error) from None
+            return SegmentSuccess(segment=segment)
+        return run_mutation(info, action, UpdateSegmentError, UpdateSegmentFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit], description="Delete a segment; persons are never touched.")
+    def delete_segment(self, info: Info, input: DeleteSegmentInput) -> DeleteSegmentPayload:
+        ctx = info.context
+
+        def action():
+            translator = RuleTranslator(("input",))
+            segments.delete_segment(ctx.session, ctx.viewer.account_id,
+                                    translator.pk(input.id, "Segment", ("input", "id")))
+            return DeleteSegmentSuccess(deleted_id=input.id)
+        return run_mutation(info, action, DeleteSegmentError, DeleteSegmentFailure)

@@ -5,7 +5,9 @@ order time and channel, price, and the local dates of order and event in the acc
 so scoped purchase conditions need no joins. ``person_stats`` holds each buyer's figures over all
 tickets, so unscoped purchase conditions read one narrow row per buyer. Statement triggers on
 tickets, orders and events refresh the facts of the persons they touch (see migration 0003);
-bulk loads that bypass triggers call ``rebuild_purchase_facts``.
+bulk loads that bypass triggers call ``rebuild_purchase_facts``. Being derived, these tables have
+no foreign keys (a deleted person's tickets go, and the ticket trigger removes their facts), which
+keeps bulk rebuilds free of per-row checks.
 """
 
 from __future__ import annotations
@@ -13,24 +15,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyConstraint, Index, Integer, Numeric, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, Numeric, Text
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field
 
 
 class TicketFact(SQLModel, table=True):
     __tablename__ = "ticket_fact"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE",
-                             name="fk_ticket_fact_person"),
         Index("ix_ticket_fact_person", "account_id", "person_id"),
         Index("ix_ticket_fact_event", "account_id", "event_id", "person_id",
               postgresql_include=["order_id", "price", "order_date", "event_date", "channel"]),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     ticket_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     order_id: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -48,12 +47,7 @@ class PersonStats(SQLModel, table=True):
     """A buyer's figures over all their tickets; persons without tickets have no row (all zero)."""
 
     __tablename__ = "person_stats"
-    __table_args__ = (
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE",
-                             name="fk_person_stats_person"),
-    )
-
-    account_id: int = account_id_field()
+    account_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     orders: int = Field(sa_column=Column(Integer, nullable=False))
     tickets: int = Field(sa_column=Column(Integer, nullable=False))

@@ -4,9 +4,11 @@ The statement selects the ids of the account's matching persons: ``SELECT p.id F
 WHERE p.account_id = :a AND <predicate>``. Every condition becomes a two-valued predicate on
 the person row (column tests wrapped in ``coalesce(…, false)``, set conditions as uncorrelated
 ``p.id IN (subquery)``, which PostgreSQL runs once as a hashed sub-plan), so ``not`` is the exact
-complement. Purchase conditions read ``person_stats`` (unscoped) or per-scope figures aggregated
-from ``ticket_fact`` over the scope's events (one CTE per distinct scope). Parents and segment
-references are inlined as predicates on the same row. Nothing is evaluated in Python.
+complement. Purchase conditions read columns of figure sources joined one row per person:
+``person_stats`` (unscoped) or an aggregate of ``ticket_fact`` over the scope's events (one per
+distinct scope; the segment's own scope is an inner join, since members must hold an in-scope
+ticket). Parents and segment references are inlined as predicates on the same row. Nothing is
+evaluated in Python.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Compiler:
     tag_descendants: Callable[[int], set[int]]
     venue_point: Callable[[int], tuple[float, float] | None]
     _figures: dict = field(default_factory=dict)
+    _needs: dict = field(default_factory=dict)
+    _final: bool = True
     _scope_events: dict = field(default_factory=dict)
     _visiting: list = field(default_factory=list)
 
@@ -74,23 +78,54 @@ class Compiler:
         self.p = Person.__table__.alias("p")
 
     # ------------------------------------------------------------------ entry points
+    def two_pass(self, build: Callable[[], object]):
+        """Compile twice: the first pass learns which purchase figures each scope needs, the
+        second builds figure sources that compute only those (distinct counts are costly)."""
+        self._needs, self._figures, self._final = {}, {}, False
+        build()
+        self._figures, self._final = {}, True
+        return build()
+
     def members(self, rule: r.Node, scope: r.Scope, parent_id: int | None = None,
                 mode: tuple[str, int] | None = None) -> Select:
-        """``SELECT p.id FROM person p WHERE …`` for unsaved rules (live counts) or a segment."""
-        predicate = self.definition_predicate(rule, scope)
-        if parent_id is not None:
-            predicate = and_(predicate, self.segment_predicate(parent_id))
+        """``SELECT p.id FROM person p [JOIN figures …] WHERE …`` for unsaved rules (live counts)."""
+        def build():
+            predicate = self.definition_predicate(rule, scope, primary=True)
+            if parent_id is not None:
+                predicate = and_(predicate, self.segment_predicate(parent_id))
+            return self.statement(predicate, mode)
+        return self.two_pass(build)
+
+    def segment_members(self, segment_id: int, mode: tuple[str, int] | None = None) -> Select:
+        """The members of a saved segment (its rules, scope and parents), minus the mode."""
+        return self.two_pass(lambda: self.statement(self.segment_predicate(segment_id, primary=True), mode))
+
+    def statement(self, predicate: ColumnElement, mode: tuple[str, int] | None = None) -> Select:
         if mode is not None:
             predicate = and_(predicate, not_(self.p.c.id.in_(self.mode_holders(mode))))
-        return select(self.p.c.id).where(self.p.c.account_id == self.account_id, predicate)
+        return select(self.p.c.id).select_from(self.from_clause()).where(
+            self.p.c.account_id == self.account_id, predicate)
 
-    def definition_predicate(self, rule: r.Node, scope: r.Scope) -> ColumnElement:
+    def from_clause(self):
+        """The person table joined to every figure source the predicates used: the primary
+        scope's figures by an inner join (members must hold an in-scope ticket), others left."""
+        joined = self.p
+        for source, inner in self._figures.values():
+            condition = source.c.person_id == self.p.c.id
+            if "account_id" in source.c:
+                condition = and_(source.c.account_id == self.p.c.account_id, condition)
+            joined = joined.join(source, condition, isouter=not inner)
+        return joined
+
+    def definition_predicate(self, rule: r.Node, scope: r.Scope, *, primary: bool = False) -> ColumnElement:
         predicate = self.node(rule, scope)
         if scope.is_set:  # with a scope, members hold an in-scope ticket whatever the rules say
-            predicate = and_(predicate, self.p.c.id.in_(select(self.figures(scope).c.person_id)))
+            figures = self.figures(scope, inner=primary)
+            if not self._figures[(scope, "base")][1]:
+                predicate = and_(predicate, figures.c.person_id.isnot(None))
         return predicate
 
-    def segment_predicate(self, segment_id: int) -> ColumnElement:
+    def segment_predicate(self, segment_id: int, *, primary: bool = False) -> ColumnElement:
         """Membership of a saved segment: its rules and scope, and its parents', not its mode."""
         if segment_id in self._visiting:
             raise InputError.single(ErrorCode.CYCLE, "segments refer to each other in a cycle", "rules")
@@ -99,7 +134,7 @@ class Compiler:
             raise InputError.single(ErrorCode.NOT_FOUND, "segment not found", "rules")
         self._visiting.append(segment_id)
         try:
-            predicate = self.definition_predicate(definition.rule, definition.scope)
+            predicate = self.definition_predicate(definition.rule, definition.scope, primary=primary)
             if definition.parent_id is not None:
                 predicate = and_(predicate, self.segment_predicate(definition.parent_id))
         finally:
@@ -306,62 +341,85 @@ class Compiler:
         self._scope_events[key] = stmt
         return stmt
 
-    def figures(self, scope: r.Scope):
-        """Per-person purchase figures over in-scope tickets (a CTE per scope), or person_stats."""
-        if not scope.is_set:
-            return PersonStats.__table__
-        if scope in self._figures:
-            return self._figures[scope]
-        f = TicketFact.__table__
-        cte = select(
-            f.c.person_id,
-            func.count(func.distinct(f.c.order_id)).label("orders"),
-            func.count().label("tickets"),
-            func.sum(f.c.price).label("revenue"),
-            func.count(func.distinct(f.c.event_id)).label("events"),
-            func.max(f.c.order_date).label("last_order_date"),
-            func.bool_or(f.c.channel == "online").label("has_online"),
-            func.bool_or(f.c.channel == "box_office").label("has_box_office"),
-        ).where(f.c.account_id == self.account_id, f.c.event_id.in_(self.scope_events(scope))
-                ).group_by(f.c.person_id).cte(f"scope_figures_{len(self._figures) + 1}")
-        self._figures[scope] = cte
-        return cte
+    def figure(self, scope: r.Scope, name: str) -> ColumnElement:
+        """One purchase figure of a person (NULL for persons without counted tickets)."""
+        self._needs.setdefault(scope, set()).add(name)
+        return self.figures(scope, kind="events" if name == "events" and scope.is_set else "base").c[name]
 
-    def _buyers(self, scope: r.Scope, condition) -> Select:
-        figures = self.figures(scope)
-        stmt = select(figures.c.person_id)
-        if figures is PersonStats.__table__:
-            stmt = stmt.where(figures.c.account_id == self.account_id)
-        return stmt.where(condition(figures.c))
+    def figures(self, scope: r.Scope, *, inner: bool = False, kind: str = "base"):
+        """A figure source joined one row per person: ``person_stats`` without a scope, else
+        aggregates of the in-scope tickets computing only the figures the rules use."""
+        key = (scope, kind)
+        if key in self._figures:
+            source, was_inner = self._figures[key]
+            if inner and not was_inner:
+                self._figures[key] = (source, True)
+            return source
+        if not scope.is_set:
+            source = PersonStats.__table__.alias("stats")
+        elif kind == "events":
+            source = self._events_source(scope)
+        else:
+            source = self._base_source(scope)
+        self._figures[key] = (source, inner and scope.is_set)
+        return source
+
+    def _in_scope_tickets(self, scope: r.Scope):
+        f = TicketFact.__table__
+        return f, and_(f.c.account_id == self.account_id, f.c.event_id.in_(self.scope_events(scope)))
+
+    def _base_source(self, scope: r.Scope):
+        needs = self._needs.get(scope, set()) if self._final else set(PersonStats.__table__.c.keys())
+        f, where = self._in_scope_tickets(scope)
+        name = f"scope_{len(self._figures) + 1}"
+        if "orders" not in needs:
+            return select(
+                f.c.person_id, func.count().label("tickets"), func.sum(f.c.price).label("revenue"),
+                func.max(f.c.order_date).label("last_order_date"),
+                func.bool_or(f.c.channel == "online").label("has_online"),
+                func.bool_or(f.c.channel == "box_office").label("has_box_office"),
+            ).where(where).group_by(f.c.person_id).subquery(name)
+        # Orders holding an in-scope ticket: group by order first, then by person (no DISTINCT).
+        per_order = select(
+            f.c.person_id, f.c.order_id, func.count().label("tickets"), func.sum(f.c.price).label("revenue"),
+            func.max(f.c.order_date).label("order_date"), func.min(f.c.channel).label("channel"),
+        ).where(where).group_by(f.c.person_id, f.c.order_id).subquery(f"{name}_orders")
+        return select(
+            per_order.c.person_id, func.count().label("orders"), func.sum(per_order.c.tickets).label("tickets"),
+            func.sum(per_order.c.revenue).label("revenue"), func.max(per_order.c.order_date).label("last_order_date"),
+            func.bool_or(per_order.c.channel == "online").label("has_online"),
+            func.bool_or(per_order.c.channel == "box_office").label("has_box_office"),
+        ).group_by(per_order.c.person_id).subquery(name)
+
+    def _events_source(self, scope: r.Scope):
+        f, where = self._in_scope_tickets(scope)
+        pairs = select(f.c.person_id, f.c.event_id).where(where).group_by(f.c.person_id, f.c.event_id).subquery()
+        return select(pairs.c.person_id, func.count().label("events")).group_by(pairs.c.person_id).subquery(
+            f"scope_{len(self._figures) + 1}_events")
 
     def c_PurchaseCond(self, c: r.PurchaseCond, scope) -> ColumnElement:
-        def in_range(columns):
-            column = columns[c.metric]
-            tests = []
-            if c.min is not None:
-                tests.append(column >= cast(c.min, Numeric))
-            if c.max is not None:
-                tests.append(column <= cast(c.max, Numeric))
-            return and_(*tests)
-        includes_zero = (c.min is None or c.min <= 0) and (c.max is None or c.max >= 0)
-        if includes_zero:  # non-buyers (all figures 0) match: exclude only buyers outside the range
-            return not_(self._in(self._buyers(scope, lambda cols: not_(in_range(cols)))))
-        return self._in(self._buyers(scope, in_range))
+        value = func.coalesce(self.figure(scope, c.metric), 0)  # without tickets every figure is 0
+        tests = []
+        if c.min is not None:
+            tests.append(value >= cast(c.min, Numeric))
+        if c.max is not None:
+            tests.append(value <= cast(c.max, Numeric))
+        return and_(true(), *tests)
 
     def c_ChannelCond(self, c: r.ChannelCond, scope) -> ColumnElement:
-        def test(cols):
-            if c.channel == "online":
-                return cols.has_online
-            if c.channel == "box_office":
-                return cols.has_box_office
-            return and_(cols.has_online, cols.has_box_office)
-        return self._in(self._buyers(scope, test))
+        online, box_office = self.figure(scope, "has_online"), self.figure(scope, "has_box_office")
+        if c.channel == "online":
+            return self._sure(online)
+        if c.channel == "box_office":
+            return self._sure(box_office)
+        return self._sure(and_(online, box_office))
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
+        last = self.figure(scope, "last_order_date")
         first = self.today - timedelta(days=c.days)
         if c.mode == "exactly":
-            return self._in(self._buyers(scope, lambda cols: cols.last_order_date == first))
-        within = self._in(self._buyers(scope, lambda cols: cols.last_order_date.between(first, self.today)))
+            return self._sure(last == first)
+        within = self._sure(last.between(first, self.today))
         return within if c.mode == "within" else not_(within)
 
     def c_ImpulsiveCond(self, c: r.ImpulsiveCond, scope) -> ColumnElement:

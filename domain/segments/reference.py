@@ -290,7 +290,7 @@ class _Evaluator:
         if op == "is_not_empty":
             return not _Evaluator.text_matches(value, "is_empty", operand)
         if op == "is_empty":
-            return value is None or (isinstance(value, str) and value.strip() == "")
+            return value is None
         if value is None:
             return False
         text = str(value).lower()

@@ -41,10 +41,10 @@ def _timezone(session: Session, account_id: int) -> str:
     return session.execute(select(Account.timezone).where(Account.id == account_id)).scalar_one()
 
 
-def _compiler(session: Session, account_id: int, now: datetime | None) -> Compiler:
+def _compiler(session: Session, account_id: int, now: datetime | None, custom: dict | None = None) -> Compiler:
     from domain.tags.service import descendant_ids  # noqa: PLC0415
 
-    custom = custom_field_definitions(session, account_id)
+    custom = custom_field_definitions(session, account_id) if custom is None else custom
 
     def load_segment(segment_id: int) -> SegmentDefinition | None:
         row = session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
@@ -71,14 +71,15 @@ def member_statement(session: Session, account_id: int, *, rules: Any, scope: An
     custom = custom_field_definitions(session, account_id)
     tree = r.parse_rule(rules, custom_fields=custom)
     parsed_scope = r.parse_scope(scope)
-    return _compiler(session, account_id, now).members(tree, parsed_scope, parent_id, mode)
+    return _compiler(session, account_id, now, custom).members(tree, parsed_scope, parent_id, mode)
 
 
 def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any = None,
                    parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
     """The live count for rules that are not saved (the editor calls it after every change)."""
-    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode)
-    stmt = member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now)
+    tree, parsed_scope, custom = check_references(session, account_id, rules=rules, scope=scope,
+                                                  parent_id=parent_id, mode=mode)
+    stmt = _compiler(session, account_id, now, custom).members(tree, parsed_scope, parent_id, mode)
     return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
@@ -109,15 +110,16 @@ def _references(node: Any, path: tuple) -> Iterable[tuple[str, int, tuple]]:
 
 
 def check_references(session: Session, account_id: int, *, rules: Any, scope: Any, parent_id: int | None = None,
-                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",)) -> None:
-    """Parse the rules and scope, and check that every id they name belongs to the account.
+                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",)):
+    """Parse the rules and scope, and check that every id they name belongs to the account;
+    returns (rule tree, scope, custom field definitions).
 
     Refuses references to missing objects or another account's, and cycles through parents
     or segment references. Raises InputError naming each offending part of the rule.
     """
     custom = custom_field_definitions(session, account_id)
-    r.parse_rule(rules, custom_fields=custom, path=path + ("rules",))
-    r.parse_scope(scope, path=path + ("scope",))
+    tree = r.parse_rule(rules, custom_fields=custom, path=path + ("rules",))
+    parsed_scope = r.parse_scope(scope, path=path + ("scope",))
     problems = Collector()
     wanted: list[tuple[type, int, tuple]] = [(_REFERENCE_MODELS[k], v, p)
                                              for k, v, p in _references(rules, path + ("rules",))]
@@ -138,7 +140,9 @@ def check_references(session: Session, account_id: int, *, rules: Any, scope: An
         if value not in found[model]:
             problems.add(ErrorCode.NOT_FOUND, f"{model.__tablename__.replace('_', ' ')} {value} not found", *where)
     problems.raise_if_any()
-    _check_cycles(session, account_id, rules=rules, parent_id=parent_id, segment_id=segment_id, path=path)
+    if Segment in by_model or segment_id is not None:
+        _check_cycles(session, account_id, rules=rules, parent_id=parent_id, segment_id=segment_id, path=path)
+    return tree, parsed_scope, custom
 
 
 def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: int | None, segment_id: int | None,
@@ -261,30 +265,23 @@ def list_segments(session: Session, account_id: int, *, parent_id: int | None = 
 
 
 def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mode, now: datetime | None):
-    segment = get_segment(session, account_id, segment_id)
-    if segment is None:
+    """The statement selecting a saved segment's member ids."""
+    if get_segment(session, account_id, segment_id) is None:
         raise not_found("segment", "id")
-    compiler = _compiler(session, account_id, now)
-    predicate = compiler.segment_predicate(segment_id)
-    if mode is not None:
-        predicate = predicate & ~compiler.p.c.id.in_(compiler.mode_holders(mode))
-    return compiler, predicate
+    return _compiler(session, account_id, now).segment_members(segment_id, mode)
 
 
 def count_segment(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
                   now: datetime | None = None) -> int:
-    compiler, predicate = _saved_members(session, account_id, segment_id, mode, now)
-    p = compiler.p
-    return session.execute(select(func.count()).select_from(p).where(p.c.account_id == account_id, predicate)
-                            ).scalar_one()
+    ids = _saved_members(session, account_id, segment_id, mode, now)
+    return session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
 
 
 def list_members(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
                  sort: PersonSort = PersonSort.CREATED_AT, descending: bool = True, first: int | None = None,
                  after: str | None = None, now: datetime | None = None) -> Page[Person]:
     """Members with cursor pagination (sortable like the person list); one statement per page."""
-    compiler, predicate = _saved_members(session, account_id, segment_id, mode, now)
-    ids = select(compiler.p.c.id).where(compiler.p.c.account_id == account_id, predicate)
+    ids = _saved_members(session, account_id, segment_id, mode, now)
     keys = _sort_keys(sort)
     stmt = select(Person, *keys).where(Person.account_id == account_id, Person.id.in_(ids))
     return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
@@ -294,10 +291,8 @@ def list_members(session: Session, account_id: int, segment_id: int, *, mode: Mo
 def is_member(session: Session, account_id: int, segment_id: int, person_id: int,
               now: datetime | None = None) -> bool:
     """Membership test for one person (tag visibility rules use it)."""
-    compiler, predicate = _saved_members(session, account_id, segment_id, None, now)
-    p = compiler.p
-    return session.execute(select(literal_column("1")).select_from(p).where(
-        p.c.account_id == account_id, p.c.id == person_id, predicate)).first() is not None
+    ids = _saved_members(session, account_id, segment_id, None, now)
+    return session.execute(ids.where(literal_column("p.id") == person_id).limit(1)).first() is not None
 
 
 # ----------------------------------------------------------------------------- explanation
@@ -333,6 +328,7 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
             is None:
         raise not_found("person", "personId")
     compiler = _compiler(session, account_id, now)
+    compiler._final = False  # one pass, with every figure available
     columns: list = []
     chain = []
     current = segment
@@ -357,10 +353,11 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
         scope_index = None
         if definition.scope.is_set:
             scope_index = len(columns)
-            columns.append(compiler.p.c.id.in_(select(compiler.figures(definition.scope).c.person_id)))
+            columns.append(compiler.figures(definition.scope).c.person_id.isnot(None))
         plans.append((row, definition, tree, scope_index))
     p = compiler.p
-    values = session.execute(select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(p).where(
+    values = session.execute(select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(
+        compiler.from_clause()).where(
         p.c.account_id == account_id, p.c.id == person_id)).one()
 
     def build(plan, node: r.Node) -> Explanation:

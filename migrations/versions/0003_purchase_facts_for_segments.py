@@ -162,8 +162,6 @@ def upgrade() -> None:
     sa.Column('last_order_date', sa.Date(), nullable=False),
     sa.Column('has_online', sa.Boolean(), nullable=False),
     sa.Column('has_box_office', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id', 'person_id'], ['person.account_id', 'person.id'], name='fk_person_stats_person', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('account_id', 'person_id')
     )
     op.create_table('ticket_fact',
@@ -179,8 +177,6 @@ def upgrade() -> None:
     sa.Column('event_starts_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('order_date', sa.Date(), nullable=False),
     sa.Column('event_date', sa.Date(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id', 'person_id'], ['person.account_id', 'person.id'], name='fk_ticket_fact_person', ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('account_id', 'ticket_id')
     )
     op.create_index('ix_ticket_fact_event', 'ticket_fact', ['account_id', 'event_id', 'person_id'], unique=False, postgresql_include=['order_id', 'price', 'order_date', 'event_date', 'channel'])

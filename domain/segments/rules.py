@@ -338,6 +338,8 @@ class _Parser:
         field_ = self.choice(node, "field", path, TEXT_FIELDS)
         op = self.choice(node, "op", path, TEXT_OPS)
         value = None
+        if op is None:
+            return None
         if op in ("in", "not_in"):
             value = self.text_value(node.get("value"), path, many=True)
         elif op not in (None, "is_empty", "is_not_empty"):

@@ -1,0 +1,115 @@
+"""Purchase facts stay correct under writes; bad rules get typed errors naming the offending part."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text, update
+
+from domain.accounts.models import Account
+from domain.catalog.facts import PersonStats, TicketFact, rebuild_purchase_facts
+from domain.catalog.models import Event, Order, Production, Ticket, Venue
+from domain.errors import ErrorCode, InputError
+from domain.people.models import Person
+from domain.people.service import delete_person
+from domain.segments import service as segments
+from domain.segments.rules import MAX_DEPTH
+
+
+def stats(session, account_id, person_id):
+    session.expire_all()
+    row = session.execute(select(PersonStats).where(PersonStats.account_id == account_id,
+                                                    PersonStats.person_id == person_id)).scalar_one_or_none()
+    return None if row is None else (row.orders, row.tickets, row.revenue, row.events, row.has_online,
+                                     row.has_box_office)
+
+
+@pytest.fixture()
+def catalogue(session, account):
+    venue = Venue(account_id=account.id, name="Zaal")
+    show = Production(account_id=account.id, title="Show")
+    session.add_all([venue, show])
+    session.flush()
+    e1 = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
+               starts_at=datetime.now(timezone.utc) + timedelta(days=3))
+    e2 = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
+               starts_at=datetime.now(timezone.utc) - timedelta(days=3))
+    session.add_all([e1, e2])
+    session.flush()
+    return e1, e2
+
+
+def test_facts_follow_inserts_updates_and_deletes(session, account, catalogue):
+    e1, e2 = catalogue
+    p = Person(account_id=account.id, email="p@x.nl")
+    session.add(p)
+    session.flush()
+    o1 = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(timezone.utc))
+    session.add(o1)
+    session.flush()
+    session.add_all([Ticket(account_id=account.id, order_id=o1.id, event_id=e1.id, person_id=p.id, price=Decimal("10")),
+                     Ticket(account_id=account.id, order_id=o1.id, event_id=e2.id, person_id=p.id, price=Decimal("5"))])
+    session.flush()
+    assert stats(session, account.id, p.id) == (1, 2, Decimal("15.00"), 2, True, False)
+    session.execute(update(Order).where(Order.account_id == account.id, Order.id == o1.id).values(channel="box_office"))
+    assert stats(session, account.id, p.id) == (1, 2, Decimal("15.00"), 2, False, True)
+    new_start = datetime.now(timezone.utc) + timedelta(days=40)
+    session.execute(update(Event).where(Event.account_id == account.id, Event.id == e1.id).values(starts_at=new_start))
+    fact = session.execute(select(TicketFact.event_starts_at).where(TicketFact.event_id == e1.id)).scalar_one()
+    assert fact == new_start
+    session.execute(text("DELETE FROM ticket WHERE account_id = :a AND event_id = :e"), {"a": account.id, "e": e2.id})
+    assert stats(session, account.id, p.id) == (1, 1, Decimal("10.00"), 1, False, True)
+    before = session.execute(select(TicketFact).where(TicketFact.account_id == account.id)).scalars().all()
+    rebuild_purchase_facts(session.connection(), account.id)
+    after = session.execute(select(TicketFact).where(TicketFact.account_id == account.id)).scalars().all()
+    assert len(before) == len(after) == 1
+    delete_person(session, account.id, p.id)
+    assert stats(session, account.id, p.id) is None
+    assert session.execute(select(TicketFact).where(TicketFact.account_id == account.id)).all() == []
+
+
+def test_the_account_time_zone_decides_what_a_day_is(session, account):
+    # 03:00 UTC on 2 March is still 1 March in New York (22:00) and 2 March in Amsterdam.
+    p = Person(account_id=account.id, email="tz@x.nl", created_at=datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
+    session.add(p)
+    session.flush()
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    rule = {"type": "added_on", "last_days": 0}
+    assert segments.matching_person_ids(session, account.id, rules=rule, now=now) == {p.id}
+    session.execute(update(Account).where(Account.id == account.id).values(timezone="America/New_York"))
+    assert segments.matching_person_ids(session, account.id, rules=rule, now=now) == set()
+    assert segments.matching_person_ids(session, account.id, rules={"type": "added_on", "last_days": 1},
+                                        now=now) == {p.id}
+
+
+def problem(session, account, rules, scope=None):
+    with pytest.raises(InputError) as caught:
+        segments.count_matching(session, account.id, rules=rules, scope=scope)
+    return [(p.code, p.path) for p in caught.value.problems]
+
+
+def test_typed_errors_name_the_part(session, account, other_account):
+    assert problem(session, account, {"all": [{"type": "text", "field": "shoe", "op": "eq", "value": "x"}]}) == [
+        (ErrorCode.INVALID_CHOICE, ("input", "rules", "all", "0", "field"))]
+    assert problem(session, account, {"any": [{"type": "text", "field": "city", "op": "like", "value": "x"}]}) == [
+        (ErrorCode.INVALID_CHOICE, ("input", "rules", "any", "0", "op"))]
+    assert problem(session, account, {"type": "age", "min": "old"}) == [
+        (ErrorCode.INVALID, ("input", "rules", "min"))]
+    assert problem(session, account, {"type": "purchase", "metric": "revenue", "min": True}) == [
+        (ErrorCode.INVALID, ("input", "rules", "min"))]
+    assert problem(session, account, {}) == [(ErrorCode.INVALID_CHOICE, ("input", "rules", "type"))]
+    assert problem(session, account, {"not": None}) == [(ErrorCode.INVALID, ("input", "rules", "not"))]
+    assert problem(session, account, {"all": [{"type": "tag", "tag_id": 1, "colour": "red"}]})[0] == \
+        (ErrorCode.INVALID, ("input", "rules", "all", "0", "colour"))
+    deep = {"type": "gender", "values": ["all"]}
+    for _ in range(MAX_DEPTH + 1):
+        deep = {"not": deep}
+    assert problem(session, account, deep)[0][0] is ErrorCode.OUT_OF_RANGE
+    theirs = segments.create_segment(session, other_account.id, name="theirs", rules={"all": []})
+    assert problem(session, account, {"type": "segment", "segment_id": theirs.id}) == [
+        (ErrorCode.NOT_FOUND, ("input", "rules", "segment_id"))]
+    assert problem(session, account, {"all": []}, {"event_ids": [10**12]}) == [
+        (ErrorCode.NOT_FOUND, ("input", "scope", "event_ids", "0"))]
+    assert problem(session, account, {"all": []}, {"days_back": -1}) == [
+        (ErrorCode.INVALID, ("input", "scope", "days_back"))]

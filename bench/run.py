@@ -14,13 +14,14 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from bench.registry import BENCHMARKS, Dataset, Result, benchmark
 from domain.demo import DEMO_TABLES, load_demo_data
 from marquee.db import make_engine, normalise_database_url
 from marquee.embedded import EMBEDDED_PG_SETTINGS, ensure_servers
@@ -34,40 +35,6 @@ SEED = 42
 LOAD_SECONDS_PER_MILLION = 300.0
 
 
-@dataclass
-class Dataset:
-    """The loaded demo account that every benchmark runs against."""
-
-    engine: Engine
-    account_id: int
-    people: int
-    counts: dict[str, int]  # rows per table, plus first_person_id / first_production_id / first_event_id
-    load_seconds: float | None  # None when an earlier load was reused
-    peak_rss_mb: float | None = None
-
-
-@dataclass
-class Result:
-    name: str
-    figure: str  # what was measured, for the table ("212.4 s")
-    target: str  # e.g. "< 300 s"
-    ok: bool | None  # None: not measured in this run
-    seconds: float | None = None
-    details: dict = field(default_factory=dict)
-
-
-Benchmark = Callable[[Dataset], Result]
-BENCHMARKS: dict[str, Benchmark] = {}
-
-
-def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
-    """Register a benchmark; it receives the loaded data set and returns one result row."""
-    def register(fn: Benchmark) -> Benchmark:
-        BENCHMARKS[name] = fn
-        return fn
-    return register
-
-
 @benchmark("demo-data")
 def demo_data(ds: Dataset) -> Result:
     """Time to generate and load the demo data set (one transaction, commit included)."""
@@ -79,6 +46,9 @@ def demo_data(ds: Dataset) -> Result:
     return Result(name, f"{ds.load_seconds:.1f} s", f"< {target:.0f} s", ds.load_seconds < target,
                   seconds=ds.load_seconds, details=details)
 
+
+from bench import tags as _tag_benchmarks  # noqa: F401  (registers its rows after demo-data)
+from bench import segments as _segment_benchmarks  # noqa: F401,E402  (issue 5: twenty rule sets)
 
 # --------------------------------------------------------------------------- data set
 
@@ -104,7 +74,7 @@ def _existing_dataset(engine: Engine, slug: str, people: int) -> Dataset | None:
             return None
         counts = {table: conn.execute(text(f"select count(*) from {table} where account_id = :a"),
                                       {"a": account_id}).scalar_one() for table in DEMO_TABLES}
-        for table in ("person", "production", "event"):
+        for table in ("person", "production", "event", "tag"):
             counts[f"first_{table}_id"] = conn.execute(
                 text(f"select min(id) from {table} where account_id = :a"), {"a": account_id}).scalar_one()
     if counts["person"] != people:
@@ -168,7 +138,8 @@ def print_table(results: list[Result]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000, help="persons in the data set (default 1,000,000)")
-    parser.add_argument("--only", choices=sorted(BENCHMARKS), help="run just this benchmark")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append",
+                        help="run just this benchmark (repeat for several)")
     parser.add_argument("--reload", action="store_true", help="recreate the data set even if it is loaded")
     args = parser.parse_args(argv)
 
@@ -178,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataset = prepare_dataset(normalise_database_url(servers.database_url), args.people, reload=args.reload)
         server = server_info(dataset.engine)
-        results = [BENCHMARKS[name](dataset) for name in ([args.only] if args.only else BENCHMARKS)]
+        results = [BENCHMARKS[name](dataset) for name in (args.only or BENCHMARKS)]
         dataset.engine.dispose()
     finally:
         servers.close()

@@ -154,8 +154,12 @@ def authenticate_person_link(session: Session, secret_key: str, token: str, *, m
         return None
     account_id, person_id = found
     row = session.execute(
-        select(Account).join(Person, (Person.account_id == Account.id) & (Person.id == person_id))
-        .where(Account.id == account_id)).scalar_one_or_none()
+        select(Account.id, Account.name, Account.timezone, Account.modules, Account.tag_name_policy,
+               Account.tags_version)
+        .where(Account.id == account_id,
+               select(Person.id).where(Person.account_id == account_id, Person.id == person_id).exists())).first()
     if row is None:
         return None
-    return Viewer(kind=ViewerKind.PERSON, account=account_info(row), person_id=person_id)
+    info = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),
+                       tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
+    return Viewer(kind=ViewerKind.PERSON, account=info, person_id=person_id)

@@ -25,6 +25,10 @@ import numpy as np
 import sqlalchemy
 
 from domain.demo import pools
+from domain.demo import tags as demo_tags
+from domain.tags.names import name_key
+from domain.catalog.facts import rebuild_purchase_facts
+from domain.tags.service import recount
 
 CHUNK = 100_000  # persons generated and loaded per step
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -32,7 +36,7 @@ DAY = 86_400
 SOURCE = "ticketing"  # the source system the sales data pretends to come from
 
 # Independent random streams, so that e.g. affinities can be recomputed without the rest.
-_CATALOG, _AFFINITY, _PERSONS, _ORDERS = 1, 2, 3, 4
+_CATALOG, _AFFINITY, _PERSONS, _ORDERS, _TAGS = 1, 2, 3, 4, 5
 
 GENRES = [g[0] for g in pools.GENRES]
 _POPULARITY = np.array([g[1] for g in pools.GENRES]) / sum(g[1] for g in pools.GENRES)
@@ -494,6 +498,9 @@ class _Persons:
     created: np.ndarray  # epoch seconds
     has_email: np.ndarray
     has_address: np.ndarray
+    city: np.ndarray  # index into _CITIES
+    age: np.ndarray  # whole years
+    has_birth: np.ndarray
 
 
 _PERSON_COLUMNS = ("email", "first_name", "last_name", "gender", "birth_date", "language", "address",
@@ -555,7 +562,7 @@ def _generate_persons(rng: np.random.Generator, size: int, today: date, now: int
         _timestamps(created).tolist(),
         _timestamps(updated).tolist(),
     ]
-    return _Persons(columns, created, has_email, has_address)
+    return _Persons(columns, created, has_email, has_address, city, age_days // 365, has_birth)
 
 
 def _identities(rng: np.random.Generator, first_index: int, created: np.ndarray, buyer: np.ndarray,
@@ -702,7 +709,72 @@ def _load_definitions(cur, account_id: int, now: int) -> int:
 
 
 DEMO_TABLES = ("venue", "production", "event", "custom_field_definition", "consent_type", "person",
-               "person_identity", "person_consent", "subscription", "orders", "ticket")
+               "person_identity", "person_consent", "subscription", "orders", "ticket", "tag_category", "tag",
+               "production_tag", "person_tag", "form", "form_tag")
+
+
+@dataclass(frozen=True)
+class _TagPlan:
+    """The account's tags and what each production carries; persons' links follow from these."""
+
+    tree: demo_tags.TagTree
+    productions: demo_tags.ProductionTags
+    event_production: np.ndarray  # production index per event
+
+    @classmethod
+    def build(cls, seed: int, catalog: Catalog, today: date) -> _TagPlan:
+        tree = demo_tags.build_tree(today)
+        genres = np.array([p.genre for p in catalog.productions], dtype=np.int64)
+        return cls(tree, demo_tags.production_tags(np.random.default_rng([seed, _TAGS]), tree, genres),
+                   catalog.event_production)
+
+
+_PREFERENCE_CENTRE = ("Jouw voorkeuren", "Waar ben je in geïnteresseerd?",
+                      "Kies de genres waarover je van ons wilt horen. Je kunt je keuze altijd weer aanpassen.")
+
+
+def _load_tags(cur, account_id: int, plan: _TagPlan, catalog: Catalog, production_id: int,
+               now: int) -> tuple[int, dict[str, int]]:
+    """Tag categories, tags, production tags and the preference centre with its tags; returns
+    the first tag id (tag i of the tree has id ``first + i``) and rows per table."""
+    tree = plan.tree
+    at = _timestamps(np.array([now - 9 * 365 * DAY]))[0]
+    category_id = _reserve_ids(cur, "tag_category", len(demo_tags.CATEGORIES))
+    _copy(cur, "tag_category", ("id", "name", "position", "created_at"), account_id,
+          ([category_id + i for i in range(len(demo_tags.CATEGORIES))], demo_tags.CATEGORIES,
+           range(1, len(demo_tags.CATEGORIES) + 1), repeat(at)))
+    tag_id = _reserve_ids(cur, "tag", len(tree.tags))
+    t = tree.tags
+    _copy(cur, "tag", ("id", "category_id", "parent_id", "name", "name_key", "note", "active", "label",
+                       "description", "show_on_form", "visible_to_everyone", "position", "show_on_website",
+                       "starred", "created_at", "updated_at"), account_id,
+          ([tag_id + i for i in range(len(t))], [category_id + d.category for d in t],
+           [None if d.parent is None else tag_id + d.parent for d in t], [d.name for d in t],
+           [name_key(d.name) for d in t], [d.note for d in t], [d.active for d in t], [d.name for d in t],
+           [d.description for d in t], [d.show_on_form for d in t], repeat(True), [d.position for d in t],
+           [d.show_on_website for d in t], [d.starred for d in t], repeat(at), repeat(at)))
+    tag, production, source = plan.productions.links()
+    order = np.lexsort((source, tag, production))
+    tag, production, source = tag[order], production[order], source[order]
+    created = _timestamps(np.array([p.created_at for p in catalog.productions]))[production]
+    _copy(cur, "production_tag", ("tag_id", "production_id", "source", "actor", "created_at"), account_id,
+          ((tag_id + tag).tolist(), (production_id + production).tolist(),
+           [demo_tags.SOURCES[s] for s in source.tolist()],
+           [SOURCE if s == demo_tags.INTEGRATION else None for s in source.tolist()], created.tolist()))
+    counts = {"tag_category": len(demo_tags.CATEGORIES), "tag": len(t), "production_tag": len(tag),
+              "form": 0, "form_tag": 0}
+    # The preference centre (an account has one): created with its tags unless it exists already.
+    title, tags_title, tags_description = _PREFERENCE_CENTRE
+    cur.execute("insert into form (account_id, kind, title, tags_title, tags_description, created_at, updated_at) "
+                "values (%s, 'preference_centre', %s, %s, %s, %s, %s) "
+                "on conflict (account_id) where kind = 'preference_centre' do nothing returning id",
+                (account_id, title, tags_title, tags_description, at, at))
+    row = cur.fetchone()
+    if row is not None:
+        _copy(cur, "form_tag", ("form_id", "tag_id", "position"), account_id,
+              (repeat(row[0]), [tag_id + i for i in tree.form], range(1, len(tree.form) + 1)))
+        counts.update(form=1, form_tag=len(tree.form))
+    return tag_id, counts
 
 
 @dataclass
@@ -719,12 +791,16 @@ class _Chunk:
     order_channels: list[str]
     order_times: list[str]
     ticket_prices: list[str]
+    tags: demo_tags.PersonLinks
+    tag_sources: list[str]
+    tag_actors: list[str | None]
+    tag_times: list[str]
 
 
 def _generate_chunk(seed: int, chunk: int, start: int, size: int, sales: _SalesModel, today: date,
-                    emails: _EmailBook) -> _Chunk:
-    orders = _generate_orders(np.random.default_rng([seed, _ORDERS, chunk]), sales,
-                              _chunk_affinities(seed, chunk, size))
+                    emails: _EmailBook, plan: _TagPlan, first_person_id: int) -> _Chunk:
+    affinity = _chunk_affinities(seed, chunk, size)
+    orders = _generate_orders(np.random.default_rng([seed, _ORDERS, chunk]), sales, affinity)
     buyer = orders.per_person > 0
     first_order = np.full(size, -1, dtype=np.int64)
     first_order[buyer] = orders.created[(np.cumsum(orders.per_person) - orders.per_person)[buyer]]
@@ -732,19 +808,35 @@ def _generate_chunk(seed: int, chunk: int, start: int, size: int, sales: _SalesM
     persons = _generate_persons(rng, size, today, sales.now, first_order, emails)
     cents, inverse = np.unique(orders.ticket_cents, return_inverse=True)
     prices = np.array([f"{c // 100}.{c % 100:02d}" for c in cents.tolist()], dtype=object)[inverse]
+    identities = _identities(rng, start, persons.created, buyer, persons.has_email)
+    consents = _consents(rng, sales.now, persons.created, persons.has_email, persons.has_address)
+    subscriptions = _subscriptions(rng, today, sales.now, persons.created, orders.per_person)
+    ticket_order = orders.ticket_order
+    links = demo_tags.person_links(
+        np.random.default_rng([seed, _TAGS, chunk]), plan.tree, affinity=affinity, now=sales.now,
+        person_created=persons.created, city=persons.city, has_address=persons.has_address, age=persons.age,
+        has_birth=persons.has_birth, orders_per_person=orders.per_person,
+        ticket_person=orders.person[ticket_order], ticket_production=plan.event_production[orders.ticket_event],
+        ticket_time=orders.created[ticket_order], productions=plan.productions,
+        subscription_person=np.asarray(subscriptions[0], dtype=np.int64), subscription_name=subscriptions[1],
+        subscription_created=np.array([int(d.timestamp()) for d in subscriptions[4]], dtype=np.int64))
+    person_actor = np.char.add("person:", (first_person_id + start + links.person).astype(str)).astype(object)
+    actors = np.where(links.source == demo_tags.PERSON, person_actor,
+                      np.where(links.source == demo_tags.INTEGRATION, SOURCE, None))
     return _Chunk(
-        start, size, persons.columns,
-        _identities(rng, start, persons.created, buyer, persons.has_email),
-        _consents(rng, sales.now, persons.created, persons.has_email, persons.has_address),
-        _subscriptions(rng, today, sales.now, persons.created, orders.per_person),
+        start, size, persons.columns, identities, consents, subscriptions,
         orders,
         np.where(orders.box_office, "box_office", "online").astype(object).tolist(),
         _timestamps(orders.created).tolist(),
-        prices.tolist())
+        prices.tolist(),
+        links,
+        np.array(demo_tags.SOURCES, dtype=object)[links.source].tolist(),
+        actors.tolist(),
+        _timestamps(links.created).tolist())
 
 
 def _load_chunk(cur, account_id: int, data: _Chunk, first_person_id: int, consent_type_id: int,
-                event_id: int, step: Callable[[float, str], None]) -> dict[str, int]:
+                event_id: int, first_tag_id: int, step: Callable[[float, str], None]) -> dict[str, int]:
     """Reserve ids for one generated chunk and COPY it; returns rows per table."""
     person_ids = first_person_id + data.start + np.arange(data.size)
     _copy(cur, "person", ("id", *_PERSON_COLUMNS), account_id, (person_ids.tolist(), *data.persons))
@@ -774,16 +866,23 @@ def _load_chunk(cur, account_id: int, data: _Chunk, first_person_id: int, consen
     _copy(cur, "orders", ("id", "person_id", "channel", "created_at", "source", "external_id"), account_id,
           (range(order_id, order_id + n_orders), order_person.tolist(), data.order_channels, data.order_times,
            repeat(SOURCE), map(str, range(order_id, order_id + n_orders))))
-    step(0.7, "tickets")
+    step(0.6, "tickets")
 
     ticket_id = _reserve_ids(cur, "ticket", n_tickets)
     _copy(cur, "ticket", ("id", "order_id", "event_id", "person_id", "price", "source"), account_id,
           (range(ticket_id, ticket_id + n_tickets), (order_id + orders.ticket_order).tolist(),
            (event_id + orders.ticket_event).tolist(), order_person[orders.ticket_order].tolist(),
            data.ticket_prices, repeat(SOURCE)))
+    step(0.8, "tags")
+
+    links = data.tags
+    _copy(cur, "person_tag", ("tag_id", "person_id", "source", "actor", "created_at"), account_id,
+          ((first_tag_id + links.tag).tolist(), person_ids[links.person].tolist(), data.tag_sources,
+           data.tag_actors, data.tag_times))
     step(1.0, "done")
     return {"person": data.size, "person_identity": len(data.identities[0]), "person_consent": len(who),
-            "subscription": len(subscription_person), "orders": n_orders, "ticket": n_tickets}
+            "subscription": len(subscription_person), "orders": n_orders, "ticket": n_tickets,
+            "person_tag": len(links)}
 
 
 def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *, people: int,
@@ -793,17 +892,21 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
 
     Besides one count per table the result holds ``first_person_id`` (person i of
     ``person_affinities`` has id ``first_person_id + i``), ``first_production_id`` (in the order
-    of ``production_genres``) and ``first_event_id``. Runs in the caller's transaction and does
-    not commit. As a superuser it loads with ``session_replication_role = replica`` (foreign
-    keys are consistent by construction; note that no triggers fire on the loaded rows) and
-    restores the setting before returning. A worker thread generates the next chunk while the
-    database ingests the current one.
+    of ``production_genres``), ``first_event_id`` and ``first_tag_id`` (tag i of
+    ``domain.demo.tags.build_tree(today)`` has id ``first_tag_id + i``). Runs in the caller's
+    transaction and does not commit. As a superuser it loads with ``session_replication_role =
+    replica`` (foreign keys are consistent by construction; note that no triggers fire on the
+    loaded rows, so the tag counters, and the purchase facts where the schema has them, are
+    rebuilt at the end) and restores the setting before returning. A worker thread generates the next chunk while the database
+    ingests the current one. The account must hold no tags yet (names are unique per account);
+    an existing preference centre keeps its own tags.
     """
     today = today or date.today()
     report = progress or (lambda fraction, message: None)
     now = _reference_now(today)
     catalog = build_catalog(seed, people, today)
     sales = _SalesModel.build(catalog, now)
+    plan = _TagPlan.build(seed, catalog, today)
     counts = dict.fromkeys(DEMO_TABLES, 0)
     raw = connection.connection.driver_connection
     with raw.cursor() as cur, ThreadPoolExecutor(max_workers=1) as worker:
@@ -814,6 +917,8 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         report(0.0, "catalogue")
         production_id, event_id = _load_catalog(cur, account_id, catalog)
         consent_type_id = _load_definitions(cur, account_id, now)
+        first_tag_id, tag_counts = _load_tags(cur, account_id, plan, catalog, production_id, now)
+        counts.update(tag_counts)
         counts.update(venue=len(pools.VENUES), production=len(catalog.productions),
                       event=len(catalog.event_start), custom_field_definition=len(_CUSTOM_FIELDS),
                       consent_type=len(_CONSENT_TYPES))
@@ -821,18 +926,19 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         emails = _EmailBook()  # chunks are generated one after the other, so its order is fixed
         chunks = _chunks(people)
         sold = np.zeros(len(catalog.event_start), dtype=np.int64)
-        upcoming = worker.submit(_generate_chunk, seed, *chunks[0], sales, today, emails) if chunks else None
+        generate = (_generate_chunk, sales, today, emails, plan, first_person_id)
+        upcoming = worker.submit(generate[0], seed, *chunks[0], *generate[1:]) if chunks else None
         for i, (_, start, size) in enumerate(chunks):
             data = upcoming.result()
             if i + 1 < len(chunks):
-                upcoming = worker.submit(_generate_chunk, seed, *chunks[i + 1], sales, today, emails)
+                upcoming = worker.submit(generate[0], seed, *chunks[i + 1], *generate[1:])
 
             def step(part: float, what: str, start: int = start, size: int = size) -> None:
                 report(0.01 + 0.94 * (start + part * size) / people,
                        f"persons {start + 1:,}–{start + size:,} of {people:,}: {what}")
 
             for table, n in _load_chunk(cur, account_id, data, first_person_id, consent_type_id, event_id,
-                                        step).items():
+                                        first_tag_id, step).items():
                 counts[table] += n
             sold += np.bincount(data.orders.ticket_event, minlength=len(sold))
 
@@ -845,8 +951,16 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
                     ((event_id + np.arange(len(sold))).tolist(), capacity.tolist(), account_id))
         if superuser:  # the caller's further work in this transaction fires triggers again
             cur.execute("select set_config('session_replication_role', %s, true)", (replication_role,))
-        report(0.95, "analyze")
-        cur.execute(f"analyze {', '.join(DEMO_TABLES)}")
+        report(0.95, "tag counters")
+        # No trigger kept the counters during the load: rebuild them from the links, exactly.
+        recount(connection, account_id)
+        # Likewise the per-person purchase facts that segment conditions read.
+        report(0.96, "purchase facts")
+        rebuild_purchase_facts(connection, account_id)
+        derived = ["tag_counter", "person_stats", "ticket_fact"]
+        report(0.99, "analyze")
+        cur.execute(f"analyze {', '.join((*DEMO_TABLES, *derived))}")
     report(1.0, "done")
-    counts.update(first_person_id=first_person_id, first_production_id=production_id, first_event_id=event_id)
+    counts.update(first_person_id=first_person_id, first_production_id=production_id, first_event_id=event_id,
+                  first_tag_id=first_tag_id)
     return counts

@@ -181,6 +181,37 @@ def person_form_views(snaps: tuple[TagSnapshot, ...], positions: dict[int, int],
     return views
 
 
+@dataclass(frozen=True)
+class PersonPage:
+    """What one person's form page needs besides the form: their name, own choices, consents."""
+
+    first_name: str | None
+    selected: frozenset[int]
+    consents: tuple[tuple[int, str, str, bool], ...]  # (consent type id, name, description, granted)
+
+
+def person_page(session: Session, account_id: int, person_id: int, tag_ids: list[int]) -> PersonPage | None:
+    """One statement: the person's first name, their ``person`` links among ``tag_ids``, and every
+    consent type of the account with the person's current state."""
+    row = session.execute(text("""
+        SELECT p.first_name,
+               ARRAY(SELECT pt.tag_id FROM person_tag pt
+                      WHERE pt.account_id = :a AND pt.person_id = :p AND pt.source = 'person'
+                        AND pt.tag_id = ANY(CAST(:tags AS bigint[]))) AS selected,
+               (SELECT coalesce(json_agg(json_build_array(ct.id, ct.name, ct.description,
+                                                          coalesce(pc.granted, false)) ORDER BY ct.id), '[]')
+                  FROM consent_type ct
+                  LEFT JOIN person_consent pc ON pc.account_id = ct.account_id AND pc.consent_type_id = ct.id
+                                             AND pc.person_id = :p
+                 WHERE ct.account_id = :a) AS consents
+          FROM person p WHERE p.account_id = :a AND p.id = :p"""),
+        {"a": account_id, "p": person_id, "tags": tag_ids}).first()
+    if row is None:
+        return None
+    return PersonPage(first_name=row.first_name, selected=frozenset(row.selected),
+                      consents=tuple((c[0], c[1], c[2], c[3]) for c in row.consents))
+
+
 def person_selected_tag_ids(session: Session, account_id: int, person_id: int, tag_ids: list[int]) -> set[int]:
     if not tag_ids:
         return set()

@@ -11,7 +11,6 @@ from domain.errors import ErrorCode as Code
 from domain.errors import InputError
 from domain.forms import service as forms
 from domain.forms.models import Form as FormRow
-from domain.people.consents import consents_by_person, list_consent_types
 from domain.people.service import get_person
 from domain.segments.service import is_member
 from domain.tags.visibility import TAG_CACHE, roots
@@ -69,16 +68,14 @@ class PreferenceCentre:
 def preference_centre_for(ctx) -> PreferenceCentre:
     """Read the person's preference centre: form, visible tags with `selected`, consents."""
     viewer = ctx.viewer
-    session, account_id, person_id = ctx.session, viewer.account_id, viewer.person_id
     form = _preference_centre(ctx)
-    views = _person_views(ctx, form)
-    person = get_person(session, account_id, person_id)
-    states = {c.consent_type_id: c.granted for c in consents_by_person(session, account_id, [person_id])[person_id]}
-    consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", c.id)), name=c.name,
-                              description=c.description, granted=states.get(c.id, False))
-                for c in list_consent_types(session, account_id)]
+    page = forms.person_page(ctx.session, viewer.account_id, viewer.person_id, list(form.positions))
+    views = _person_views(ctx, form, page.selected if page else frozenset())
+    consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)), name=name,
+                              description=description, granted=granted)
+                for type_id, name, description, granted in (page.consents if page else ())]
     return PreferenceCentre(title=form.title, tags_title=form.tags_title, tags_description=form.tags_description,
-                            first_name=person.first_name if person else None, tags=roots(views), consents=consents)
+                            first_name=page.first_name if page else None, tags=roots(views), consents=consents)
 
 
 def _preference_centre(ctx) -> forms.FormSnapshot:
@@ -87,10 +84,12 @@ def _preference_centre(ctx) -> forms.FormSnapshot:
                           lambda: forms.preference_centre_snapshot(ctx.session, account_id))
 
 
-def _person_views(ctx, form: forms.FormSnapshot) -> dict:
+def _person_views(ctx, form: forms.FormSnapshot, selected: frozenset[int] | None = None) -> dict:
     viewer = ctx.viewer
     snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
-    selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id, list(form.positions))
+    if selected is None:
+        selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id,
+                                                 list(form.positions))
     memberships: dict[int, bool] = {}
 
     def person_in_segment(segment_id: int) -> bool:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import anyio
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -71,6 +72,9 @@ class MarqueeGraphQL(GraphQL):
         self.runtime = runtime
         self.metrics = metrics
         self.response_cache = ResponseCache()
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def get_context(self, request, response) -> Context:
         ctx = Context(self.runtime, request.headers.get("authorization"), request)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,7 +51,7 @@ class PersonRow:
     latitude: float | None = None
     longitude: float | None = None
     custom_fields: dict = field(default_factory=dict)
-    created_at: datetime = datetime(2020, 1, 1, tzinfo=dt_timezone.utc)
+    created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -213,10 +213,8 @@ class _Evaluator:
             return False
         if scope.label_tag_ids and not own_tags & set(scope.label_tag_ids):
             return False
-        if scope.days_back is not None:
-            if not (event.starts_at > self.now or self.days_ago(event.starts_at) <= scope.days_back):
-                return False
-        return True
+        # within days back: starts after now, or d <= days back
+        return scope.days_back is None or event.starts_at > self.now or self.days_ago(event.starts_at) <= scope.days_back
 
     def counted_tickets(self, person_id: int, scope: R.Scope) -> list[TicketRow]:
         tickets = [t for t in self.data.tickets if t.person_id == person_id]
@@ -290,7 +288,7 @@ class _Evaluator:
         if op == "is_not_empty":
             return not _Evaluator.text_matches(value, "is_empty", operand)
         if op == "is_empty":
-            return value is None
+            return value is None or (isinstance(value, str) and value.strip() == "")
         if value is None:
             return False
         text = str(value).lower()
@@ -521,6 +519,21 @@ def evaluate(data: Dataset, *, timezone: str, now: datetime, rule: dict, scope: 
     return members
 
 
-__all__ = ["Dataset", "PersonRow", "TagRow", "PersonTagRow", "ProductionRow", "ProductionTagRow", "VenueRow",
-           "EventRow", "OrderRow", "TicketRow", "SubscriptionRow", "ConsentRow", "SubmissionRow", "SegmentRow",
-           "evaluate", "rule_node"]
+__all__ = [
+    "ConsentRow",
+    "Dataset",
+    "EventRow",
+    "OrderRow",
+    "PersonRow",
+    "PersonTagRow",
+    "ProductionRow",
+    "ProductionTagRow",
+    "SegmentRow",
+    "SubmissionRow",
+    "SubscriptionRow",
+    "TagRow",
+    "TicketRow",
+    "VenueRow",
+    "evaluate",
+    "rule_node",
+]

@@ -13,6 +13,7 @@ evaluated in Python.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable
@@ -69,6 +70,7 @@ class Compiler:
     _figures: dict = field(default_factory=dict)
     _needs: dict = field(default_factory=dict)
     _final: bool = True
+    _odd: bool = False  # under an odd number of NOTs: predicates must be two-valued
     _scope_events: dict = field(default_factory=dict)
     _visiting: list = field(default_factory=list)
 
@@ -157,9 +159,25 @@ class Compiler:
         if isinstance(node, r.Any_):
             return or_(false(), *[self.node(c, scope) for c in node.children])
         if isinstance(node, r.Not):
-            return not_(self.node(node.child, scope))
+            with self._flipped():
+                return not_(self.node(node.child, scope))
         method = getattr(self, "c_" + type(node).__name__)
         return method(node, scope)
+
+    @contextmanager
+    def _flipped(self):
+        """Compile what will sit under one more NOT."""
+        self._odd = not self._odd
+        try:
+            yield
+        finally:
+            self._odd = not self._odd
+
+    def _strict(self, expression) -> ColumnElement:
+        """Where NULL can only mean "no", leave it NULL: in WHERE it acts as false, and a strict
+        test on a left-joined figure lets PostgreSQL turn the outer join into an inner one.
+        Under an odd number of NOTs it must be false instead, or the complement would be wrong."""
+        return func.coalesce(expression, false()) if self._odd else expression
 
     @staticmethod
     def _sure(expression) -> ColumnElement:
@@ -311,8 +329,10 @@ class Compiler:
         return test if c.holder else not_(test)
 
     def c_SegmentCond(self, c: r.SegmentCond, scope) -> ColumnElement:
-        test = self.segment_predicate(c.segment_id)
-        return test if c.member else not_(test)
+        if c.member:
+            return self.segment_predicate(c.segment_id)
+        with self._flipped():
+            return not_(self.segment_predicate(c.segment_id))
 
     # ------------------------------------------------------------------ purchases
     def scope_events(self, scope: r.Scope) -> Select:
@@ -398,29 +418,35 @@ class Compiler:
             f"scope_{len(self._figures) + 1}_events")
 
     def c_PurchaseCond(self, c: r.PurchaseCond, scope) -> ColumnElement:
-        value = func.coalesce(self.figure(scope, c.metric), 0)  # without tickets every figure is 0
+        figure = self.figure(scope, c.metric)
+        includes_zero = (c.min is None or c.min <= 0) and (c.max is None or c.max >= 0)
+        value = func.coalesce(figure, 0) if includes_zero else figure  # without tickets every figure is 0
         tests = []
         if c.min is not None:
             tests.append(value >= cast(c.min, Numeric))
         if c.max is not None:
             tests.append(value <= cast(c.max, Numeric))
-        return and_(true(), *tests)
+        test = and_(true(), *tests)
+        return test if includes_zero else self._strict(test)
 
     def c_ChannelCond(self, c: r.ChannelCond, scope) -> ColumnElement:
         online, box_office = self.figure(scope, "has_online"), self.figure(scope, "has_box_office")
         if c.channel == "online":
-            return self._sure(online)
+            return self._strict(online)
         if c.channel == "box_office":
-            return self._sure(box_office)
-        return self._sure(and_(online, box_office))
+            return self._strict(box_office)
+        return self._strict(and_(online, box_office))
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
         last = self.figure(scope, "last_order_date")
         first = self.today - timedelta(days=c.days)
         if c.mode == "exactly":
-            return self._sure(last == first)
-        within = self._sure(last.between(first, self.today))
-        return within if c.mode == "within" else not_(within)
+            return self._strict(last == first)
+        if c.mode == "within":
+            return self._strict(last.between(first, self.today))
+        with self._flipped():
+            within = self._strict(last.between(first, self.today))
+        return not_(within)
 
     def c_ImpulsiveCond(self, c: r.ImpulsiveCond, scope) -> ColumnElement:
         f = TicketFact.__table__

@@ -216,7 +216,7 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
             custom[key] = {
                 "nick": lambda: pick(draw, NICKS),
                 "score": lambda: pick(draw, NUMBERS),
-                "since": lambda: (today - timedelta(days=pick(draw, ANY_DAYS))).isoformat(),
+                "since": lambda: (today - timedelta(days=pick(draw, ANY_DAYS + (-1, -3)))).isoformat(),
                 "vip": lambda: draw(st.booleans()),
                 "tier": lambda: pick(draw, ("Gold", "Silver", "Bronze")),
             }[key]()
@@ -340,11 +340,13 @@ CONDITION_KINDS = ("text", "gender", "age", "added_on", "custom_field", "tag", "
 
 # Single-condition probes go through these cases in turn (each text field and custom field is a case).
 # Purchase conditions come twice more, always with a scope (scoped figures, scope filters, days back);
-# age twice more without (29 February needs the right day, person and bounds together).
+# age twice more without (29 February needs the right day, person and bounds together), and the date
+# custom field once more (it has the most operators of the day-based conditions).
 PURCHASE_KINDS = ("purchase", "channel", "last_purchase", "impulsive")
 PROBE_CASES = tuple([("text", f, 1 / 4) for f in R.TEXT_FIELDS] + [("custom_field", k, 1 / 4) for k in CUSTOM_FIELDS]
                     + [(k, None, 1 / 4) for k in CONDITION_KINDS if k not in ("text", "custom_field")]
-                    + [(k, None, 1) for k in PURCHASE_KINDS] * 2 + [("age", None, 0)] * 2)
+                    + [(k, None, 1) for k in PURCHASE_KINDS] * 2 + [("age", None, 0)] * 2
+                    + [("custom_field", "since", 0)])
 
 
 @st.composite

@@ -8,9 +8,15 @@ into a fresh account inside a SAVEPOINT (rolled back afterwards), asks
 ``domain.segments.service.matching_person_ids`` and compares with
 ``domain.segments.reference.evaluate`` on the same rows.
 
+Each example asks 1–3 random rule trees (with scope, parent and mode) plus one single-condition
+probe per case of ``strategies.PROBE_CASES`` (every condition kind, every text and custom field),
+about 35 queries over one set of rows. Default 120 examples (~30 s).
+
 A failure prints the whole scenario as JSON (rows, zone, now, rule documents) and, per query,
-which persons only one side returned. ``SEGMENT_PROPERTY_EXAMPLES`` overrides the number of
-examples; with ``CI`` set the run is derandomized (the same examples every run).
+which persons only one side returned; save the JSON to a file and replay it with
+``SEGMENT_SCENARIO=file pytest tests/segments/test_property.py -k replay``.
+``SEGMENT_PROPERTY_EXAMPLES`` overrides the number of examples, ``SEGMENT_PROPERTY_SHRINK=0``
+skips shrinking; with ``CI`` set the run is derandomized (the same examples every run).
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from sqlalchemy import select
 
-from domain.accounts import service as accounts
 from domain.accounts.person_links import sign_person_token
 from domain.tags import service as tags
 from domain.tags.models import Tag as TagRow

@@ -1,6 +1,6 @@
 """The segment engine on hand-made data: each condition's edge cases (SPEC 5.6)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 

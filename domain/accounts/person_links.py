@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 PERSON_TOKEN_PREFIX = "mqp_"
@@ -34,3 +36,12 @@ def verify_person_token(secret_key: str, token: str, *, max_age: int) -> tuple[i
     if not isinstance(account_id, int) or not isinstance(person_id, int):
         return None
     return account_id, person_id
+
+
+def preference_link(secret_key: str, base_url: str, max_age: int, *, account_id: int,
+                    person_id: int) -> tuple[str, str, datetime]:
+    """A person's preference-centre link: (url, token, expires at). The token rides in the URL
+    fragment, so it never reaches server logs or referrers."""
+    token = sign_person_token(secret_key, account_id=account_id, person_id=person_id)
+    expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+    return f"{base_url}/preferences#token={token}", token, expires

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import strawberry
 
-from domain.accounts.person_links import sign_person_token
+from domain.accounts.person_links import preference_link
 from domain.errors import ErrorCode as Code
 from domain.errors import InputError
 from domain.forms import service as forms
@@ -232,10 +232,10 @@ class FormMutation:
             if get_person(ctx.session, viewer.account_id, person_id) is None:
                 raise InputError.single(Code.NOT_FOUND, "person not found", "input", "personId")
             settings = ctx.runtime.settings
-            token = sign_person_token(settings.secret_key, account_id=viewer.account_id, person_id=person_id)
-            expires = datetime.now(timezone.utc) + timedelta(seconds=settings.preference_link_max_age)
-            return PreferenceLinkSuccess(url=f"{settings.base_url}/preferences#token={token}", token=token,
-                                         expires_at=expires)
+            url, token, expires = preference_link(settings.secret_key, settings.base_url,
+                                                  settings.preference_link_max_age, account_id=viewer.account_id,
+                                                  person_id=person_id)
+            return PreferenceLinkSuccess(url=url, token=token, expires_at=expires)
         return run_mutation(info, action, CreatePreferenceLinkError, CreatePreferenceLinkFailure)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],

@@ -14,14 +14,9 @@ from domain.people.consents import list_consent_types
 from graph.catalog.types import (ConsentTypeConnection, Event, EventConnection, Production,
                                  ProductionConnection, VenueConnection)
 from graph.context import Info
-from graph.core.ids import from_global_id
+from graph.core.ids import pk_or_none
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
 from graph.core.permissions import IsStaff
-
-
-def _pk(global_id, type_name) -> int | None:
-    decoded = from_global_id(global_id, type_name)
-    return decoded[1] if decoded else None
 
 
 @strawberry.type
@@ -36,7 +31,7 @@ class CatalogQuery:
 
     @strawberry.field(permission_classes=[IsStaff])
     def production(self, info: Info, id: strawberry.ID) -> Production | None:
-        pk = _pk(id, "Production")
+        pk = pk_or_none(id, "Production")
         rows = catalog.rows_by_id(info.context.session, ProductionRow, info.context.viewer.account_id,
                                   [pk] if pk else [])
         return rows.get(pk)
@@ -47,7 +42,7 @@ class CatalogQuery:
                starts_before: datetime | None = None) -> EventConnection:
         production_pk = None
         if production_id is not None:
-            production_pk = _pk(production_id, "Production")
+            production_pk = pk_or_none(production_id, "Production")
             if production_pk is None:
                 return EventConnection(edges=[], page_info=page_info(Page([], [], False, False)))
         page = catalog.list_events(info.context.session, info.context.viewer.account_id,
@@ -57,7 +52,7 @@ class CatalogQuery:
 
     @strawberry.field(permission_classes=[IsStaff])
     def event(self, info: Info, id: strawberry.ID) -> Event | None:
-        pk = _pk(id, "Event")
+        pk = pk_or_none(id, "Event")
         rows = catalog.rows_by_id(info.context.session, EventRow, info.context.viewer.account_id,
                                   [pk] if pk else [])
         return rows.get(pk)

@@ -24,3 +24,27 @@ def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, in
     if value <= 0 or value >= 2**63 or (expected is not None and type_name != expected):
         return None
     return type_name, value
+
+
+def pk_or_none(global_id, type_name: str) -> int | None:
+    """The row id behind a global id of this type, or None (lookups answer null)."""
+    decoded = from_global_id(global_id, type_name)
+    return decoded[1] if decoded else None
+
+
+def pk_of(global_id, type_name: str, *path: str) -> int:
+    """The row id behind a global id given as input; anything else is "not found" at ``path``."""
+    from domain.errors import ErrorCode, InputError  # noqa: PLC0415
+
+    pk = pk_or_none(global_id, type_name)
+    if pk is None:
+        raise InputError.single(ErrorCode.NOT_FOUND, f"{type_name.lower()} not found", *path)
+    return pk
+
+
+def optional_pk(global_id, type_name: str, *path: str) -> int | None:
+    return None if global_id is None else pk_of(global_id, type_name, *path)
+
+
+def pks_of(global_ids, type_name: str, *path: str) -> list[int]:
+    return [pk_of(g, type_name, *path, str(i)) for i, g in enumerate(global_ids)]

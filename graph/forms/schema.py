@@ -17,9 +17,8 @@ from domain.tags.visibility import TAG_CACHE, roots
 from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
-from graph.core.ids import to_global_id
+from graph.core.ids import pk_of, pks_of, to_global_id
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
-from graph.tags.schema import pk_of, pks_of
 from graph.tags.types import Tag
 from graph.tags.views import tag_global_id, viewer_tag_views
 

@@ -14,7 +14,7 @@ from domain.errors import InputError
 from domain.people import service as people
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
-from graph.core.ids import from_global_id
+from graph.core.ids import from_global_id, pk_of
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
 from graph.people.loaders import announce_persons
@@ -63,13 +63,6 @@ def _person_filter(search: str | None, flt: PersonFilterInput | None) -> people.
         search=search, genders=[g.value for g in flt.genders or []], gender_unknown=flt.gender_unknown,
         city=flt.city, postal_code_prefix=flt.postal_code_prefix, country=flt.country, language=flt.language,
         created_after=flt.created_after, created_before=flt.created_before, has_email=flt.has_email)
-
-
-def person_pk(global_id: strawberry.ID, *path: str) -> int:
-    decoded = from_global_id(global_id, "Person")
-    if decoded is None:
-        raise InputError.single(Code.NOT_FOUND, "person not found", *path)
-    return decoded[1]
 
 
 @strawberry.type
@@ -190,7 +183,7 @@ class PersonMutation:
         viewer = ctx.viewer
 
         def action():
-            person = people.update_person(ctx.session, viewer.account_id, person_pk(input.id, "input", "id"),
+            person = people.update_person(ctx.session, viewer.account_id, pk_of(input.id, "Person", "input", "id"),
                                           timezone_name=viewer.account.timezone,
                                           values=_values(input, skip=("id",)))
             return UpdatePersonSuccess(person=person)
@@ -201,6 +194,6 @@ class PersonMutation:
         ctx = info.context
 
         def action():
-            people.delete_person(ctx.session, ctx.viewer.account_id, person_pk(input.id, "input", "id"))
+            people.delete_person(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Person", "input", "id"))
             return DeletePersonSuccess(deleted_id=input.id)
         return run_mutation(info, action, DeletePersonError, DeletePersonFailure)

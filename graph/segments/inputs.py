@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.errors import ErrorCode, InputError, Problem
-from graph.core.ids import from_global_id
+from graph.core.ids import pk_of
 
 
 @strawberry.enum
@@ -264,11 +264,9 @@ class RuleTranslator:
         self.base = base
         self.paths: dict[tuple, tuple] = {}
 
-    def pk(self, global_id, type_name: str, where: tuple) -> int:
-        decoded = from_global_id(global_id, type_name)
-        if decoded is None:
-            raise InputError.single(ErrorCode.NOT_FOUND, f"{type_name} not found", *where)
-        return decoded[1]
+    @staticmethod
+    def pk(global_id, type_name: str, where: tuple) -> int:
+        return pk_of(global_id, type_name, *where)
 
     def rule(self, node: RuleInput, doc_path: tuple, gql_path: tuple) -> dict:
         self.paths[doc_path] = gql_path

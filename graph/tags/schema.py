@@ -11,7 +11,7 @@ from domain.tags import service as tags
 from domain.tags.visibility import list_views, roots
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
-from graph.core.ids import from_global_id
+from graph.core.ids import from_global_id, optional_pk, pk_of, pks_of
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag, TagCategory, TagConnection, TagSource, announce_tags
@@ -19,21 +19,6 @@ from graph.tags.views import viewer_tag_views
 
 TARGET_TYPES = {"Person": tags.TargetKind.PERSON, "Production": tags.TargetKind.PRODUCTION,
                 "Organisation": tags.TargetKind.ORGANISATION}
-
-
-def pk_of(global_id, type_name: str, *path: str) -> int:
-    decoded = from_global_id(global_id, type_name)
-    if decoded is None:
-        raise InputError.single(Code.NOT_FOUND, f"{type_name.lower()} not found", *path)
-    return decoded[1]
-
-
-def optional_pk(global_id, type_name: str, *path: str) -> int | None:
-    return None if global_id is None else pk_of(global_id, type_name, *path)
-
-
-def pks_of(global_ids, type_name: str, *path: str) -> list[int]:
-    return [pk_of(g, type_name, *path, str(i)) for i, g in enumerate(global_ids)]
 
 
 def targets_of(global_ids: list[strawberry.ID]) -> tuple[tags.TargetKind, list[int]]:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from strawberry.types import Info as StrawberryInfo
 
 from domain.accounts import service as accounts
+from domain.forms import service as forms
 from domain.accounts.person_links import PERSON_TOKEN_PREFIX, PersonTokenExpired
 from domain.viewer import Viewer
 from marquee.runtime import Runtime
@@ -40,12 +41,18 @@ class Context:
         self._session: Session | None = None
         self.auth_error: str | None = None
         self._tags_version: int | None = None
+        self.person_page = None  # a person viewer's page, read with their link (domain.forms)
+        self.read_only = False  # set before execution for query operations (graph.execution)
 
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = self.runtime.new_session()
+            self._session = self.runtime.new_session(read_only=self.read_only)
         return self._session
+
+    @property
+    def session_not_started(self) -> bool:
+        return self._session is None
 
     @cached_property
     def viewer(self) -> Viewer | None:
@@ -60,14 +67,16 @@ class Context:
         settings = self.runtime.settings
         if secret.startswith(PERSON_TOKEN_PREFIX):
             try:
-                viewer = accounts.authenticate_person_link(self.session, settings.secret_key, secret,
-                                                           max_age=settings.preference_link_max_age)
+                visit = forms.open_person_link(self.session, settings.secret_key, secret,
+                                               max_age=settings.preference_link_max_age)
             except PersonTokenExpired:
                 self.auth_error = "this link has expired"
                 return None
-            if viewer is None:
+            if visit is None:
                 self.auth_error = "this link is not valid"
-            return viewer
+                return None
+            self.person_page = visit.page
+            return visit.viewer
         viewer = accounts.authenticate_token(self.session, secret)
         if viewer is None:
             self.auth_error = "unknown, revoked or expired token"
@@ -89,6 +98,7 @@ class Context:
         """Commit the request's unit of work; domain events reach plugins after this."""
         if self._session is not None:
             self._session.commit()
+        self.person_page = None  # read before this request's writes
 
     def rollback(self) -> None:
         if self._session is not None:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.types import ExecutionResult
 
 from graph.tags.response_cache import ResponseCache, is_static_tag_query
 
 
+@lru_cache(maxsize=512)
+def is_query_operation(query: str, operation_name: str | None) -> bool:
+    """Whether the document's chosen operation is a query (parsed once per document text).
+    Anything unclear — a syntax error, no such operation — is not, and executes as usual."""
+    try:
+        operation = get_operation_ast(parse(query, no_location=True), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.QUERY
+
+
 def execute(schema, cache: ResponseCache | None, context, *, query: str | None, variables: dict | None = None,
             operation_name: str | None = None, allowed_operation_types=None, extensions: dict | None = None,
             root_value=None) -> ExecutionResult:
+    if query and context.session_not_started and len(query) <= 100_000:
+        context.read_only = is_query_operation(query, operation_name)
     key = None
     if (cache is not None and query and (variables is None or isinstance(variables, dict))
             and is_static_tag_query(query, operation_name)):

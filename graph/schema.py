@@ -15,6 +15,7 @@ from graph.accounts.schema import AccountQuery
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
 from graph.core.node_query import NodeQuery
+from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
 from graph.forms.schema import FormMutation, FormQuery
@@ -79,7 +80,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=_masked, error_message="Unexpected error."))
-    return MarqueeSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions)
+    return MarqueeSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions,
+                         execution_context_class=MarqueeExecutor)
 
 
 schema = build_schema()

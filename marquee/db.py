@@ -23,7 +23,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         normalise_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         echo=echo,
         connect_args={"application_name": "marquee"},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -23,15 +24,40 @@ class Runtime:
     plugins: object = None  # plugins.manager.PluginFacade
     session_factory: Callable[[], Session] | None = field(default=None)
 
-    def new_session(self) -> Session:
-        """A session whose committed domain events reach the plugins."""
+    def new_session(self, *, read_only: bool = False) -> Session:
+        """A session whose committed domain events reach the plugins.
+
+        ``read_only`` (GraphQL queries): statements run in autocommit — no BEGIN and ROLLBACK
+        round trips; under READ COMMITTED every statement takes its own snapshot anyway, so
+        reads see exactly what they would in a transaction — and any write is refused."""
         if self.session_factory is not None:
             session = self.session_factory()
+        elif read_only:
+            session = Session(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
         else:
             session = Session(self.engine, expire_on_commit=False)
+        if read_only:
+            refuse_writes(session)
         if self.plugins is not None:
             session.info[EVENT_SINK] = self.plugins.publish
         return session
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A query tried to write: writes belong in mutations."""
+
+
+def refuse_writes(session: Session) -> None:
+    def no_flush(session, flush_context, instances):
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlySessionError("a read-only (query) session cannot write")
+
+    def no_dml(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            raise ReadOnlySessionError("a read-only (query) session cannot write")
+
+    event.listen(session, "before_flush", no_flush)
+    event.listen(session, "do_orm_execute", no_dml)
 
 
 _runtime: Runtime | None = None

@@ -144,22 +144,3 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
                   scopes=frozenset(token.scopes), token_id=token.id)
 
 
-def authenticate_person_link(session: Session, secret_key: str, token: str, *, max_age: int) -> Viewer | None:
-    """A person viewer from a preference-centre link, if the link is valid and the person exists."""
-    from domain.accounts.person_links import verify_person_token  # noqa: PLC0415
-    from domain.people.models import Person  # noqa: PLC0415
-
-    found = verify_person_token(secret_key, token, max_age=max_age)
-    if found is None:
-        return None
-    account_id, person_id = found
-    row = session.execute(
-        select(Account.id, Account.name, Account.timezone, Account.modules, Account.tag_name_policy,
-               Account.tags_version)
-        .where(Account.id == account_id,
-               select(Person.id).where(Person.account_id == account_id, Person.id == person_id).exists())).first()
-    if row is None:
-        return None
-    info = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),
-                       tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
-    return Viewer(kind=ViewerKind.PERSON, account=info, person_id=person_id)

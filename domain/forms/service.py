@@ -12,10 +12,12 @@ from sqlmodel import Session
 
 from domain import events
 from domain.errors import Collector, ErrorCode, InputError, not_found
+from domain.accounts.person_links import verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
 from domain.people.consents import set_consents
 from domain.tags.models import PersonTag, Tag, TagSource
 from domain.tags.visibility import TagSnapshot, TagView, build_views
+from domain.viewer import AccountInfo, Viewer, ViewerKind
 
 MAX_FORM_TAGS = 500
 TEXT_LIMITS = {"title": 200, "tags_title": 200, "tags_description": 5000}
@@ -190,24 +192,58 @@ class PersonPage:
     consents: tuple[tuple[int, str, str, bool], ...]  # (consent type id, name, description, granted)
 
 
-def person_page(session: Session, account_id: int, person_id: int, tag_ids: list[int]) -> PersonPage | None:
-    """One statement: the person's first name, their ``person`` links among ``tag_ids``, and every
-    consent type of the account with the person's current state."""
-    row = session.execute(text("""
-        SELECT p.first_name,
-               ARRAY(SELECT pt.tag_id FROM person_tag pt
-                      WHERE pt.account_id = :a AND pt.person_id = :p AND pt.source = 'person'
-                        AND pt.tag_id = ANY(CAST(:tags AS bigint[]))) AS selected,
-               (SELECT coalesce(json_agg(json_build_array(ct.id, ct.name, ct.description,
-                                                          coalesce(pc.granted, false)) ORDER BY ct.id), '[]')
-                  FROM consent_type ct
-                  LEFT JOIN person_consent pc ON pc.account_id = ct.account_id AND pc.consent_type_id = ct.id
-                                             AND pc.person_id = :p
-                 WHERE ct.account_id = :a) AS consents
-          FROM person p WHERE p.account_id = :a AND p.id = :p"""),
-        {"a": account_id, "p": person_id, "tags": tag_ids}).first()
+# One statement for a preference-centre request: the account facts a person viewer needs, and
+# the person's page — first name, own (``person``) links among the preference centre's tags,
+# every consent type with the person's state. No row: no such account or person. Built once.
+_PERSON_LINK_PAGE = text("""
+    SELECT a.id, a.name, a.timezone, a.modules, a.tag_name_policy, a.tags_version, p.first_name,
+           ARRAY(SELECT pt.tag_id FROM person_tag pt
+                  WHERE pt.account_id = :a AND pt.person_id = :p AND pt.source = 'person'
+                    AND pt.tag_id IN (SELECT ft.tag_id FROM form f
+                                        JOIN form_tag ft ON ft.account_id = f.account_id AND ft.form_id = f.id
+                                       WHERE f.account_id = :a AND f.kind = 'preference_centre')) AS selected,
+           (SELECT coalesce(json_agg(json_build_array(ct.id, ct.name, ct.description,
+                                                      coalesce(pc.granted, false)) ORDER BY ct.id), '[]')
+              FROM consent_type ct
+              LEFT JOIN person_consent pc ON pc.account_id = ct.account_id AND pc.consent_type_id = ct.id
+                                         AND pc.person_id = :p
+             WHERE ct.account_id = :a) AS consents
+      FROM account a JOIN person p ON p.account_id = a.id AND p.id = :p
+     WHERE a.id = :a""")
+
+
+@dataclass(frozen=True)
+class PersonLinkVisit:
+    """A preference-centre link opened: who is asking and their page data."""
+
+    viewer: Viewer
+    page: PersonPage
+
+
+def open_person_link(session: Session, secret_key: str, token: str, *, max_age: int) -> PersonLinkVisit | None:
+    """The person viewer of a valid link, with their page read in the same statement (a person
+    link is only ever used for the preference centre). None when the link is forged or its
+    person is gone; raises ``PersonTokenExpired`` for a genuine link that is too old."""
+    found = verify_person_token(secret_key, token, max_age=max_age)
+    if found is None:
+        return None
+    account_id, person_id = found
+    row = session.execute(_PERSON_LINK_PAGE, {"a": account_id, "p": person_id}).first()
     if row is None:
         return None
+    account = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),
+                          tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
+    return PersonLinkVisit(viewer=Viewer(kind=ViewerKind.PERSON, account=account, person_id=person_id),
+                           page=_page(row))
+
+
+def person_page(session: Session, account_id: int, person_id: int) -> PersonPage | None:
+    """The page data of one person (the same statement as opening their link)."""
+    row = session.execute(_PERSON_LINK_PAGE, {"a": account_id, "p": person_id}).first()
+    return _page(row) if row is not None else None
+
+
+def _page(row) -> PersonPage:
     return PersonPage(first_name=row.first_name, selected=frozenset(row.selected),
                       consents=tuple((c[0], c[1], c[2], c[3]) for c in row.consents))
 

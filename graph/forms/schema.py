@@ -68,7 +68,7 @@ def preference_centre_for(ctx) -> PreferenceCentre:
     """Read the person's preference centre: form, visible tags with `selected`, consents."""
     viewer = ctx.viewer
     form = _preference_centre(ctx)
-    page = forms.person_page(ctx.session, viewer.account_id, viewer.person_id, list(form.positions))
+    page = ctx.person_page or forms.person_page(ctx.session, viewer.account_id, viewer.person_id)
     views = _person_views(ctx, form, page.selected if page else frozenset())
     consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)), name=name,
                               description=description, granted=granted)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session
@@ -30,6 +29,9 @@ class Loaders:
         return loader
 
 
+_UNKNOWN = object()
+
+
 class Context:
     """Built by the HTTP view; everything here lives for exactly one request."""
 
@@ -39,9 +41,11 @@ class Context:
         self.request = request
         self.loaders = Loaders(self)
         self._session: Session | None = None
+        self._viewer: Viewer | None | object = _UNKNOWN
         self.auth_error: str | None = None
         self._tags_version: int | None = None
         self.person_page = None  # a person viewer's page, read with their link (domain.forms)
+        self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
         self.read_only = False  # set before execution for query operations (graph.execution)
 
     @property
@@ -54,8 +58,16 @@ class Context:
     def session_not_started(self) -> bool:
         return self._session is None
 
-    @cached_property
+    @property
     def viewer(self) -> Viewer | None:
+        """Who is asking, authenticated once per request. (Not ``functools.cached_property``:
+        before Python 3.12 it holds one lock for all instances, so concurrent requests would
+        wait for each other's authentication round trip.)"""
+        if self._viewer is _UNKNOWN:
+            self._viewer = self._authenticate()
+        return self._viewer
+
+    def _authenticate(self) -> Viewer | None:
         header = (self.authorization or "").strip()
         if not header:
             return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import orjson
+
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.types import ExecutionResult
 
@@ -21,11 +23,23 @@ def is_query_operation(query: str, operation_name: str | None) -> bool:
     return operation is not None and operation.operation is OperationType.QUERY
 
 
+def _document_key(query: str | None, operation_name: str | None, variables) -> tuple | None:
+    """What decides a document's selections: its text, the operation, the variables."""
+    if not query:
+        return None
+    try:
+        frozen = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+    except TypeError:
+        return None
+    return (query, operation_name, frozen)
+
+
 def execute(schema, cache: ResponseCache | None, context, *, query: str | None, variables: dict | None = None,
             operation_name: str | None = None, allowed_operation_types=None, extensions: dict | None = None,
             root_value=None) -> ExecutionResult:
     if query and context.session_not_started and len(query) <= 100_000:
         context.read_only = is_query_operation(query, operation_name)
+    context.document_key = _document_key(query, operation_name, variables)
     key = None
     if (cache is not None and query and (variables is None or isinstance(variables, dict))
             and is_static_tag_query(query, operation_name)):

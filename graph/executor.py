@@ -1,4 +1,5 @@
-"""The GraphQL executor: graphql-core's, with a short path for plain leaf fields.
+"""The GraphQL executor: graphql-core's, with a short path for plain leaf fields and shared
+completions.
 
 Most fields of a response (a tag's ``label``, ``position``, ``selected`` …) are attribute reads
 that return a scalar. graphql-core builds a resolve-info object, looks at the arguments and walks
@@ -7,10 +8,18 @@ Here such a field — strawberry's own attribute resolver, no arguments, a scala
 read and serialised directly. Anything else, and every value that needs an error (a null for a
 non-null field, an exception, a value the scalar refuses), takes the regular path, so answers and
 errors are exactly graphql-core's.
+
+A resolver may also hand back a ``Shared`` value: one whose completed form is the same for every
+request with the same key — the preference centre's tag list, for instance, is the same for all
+persons with the same choices at one tag version. It is completed once per key, document,
+variables and response path, and the completed result is reused (never when it carried errors).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLScalarType, Undefined
@@ -19,7 +28,80 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 _REGULAR = object()
 
 
+class Shared:
+    """A field value that completes the same way for every request with the same ``key``;
+    ``build`` makes the value and runs only when no completed form is stored yet."""
+
+    __slots__ = ("key", "build")
+
+    def __init__(self, key: Hashable, build: Callable[[], Any]):
+        self.key = key
+        self.build = build
+
+
+class CompletionCache:
+    """Completed field values by (key, document, path); least recently used ones go first."""
+
+    def __init__(self, maxsize: int = 4096):
+        self.maxsize = maxsize
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            found = self._entries.get(key, _REGULAR)
+            if found is _REGULAR:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+COMPLETIONS = CompletionCache()
+
+
+def _response_path(path) -> tuple:
+    """The response keys leading to a field, without list indices."""
+    keys = []
+    while path is not None:
+        if isinstance(path.key, str):
+            keys.append(path.key)
+        path = path.prev
+    return tuple(reversed(keys))
+
+
 class MarqueeExecutor(StrawberryGraphQLCoreExecutionContext):
+    def complete_value(self, return_type, field_details_list, info, path, result, position_context):
+        if not isinstance(result, Shared):
+            return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+        document = getattr(self.context_value, "document_key", None)
+        if document is None:
+            return super().complete_value(return_type, field_details_list, info, path, result.build(),
+                                          position_context)
+        key = (result.key, document, _response_path(path))
+        found = COMPLETIONS.get(key)
+        if found is not _REGULAR:
+            return found
+        errors = len(self.collected_errors.errors)
+        completed = super().complete_value(return_type, field_details_list, info, path, result.build(),
+                                           position_context)
+        if len(self.collected_errors.errors) == errors and not self.is_awaitable(completed):
+            COMPLETIONS.put(key, completed)
+        return completed
+
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
         first = field_details_list[0].node
         field_def = parent_type.fields.get(first.name.value)

@@ -24,6 +24,14 @@ class Runtime:
     plugins: object = None  # plugins.manager.PluginFacade
     session_factory: Callable[[], Session] | None = field(default=None)
 
+    @property
+    def autocommit_engine(self) -> Engine:
+        """The engine for read-only sessions (built once; a plain attribute, no lock)."""
+        engine = self.__dict__.get("_autocommit_engine")
+        if engine is None:
+            engine = self.__dict__["_autocommit_engine"] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return engine
+
     def new_session(self, *, read_only: bool = False) -> Session:
         """A session whose committed domain events reach the plugins.
 
@@ -33,7 +41,7 @@ class Runtime:
         if self.session_factory is not None:
             session = self.session_factory()
         elif read_only:
-            session = Session(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+            session = Session(self.autocommit_engine, expire_on_commit=False)
         else:
             session = Session(self.engine, expire_on_commit=False)
         if read_only:

@@ -160,3 +160,15 @@ def gql(runtime):
     from tests.graphql_client import GraphQLClient  # noqa: PLC0415
 
     return GraphQLClient(create_app(runtime))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Caches keyed by (account id, tag version) live as long as the process; tests that empty
+    tables with RESTART IDENTITY reuse account ids, so each test starts with empty caches."""
+    from domain.tags.visibility import TAG_CACHE  # noqa: PLC0415
+    from graph.executor import COMPLETIONS  # noqa: PLC0415
+
+    TAG_CACHE.clear()
+    COMPLETIONS.clear()
+    yield

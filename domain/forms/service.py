@@ -169,6 +169,16 @@ def passes_visibility(snap: TagSnapshot, person_in_segment: Callable[[int], bool
     return True
 
 
+def visibility_segments(snaps: tuple[TagSnapshot, ...], positions: dict[int, int]) -> list[int]:
+    """The segments whose membership decides which of the form's tags a person sees."""
+    found = set()
+    for snap in snaps:
+        if snap.id in positions and snap.active and not snap.visible_to_everyone:
+            found.update(x for x in (snap.visibility_include_segment_id, snap.visibility_exclude_segment_id)
+                         if x is not None)
+    return sorted(found)
+
+
 def person_form_views(snaps: tuple[TagSnapshot, ...], positions: dict[int, int], selected: set[int],
                       global_id: Callable[[int], str],
                       person_in_segment: Callable[[int], bool] | None = None) -> dict[int, TagView]:
@@ -228,7 +238,9 @@ def open_person_link(session: Session, secret_key: str, token: str, *, max_age: 
     if found is None:
         return None
     account_id, person_id = found
-    row = session.execute(_PERSON_LINK_PAGE, {"a": account_id, "p": person_id}).first()
+    # Core, not ORM, execution: the statement returns plain rows, and the ORM layer would cost
+    # more than the database takes to answer.
+    row = session.connection().execute(_PERSON_LINK_PAGE, {"a": account_id, "p": person_id}).first()
     if row is None:
         return None
     account = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),

@@ -18,6 +18,7 @@ from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import pk_of, pks_of, to_global_id
+from graph.executor import Shared
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag
 from graph.tags.views import tag_global_id, viewer_tag_views
@@ -69,12 +70,20 @@ def preference_centre_for(ctx) -> PreferenceCentre:
     viewer = ctx.viewer
     form = _preference_centre(ctx)
     page = ctx.person_page or forms.person_page(ctx.session, viewer.account_id, viewer.person_id)
-    views = _person_views(ctx, form, page.selected if page else frozenset())
+    selected = page.selected if page else frozenset()
+    # The tag list is the same for everyone with the same choices and visibility memberships at
+    # this tag version: completed once, shared (graph.executor.Shared).
+    snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
+    memberships = {segment_id: is_member(ctx.session, viewer.account_id, segment_id, viewer.person_id)
+                   for segment_id in forms.visibility_segments(snaps, form.positions)}
+    key = ("preference-centre-tags", viewer.account_id, ctx.tags_version, selected,
+           tuple(sorted(memberships.items())))
+    tags = Shared(key, lambda: roots(_person_views(ctx, form, selected, memberships)))
     consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)), name=name,
                               description=description, granted=granted)
                 for type_id, name, description, granted in (page.consents if page else ())]
     return PreferenceCentre(title=form.title, tags_title=form.tags_title, tags_description=form.tags_description,
-                            first_name=page.first_name if page else None, tags=roots(views), consents=consents)
+                            first_name=page.first_name if page else None, tags=tags, consents=consents)
 
 
 def _preference_centre(ctx) -> forms.FormSnapshot:
@@ -83,13 +92,14 @@ def _preference_centre(ctx) -> forms.FormSnapshot:
                           lambda: forms.preference_centre_snapshot(ctx.session, account_id))
 
 
-def _person_views(ctx, form: forms.FormSnapshot, selected: frozenset[int] | None = None) -> dict:
+def _person_views(ctx, form: forms.FormSnapshot, selected: frozenset[int] | None = None,
+                  memberships: dict[int, bool] | None = None) -> dict:
     viewer = ctx.viewer
     snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
     if selected is None:
         selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id,
                                                  list(form.positions))
-    memberships: dict[int, bool] = {}
+    memberships = {} if memberships is None else dict(memberships)
 
     def person_in_segment(segment_id: int) -> bool:
         """Tag visibility rules: one membership test per segment and request."""

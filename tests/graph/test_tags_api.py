@@ -283,3 +283,43 @@ def test_visibility_rules_include_and_exclude(gql, runtime, session, account):
                           ["data"]["preferenceCentre"]["tags"]]
     assert labels(anna) == ["Local"]
     assert labels(bert) == ["Regular"]
+
+
+def test_same_choices_share_the_tag_list_and_own_choices_stay_own(gql, runtime, session, account):
+    from graph.executor import COMPLETIONS
+
+    music, jazz, dance, off, ruled = setup_form(session, account)
+    anna, bert, carl = (f.person(session, account.id, first_name=n) for n in ("Anna", "Bert", "Carl"))
+    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id, bert.id],
+                source="person", actor=None)
+    seen = {}
+    hits = COMPLETIONS.hits
+    for who in (anna, bert, carl):
+        pc = gql(PC, token=person_token(runtime, account, who))["data"]["preferenceCentre"]
+        seen[pc["firstName"]] = [(c["label"], c["selected"]) for t in pc["tags"] for c in t["children"]]
+    assert seen == {"Anna": [("Jazz", True)], "Bert": [("Jazz", True)], "Carl": [("Jazz", False)]}
+    assert COMPLETIONS.hits == hits + 1  # Bert's list was Anna's
+    tags.update_tag(session, account.id, jazz.id, policy="preserve", values={"label": "Jazz & blues"})
+    session.commit()
+    pc = gql(PC, token=person_token(runtime, account, bert))["data"]["preferenceCentre"]
+    assert pc["tags"][1]["children"] == [{"label": "Jazz & blues", "selected": True}]
+
+
+def test_visibility_follows_membership_changes_at_once(gql, runtime, session, account):
+    from domain.forms import service as forms
+    from domain.people import service as people
+    from domain.segments import service as segments
+
+    utrecht = segments.create_segment(session, account.id, name="Utrecht",
+                                      rules={"type": "text", "field": "city", "op": "eq", "value": "Utrecht"})
+    local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
+                  visibility_include_segment_id=utrecht.id)
+    form = forms.preference_centre(session, account.id)
+    forms.update_form(session, account.id, form.id, values={}, tag_ids=[local.id])
+    bert = f.person(session, account.id, city="Delft")
+    labels = lambda: [t["label"] for t in gql(PC, token=person_token(runtime, account, bert))
+                      ["data"]["preferenceCentre"]["tags"]]
+    assert labels() == []
+    people.update_person(session, account.id, bert.id, timezone_name="Europe/Amsterdam", values={"city": "Utrecht"})
+    session.commit()
+    assert labels() == ["Local"]

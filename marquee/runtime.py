@@ -55,17 +55,25 @@ class ReadOnlySessionError(RuntimeError):
     """A query tried to write: writes belong in mutations."""
 
 
+READ_ONLY = "marquee.read_only"
+
+
 def refuse_writes(session: Session) -> None:
-    def no_flush(session, flush_context, instances):
-        if session.new or session.dirty or session.deleted:
-            raise ReadOnlySessionError("a read-only (query) session cannot write")
+    session.info[READ_ONLY] = True
 
-    def no_dml(state):
-        if state.is_insert or state.is_update or state.is_delete:
-            raise ReadOnlySessionError("a read-only (query) session cannot write")
 
-    event.listen(session, "before_flush", no_flush)
-    event.listen(session, "do_orm_execute", no_dml)
+# Registered once for every session (registering per session costs more than a whole query);
+# they only act on sessions marked read-only.
+@event.listens_for(Session, "before_flush")
+def _no_flush(session, flush_context, instances):
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionError("a read-only (query) session cannot write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_dml(state):
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlySessionError("a read-only (query) session cannot write")
 
 
 _runtime: Runtime | None = None

@@ -20,7 +20,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float, Numeric, and_, case, cast, false, func, literal, not_, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, TEXT
+from sqlalchemy.dialects.postgresql import TEXT
 from sqlalchemy.sql import ColumnElement, Select
 
 from domain.catalog.facts import PersonStats, TicketFact
@@ -121,10 +121,16 @@ class Compiler:
 
     def definition_predicate(self, rule: r.Node, scope: r.Scope, *, primary: bool = False) -> ColumnElement:
         predicate = self.node(rule, scope)
-        if scope.is_set:  # with a scope, members hold an in-scope ticket whatever the rules say
-            figures = self.figures(scope, inner=primary)
-            if not self._figures[(scope, "base")][1]:
-                predicate = and_(predicate, figures.c.person_id.isnot(None))
+        # With a scope, members hold an in-scope ticket whatever the rules say — unless the
+        # rules already demand one (a purchase figure above zero, a channel, a recent purchase).
+        if scope.is_set and not requires_scope_ticket(rule):
+            if (scope, "base") in self._figures:  # the rules read figures: join them
+                figures = self.figures(scope, inner=primary)
+                if not self._figures[(scope, "base")][1]:
+                    predicate = and_(predicate, figures.c.person_id.isnot(None))
+            else:  # nothing to aggregate: a semi-join on the in-scope tickets is enough
+                f, where = self._in_scope_tickets(scope)
+                predicate = and_(predicate, self._in(select(f.c.person_id).where(where)))
         return predicate
 
     def segment_predicate(self, segment_id: int, *, primary: bool = False) -> ColumnElement:
@@ -194,8 +200,9 @@ class Compiler:
             empty = func.coalesce(column, "").regexp_match(r"^\s*$")
             return empty if op == "is_empty" else not_(empty)
         if op in ("in", "not_in"):
-            lowered = select(func.lower(func.unnest(cast(list(value), ARRAY(TEXT)))))
-            test = self._sure(low.in_(lowered))
+            # lower() of each constant, folded by the planner: a plain list keeps the scan
+            # parallel-safe, where an unnest() subquery would not be.
+            test = self._sure(low.in_([func.lower(literal(v, TEXT)) for v in value]))
             return test if op == "in" else not_(test)
         wanted = func.lower(literal(value, TEXT))
         if op in ("eq", "neq"):
@@ -413,9 +420,8 @@ class Compiler:
 
     def _events_source(self, scope: r.Scope):
         f, where = self._in_scope_tickets(scope)
-        pairs = select(f.c.person_id, f.c.event_id).where(where).group_by(f.c.person_id, f.c.event_id).subquery()
-        return select(pairs.c.person_id, func.count().label("events")).group_by(pairs.c.person_id).subquery(
-            f"scope_{len(self._figures) + 1}_events")
+        return select(f.c.person_id, func.count(func.distinct(f.c.event_id)).label("events")).where(where).group_by(
+            f.c.person_id).subquery(f"scope_{len(self._figures) + 1}_events")
 
     def c_PurchaseCond(self, c: r.PurchaseCond, scope) -> ColumnElement:
         figure = self.figure(scope, c.metric)
@@ -454,10 +460,26 @@ class Compiler:
                                            (f.c.event_date - f.c.order_date).between(0, c.max_days_before))
         if scope.is_set:
             stmt = stmt.where(f.c.event_id.in_(self.scope_events(scope)))
-        stmt = stmt.group_by(f.c.person_id)
         if c.min_times > 1:
-            stmt = stmt.having(func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times)
+            stmt = stmt.group_by(f.c.person_id).having(
+                func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times)
         return self._in(stmt)
+
+
+def requires_scope_ticket(node: r.Node) -> bool:
+    """Whether the rule can only hold for a person with a ticket in its scope (without one,
+    every figure is 0, no channel was used and there is no last purchase)."""
+    if isinstance(node, r.All):
+        return any(requires_scope_ticket(c) for c in node.children)
+    if isinstance(node, r.Any_):
+        return bool(node.children) and all(requires_scope_ticket(c) for c in node.children)
+    if isinstance(node, r.PurchaseCond):
+        return not ((node.min is None or node.min <= 0) and (node.max is None or node.max >= 0))
+    if isinstance(node, (r.ChannelCond, r.ImpulsiveCond)):
+        return True
+    if isinstance(node, r.LastPurchaseCond):
+        return node.mode in ("within", "exactly")
+    return False
 
 
 def text_case_number(raw):

@@ -69,7 +69,8 @@ class Compiler:
     venue_point: Callable[[int], tuple[float, float] | None]
     _figures: dict = field(default_factory=dict)
     _needs: dict = field(default_factory=dict)
-    _final: bool = True
+    _segments: dict = field(default_factory=dict)
+    every_figure: bool = False  # explanations: figure sources compute every figure in one pass
     _odd: bool = False  # under an odd number of NOTs: predicates must be two-valued
     _scope_events: dict = field(default_factory=dict)
     _visiting: list = field(default_factory=list)
@@ -80,13 +81,40 @@ class Compiler:
         self.p = Person.__table__.alias("p")
 
     # ------------------------------------------------------------------ entry points
-    def two_pass(self, build: Callable[[], object]):
-        """Compile twice: the first pass learns which purchase figures each scope needs, the
-        second builds figure sources that compute only those (distinct counts are costly)."""
-        self._needs, self._figures, self._final = {}, {}, False
-        build()
-        self._figures, self._final = {}, True
+    def _with_needs(self, roots: list[tuple[r.Node, r.Scope]], segment_ids: list[int], build: Callable[[], object]):
+        """Learn which purchase figures each scope's rules use (distinct order counts are costly,
+        so figure sources compute them only when asked), then build the statement once."""
+        self._needs, self._figures = {}, {}
+        for node, scope in roots:
+            self._collect_needs(node, scope, [])
+        for segment_id in segment_ids:
+            self._collect_segment_needs(segment_id, [])
         return build()
+
+    def _collect_needs(self, node: r.Node, scope: r.Scope, trail: list[int]) -> None:
+        if isinstance(node, (r.All, r.Any_)):
+            for child in node.children:
+                self._collect_needs(child, scope, trail)
+        elif isinstance(node, r.Not):
+            self._collect_needs(node.child, scope, trail)
+        elif isinstance(node, r.PurchaseCond):
+            self._needs.setdefault(scope, set()).add(node.metric)
+        elif isinstance(node, r.SegmentCond):
+            self._collect_segment_needs(node.segment_id, trail)
+
+    def _collect_segment_needs(self, segment_id: int, trail: list[int]) -> None:
+        definition = self._segment(segment_id)
+        if definition is None or segment_id in trail:  # reported while building
+            return
+        self._collect_needs(definition.rule, definition.scope, trail + [segment_id])
+        if definition.parent_id is not None:
+            self._collect_segment_needs(definition.parent_id, trail + [segment_id])
+
+    def _segment(self, segment_id: int) -> SegmentDefinition | None:
+        """A saved segment's definition, read once per compilation."""
+        if segment_id not in self._segments:
+            self._segments[segment_id] = self.load_segment(segment_id)
+        return self._segments[segment_id]
 
     def members(self, rule: r.Node, scope: r.Scope, parent_id: int | None = None,
                 mode: tuple[str, int] | None = None) -> Select:
@@ -96,11 +124,12 @@ class Compiler:
             if parent_id is not None:
                 predicate = and_(predicate, self.segment_predicate(parent_id))
             return self.statement(predicate, mode)
-        return self.two_pass(build)
+        return self._with_needs([(rule, scope)], [parent_id] if parent_id is not None else [], build)
 
     def segment_members(self, segment_id: int, mode: tuple[str, int] | None = None) -> Select:
         """The members of a saved segment (its rules, scope and parents), minus the mode."""
-        return self.two_pass(lambda: self.statement(self.segment_predicate(segment_id, primary=True), mode))
+        return self._with_needs([], [segment_id],
+                                lambda: self.statement(self.segment_predicate(segment_id, primary=True), mode))
 
     def statement(self, predicate: ColumnElement, mode: tuple[str, int] | None = None) -> Select:
         if mode is not None:
@@ -137,7 +166,7 @@ class Compiler:
         """Membership of a saved segment: its rules and scope, and its parents', not its mode."""
         if segment_id in self._visiting:
             raise InputError.single(ErrorCode.CYCLE, "segments refer to each other in a cycle", "rules")
-        definition = self.load_segment(segment_id)
+        definition = self._segment(segment_id)
         if definition is None:
             raise InputError.single(ErrorCode.NOT_FOUND, "segment not found", "rules")
         self._visiting.append(segment_id)
@@ -396,7 +425,7 @@ class Compiler:
         return f, and_(f.c.account_id == self.account_id, f.c.event_id.in_(self.scope_events(scope)))
 
     def _base_source(self, scope: r.Scope):
-        needs = self._needs.get(scope, set()) if self._final else set(PersonStats.__table__.c.keys())
+        needs = {"orders"} if self.every_figure else self._needs.get(scope, set())
         f, where = self._in_scope_tickets(scope)
         name = f"scope_{len(self._figures) + 1}"
         if "orders" not in needs:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, literal_column, select, text
+from sqlalchemy import delete, func, literal, literal_column, select, text, union_all
 from sqlmodel import Session
 
 from domain.accounts.models import Account
@@ -16,7 +16,7 @@ from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.forms.models import Form
 from domain.pagination import Page, keyset_page
 from domain.people.models import ConsentType, Person
-from domain.people.service import PersonSort, _coerce_cursor, _sort_keys, custom_field_definitions
+from domain.people.service import PersonSort, _coerce_cursor, _sort_keys
 from domain.segments import rules as r
 from domain.segments.compiler import Compiler, SegmentDefinition
 from domain.segments.models import Segment
@@ -37,14 +37,33 @@ Mode = tuple[str, int] | None
 
 # ----------------------------------------------------------------------------- compiling
 
-def _timezone(session: Session, account_id: int) -> str:
-    return session.execute(select(Account.timezone).where(Account.id == account_id)).scalar_one()
+@dataclass(frozen=True)
+class AccountFacts:
+    """What compiling rules needs from the account: its time zone and custom field types."""
+
+    timezone: str
+    custom: dict[str, dict]
 
 
-def _compiler(session: Session, account_id: int, now: datetime | None, custom: dict | None = None) -> Compiler:
+_ACCOUNT_FACTS = text("""
+    SELECT a.timezone,
+           coalesce((SELECT json_agg(json_build_array(d.key, d.type, d.choices))
+                       FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom
+      FROM account a WHERE a.id = :a""")
+
+
+def account_facts(session: Session, account_id: int) -> AccountFacts:
+    """One statement: the account's time zone and custom field definitions."""
+    row = session.execute(_ACCOUNT_FACTS, {"a": account_id}).one()
+    return AccountFacts(row.timezone, {key: {"type": kind, "choices": choices or []}
+                                       for key, kind, choices in row.custom})
+
+
+def _compiler(session: Session, account_id: int, now: datetime | None, facts: AccountFacts | None = None) -> Compiler:
     from domain.tags.service import descendant_ids  # noqa: PLC0415
 
-    custom = custom_field_definitions(session, account_id) if custom is None else custom
+    facts = facts or account_facts(session, account_id)
+    custom = facts.custom
 
     def load_segment(segment_id: int) -> SegmentDefinition | None:
         row = session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
@@ -59,7 +78,7 @@ def _compiler(session: Session, account_id: int, now: datetime | None, custom: d
             Venue.account_id == account_id, Venue.id == venue_id)).first()
         return (row[0], row[1]) if row and row[0] is not None and row[1] is not None else None
 
-    return Compiler(account_id=account_id, timezone=_timezone(session, account_id),
+    return Compiler(account_id=account_id, timezone=facts.timezone,
                     now=now or datetime.now(timezone.utc), load_segment=load_segment,
                     tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
                     venue_point=venue_point)
@@ -68,18 +87,19 @@ def _compiler(session: Session, account_id: int, now: datetime | None, custom: d
 def member_statement(session: Session, account_id: int, *, rules: Any, scope: Any = None,
                      parent_id: int | None = None, mode: Mode = None, now: datetime | None = None):
     """One SQL statement selecting the ids of the persons who match (nothing runs yet)."""
-    custom = custom_field_definitions(session, account_id)
-    tree = r.parse_rule(rules, custom_fields=custom)
+    facts = account_facts(session, account_id)
+    tree = r.parse_rule(rules, custom_fields=facts.custom)
     parsed_scope = r.parse_scope(scope)
-    return _compiler(session, account_id, now, custom).members(tree, parsed_scope, parent_id, mode)
+    return _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
 
 
 def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any = None,
                    parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
     """The live count for rules that are not saved (the editor calls it after every change)."""
-    tree, parsed_scope, custom = check_references(session, account_id, rules=rules, scope=scope,
-                                                  parent_id=parent_id, mode=mode)
-    stmt = _compiler(session, account_id, now, custom).members(tree, parsed_scope, parent_id, mode)
+    facts = account_facts(session, account_id)
+    tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
+                                             mode=mode, facts=facts)
+    stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
     return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
@@ -110,14 +130,15 @@ def _references(node: Any, path: tuple) -> Iterable[tuple[str, int, tuple]]:
 
 
 def check_references(session: Session, account_id: int, *, rules: Any, scope: Any, parent_id: int | None = None,
-                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",)):
+                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",),
+                     facts: AccountFacts | None = None):
     """Parse the rules and scope, and check that every id they name belongs to the account;
     returns (rule tree, scope, custom field definitions).
 
     Refuses references to missing objects or another account's, and cycles through parents
     or segment references. Raises InputError naming each offending part of the rule.
     """
-    custom = custom_field_definitions(session, account_id)
+    custom = (facts or account_facts(session, account_id)).custom
     tree = r.parse_rule(rules, custom_fields=custom, path=path + ("rules",))
     parsed_scope = r.parse_scope(scope, path=path + ("scope",))
     problems = Collector()
@@ -133,9 +154,15 @@ def check_references(session: Session, account_id: int, *, rules: Any, scope: An
     by_model: dict[type, set[int]] = {}
     for model, value, _ in wanted:
         by_model.setdefault(model, set()).add(value)
-    found = {model: set(session.execute(select(model.id).where(model.account_id == account_id,
-                                                               model.id.in_(ids))).scalars())
-             for model, ids in by_model.items()}
+    found: dict[type, set[int]] = {model: set() for model in by_model}
+    if by_model:  # one statement for every kind of reference
+        models = list(by_model)
+        rows = session.execute(union_all(*[
+            select(literal(i).label("kind"), model.id).where(model.account_id == account_id,
+                                                             model.id.in_(sorted(by_model[model])))
+            for i, model in enumerate(models)])).all()
+        for kind, value in rows:
+            found[models[kind]].add(value)
     for model, value, where in wanted:
         if value not in found[model]:
             problems.add(ErrorCode.NOT_FOUND, f"{model.__tablename__.replace('_', ' ')} {value} not found", *where)
@@ -328,7 +355,7 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
             is None:
         raise not_found("person", "personId")
     compiler = _compiler(session, account_id, now)
-    compiler._final = False  # one pass, with every figure available
+    compiler.every_figure = True  # one pass, with every figure available
     columns: list = []
     chain = []
     current = segment

@@ -10,7 +10,6 @@ from typing import Any, Iterable
 from sqlalchemy import delete, func, literal, literal_column, select, text, union_all
 from sqlmodel import Session
 
-from domain.accounts.models import Account
 from domain.catalog.models import Event, Production, Venue
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.forms.models import Form

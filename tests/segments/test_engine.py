@@ -252,3 +252,37 @@ def test_cycles_and_foreign_references_are_refused(session, account, other_accou
     assert caught.value.problems[0].code is ErrorCode.CONFLICT
     segments.delete_segment(session, account.id, s2.id)
     assert session.get(Segment, (account.id, s2.id)) is None
+
+
+@pytest.mark.parametrize(("rules", "required"), [
+    ({"type": "purchase", "metric": "revenue", "min": 10}, True),
+    ({"type": "purchase", "metric": "tickets", "max": 3}, False),  # 0 tickets qualifies
+    ({"type": "purchase", "metric": "tickets", "min": 0}, False),
+    ({"type": "channel", "channel": "online"}, True),
+    ({"type": "last_purchase", "mode": "within", "days": 5}, True),
+    ({"type": "last_purchase", "mode": "not_within", "days": 5}, False),
+    ({"type": "impulsive", "max_days_before": 1}, True),
+    ({"all": [{"type": "gender", "values": ["male"]}, {"type": "channel", "channel": "both"}]}, True),
+    ({"any": [{"type": "gender", "values": ["male"]}, {"type": "channel", "channel": "both"}]}, False),
+    ({"any": [{"type": "purchase", "metric": "orders", "min": 1}, {"type": "channel", "channel": "both"}]}, True),
+    ({"not": {"type": "purchase", "metric": "orders", "max": 0}}, False),
+    ({"any": []}, False),
+])
+def test_rules_that_demand_an_in_scope_ticket(rules, required):
+    from domain.segments.compiler import requires_scope_ticket
+    from domain.segments.rules import parse_rule
+
+    assert requires_scope_ticket(parse_rule(rules, custom_fields={})) is required
+
+
+def test_scoped_rules_without_figures_still_need_an_in_scope_ticket(session, account, shop):
+    buyer, outsider = person(session, account, gender="male"), person(session, account, gender="male")
+    shop["sell"](buyer, shop["past"], when=at(TODAY - timedelta(days=20)))
+    shop["sell"](outsider, shop["future"], when=at(TODAY - timedelta(days=2)))
+    jazz = {"production_ids": [shop["jazz"].id]}
+    assert ids(session, account, {"type": "gender", "values": ["male"]}, jazz) == {buyer.id}
+    assert ids(session, account, {"not": {"type": "purchase", "metric": "orders", "min": 5}}, jazz) == {buyer.id}
+    assert ids(session, account, {"type": "purchase", "metric": "events", "min": 1}, jazz) == {buyer.id}
+    statement = str(segments.member_statement(session, account.id, rules={"type": "gender", "values": ["male"]},
+                                              scope=jazz, now=NOW))
+    assert "GROUP BY" not in statement  # membership by a semi-join, nothing aggregated

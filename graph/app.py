@@ -76,6 +76,9 @@ class MarqueeGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its JSONDecodeError is json's: bad bodies still get a 400
+
     async def get_context(self, request, response) -> Context:
         ctx = Context(self.runtime, request.headers.get("authorization"), request)
         ctx.response = response

@@ -99,6 +99,10 @@ class Compiler:
             self._collect_needs(node.child, scope, trail)
         elif isinstance(node, r.PurchaseCond):
             self._needs.setdefault(scope, set()).add(node.metric)
+        elif isinstance(node, r.ChannelCond):
+            self._needs.setdefault(scope, set()).update(("has_online", "has_box_office"))
+        elif isinstance(node, r.LastPurchaseCond):
+            self._needs.setdefault(scope, set()).add("last_order_date")
         elif isinstance(node, r.SegmentCond):
             self._collect_segment_needs(node.segment_id, trail)
 
@@ -422,30 +426,47 @@ class Compiler:
 
     def _in_scope_tickets(self, scope: r.Scope):
         f = TicketFact.__table__
-        return f, and_(f.c.account_id == self.account_id, f.c.event_id.in_(self.scope_events(scope)))
+        return f, and_(f.c.account_id == self.account_id, self._in_scope(f, scope))
+
+    def _in_scope(self, f, scope: r.Scope) -> ColumnElement:
+        """Ticket facts of the scope's events. A scope naming events (and perhaps productions),
+        nothing else, is tested on the facts' own columns (they carry both ids; the event id is
+        indexed), without a subquery on events."""
+        if scope.event_ids and not (
+                scope.promoters or scope.seasons or scope.genre_tag_ids or scope.label_tag_ids
+                or scope.days_back is not None):
+            tests = []
+            if scope.event_ids:
+                tests.append(f.c.event_id.in_(sorted(scope.event_ids)))
+            if scope.production_ids:
+                tests.append(f.c.production_id.in_(sorted(scope.production_ids)))
+            return and_(*tests)
+        return f.c.event_id.in_(self.scope_events(scope))
 
     def _base_source(self, scope: r.Scope):
-        needs = {"orders"} if self.every_figure else self._needs.get(scope, set())
+        """Per-person aggregates of the scope's tickets: only the figures the rules read."""
+        needs = {"orders", *BASE_FIGURES} if self.every_figure else self._needs.get(scope, set())
+        wanted = [name for name in BASE_FIGURES if name in needs]
         f, where = self._in_scope_tickets(scope)
         name = f"scope_{len(self._figures) + 1}"
         if "orders" not in needs:
-            return select(
-                f.c.person_id, func.count().label("tickets"), func.sum(f.c.price).label("revenue"),
-                func.max(f.c.order_date).label("last_order_date"),
-                func.bool_or(f.c.channel == "online").label("has_online"),
-                func.bool_or(f.c.channel == "box_office").label("has_box_office"),
-            ).where(where).group_by(f.c.person_id).subquery(name)
+            per_ticket = {"tickets": func.count(), "revenue": func.sum(f.c.price),
+                          "last_order_date": func.max(f.c.order_date),
+                          "has_online": func.bool_or(f.c.channel == "online"),
+                          "has_box_office": func.bool_or(f.c.channel == "box_office")}
+            return select(f.c.person_id, *[per_ticket[n].label(n) for n in wanted]).where(where).group_by(
+                f.c.person_id).subquery(name)
         # Orders holding an in-scope ticket: group by order first, then by person (no DISTINCT).
         per_order = select(
             f.c.person_id, f.c.order_id, func.count().label("tickets"), func.sum(f.c.price).label("revenue"),
             func.max(f.c.order_date).label("order_date"), func.min(f.c.channel).label("channel"),
         ).where(where).group_by(f.c.person_id, f.c.order_id).subquery(f"{name}_orders")
-        return select(
-            per_order.c.person_id, func.count().label("orders"), func.sum(per_order.c.tickets).label("tickets"),
-            func.sum(per_order.c.revenue).label("revenue"), func.max(per_order.c.order_date).label("last_order_date"),
-            func.bool_or(per_order.c.channel == "online").label("has_online"),
-            func.bool_or(per_order.c.channel == "box_office").label("has_box_office"),
-        ).group_by(per_order.c.person_id).subquery(name)
+        per_person = {"tickets": func.sum(per_order.c.tickets), "revenue": func.sum(per_order.c.revenue),
+                      "last_order_date": func.max(per_order.c.order_date),
+                      "has_online": func.bool_or(per_order.c.channel == "online"),
+                      "has_box_office": func.bool_or(per_order.c.channel == "box_office")}
+        return select(per_order.c.person_id, func.count().label("orders"),
+                      *[per_person[n].label(n) for n in wanted]).group_by(per_order.c.person_id).subquery(name)
 
     def _events_source(self, scope: r.Scope):
         f, where = self._in_scope_tickets(scope)
@@ -458,9 +479,9 @@ class Compiler:
         value = func.coalesce(figure, 0) if includes_zero else figure  # without tickets every figure is 0
         tests = []
         if c.min is not None:
-            tests.append(value >= cast(c.min, Numeric))
+            tests.append(value >= _threshold(c.metric, c.min))
         if c.max is not None:
-            tests.append(value <= cast(c.max, Numeric))
+            tests.append(value <= _threshold(c.metric, c.max))
         test = and_(true(), *tests)
         return test if includes_zero else self._strict(test)
 
@@ -488,11 +509,23 @@ class Compiler:
         stmt = select(f.c.person_id).where(f.c.account_id == self.account_id,
                                            (f.c.event_date - f.c.order_date).between(0, c.max_days_before))
         if scope.is_set:
-            stmt = stmt.where(f.c.event_id.in_(self.scope_events(scope)))
+            stmt = stmt.where(self._in_scope(f, scope))
         if c.min_times > 1:
             stmt = stmt.group_by(f.c.person_id).having(
                 func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times)
         return self._in(stmt)
+
+
+BASE_FIGURES = ("tickets", "revenue", "last_order_date", "has_online", "has_box_office")
+COUNTED = {"tickets", "orders", "events"}
+
+
+def _threshold(metric: str, value: float):
+    """A whole number against a count compares as an integer (no cast of every count to
+    numeric, and better estimates); money and fractions as numeric."""
+    if metric in COUNTED and float(value).is_integer():
+        return literal(int(value))
+    return cast(value, Numeric)
 
 
 def requires_scope_ticket(node: r.Node) -> bool:

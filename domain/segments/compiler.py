@@ -494,8 +494,15 @@ class Compiler:
         return self._strict(and_(online, box_office))
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
-        last = self.figure(scope, "last_order_date")
         first = self.today - timedelta(days=c.days)
+        if c.mode == "not_within" and not scope.is_set:
+            # No purchase in the period: an anti-join PostgreSQL can probe per candidate,
+            # where a left join would have to read every person's figures first.
+            stats = PersonStats.__table__
+            return ~select(stats.c.person_id).where(
+                stats.c.account_id == self.account_id, stats.c.person_id == self.p.c.id,
+                stats.c.last_order_date.between(first, self.today)).exists()
+        last = self.figure(scope, "last_order_date")
         if c.mode == "exactly":
             return self._strict(last == first)
         if c.mode == "within":

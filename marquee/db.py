@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -18,16 +19,46 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+IDLE_PING_SECONDS = 10.0
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
+                idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
     engine = create_engine(
         normalise_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
         echo=echo,
         connect_args={"application_name": "marquee"},
     )
+    ping_when_idle(engine, idle_ping_seconds)
     return engine
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Check a pooled connection before use only when it sat idle for ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout — a busy API pays it on
+    every request for connections it used a moment ago. A connection that was idle (where a
+    database restart or failover goes unnoticed) is pinged; a dead one is replaced before the
+    request sees it. A busy connection that breaks is caught by SQLAlchemy's disconnect
+    handling, which invalidates the pool."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as error:  # noqa: BLE001  (any failure: let the pool open a new one)
+            raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 @contextmanager

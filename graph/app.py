@@ -24,6 +24,7 @@ from graph.context import Context
 from graph.execution import execute
 from graph.schema import build_schema
 from graph.tags.response_cache import ResponseCache
+from marquee.logs import REQUEST_ID, request_id_from
 from marquee.runtime import Runtime
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -172,6 +173,31 @@ class BodyTooLarge(Exception):
     pass
 
 
+class RequestId:
+    """Give every request an id (the caller's ``X-Request-Id`` when sane): on its log lines and
+    echoed in the response's ``X-Request-Id`` header."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        header = dict(scope.get("headers") or []).get(b"x-request-id")
+        request_id = request_id_from(header.decode("latin-1") if header else None)
+        token = REQUEST_ID.set(request_id)
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", request_id.encode())]}
+            await send(message)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
 def create_app(runtime: Runtime) -> Starlette:
     metrics = Metrics()
     graphql = MarqueeGraphQL(runtime, metrics)
@@ -218,7 +244,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/preferences", preferences),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestId), Middleware(BodyLimit)])
     app.state.runtime = runtime
     return app
 

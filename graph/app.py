@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -18,9 +19,12 @@ from strawberry.asgi import GraphQL
 from cross_web import HTTPException
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from graphql import GraphQLError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.context import Context
+from graph.persisted_queries import PersistedQueries, PersistedQueryError
 from graph.execution import execute
 from graph.schema import build_schema
 from graph.tags.response_cache import ResponseCache
@@ -73,6 +77,7 @@ class MarqueeGraphQL(GraphQL):
         self.runtime = runtime
         self.metrics = metrics
         self.response_cache = ResponseCache()
+        self.persisted_queries = PersistedQueries(runtime.settings.redis_url)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -85,8 +90,22 @@ class MarqueeGraphQL(GraphQL):
         ctx.response = response
         return ctx
 
+    def should_render_graphql_ide(self, request) -> bool:
+        """Not for a GET that names a persisted query (it has no ``query`` parameter either)."""
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         allowed = OperationType.from_http(request_adapter.method)
+        persisted = (request_data.extensions or {}).get("persistedQuery") \
+            if isinstance(request_data.extensions, dict) else None
+        if persisted is not None:
+            try:
+                query = await anyio.to_thread.run_sync(self.persisted_queries.resolve, request_data.query, persisted)
+            except PersistedQueryError as e:
+                if e.status != 200:
+                    raise HTTPException(e.status, e.message) from e
+                return ExecutionResult(data=None, errors=[GraphQLError(e.message, extensions={"code": e.code})])
+            request_data = dataclasses.replace(request_data, query=query)
         operation = self.metrics.operation_label(request_data.operation_name)
 
         def run():

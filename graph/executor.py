@@ -17,13 +17,13 @@ variables and response path, and the completed result is reused (never when it c
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLScalarType, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graph.core.lru import LRU
 
 _REGULAR = object()
 
@@ -39,38 +39,7 @@ class Shared:
         self.build = build
 
 
-class CompletionCache:
-    """Completed field values by (key, document, path); least recently used ones go first."""
-
-    def __init__(self, maxsize: int = 4096):
-        self.maxsize = maxsize
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key):
-        with self._lock:
-            found = self._entries.get(key, _REGULAR)
-            if found is _REGULAR:
-                self.misses += 1
-            else:
-                self.hits += 1
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-COMPLETIONS = CompletionCache()
+COMPLETIONS = LRU(4096)  # completed values by (key, document, response path)
 
 
 def _response_path(path) -> tuple:
@@ -92,7 +61,7 @@ class MarqueeExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_value(return_type, field_details_list, info, path, result.build(),
                                           position_context)
         key = (result.key, document, _response_path(path))
-        found = COMPLETIONS.get(key)
+        found = COMPLETIONS.get(key, _REGULAR)
         if found is not _REGULAR:
             return found
         errors = len(self.collected_errors.errors)

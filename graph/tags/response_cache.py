@@ -11,8 +11,6 @@ old entries unreachable, so nothing stale is ever served.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
@@ -20,6 +18,7 @@ from graphql import parse as parse_document
 from graphql.error import GraphQLSyntaxError
 
 from domain.viewer import ViewerKind
+from graph.core.lru import LRU
 
 ROOT_FIELDS = {"tagTree", "tags", "tag"}
 STATIC_FIELDS = {
@@ -82,13 +81,9 @@ def view_kind(viewer) -> str | None:
     return None  # persons see form-specific data; connectors' scopes vary
 
 
-class ResponseCache:
+class ResponseCache(LRU):
     def __init__(self, max_entries: int = 2048):
-        self._entries: OrderedDict[tuple, dict] = OrderedDict()
-        self._lock = threading.Lock()
-        self.max_entries = max_entries
-        self.hits = 0
-        self.misses = 0
+        super().__init__(max_entries)
 
     @staticmethod
     def key(viewer, version: int, query: str, operation_name: str | None, variables: dict | None) -> tuple | None:
@@ -100,20 +95,3 @@ class ResponseCache:
         except (TypeError, ValueError):
             return None
         return (viewer.account_id, version, kind, query, operation_name, frozen_variables)
-
-    def get(self, key: tuple) -> dict | None:
-        with self._lock:
-            data = self._entries.get(key)
-            if data is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
-            return data
-
-    def put(self, key: tuple, data: dict) -> None:
-        with self._lock:
-            self._entries[key] = data
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)

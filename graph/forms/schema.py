@@ -72,7 +72,8 @@ def preference_centre_for(ctx) -> PreferenceCentre:
     page = ctx.person_page or forms.person_page(ctx.session, viewer.account_id, viewer.person_id)
     selected = page.selected if page else frozenset()
     # The tag list is the same for everyone with the same choices and visibility memberships at
-    # this tag version: completed once, shared (graph.executor.Shared).
+    # this tag version: completed once, shared (graph.executor.Shared). Anything person-specific
+    # added to a person's Tag view must join this key.
     snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
     memberships = {segment_id: is_member(ctx.session, viewer.account_id, segment_id, viewer.person_id)
                    for segment_id in forms.visibility_segments(snaps, form.positions)}

@@ -14,10 +14,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from cross_web import HTTPException
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.types.unset import UNSET
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
@@ -79,8 +80,9 @@ class MarqueeGraphQL(GraphQL):
         self.response_cache = ResponseCache()
         self.persisted_queries = PersistedQueries(runtime.settings.redis_url)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: the WebSocket protocol's messages must be text frames.
+        return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's: bad bodies still get a 400
@@ -89,6 +91,21 @@ class MarqueeGraphQL(GraphQL):
         ctx = Context(self.runtime, request.headers.get("authorization"), request)
         ctx.response = response
         return ctx
+
+    async def on_ws_connect(self, context: Context):
+        """A WebSocket authenticates once: with its Authorization header, or (browsers cannot set
+        headers there) ``{"authorization": "Bearer …"}`` in the connection_init payload."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        if not context.authorization:
+            given = params.get("authorization") or params.get("Authorization")
+            context.authorization = given if isinstance(given, str) else None
+        try:
+            viewer = await anyio.to_thread.run_sync(lambda: context.viewer)
+        finally:
+            context.close()  # subscriptions read with short sessions of their own
+        if viewer is None:
+            raise ConnectionRejectionError({"message": context.auth_error or "authentication required"})
+        return UNSET
 
     def should_render_graphql_ide(self, request) -> bool:
         """Not for a GET that names a persisted query (it has no ``query`` parameter either)."""
@@ -261,6 +278,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/preferences", preferences),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(RequestId), Middleware(BodyLimit)])

@@ -46,7 +46,8 @@ class Context:
         self._tags_version: int | None = None
         self.person_page = None  # a person viewer's page, read with their link (domain.forms)
         self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
-        self.read_only = False  # set before execution for query operations (graph.execution)
+        self.read_only = False
+        self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)  # set before execution for query operations (graph.execution)
 
     @property
     def session(self) -> Session:

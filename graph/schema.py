@@ -8,6 +8,7 @@ from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLim
                                    ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
 
 from domain.errors import InputError
 
@@ -19,7 +20,7 @@ from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
 from graph.forms.schema import FormMutation, FormQuery
-from graph.jobs.schema import Job, JobMutation, JobQuery
+from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
@@ -27,6 +28,7 @@ from marquee.settings import Settings
 
 Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery))
 Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
+Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 
 NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job, Segment]
 
@@ -53,6 +55,13 @@ class InputErrorCodes(SchemaExtension):
 
 
 class MarqueeSchema(strawberry.Schema):
+    async def stream(self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
+                     operation_extensions=None, allowed_operation_types=None):
+        """Streaming transports (the WebSocket) run subscriptions only: queries and mutations go
+        over HTTP, where each request gets its own session and transaction."""
+        return await super().stream(query, variable_values, context_value, root_value, operation_name,
+                                    operation_extensions, allowed_operation_types=(OperationType.SUBSCRIPTION,))
+
     def process_errors(self, errors, execution_context=None) -> None:
         """Log only unexpected errors: bad input and refused permissions are answers, not faults."""
         unexpected = [e for e in errors
@@ -80,7 +89,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=_masked, error_message="Unexpected error."))
-    return MarqueeSchema(query=Query, mutation=Mutation, types=NODE_TYPES, extensions=extensions,
+    return MarqueeSchema(query=Query, mutation=Mutation, subscription=Subscription, types=NODE_TYPES,
+                         extensions=extensions,
                          execution_context_class=MarqueeExecutor)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
+import anyio
 import strawberry
 from strawberry.scalars import JSON
 
@@ -60,6 +62,44 @@ class JobQuery:
     def jobs(self, info: Info, first: int | None = None, after: str | None = None) -> JobConnection:
         page = jobs_state.list_jobs(info.context.session, info.context.viewer.account_id, first=first, after=after)
         return JobConnection(edges=edges(page), page_info=page_info(page))
+
+
+POLL_SECONDS = 0.5
+FINAL_STATUSES = ("succeeded", "failed")
+
+
+@strawberry.type
+class JobSubscription:
+    @strawberry.subscription(permission_classes=[IsStaff], description=(
+        "A job as it changes (status, progress, message), over graphql-transport-ws: the current state "
+        "first, then each change; ends after it succeeded or failed. One null when not found in your account."))
+    async def job_progress(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Job | None, None]:
+        ctx = info.context
+        account_id = ctx.viewer.account_id
+        decoded = from_global_id(id, "Job")
+        if decoded is None:
+            yield None
+            return
+
+        def read():
+            session = ctx.runtime.new_session(read_only=True)  # a short session per look, never held open
+            try:
+                return jobs_state.get_job(session, account_id, decoded[1])
+            finally:
+                session.close()
+        seen = None
+        while True:
+            job = await anyio.to_thread.run_sync(read)
+            if job is None:
+                yield None
+                return
+            state = (job.status, job.progress, job.progress_message)
+            if state != seen:
+                seen = state
+                yield job
+            if job.status in FINAL_STATUSES:
+                return
+            await anyio.sleep(POLL_SECONDS)
 
 
 @strawberry.input

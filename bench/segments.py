@@ -143,6 +143,13 @@ def local_date(column: str) -> str:
     return f"({column} AT TIME ZONE 'Europe/Amsterdam')::date"
 
 
+def jazz_recent(n: Names, s, figures: str) -> str:
+    """Set s01's conditions (s13 is nested under it), on its scoped figures ``figures``."""
+    return (f"{figures}.revenue >= 50 AND {figures}.last_date BETWEEN CAST(:today AS date) - 365 "
+            f"AND CAST(:today AS date) AND {has_tag(n.descendants(s, 'Jazz'))} AND {consent(n, 'newsletter')} "
+            f"AND {age_bounds(n, 25, 70)}")
+
+
 RULE_SETS: list[RuleSet] = []
 
 
@@ -167,9 +174,7 @@ rule_set("s01-jazz-recent-5", 5)((
     lambda n, s: f"""
         WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Jazz'), days_back=120))})
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
-        WHERE p.account_id = :a AND f.revenue >= 50
-          AND f.last_date BETWEEN CAST(:today AS date) - 365 AND CAST(:today AS date)
-          AND {has_tag(n.descendants(s, 'Jazz'))} AND {consent(n, 'newsletter')} AND {age_bounds(n, 25, 70)}"""))
+        WHERE p.account_id = :a AND {jazz_recent(n, s, 'f')}"""))
 
 # 2. Loyal dance fans in Utrecht, no classical (unscoped): 5 conditions.
 rule_set("s02-dance-utrecht-5", 5)((
@@ -342,9 +347,7 @@ rule_set("s13-nested-view", 2)((
         WITH jf AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Jazz'), days_back=120))}),
         df AS ({scoped_figures_sql(scope_events_sql(n, seasons=[n.season], genre=n.descendants(s, 'Dans')))})
         SELECT count(*) FROM person p JOIN jf ON jf.person_id = p.id JOIN df ON df.person_id = p.id
-        WHERE p.account_id = :a AND jf.revenue >= 50
-          AND jf.last_date BETWEEN CAST(:today AS date) - 365 AND CAST(:today AS date)
-          AND {has_tag(n.descendants(s, 'Jazz'))} AND {consent(n, 'newsletter')} AND {age_bounds(n, 25, 70)}"""))
+        WHERE p.account_id = :a AND {jazz_recent(n, s, 'jf')}"""))
 
 # 14. Smart-colour productions, big spenders aged 30-50, not on the post list.
 rule_set("s14-smart-colour-5", 5)((

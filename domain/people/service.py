@@ -49,6 +49,11 @@ def custom_field_definitions(session: Session, account_id: int) -> dict[str, dic
     rows = session.execute(
         select(CustomFieldDefinition.key, CustomFieldDefinition.type, CustomFieldDefinition.choices)
         .where(CustomFieldDefinition.account_id == account_id)).all()
+    return definitions_from_rows(rows)
+
+
+def definitions_from_rows(rows) -> dict[str, dict]:
+    """Custom field definitions by key from (key, type, choices) rows."""
     return {key: {"type": kind, "choices": choices or []} for key, kind, choices in rows}
 
 

@@ -403,7 +403,6 @@ class Compiler:
 
     def figure(self, scope: r.Scope, name: str) -> ColumnElement:
         """One purchase figure of a person (NULL for persons without counted tickets)."""
-        self._needs.setdefault(scope, set()).add(name)
         return self.figures(scope, kind="events" if name == "events" and scope.is_set else "base").c[name]
 
     def figures(self, scope: r.Scope, *, inner: bool = False, kind: str = "base"):
@@ -475,7 +474,7 @@ class Compiler:
 
     def c_PurchaseCond(self, c: r.PurchaseCond, scope) -> ColumnElement:
         figure = self.figure(scope, c.metric)
-        includes_zero = (c.min is None or c.min <= 0) and (c.max is None or c.max >= 0)
+        includes_zero = admits_zero(c)
         value = func.coalesce(figure, 0) if includes_zero else figure  # without tickets every figure is 0
         tests = []
         if c.min is not None:
@@ -535,6 +534,11 @@ def _threshold(metric: str, value: float):
     return cast(value, Numeric)
 
 
+def admits_zero(c: r.PurchaseCond) -> bool:
+    """Whether a figure of 0 — a person without (in-scope) tickets — meets the condition."""
+    return (c.min is None or c.min <= 0) and (c.max is None or c.max >= 0)
+
+
 def requires_scope_ticket(node: r.Node) -> bool:
     """Whether the rule can only hold for a person with a ticket in its scope (without one,
     every figure is 0, no channel was used and there is no last purchase)."""
@@ -543,7 +547,7 @@ def requires_scope_ticket(node: r.Node) -> bool:
     if isinstance(node, r.Any_):
         return bool(node.children) and all(requires_scope_ticket(c) for c in node.children)
     if isinstance(node, r.PurchaseCond):
-        return not ((node.min is None or node.min <= 0) and (node.max is None or node.max >= 0))
+        return not admits_zero(node)
     if isinstance(node, (r.ChannelCond, r.ImpulsiveCond)):
         return True
     if isinstance(node, r.LastPurchaseCond):

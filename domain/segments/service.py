@@ -15,7 +15,7 @@ from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.forms.models import Form
 from domain.pagination import Page, keyset_page
 from domain.people.models import ConsentType, Person
-from domain.people.service import PersonSort, _coerce_cursor, _sort_keys
+from domain.people.service import PersonSort, _coerce_cursor, _sort_keys, definitions_from_rows
 from domain.segments import rules as r
 from domain.segments.compiler import Compiler, SegmentDefinition
 from domain.segments.models import Segment
@@ -54,8 +54,7 @@ _ACCOUNT_FACTS = text("""
 def account_facts(session: Session, account_id: int) -> AccountFacts:
     """One statement: the account's time zone and custom field definitions."""
     row = session.execute(_ACCOUNT_FACTS, {"a": account_id}).one()
-    return AccountFacts(row.timezone, {key: {"type": kind, "choices": choices or []}
-                                       for key, kind, choices in row.custom})
+    return AccountFacts(row.timezone, definitions_from_rows(row.custom))
 
 
 def _compiler(session: Session, account_id: int, now: datetime | None, facts: AccountFacts | None = None) -> Compiler:

@@ -13,6 +13,7 @@ from domain.errors import ErrorCode as Code
 from domain.errors import InputError
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.models import Job as JobRow
+from domain.jobs_state.models import JobStatus
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import from_global_id, to_global_id
@@ -65,7 +66,7 @@ class JobQuery:
 
 
 POLL_SECONDS = 0.5
-FINAL_STATUSES = ("succeeded", "failed")
+FINAL_STATUSES = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
 
 @strawberry.type
@@ -82,11 +83,8 @@ class JobSubscription:
             return
 
         def read():
-            session = ctx.runtime.new_session(read_only=True)  # a short session per look, never held open
-            try:
+            with ctx.runtime.new_session(read_only=True) as session:  # a short session per look
                 return jobs_state.get_job(session, account_id, decoded[1])
-            finally:
-                session.close()
         seen = None
         while True:
             job = await anyio.to_thread.run_sync(read)

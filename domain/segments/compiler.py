@@ -218,10 +218,14 @@ class Compiler:
         Under an odd number of NOTs it must be false instead, or the complement would be wrong."""
         return func.coalesce(expression, false()) if self._odd else expression
 
-    @staticmethod
-    def _sure(expression) -> ColumnElement:
-        """Two-valued: a comparison with a missing value is false, never NULL."""
-        return func.coalesce(expression, false())
+    def _test(self, expression, *, negated: bool = False) -> ColumnElement:
+        """A test that is NULL for missing values, as a predicate: left NULL where that can only
+        mean "no" (so indexes and column statistics apply to the bare comparison), coalesced to
+        false where a NOT — the rule's or the operator's own (``neq``, ``not_in`` …) — sits above."""
+        if not negated:
+            return self._strict(expression)
+        with self._flipped():
+            return not_(self._strict(expression))
 
     def _in(self, ids: Select) -> ColumnElement:
         return self.p.c.id.in_(ids)
@@ -230,24 +234,23 @@ class Compiler:
     def _text_test(self, column, op: str, value) -> ColumnElement:
         low = func.lower(column)
         if op in ("is_empty", "is_not_empty"):
-            empty = func.coalesce(column, "").regexp_match(r"^\s*$")
+            empty = func.coalesce(column, "").regexp_match(r"^\s*$")  # never NULL
             return empty if op == "is_empty" else not_(empty)
         if op in ("in", "not_in"):
             # lower() of each constant, folded by the planner: a plain list keeps the scan
             # parallel-safe, where an unnest() subquery would not be.
-            test = self._sure(low.in_([func.lower(literal(v, TEXT)) for v in value]))
-            return test if op == "in" else not_(test)
+            return self._test(low.in_([func.lower(literal(v, TEXT)) for v in value]), negated=op == "not_in")
         wanted = func.lower(literal(value, TEXT))
         if op in ("eq", "neq"):
-            test = self._sure(low == wanted)
-            return test if op == "eq" else not_(test)
+            return self._test(low == wanted, negated=op == "neq")
+        # Substring tests as LIKE patterns: the planner estimates them from the column's
+        # statistics, and a prefix uses a text_pattern_ops index where there is one.
         if op in ("contains", "not_contains"):
-            test = self._sure(func.strpos(low, wanted) > 0)
-            return test if op == "contains" else not_(test)
+            return self._test(low.like(like_pattern("%", value, "%"), escape="/"), negated=op == "not_contains")
         if op == "starts_with":
-            return self._sure(func.starts_with(low, wanted))
+            return self._test(low.like(like_pattern("", value, "%"), escape="/"))
         if op == "ends_with":
-            return self._sure(func.right(low, func.char_length(wanted)) == wanted)
+            return self._test(low.like(like_pattern("%", value, ""), escape="/"))
         raise ValueError(op)
 
     def c_TextCond(self, c: r.TextCond, scope) -> ColumnElement:
@@ -256,7 +259,7 @@ class Compiler:
     def c_GenderCond(self, c: r.GenderCond, scope) -> ColumnElement:
         if "all" in c.values:
             return true()
-        return self._sure(self.p.c.gender.in_(list(c.values)))
+        return self._test(self.p.c.gender.in_(list(c.values)))
 
     def c_AgeCond(self, c: r.AgeCond, scope) -> ColumnElement:
         birth = self.p.c.birth_date
@@ -265,7 +268,7 @@ class Compiler:
             tests.append(birth <= latest_birth_date_for_age(self.today, c.min))
         if c.max is not None:
             tests.append(birth > latest_birth_date_for_age(self.today, c.max + 1))
-        return self._sure(and_(*tests))
+        return and_(*tests)  # IS NOT NULL first: false, never NULL, for a missing birth date
 
     def _local_days(self, column, first: date | None, last: date | None) -> ColumnElement:
         """An instant whose local date lies in [first, last] (either end open)."""
@@ -274,7 +277,7 @@ class Compiler:
             tests.append(column >= local_midnight(first, self.tz))
         if last is not None:
             tests.append(column < local_midnight(last + timedelta(days=1), self.tz))
-        return self._sure(and_(*tests))
+        return and_(*tests)  # false, never NULL, for a missing instant
 
     def c_AddedOnCond(self, c: r.AddedOnCond, scope) -> ColumnElement:
         if c.last_days is not None:
@@ -285,41 +288,38 @@ class Compiler:
         doc = self.p.c.custom_fields
         raw = doc[c.key]                      # jsonb value or NULL when missing
         as_text = doc[c.key].astext            # NULL for missing and JSON null
-        present = self._sure(func.jsonb_typeof(raw) != "null")
         if c.op in ("is_empty", "is_not_empty"):
-            empty = func.coalesce(as_text, "").regexp_match(r"^\s*$") if c.kind == "text" else not_(present)
-            return empty if c.op == "is_empty" else not_(empty)
+            if c.kind == "text":
+                empty = func.coalesce(as_text, "").regexp_match(r"^\s*$")
+            else:
+                empty = func.coalesce(func.jsonb_typeof(raw), "null") == "null"
+            return empty if c.op == "is_empty" else not_(empty)  # both never NULL
         if c.kind in ("text", "choice"):
             return self._text_test(as_text, c.op, c.value) if c.kind == "text" else self._choice(as_text, c)
         if c.kind == "boolean":
-            return self._sure(raw == cast(literal("true" if c.op == "is_true" else "false"), raw.type))
+            return self._test(raw == cast(literal("true" if c.op == "is_true" else "false"), raw.type))
         if c.kind == "number":
             numeric = cast(text_case_number(raw), Numeric)
             tests = {"eq": numeric == c.value, "neq": numeric == c.value, "gt": numeric > c.value,
                      "gte": numeric >= c.value, "lt": numeric < c.value, "lte": numeric <= c.value}
-            if c.op == "between":
-                test = self._sure(numeric.between(c.value[0], c.value[1]))
-            else:
-                test = self._sure(tests[c.op])
-            return not_(test) if c.op == "neq" else test
+            test = numeric.between(c.value[0], c.value[1]) if c.op == "between" else tests[c.op]
+            return self._test(test, negated=c.op == "neq")
         if c.kind == "date":
             day = cast(text_case_date(as_text), Date)
             if c.op == "last_days":
-                test = self._sure(day.between(self.today - timedelta(days=c.value), self.today))
+                test = day.between(self.today - timedelta(days=c.value), self.today)
             elif c.op == "between":
-                test = self._sure(day.between(c.value[0], c.value[1]))
+                test = day.between(c.value[0], c.value[1])
             else:
-                test = self._sure({"eq": day == c.value, "neq": day == c.value, "before": day < c.value,
-                                   "after": day > c.value}[c.op])
-            return not_(test) if c.op == "neq" else test
+                test = {"eq": day == c.value, "neq": day == c.value, "before": day < c.value,
+                        "after": day > c.value}[c.op]
+            return self._test(test, negated=c.op == "neq")
         raise ValueError(c.kind)
 
     def _choice(self, as_text, c: r.CustomFieldCond) -> ColumnElement:
         if c.op in ("in", "not_in"):
-            test = self._sure(as_text.in_(list(c.value)))
-            return test if c.op == "in" else not_(test)
-        test = self._sure(as_text == c.value)
-        return test if c.op == "eq" else not_(test)
+            return self._test(as_text.in_(list(c.value)), negated=c.op == "not_in")
+        return self._test(as_text == c.value, negated=c.op != "eq")
 
     def c_DistanceCond(self, c: r.DistanceCond, scope) -> ColumnElement:
         if c.venue_id is not None:
@@ -335,7 +335,7 @@ class Compiler:
             func.power(func.sin((func.radians(plat) - func.radians(lat_b)) / 2), 2)
             + func.cos(func.radians(plat)) * func.cos(func.radians(lat_b))
             * func.power(func.sin((func.radians(plon) - func.radians(lon_b)) / 2), 2)))
-        return self._sure(haversine <= c.km)
+        return self._test(haversine <= c.km)
 
     # ------------------------------------------------------------------ links
     def c_TagCond(self, c: r.TagCond, scope) -> ColumnElement:
@@ -553,6 +553,13 @@ def requires_scope_ticket(node: r.Node) -> bool:
     if isinstance(node, r.LastPurchaseCond):
         return node.mode in ("within", "exactly")
     return False
+
+
+def like_pattern(before: str, value: str, after: str):
+    """A LIKE pattern matching ``value`` literally, lowered by the database like the column it is
+    compared with (so both sides fold case the same way); ``/`` is the escape character."""
+    escaped = value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return literal(before, TEXT).concat(func.lower(literal(escaped, TEXT))).concat(literal(after, TEXT))
 
 
 def text_case_number(raw):

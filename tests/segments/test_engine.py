@@ -84,6 +84,24 @@ def test_text_operators_and_missing_values(session, account):
     assert q("is_not_empty") == {a.id}
 
 
+def test_substring_operators_take_wildcards_literally(session, account):
+    """contains / starts_with / ends_with compile to LIKE: %, _ and the escape character / in a
+    value are plain characters, and NOT of a test on a missing value holds."""
+    a = person(session, account, last_name="50%_off/Now")
+    b = person(session, account, last_name="500 offxNow")
+    c = person(session, account)
+    q = lambda op, value: ids(session, account, {"type": "text", "field": "last_name", "op": op, "value": value})
+    assert q("contains", "%_") == {a.id}
+    assert q("contains", "0%") == {a.id}
+    assert q("starts_with", "50%") == {a.id}
+    assert q("ends_with", "f/now") == {a.id}
+    assert q("contains", "f/") == {a.id}
+    assert q("contains", "_") == {a.id}
+    assert q("not_contains", "%") == {b.id, c.id}
+    assert ids(session, account, {"not": {"type": "text", "field": "last_name", "op": "starts_with",
+                                          "value": "500"}}) == {a.id, c.id}
+
+
 def test_gender_unknown_only_under_all(session, account):
     f_ = person(session, account, gender="female")
     m = person(session, account, gender="male")

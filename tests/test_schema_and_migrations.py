@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from domain.models import metadata
 from graph.schema import schema
-from marquee.migrate import upgrade
+from marquee.migrate import downgrade, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,12 @@ def test_upgrade_empty_database_to_head(server_url):
         with engine.connect() as conn:
             head = conn.execute(text("select version_num from alembic_version")).scalar_one()
         assert head
+        # Every downgrade runs, and the schema comes back up again.
+        downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("select version_num from alembic_version")).scalar_one() == head
     finally:
         engine.dispose()
         with admin.connect() as conn:

@@ -3,8 +3,9 @@
 ``ticket_fact`` repeats, per ticket, what segment conditions filter on (person, event, production,
 order time and channel, price, and the local dates of order and event in the account's time zone),
 so scoped purchase conditions need no joins. ``person_stats`` holds each buyer's figures over all
-tickets, so unscoped purchase conditions read one narrow row per buyer. Statement triggers on
-tickets, orders and events refresh the facts of the persons they touch (see migration 0003);
+tickets, so unscoped purchase conditions read one narrow row per buyer; ``person_season_stats`` the
+same per season (the most common scope: a season's 2.7M tickets become 0.5M rows). Statement triggers on
+tickets, orders, events and productions (a season changes) refresh the facts of the persons they touch (see migration 0003);
 bulk loads that bypass triggers call ``rebuild_purchase_facts``. Being derived, these tables have
 no foreign keys (a deleted person's tickets go, and the ticket trigger removes their facts), which
 keeps bulk rebuilds free of per-row checks.
@@ -54,6 +55,25 @@ class PersonStats(SQLModel, table=True):
     revenue: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     events: int = Field(sa_column=Column(Integer, nullable=False))
     last_ordered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_order_date: date = Field(sa_column=Column(Date, nullable=False))
+    has_online: bool = Field(sa_column=Column(Boolean, nullable=False))
+    has_box_office: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class PersonSeasonStats(SQLModel, table=True):
+    """A buyer's figures over their tickets for one season's productions (no row: all zero).
+    Figures of several seasons add up, except orders: one order may hold tickets of two seasons."""
+
+    __tablename__ = "person_season_stats"
+    __table_args__ = (Index("ix_person_season_stats_person", "account_id", "person_id"),)
+
+    account_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    season: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    orders: int = Field(sa_column=Column(Integer, nullable=False))
+    tickets: int = Field(sa_column=Column(Integer, nullable=False))
+    revenue: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    events: int = Field(sa_column=Column(Integer, nullable=False))
     last_order_date: date = Field(sa_column=Column(Date, nullable=False))
     has_online: bool = Field(sa_column=Column(Boolean, nullable=False))
     has_box_office: bool = Field(sa_column=Column(Boolean, nullable=False))

@@ -957,7 +957,7 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         # Likewise the per-person purchase facts that segment conditions read.
         report(0.96, "purchase facts")
         rebuild_purchase_facts(connection, account_id)
-        derived = ["tag_counter", "person_stats", "ticket_fact"]
+        derived = ["tag_counter", "person_stats", "person_season_stats", "ticket_fact"]
         report(0.99, "analyze")
         cur.execute(f"analyze {', '.join((*DEMO_TABLES, *derived))}")
     report(1.0, "done")

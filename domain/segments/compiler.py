@@ -23,7 +23,7 @@ from sqlalchemy import Date, Float, Numeric, and_, case, cast, false, func, lite
 from sqlalchemy.dialects.postgresql import TEXT
 from sqlalchemy.sql import ColumnElement, Select
 
-from domain.catalog.facts import PersonStats, TicketFact
+from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact
 from domain.catalog.models import Event, Production, Subscription
 from domain.errors import ErrorCode, InputError
 from domain.forms.models import FormSubmission
@@ -32,6 +32,14 @@ from domain.segments import rules as r
 from domain.tags.models import PersonTag, ProductionTag
 
 EARTH_RADIUS_KM = 6371.0
+# Columns of the Core tables: expressions built on them skip the ORM's attribute layer.
+PERSON_TAG = PersonTag.__table__.c
+PERSON_CONSENT = PersonConsent.__table__.c
+FORM_SUBMISSION = FormSubmission.__table__.c
+SUBSCRIPTION = Subscription.__table__.c
+EVENT = Event.__table__.c
+PRODUCTION = Production.__table__.c
+PRODUCTION_TAG = ProductionTag.__table__.c
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -161,9 +169,8 @@ class Compiler:
                 figures = self.figures(scope, inner=primary)
                 if not self._figures[(scope, "base")][1]:
                     predicate = and_(predicate, figures.c.person_id.isnot(None))
-            else:  # nothing to aggregate: a semi-join on the in-scope tickets is enough
-                f, where = self._in_scope_tickets(scope)
-                predicate = and_(predicate, self._in(select(f.c.person_id).where(where)))
+            else:  # nothing to aggregate: a semi-join on the in-scope buyers is enough
+                predicate = and_(predicate, self._in(self._scope_buyers(scope)))
         return predicate
 
     def segment_predicate(self, segment_id: int, *, primary: bool = False) -> ColumnElement:
@@ -188,7 +195,7 @@ class Compiler:
         stmt = select(facts.c.person_id).where(facts.c.account_id == self.account_id)
         if kind == "event":
             return stmt.where(facts.c.event_id == target)
-        events = select(Event.id).where(Event.account_id == self.account_id, Event.production_id == target)
+        events = select(EVENT.id).where(EVENT.account_id == self.account_id, EVENT.production_id == target)
         return stmt.where(facts.c.event_id.in_(events))
 
     # ------------------------------------------------------------------ tree
@@ -340,32 +347,32 @@ class Compiler:
     # ------------------------------------------------------------------ links
     def c_TagCond(self, c: r.TagCond, scope) -> ColumnElement:
         tag_ids = sorted(self.tag_descendants(c.tag_id)) if c.include_subtags else [c.tag_id]
-        links = select(PersonTag.person_id).where(PersonTag.account_id == self.account_id,
-                                                  PersonTag.tag_id.in_(tag_ids))
+        links = select(PERSON_TAG.person_id).where(PERSON_TAG.account_id == self.account_id,
+                                                  PERSON_TAG.tag_id.in_(tag_ids))
         if c.source is not None:
-            links = links.where(PersonTag.source == c.source)
+            links = links.where(PERSON_TAG.source == c.source)
         test = self._in(links)
         return test if c.has else not_(test)
 
     def c_ConsentCond(self, c: r.ConsentCond, scope) -> ColumnElement:
-        test = self._in(select(PersonConsent.person_id).where(
-            PersonConsent.account_id == self.account_id, PersonConsent.consent_type_id == c.consent_type_id,
-            PersonConsent.granted.is_(True)))
+        test = self._in(select(PERSON_CONSENT.person_id).where(
+            PERSON_CONSENT.account_id == self.account_id, PERSON_CONSENT.consent_type_id == c.consent_type_id,
+            PERSON_CONSENT.granted.is_(True)))
         return test if c.granted else not_(test)
 
     def c_FormCond(self, c: r.FormCond, scope) -> ColumnElement:
-        subs = select(FormSubmission.person_id).where(FormSubmission.account_id == self.account_id)
+        subs = select(FORM_SUBMISSION.person_id).where(FORM_SUBMISSION.account_id == self.account_id)
         if c.form_id is not None:
-            subs = subs.where(FormSubmission.form_id == c.form_id)
+            subs = subs.where(FORM_SUBMISSION.form_id == c.form_id)
         if c.within_days is not None:
-            subs = subs.where(self._local_days(FormSubmission.submitted_at,
+            subs = subs.where(self._local_days(FORM_SUBMISSION.submitted_at,
                                                self.today - timedelta(days=c.within_days), self.today))
         return self._in(subs)
 
     def c_SubscriptionCond(self, c: r.SubscriptionCond, scope) -> ColumnElement:
-        test = self._in(select(Subscription.person_id).where(
-            Subscription.account_id == self.account_id, Subscription.valid_from <= self.today,
-            or_(Subscription.valid_until.is_(None), Subscription.valid_until >= self.today)))
+        test = self._in(select(SUBSCRIPTION.person_id).where(
+            SUBSCRIPTION.account_id == self.account_id, SUBSCRIPTION.valid_from <= self.today,
+            or_(SUBSCRIPTION.valid_until.is_(None), SUBSCRIPTION.valid_until >= self.today)))
         return test if c.holder else not_(test)
 
     def c_SegmentCond(self, c: r.SegmentCond, scope) -> ColumnElement:
@@ -379,31 +386,40 @@ class Compiler:
         key = scope
         if key in self._scope_events:
             return self._scope_events[key]
-        stmt = select(Event.id).where(Event.account_id == self.account_id)
+        stmt = select(EVENT.id).where(EVENT.account_id == self.account_id)
         if scope.promoters or scope.seasons or scope.genre_tag_ids or scope.label_tag_ids:
-            productions = select(Production.id).where(Production.account_id == self.account_id)
+            productions = select(PRODUCTION.id).where(PRODUCTION.account_id == self.account_id)
             if scope.promoters:
-                productions = productions.where(Production.promoter.in_(list(scope.promoters)))
+                productions = productions.where(PRODUCTION.promoter.in_(list(scope.promoters)))
             if scope.seasons:
-                productions = productions.where(Production.season.in_(list(scope.seasons)))
+                productions = productions.where(PRODUCTION.season.in_(list(scope.seasons)))
             for tag_ids in (scope.genre_tag_ids, scope.label_tag_ids):
                 if tag_ids:
-                    productions = productions.where(Production.id.in_(select(ProductionTag.production_id).where(
-                        ProductionTag.account_id == self.account_id, ProductionTag.tag_id.in_(list(tag_ids)))))
-            stmt = stmt.where(Event.production_id.in_(productions))
+                    productions = productions.where(PRODUCTION.id.in_(select(PRODUCTION_TAG.production_id).where(
+                        PRODUCTION_TAG.account_id == self.account_id, PRODUCTION_TAG.tag_id.in_(list(tag_ids)))))
+            stmt = stmt.where(EVENT.production_id.in_(productions))
         if scope.production_ids:
-            stmt = stmt.where(Event.production_id.in_(list(scope.production_ids)))
+            stmt = stmt.where(EVENT.production_id.in_(list(scope.production_ids)))
         if scope.event_ids:
-            stmt = stmt.where(Event.id.in_(list(scope.event_ids)))
+            stmt = stmt.where(EVENT.id.in_(list(scope.event_ids)))
         if scope.days_back is not None:
             since = local_midnight(self.today - timedelta(days=scope.days_back), self.tz)
-            stmt = stmt.where(or_(Event.starts_at > self.now, Event.starts_at >= since))
+            stmt = stmt.where(or_(EVENT.starts_at > self.now, EVENT.starts_at >= since))
         self._scope_events[key] = stmt
         return stmt
 
     def figure(self, scope: r.Scope, name: str) -> ColumnElement:
         """One purchase figure of a person (NULL for persons without counted tickets)."""
-        return self.figures(scope, kind="events" if name == "events" and scope.is_set else "base").c[name]
+        separate = name == "events" and scope.is_set and not self._by_season(scope)
+        return self.figures(scope, kind="events" if separate else "base").c[name]
+
+    def _by_season(self, scope: r.Scope) -> bool:
+        """Whether the figures can come from the per-season figures: the scope names seasons and
+        nothing else, and with several seasons the rules do not count orders (an order may hold
+        tickets of two seasons; every other figure adds up)."""
+        if not scope.seasons_only:
+            return False
+        return len(scope.seasons) == 1 or not (self.every_figure or "orders" in self._needs.get(scope, set()))
 
     def figures(self, scope: r.Scope, *, inner: bool = False, kind: str = "base"):
         """A figure source joined one row per person: ``person_stats`` without a scope, else
@@ -416,12 +432,36 @@ class Compiler:
             return source
         if not scope.is_set:
             source = PersonStats.__table__.alias("stats")
+        elif self._by_season(scope):
+            source = self._season_source(scope)
         elif kind == "events":
             source = self._events_source(scope)
         else:
             source = self._base_source(scope)
         self._figures[key] = (source, inner and scope.is_set)
         return source
+
+    def _scope_buyers(self, scope: r.Scope) -> Select:
+        """The persons holding a ticket in the scope."""
+        if scope.seasons_only:
+            s = PersonSeasonStats.__table__
+            return select(s.c.person_id).where(s.c.account_id == self.account_id, s.c.season.in_(sorted(scope.seasons)))
+        f, where = self._in_scope_tickets(scope)
+        return select(f.c.person_id).where(where)
+
+    def _season_source(self, scope: r.Scope):
+        """Figures over whole seasons, read from ``person_season_stats`` (summed over seasons)."""
+        s = PersonSeasonStats.__table__
+        where = and_(s.c.account_id == self.account_id, s.c.season.in_(sorted(scope.seasons)))
+        name = f"scope_{len(self._figures) + 1}"
+        if len(scope.seasons) == 1:
+            return select(s.c.person_id, *[s.c[n] for n in ("orders", "events", *BASE_FIGURES)]).where(
+                where).subquery(name)
+        summed = {"tickets": func.sum(s.c.tickets), "revenue": func.sum(s.c.revenue), "events": func.sum(s.c.events),
+                  "last_order_date": func.max(s.c.last_order_date), "has_online": func.bool_or(s.c.has_online),
+                  "has_box_office": func.bool_or(s.c.has_box_office)}
+        return select(s.c.person_id, *[v.label(k) for k, v in summed.items()]).where(where).group_by(
+            s.c.person_id).subquery(name)
 
     def _in_scope_tickets(self, scope: r.Scope):
         f = TicketFact.__table__

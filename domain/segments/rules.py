@@ -202,6 +202,12 @@ class Scope:
         return bool(self.promoters or self.seasons or self.production_ids or self.event_ids or self.genre_tag_ids
                      or self.label_tag_ids or self.days_back is not None)
 
+    @property
+    def seasons_only(self) -> bool:
+        """Whole seasons and nothing else (the per-season figures answer such a scope)."""
+        return bool(self.seasons) and not (self.promoters or self.production_ids or self.event_ids
+                                           or self.genre_tag_ids or self.label_tag_ids or self.days_back is not None)
+
 
 NO_SCOPE = Scope()
 

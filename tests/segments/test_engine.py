@@ -154,6 +154,34 @@ def test_purchase_figures_without_and_with_scope(session, account, shop):
     assert ids(session, account, {"all": []}, {"promoters": ["Stage"]}) == {buyer.id}
 
 
+def test_season_scopes_count_an_order_across_seasons_once(session, account, shop):
+    """Season scopes read the per-season figures; an order holding tickets of two seasons is
+    one order over both seasons, and every other figure adds up."""
+    sell, jazz_event, play_event = shop["sell"], shop["past"], shop["future"]
+    a, b = person(session, account), person(session, account)
+    mixed = sell(a, jazz_event, when=at(TODAY - timedelta(days=20)), prices=(Decimal("10.00"),))
+    session.add(Ticket(account_id=account.id, order_id=mixed.id, event_id=play_event.id, person_id=a.id,
+                       price=Decimal("15.00")))
+    session.flush()
+    sell(b, jazz_event, when=at(TODAY - timedelta(days=3)), channel="box_office")
+    both = {"seasons": ["2025-2026", "2026-2027"]}
+    fig = lambda metric, low, scope: ids(session, account, {"type": "purchase", "metric": metric, "min": low},
+                                         scope)
+    assert fig("orders", 1, both) == {a.id, b.id}
+    assert fig("orders", 2, both) == set()
+    assert fig("tickets", 2, both) == {a.id}
+    assert fig("revenue", 25, both) == {a.id}
+    assert fig("events", 2, both) == {a.id}
+    assert fig("events", 2, {"seasons": ["2025-2026"]}) == set()
+    assert fig("revenue", 15, {"seasons": ["2026-2027"]}) == {a.id}
+    assert ids(session, account, {"type": "channel", "channel": "box_office"}, both) == {b.id}
+    assert ids(session, account, {"type": "last_purchase", "mode": "within", "days": 5},
+               {"seasons": ["2025-2026"]}) == {b.id}
+    # Without figures, the scope alone admits its buyers.
+    assert ids(session, account, {"all": []}, {"seasons": ["2026-2027"]}) == {a.id}
+    assert ids(session, account, {"not": {"type": "purchase", "metric": "orders", "min": 1}}, both) == set()
+
+
 def test_last_purchase_modes(session, account, shop):
     recent, old, never = (person(session, account) for _ in range(3))
     shop["sell"](recent, shop["future"], when=at(TODAY - timedelta(days=3), 0, 10))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from domain.accounts.models import Account
-from domain.catalog.facts import PersonStats, TicketFact, rebuild_purchase_facts
+from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact, rebuild_purchase_facts
 from domain.catalog.models import Event, Order, Production, Ticket, Venue
 from domain.errors import ErrorCode, InputError
 from domain.people.models import Person
@@ -66,6 +66,53 @@ def test_facts_follow_inserts_updates_and_deletes(session, account, catalogue):
     delete_person(session, account.id, p.id)
     assert stats(session, account.id, p.id) is None
     assert session.execute(select(TicketFact).where(TicketFact.account_id == account.id)).all() == []
+
+
+def season_stats(session, account_id):
+    session.expire_all()
+    rows = session.execute(select(PersonSeasonStats).where(PersonSeasonStats.account_id == account_id)).scalars()
+    return {(r.season, r.person_id): (r.orders, r.tickets, r.revenue, r.events, r.has_online, r.has_box_office)
+            for r in rows}
+
+
+def test_season_figures_follow_sales_season_changes_and_rebuilds(session, account):
+    venue = Venue(account_id=account.id, name="Zaal")
+    autumn = Production(account_id=account.id, title="Autumn", season="2025-2026")
+    spring = Production(account_id=account.id, title="Spring", season="2026-2027")
+    unseasoned = Production(account_id=account.id, title="Loose")
+    session.add_all([venue, autumn, spring, unseasoned])
+    session.flush()
+    start = datetime.now(timezone.utc) + timedelta(days=3)
+    events = [Event(account_id=account.id, production_id=p.id, venue_id=venue.id, starts_at=start)
+              for p in (autumn, spring, unseasoned)]
+    session.add_all(events)
+    session.flush()
+    p = Person(account_id=account.id, email="season@x.nl")
+    session.add(p)
+    session.flush()
+    order = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(timezone.utc))
+    session.add(order)
+    session.flush()
+    # One order, tickets of both seasons and of a production without a season.
+    session.add_all([Ticket(account_id=account.id, order_id=order.id, event_id=e.id, person_id=p.id, price=Decimal(v))
+                     for e, v in zip(events, ("10", "20", "5"))])
+    session.flush()
+    assert season_stats(session, account.id) == {
+        ("2025-2026", p.id): (1, 1, Decimal("10.00"), 1, True, False),
+        ("2026-2027", p.id): (1, 1, Decimal("20.00"), 1, True, False)}
+    # A production moved to another season moves its buyers' figures (trigger on production).
+    session.execute(update(Production).where(Production.account_id == account.id, Production.id == spring.id)
+                    .values(season="2025-2026"))
+    assert season_stats(session, account.id) == {("2025-2026", p.id): (1, 2, Decimal("30.00"), 2, True, False)}
+    session.execute(update(Production).where(Production.account_id == account.id, Production.id == unseasoned.id)
+                    .values(season="2024-2025"))
+    kept = season_stats(session, account.id)
+    assert kept[("2024-2025", p.id)] == (1, 1, Decimal("5.00"), 1, True, False)
+    rebuild_purchase_facts(session.connection(), account.id)
+    assert season_stats(session, account.id) == kept
+    session.execute(text("DELETE FROM ticket WHERE account_id = :a AND event_id = :e"),
+                    {"a": account.id, "e": events[2].id})
+    assert set(season_stats(session, account.id)) == {("2025-2026", p.id)}
 
 
 def test_the_account_time_zone_decides_what_a_day_is(session, account):

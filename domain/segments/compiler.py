@@ -82,6 +82,7 @@ class Compiler:
     _odd: bool = False  # under an odd number of NOTs: predicates must be two-valued
     _scope_events: dict = field(default_factory=dict)
     _visiting: list = field(default_factory=list)
+    _assured: set = field(default_factory=set)  # scopes whose figure row every candidate here has
 
     def __post_init__(self) -> None:
         self.tz = ZoneInfo(self.timezone)
@@ -161,16 +162,18 @@ class Compiler:
         return joined
 
     def definition_predicate(self, rule: r.Node, scope: r.Scope, *, primary: bool = False) -> ColumnElement:
-        predicate = self.node(rule, scope)
         # With a scope, members hold an in-scope ticket whatever the rules say — unless the
         # rules already demand one (a purchase figure above zero, a channel, a recent purchase).
-        if scope.is_set and not requires_scope_ticket(rule):
-            if (scope, "base") in self._figures:  # the rules read figures: join them
-                figures = self.figures(scope, inner=primary)
-                if not self._figures[(scope, "base")][1]:
-                    predicate = and_(predicate, figures.c.person_id.isnot(None))
-            else:  # nothing to aggregate: a semi-join on the in-scope buyers is enough
-                predicate = and_(predicate, self._in(self._scope_buyers(scope)))
+        if not scope.is_set or requires_scope_ticket(rule):
+            return self.node(rule, scope)
+        with self._assuring(scope):  # the in-scope ticket test below is two-valued
+            predicate = self.node(rule, scope)
+        if (scope, "base") in self._figures:  # the rules read figures: join them
+            figures = self.figures(scope, inner=primary)
+            if not self._figures[(scope, "base")][1]:
+                predicate = and_(predicate, figures.c.person_id.isnot(None))
+        else:  # nothing to aggregate: a semi-join on the in-scope buyers is enough
+            predicate = and_(predicate, self._in(self._scope_buyers(scope)))
         return predicate
 
     def segment_predicate(self, segment_id: int, *, primary: bool = False) -> ColumnElement:
@@ -201,7 +204,15 @@ class Compiler:
     # ------------------------------------------------------------------ tree
     def node(self, node: r.Node, scope: r.Scope) -> ColumnElement:
         if isinstance(node, r.All):
-            return and_(true(), *[self.node(c, scope) for c in node.children])
+            provider = next((c for c in node.children if requires_scope_ticket(c)), None)
+            parts = []
+            for child in node.children:
+                if provider is None or child is provider:
+                    parts.append(self.node(child, scope))
+                else:
+                    with self._assuring(scope):
+                        parts.append(self.node(child, scope))
+            return and_(true(), *parts)
         if isinstance(node, r.Any_):
             return or_(false(), *[self.node(c, scope) for c in node.children])
         if isinstance(node, r.Not):
@@ -211,6 +222,20 @@ class Compiler:
         return method(node, scope)
 
     @contextmanager
+    def _assuring(self, scope: r.Scope):
+        """Compile what is AND-ed with a test that is false for persons without a ticket in
+        ``scope`` (an in-scope ticket test, or a sibling condition that demands a ticket): there a
+        figure of the scope may stay NULL even under a NOT, since that test already decides
+        those persons — and a bare figure test gets far better row estimates than coalesce()."""
+        added = scope not in self._assured
+        self._assured.add(scope)
+        try:
+            yield
+        finally:
+            if added:
+                self._assured.discard(scope)
+
+    @contextmanager
     def _flipped(self):
         """Compile what will sit under one more NOT."""
         self._odd = not self._odd
@@ -218,6 +243,10 @@ class Compiler:
             yield
         finally:
             self._odd = not self._odd
+
+    def _figure_test(self, scope: r.Scope, expression) -> ColumnElement:
+        """A test on a purchase figure (NULL without a figure row): see _strict and _assuring."""
+        return expression if scope in self._assured else self._strict(expression)
 
     def _strict(self, expression) -> ColumnElement:
         """Where NULL can only mean "no", leave it NULL: in WHERE it acts as false, and a strict
@@ -522,15 +551,15 @@ class Compiler:
         if c.max is not None:
             tests.append(value <= _threshold(c.metric, c.max))
         test = and_(true(), *tests)
-        return test if includes_zero else self._strict(test)
+        return test if includes_zero else self._figure_test(scope, test)
 
     def c_ChannelCond(self, c: r.ChannelCond, scope) -> ColumnElement:
         online, box_office = self.figure(scope, "has_online"), self.figure(scope, "has_box_office")
         if c.channel == "online":
-            return self._strict(online)
+            return self._figure_test(scope, online)
         if c.channel == "box_office":
-            return self._strict(box_office)
-        return self._strict(and_(online, box_office))
+            return self._figure_test(scope, box_office)
+        return self._figure_test(scope, and_(online, box_office))
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
         first = self.today - timedelta(days=c.days)
@@ -543,11 +572,11 @@ class Compiler:
                 stats.c.last_order_date.between(first, self.today)).exists()
         last = self.figure(scope, "last_order_date")
         if c.mode == "exactly":
-            return self._strict(last == first)
+            return self._figure_test(scope, last == first)
         if c.mode == "within":
-            return self._strict(last.between(first, self.today))
+            return self._figure_test(scope, last.between(first, self.today))
         with self._flipped():
-            within = self._strict(last.between(first, self.today))
+            within = self._figure_test(scope, last.between(first, self.today))
         return not_(within)
 
     def c_ImpulsiveCond(self, c: r.ImpulsiveCond, scope) -> ColumnElement:

@@ -182,6 +182,35 @@ def test_season_scopes_count_an_order_across_seasons_once(session, account, shop
     assert ids(session, account, {"not": {"type": "purchase", "metric": "orders", "min": 1}}, both) == set()
 
 
+def test_figure_tests_beside_a_ticket_test_keep_their_meaning_under_not(session, account, shop):
+    """Beside a condition that demands a ticket, figure tests stay bare (NULL without tickets);
+    the complement must still hold for persons without tickets, at every depth."""
+    sell = shop["sell"]
+    nobody = person(session, account)
+    box, web, both = person(session, account), person(session, account), person(session, account)
+    sell(box, shop["past"], when=at(TODAY - timedelta(days=2)), channel="box_office")
+    sell(web, shop["past"], when=at(TODAY - timedelta(days=2)))
+    sell(both, shop["past"], when=at(TODAY - timedelta(days=2)), channel="box_office")
+    sell(both, shop["future"], when=at(TODAY - timedelta(days=1)))
+    everyone = {nobody.id, box.id, web.id, both.id}
+    box_only = {"all": [{"type": "channel", "channel": "box_office"},
+                        {"not": {"type": "channel", "channel": "online"}}]}
+    assert ids(session, account, box_only) == {box.id}
+    assert ids(session, account, {"not": box_only}) == everyone - {box.id}
+    assert ids(session, account, {"not": {"not": box_only}}) == {box.id}
+    few = {"all": [{"type": "purchase", "metric": "tickets", "min": 1},
+                   {"not": {"type": "last_purchase", "mode": "within", "days": 1}}]}
+    assert ids(session, account, few) == {box.id, web.id}
+    assert ids(session, account, {"not": few}) == {nobody.id, both.id}
+    # A saved scoped segment whose rules alone demand no ticket: its in-scope ticket test decides.
+    jazz_not_online = segments.create_segment(session, account.id, name="jazz, not online",
+                                              rules={"not": {"type": "channel", "channel": "online"}},
+                                              scope={"production_ids": [shop["jazz"].id]})
+    assert ids(session, account, {"type": "segment", "segment_id": jazz_not_online.id}) == {box.id, both.id}
+    assert ids(session, account, {"type": "segment", "segment_id": jazz_not_online.id, "member": False}) == \
+        {nobody.id, web.id}
+
+
 def test_last_purchase_modes(session, account, shop):
     recent, old, never = (person(session, account) for _ in range(3))
     shop["sell"](recent, shop["future"], when=at(TODAY - timedelta(days=3), 0, 10))

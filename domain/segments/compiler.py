@@ -83,6 +83,7 @@ class Compiler:
     _scope_events: dict = field(default_factory=dict)
     _visiting: list = field(default_factory=list)
     _assured: set = field(default_factory=set)  # scopes whose figure row every candidate here has
+    _conjunctive: bool = False  # compiling a conjunct of the WHERE clause itself (no OR, no NOT above)
 
     def __post_init__(self) -> None:
         self.tz = ZoneInfo(self.timezone)
@@ -98,7 +99,11 @@ class Compiler:
             self._collect_needs(node, scope, [])
         for segment_id in segment_ids:
             self._collect_segment_needs(segment_id, [])
-        return build()
+        self._conjunctive = True
+        try:
+            return build()
+        finally:
+            self._conjunctive = False
 
     def _collect_needs(self, node: r.Node, scope: r.Scope, trail: list[int]) -> None:
         if isinstance(node, (r.All, r.Any_)):
@@ -214,7 +219,11 @@ class Compiler:
                         parts.append(self.node(child, scope))
             return and_(true(), *parts)
         if isinstance(node, r.Any_):
-            return or_(false(), *[self.node(c, scope) for c in node.children])
+            conjunctive, self._conjunctive = self._conjunctive, False
+            try:
+                return or_(false(), *[self.node(c, scope) for c in node.children])
+            finally:
+                self._conjunctive = conjunctive
         if isinstance(node, r.Not):
             with self._flipped():
                 return not_(self.node(node.child, scope))
@@ -239,10 +248,12 @@ class Compiler:
     def _flipped(self):
         """Compile what will sit under one more NOT."""
         self._odd = not self._odd
+        conjunctive, self._conjunctive = self._conjunctive, False
         try:
             yield
         finally:
             self._odd = not self._odd
+            self._conjunctive = conjunctive
 
     def _figure_test(self, scope: r.Scope, expression) -> ColumnElement:
         """A test on a purchase figure (NULL without a figure row): see _strict and _assuring."""
@@ -563,9 +574,11 @@ class Compiler:
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
         first = self.today - timedelta(days=c.days)
-        if c.mode == "not_within" and not scope.is_set:
-            # No purchase in the period: an anti-join PostgreSQL can probe per candidate,
-            # where a left join would have to read every person's figures first.
+        if c.mode == "not_within" and not scope.is_set and self._conjunctive:
+            # No purchase in the period: as a conjunct of WHERE, NOT EXISTS becomes an anti-join
+            # PostgreSQL can probe per candidate, where a left join would read every person's
+            # figures first. Under OR or NOT it would stay a correlated subplan, which keeps the
+            # whole statement from running in parallel: there the joined figures serve better.
             stats = PersonStats.__table__
             return ~select(stats.c.person_id).where(
                 stats.c.account_id == self.account_id, stats.c.person_id == self.p.c.id,

@@ -219,6 +219,12 @@ def test_last_purchase_modes(session, account, shop):
     assert ids(session, account, {"type": "last_purchase", "mode": "exactly", "days": 3}) == {recent.id}
     assert ids(session, account, {"type": "last_purchase", "mode": "exactly", "days": 40}) == {old.id}
     assert ids(session, account, {"type": "last_purchase", "mode": "not_within", "days": 3}) == {old.id, never.id}
+    # As a conjunct an anti-join, under OR or NOT the joined figures: the same persons either way.
+    lapsed = {"type": "last_purchase", "mode": "not_within", "days": 3}
+    assert ids(session, account, {"any": [lapsed, {"type": "gender", "values": ["male"]}]}) == {old.id, never.id}
+    assert ids(session, account, {"not": lapsed}) == {recent.id}
+    assert ids(session, account, {"not": {"any": [lapsed]}}) == {recent.id}
+    assert ids(session, account, {"all": [lapsed, {"not": {"not": lapsed}}]}) == {old.id, never.id}
 
 
 def test_impulsive_buyers(session, account, shop):

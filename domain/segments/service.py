@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, literal, literal_column, select, text, union_all
+from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from domain.catalog.models import Event, Production, Venue
@@ -44,17 +45,38 @@ class AccountFacts:
     custom: dict[str, dict]
 
 
-_ACCOUNT_FACTS = text("""
+# The referenceable kinds: the column of FACTS_AND_REFERENCES that holds the ids found of each.
+_REFERENCE_COLUMNS = {Tag: "tags", ConsentType: "consent_types", Form: "forms", Venue: "venues",
+                      Segment: "segments", Production: "productions", Event: "events"}
+
+# One fixed statement (prepared once per connection; nothing to build): the account's time zone
+# and custom field definitions, and which of the ids a rule names exist in the account.
+FACTS_AND_REFERENCES = text("""
     SELECT a.timezone,
            coalesce((SELECT json_agg(json_build_array(d.key, d.type, d.choices))
-                       FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom
-      FROM account a WHERE a.id = :a""")
+                       FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom,
+           ARRAY(SELECT id FROM tag WHERE account_id = a.id AND id = ANY(:tags)) AS tags,
+           ARRAY(SELECT id FROM consent_type WHERE account_id = a.id AND id = ANY(:consent_types)) AS consent_types,
+           ARRAY(SELECT id FROM form WHERE account_id = a.id AND id = ANY(:forms)) AS forms,
+           ARRAY(SELECT id FROM venue WHERE account_id = a.id AND id = ANY(:venues)) AS venues,
+           ARRAY(SELECT id FROM segment WHERE account_id = a.id AND id = ANY(:segments)) AS segments,
+           ARRAY(SELECT id FROM production WHERE account_id = a.id AND id = ANY(:productions)) AS productions,
+           ARRAY(SELECT id FROM event WHERE account_id = a.id AND id = ANY(:events)) AS events
+      FROM account a WHERE a.id = :a""").bindparams(
+    *[bindparam(column, type_=ARRAY(BigInteger)) for column in _REFERENCE_COLUMNS.values()])
+
+
+def _facts_and_found(session: Session, account_id: int,
+                     wanted: dict[type, set[int]]) -> tuple[AccountFacts, dict[type, set[int]]]:
+    row = session.execute(FACTS_AND_REFERENCES, {"a": account_id, **{
+        column: sorted(wanted.get(model, ())) for model, column in _REFERENCE_COLUMNS.items()}}).one()
+    found = {model: set(getattr(row, column)) for model, column in _REFERENCE_COLUMNS.items()}
+    return AccountFacts(row.timezone, definitions_from_rows(row.custom)), found
 
 
 def account_facts(session: Session, account_id: int) -> AccountFacts:
     """One statement: the account's time zone and custom field definitions."""
-    row = session.execute(_ACCOUNT_FACTS, {"a": account_id}).one()
-    return AccountFacts(row.timezone, definitions_from_rows(row.custom))
+    return _facts_and_found(session, account_id, {})[0]
 
 
 def _compiler(session: Session, account_id: int, now: datetime | None, facts: AccountFacts | None = None) -> Compiler:
@@ -93,10 +115,10 @@ def member_statement(session: Session, account_id: int, *, rules: Any, scope: An
 
 def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any = None,
                    parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
-    """The live count for rules that are not saved (the editor calls it after every change)."""
-    facts = account_facts(session, account_id)
-    tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
-                                             mode=mode, facts=facts)
+    """The live count for rules that are not saved (the editor calls it after every change):
+    two statements, one for the account's facts and the references, one for the count."""
+    tree, parsed_scope, facts = check_references(session, account_id, rules=rules, scope=scope,
+                                                 parent_id=parent_id, mode=mode)
     stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
     return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
@@ -131,19 +153,17 @@ def check_references(session: Session, account_id: int, *, rules: Any, scope: An
                      mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",),
                      facts: AccountFacts | None = None):
     """Parse the rules and scope, and check that every id they name belongs to the account;
-    returns (rule tree, scope, custom field definitions).
+    returns (rule tree, scope, account facts). The account's facts (unless given) and the
+    references come from one statement.
 
     Refuses references to missing objects or another account's, and cycles through parents
     or segment references. Raises InputError naming each offending part of the rule.
     """
-    custom = (facts or account_facts(session, account_id)).custom
-    tree = r.parse_rule(rules, custom_fields=custom, path=path + ("rules",))
-    parsed_scope = r.parse_scope(scope, path=path + ("scope",))
-    problems = Collector()
-    wanted: list[tuple[type, int, tuple]] = [(_REFERENCE_MODELS[k], v, p)
+    wanted: list[tuple[type, Any, tuple]] = [(_REFERENCE_MODELS[k], v, p)
                                              for k, v, p in _references(rules, path + ("rules",))]
     for key, model in _SCOPE_MODELS.items():
-        for i, value in enumerate((scope or {}).get(key) or []):
+        values = scope.get(key) if isinstance(scope, dict) else None
+        for i, value in enumerate(values if isinstance(values, list) else []):
             wanted.append((model, value, path + ("scope", key, str(i))))
     if parent_id is not None:
         wanted.append((Segment, parent_id, path + ("parentId",)))
@@ -151,23 +171,24 @@ def check_references(session: Session, account_id: int, *, rules: Any, scope: An
         wanted.append((Event if mode[0] == "event" else Production, mode[1], path + ("mode",)))
     by_model: dict[type, set[int]] = {}
     for model, value, _ in wanted:
-        by_model.setdefault(model, set()).add(value)
-    found: dict[type, set[int]] = {model: set() for model in by_model}
-    if by_model:  # one statement for every kind of reference
-        models = list(by_model)
-        rows = session.execute(union_all(*[
-            select(literal(i).label("kind"), model.id).where(model.account_id == account_id,
-                                                             model.id.in_(sorted(by_model[model])))
-            for i, model in enumerate(models)])).all()
-        for kind, value in rows:
-            found[models[kind]].add(value)
+        if _is_bigint(value):  # anything else is refused by parsing below, or found nowhere
+            by_model.setdefault(model, set()).add(value)
+    known, found = _facts_and_found(session, account_id, by_model)
+    facts = facts or known
+    tree = r.parse_rule(rules, custom_fields=facts.custom, path=path + ("rules",))
+    parsed_scope = r.parse_scope(scope, path=path + ("scope",))
+    problems = Collector()
     for model, value, where in wanted:
         if value not in found[model]:
             problems.add(ErrorCode.NOT_FOUND, f"{model.__tablename__.replace('_', ' ')} {value} not found", *where)
     problems.raise_if_any()
     if Segment in by_model or segment_id is not None:
         _check_cycles(session, account_id, rules=rules, parent_id=parent_id, segment_id=segment_id, path=path)
-    return tree, parsed_scope, custom
+    return tree, parsed_scope, facts
+
+
+def _is_bigint(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
 
 
 def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: int | None, segment_id: int | None,

@@ -367,3 +367,18 @@ def test_scoped_rules_without_figures_still_need_an_in_scope_ticket(session, acc
     statement = str(segments.member_statement(session, account.id, rules={"type": "gender", "values": ["male"]},
                                               scope=jazz, now=NOW))
     assert "GROUP BY" not in statement  # membership by a semi-join, nothing aggregated
+
+
+def test_segment_statements_are_planned_with_their_values(session, account, shop):
+    """psycopg prepares a statement text run 5 times, and PostgreSQL then may keep a generic plan
+    that ignores the values; segment statements run unprepared, whatever the count."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    person(session, account, city="Utrecht")
+    rule = {"type": "text", "field": "city", "op": "eq", "value": "utrecht"}
+    for _ in range(12):
+        assert len(ids(session, account, rule)) == 1
+        assert segments.count_matching(session, account.id, rules=rule, now=NOW) == 1
+    prepared = session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert not [s for s in prepared if "FROM person AS p" in s]
+    assert session.connection().connection.dbapi_connection.prepare_threshold == 5  # left as it was

@@ -32,6 +32,15 @@ class Runtime:
             engine = self.__dict__["_autocommit_engine"] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         return engine
 
+    def listener(self, channel: str):
+        """The process's LISTEN connection for ``channel`` (marquee.notifications), made once."""
+        from marquee.notifications import Listener  # noqa: PLC0415
+
+        listeners = self.__dict__.setdefault("_listeners", {})
+        if channel not in listeners:
+            listeners[channel] = Listener(self.engine.url, channel)
+        return listeners[channel]
+
     def new_session(self, *, read_only: bool = False) -> Session:
         """A session whose committed domain events reach the plugins.
 

@@ -36,6 +36,7 @@ from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 
 log = logging.getLogger(__name__)
 
+JOB_CHANNEL = "marquee_job"  # NOTIFY channel: the job's id on every change of status or progress (0006)
 PROGRESS_INTERVAL = 0.25  # seconds: at most ~4 progress writes per second per job
 MAX_ERROR_LENGTH = 4000
 MAX_MESSAGE_LENGTH = 500

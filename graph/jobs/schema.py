@@ -65,7 +65,8 @@ class JobQuery:
         return JobConnection(edges=edges(page), page_info=page_info(page))
 
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5      # without a listening connection: look at the job this often
+RECHECK_SECONDS = 10.0  # with one (a change wakes the subscription at once): look anyway this often
 FINAL_STATUSES = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
 
@@ -85,19 +86,23 @@ class JobSubscription:
         def read():
             with ctx.runtime.new_session(read_only=True) as session:  # a short session per look
                 return jobs_state.get_job(session, account_id, decoded[1])
-        seen = None
-        while True:
-            job = await anyio.to_thread.run_sync(read)
-            if job is None:
-                yield None
-                return
-            state = (job.status, job.progress, job.progress_message)
-            if state != seen:
-                seen = state
-                yield job
-            if job.status in FINAL_STATUSES:
-                return
-            await anyio.sleep(POLL_SECONDS)
+        # Woken by the job row's change notification (migration 0006), registered before the
+        # first look so that no change slips between a look and the wait.
+        listener = ctx.runtime.listener(jobs_state.JOB_CHANNEL)
+        async with listener.waiter(str(decoded[1])) as waiter:
+            seen = None
+            while True:
+                job = await anyio.to_thread.run_sync(read)
+                if job is None:
+                    yield None
+                    return
+                state = (job.status, job.progress, job.progress_message)
+                if state != seen:
+                    seen = state
+                    yield job
+                if job.status in FINAL_STATUSES:
+                    return
+                await waiter.wait(RECHECK_SECONDS if listener.listening else POLL_SECONDS)
 
 
 @strawberry.input

@@ -37,23 +37,66 @@ def _subscribe(ws, init: dict, job_id: int) -> None:
                   "payload": {"query": SUBSCRIBE, "variables": {"id": to_global_id("Job", job_id)}}})
 
 
-def test_job_progress_streams_changes_until_the_job_ends(gql, session, account, monkeypatch):
-    monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 0.05)
-    job = jobs_state.create_job(session, account.id, kind="demo", params={})
-    session.flush()
-    ws, init = _connect(gql, account.admin_token)
+@pytest.fixture()
+def committed(committed_engine, test_settings):
+    """An account and a queued job committed for real, and a client whose runtime uses real
+    sessions: job changes are committed, so their notifications are delivered. (Sessions that
+    join the test's transaction cannot serve here: a read session rolling back to its savepoint
+    can undo a write the test flushed meanwhile.)"""
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from graph.app import create_app  # noqa: PLC0415
+    from marquee.runtime import build_runtime  # noqa: PLC0415
+    from tests.conftest import AccountFixture  # noqa: PLC0415
+    from tests.graphql_client import GraphQLClient  # noqa: PLC0415
+
+    with Session(committed_engine, expire_on_commit=False) as session:
+        account = AccountFixture(session, "Notified Venue")
+        job = jobs_state.create_job(session, account.id, kind="demo", params={})
+        session.commit()
+    runtime = build_runtime(test_settings, engine=committed_engine, load_entrypoints=False)
+    return GraphQLClient(create_app(runtime)), runtime, account, job.id
+
+
+def _stream_a_job(client, engine, token: str, job_id: int) -> None:
+    ws, init = _connect(client, token)
     with ws:
-        _subscribe(ws, init, job.id)
+        _subscribe(ws, init, job_id)
         first = receive(ws)
         assert first["type"] == "next" and first["payload"]["data"]["jobProgress"]["status"] == "queued"
-        job.status, job.progress, job.progress_message = "running", 0.5, "half way"
-        session.flush()
+        jobs_state.start_job(engine, job_id)
+        assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "running"
+        jobs_state.report_progress(engine, job_id, 0.5, "half way", force=True)
         assert receive(ws)["payload"]["data"]["jobProgress"] == {
             "status": "running", "progress": 0.5, "progressMessage": "half way"}
-        job.status, job.progress = "succeeded", 1.0
-        session.flush()
+        jobs_state.finish_job(engine, job_id, {"ok": True})
         assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "succeeded"
         assert receive(ws) == {"id": "1", "type": "complete"}
+
+
+def test_job_progress_streams_each_change_as_it_is_committed(committed, committed_engine, monkeypatch):
+    """Every change arrives within the receive timeout although the subscription would only
+    look again after 30 s on its own: the job row's notification wakes it."""
+    client, runtime, account, job_id = committed
+    monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 30.0)
+    monkeypatch.setattr(jobs_schema, "RECHECK_SECONDS", 30.0)
+    _stream_a_job(client, committed_engine, account.admin_token, job_id)
+    assert not runtime.listener(jobs_state.JOB_CHANNEL)._waiters  # the last waiter closed the connection
+
+
+def test_without_a_listening_connection_the_subscription_polls(committed, committed_engine, monkeypatch):
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from marquee.notifications import Listener  # noqa: PLC0415
+
+    client, runtime, account, job_id = committed
+    unreachable = Listener(make_url("postgresql://postgres@127.0.0.1:9/none"), jobs_state.JOB_CHANNEL,
+                           retry_seconds=0.2)
+    runtime.__dict__["_listeners"] = {jobs_state.JOB_CHANNEL: unreachable}
+    monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(jobs_schema, "RECHECK_SECONDS", 30.0)
+    _stream_a_job(client, committed_engine, account.admin_token, job_id)
+    assert not unreachable.listening
 
 
 def test_another_accounts_job_is_null(gql, session, account, other_account):

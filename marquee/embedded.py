@@ -16,16 +16,22 @@ log = logging.getLogger(__name__)
 
 # Applied once to the embedded server (ALTER SYSTEM) and followed by a restart. The
 # figures suit this project's 2-core / 24 GB machines and the 1M-person benchmark set.
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity where the platform tells, else all)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
+
+
 EMBEDDED_PG_SETTINGS = {
     "shared_buffers": "1GB",
     "work_mem": "32MB",
     "maintenance_work_mem": "512MB",
     "effective_cache_size": "8GB",
     "random_page_cost": "1.1",
-    # The leader runs its share of a parallel plan too: workers + leader = cores. One more
+    # The leader runs its share of a parallel plan too: workers + leader = usable cores. One more
     # process than cores made parallel hash joins wait at their barriers for a descheduled
     # process (segment counts on 2 cores: ~15 % slower with 2 workers than with 1).
-    "max_parallel_workers_per_gather": str(max(1, (os.cpu_count() or 2) - 1)),
+    "max_parallel_workers_per_gather": str(max(0, usable_cores() - 1)),
     "jit": "off",
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",

@@ -39,7 +39,7 @@ class Waiter:
 
 
 class Listener:
-    """LISTEN on one channel for the waiters of one event loop."""
+    """LISTEN on one channel for the waiters of one event loop (make one per loop)."""
 
     def __init__(self, url: URL, channel: str, *, retry_seconds: float = 2.0) -> None:
         if not channel.isidentifier():
@@ -69,19 +69,19 @@ class Listener:
                 await self._stop()
 
     def _start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._task is not None and not self._task.done() and self._task.get_loop() is loop:
+        if self._task is not None and not self._task.done():
             return
         self.listening = False
-        self._task = loop.create_task(self._listen(), name=f"listen {self.channel}")
+        self._task = asyncio.get_running_loop().create_task(self._listen(), name=f"listen {self.channel}")
 
     async def _stop(self) -> None:
         task, self._task = self._task, None
         self.listening = False
-        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+        if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # Let it close its connection; asyncio.wait neither raises the task's cancellation
+            # nor swallows one of the waiting task's own.
+            await asyncio.wait([task], timeout=5)
 
     def _wake(self, key: str | None = None) -> None:
         groups = self._waiters.values() if key is None else [self._waiters.get(key, ())]

@@ -33,10 +33,15 @@ class Runtime:
         return engine
 
     def listener(self, channel: str):
-        """The process's LISTEN connection for ``channel`` (marquee.notifications), made once."""
+        """The LISTEN connection for ``channel`` (marquee.notifications) of the running event loop:
+        one per loop (an API process has one), since its waiters are woken from that loop."""
+        import asyncio  # noqa: PLC0415
+        import weakref  # noqa: PLC0415
+
         from marquee.notifications import Listener  # noqa: PLC0415
 
-        listeners = self.__dict__.setdefault("_listeners", {})
+        by_loop = self.__dict__.setdefault("_listeners", weakref.WeakKeyDictionary())
+        listeners = by_loop.setdefault(asyncio.get_running_loop(), {})
         if channel not in listeners:
             listeners[channel] = Listener(self.engine.url, channel)
         return listeners[channel]

@@ -1,10 +1,10 @@
 """Compile a rule tree (with its event scope, parents and mode) into ONE SQL statement.
 
 The statement selects the ids of the account's matching persons: ``SELECT p.id FROM person p
-WHERE p.account_id = :a AND <predicate>``. Every condition becomes a two-valued predicate on
-the person row (column tests wrapped in ``coalesce(…, false)``, set conditions as uncorrelated
-``p.id IN (subquery)``, which PostgreSQL runs once as a hashed sub-plan), so ``not`` is the exact
-complement. Purchase conditions read columns of figure sources joined one row per person:
+WHERE p.account_id = :a AND <predicate>``. Every condition becomes a predicate on the person row
+that may be NULL only where NULL can only mean "no": under a NOT column tests are coalesced to
+false (see ``_test``, ``_strict``, ``_assuring``), so ``not`` is the exact complement; set
+conditions are ``p.id IN (subquery)``, which PostgreSQL runs as a semi-join or a hashed sub-plan. Purchase conditions read columns of figure sources joined one row per person:
 ``person_stats`` (unscoped) or an aggregate of ``ticket_fact`` over the scope's events (one per
 distinct scope; the segment's own scope is an inner join, since members must hold an in-scope
 ticket). Parents and segment references are inlined as predicates on the same row. Nothing is

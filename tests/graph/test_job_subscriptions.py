@@ -4,8 +4,10 @@ after, complete when the job has finished; authentication at connection_init."""
 from __future__ import annotations
 
 import concurrent.futures
+import time
 
 import pytest
+from sqlalchemy import text
 
 from domain.jobs_state import service as jobs_state
 from graph.core.ids import to_global_id
@@ -81,7 +83,13 @@ def test_job_progress_streams_each_change_as_it_is_committed(committed, committe
     monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 30.0)
     monkeypatch.setattr(jobs_schema, "RECHECK_SECONDS", 30.0)
     _stream_a_job(client, committed_engine, account.admin_token, job_id)
-    assert not runtime.listener(jobs_state.JOB_CHANNEL)._waiters  # the last waiter closed the connection
+    # The last waiter gone, the listening connection is closed.
+    listening = "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN marquee_job'"
+    deadline = time.monotonic() + 5
+    with committed_engine.connect() as conn:
+        while conn.execute(text(listening)).scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert conn.execute(text(listening)).scalar_one() == 0
 
 
 def test_without_a_listening_connection_the_subscription_polls(committed, committed_engine, monkeypatch):
@@ -92,7 +100,7 @@ def test_without_a_listening_connection_the_subscription_polls(committed, commit
     client, runtime, account, job_id = committed
     unreachable = Listener(make_url("postgresql://postgres@127.0.0.1:9/none"), jobs_state.JOB_CHANNEL,
                            retry_seconds=0.2)
-    runtime.__dict__["_listeners"] = {jobs_state.JOB_CHANNEL: unreachable}
+    monkeypatch.setattr(runtime, "listener", lambda channel: unreachable)
     monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(jobs_schema, "RECHECK_SECONDS", 30.0)
     _stream_a_job(client, committed_engine, account.admin_token, job_id)

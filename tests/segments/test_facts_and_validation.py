@@ -159,3 +159,57 @@ def test_typed_errors_name_the_part(session, account, other_account):
         (ErrorCode.NOT_FOUND, ("input", "scope", "event_ids", "0"))]
     assert problem(session, account, {"all": []}, {"days_back": -1}) == [
         (ErrorCode.INVALID, ("input", "scope", "days_back"))]
+
+
+def test_a_sale_during_a_season_change_gets_the_new_season(committed_engine):
+    """A ticket sold to a new buyer while another transaction moves the production to another
+    season: the buyer's facts must follow the season that is committed last (the refresh waits
+    for the season change instead of reading the old season)."""
+    import threading  # noqa: PLC0415
+
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from domain.accounts import service as accounts  # noqa: PLC0415
+
+    with Session(committed_engine, expire_on_commit=False) as s:
+        account = accounts.create_account(s, name="Race Venue")
+        venue = Venue(account_id=account.id, name="Zaal")
+        show = Production(account_id=account.id, title="Show", season="2025-2026")
+        s.add_all([venue, show])
+        s.flush()
+        event = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
+                      starts_at=datetime.now(timezone.utc) + timedelta(days=9))
+        buyer = Person(account_id=account.id, email="late@x.nl")
+        s.add_all([event, buyer])
+        s.commit()
+    mover = committed_engine.connect()
+    moving = mover.begin()
+    mover.execute(update(Production).where(Production.account_id == account.id, Production.id == show.id)
+                  .values(season="2026-2027"))
+    failures: list[BaseException] = []
+
+    def sell() -> None:
+        try:
+            with Session(committed_engine) as s:
+                order = Order(account_id=account.id, person_id=buyer.id, channel="online",
+                              created_at=datetime.now(timezone.utc))
+                s.add(order)
+                s.flush()
+                s.add(Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id,
+                             price=Decimal("10")))
+                s.commit()
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+
+    seller = threading.Thread(target=sell)
+    seller.start()
+    seller.join(1.0)
+    assert seller.is_alive(), "the sale's fact refresh should wait for the season change"
+    moving.commit()
+    mover.close()
+    seller.join(20)
+    assert not seller.is_alive() and not failures, failures
+    with Session(committed_engine) as s:
+        seasons = s.execute(select(PersonSeasonStats.season).where(
+            PersonSeasonStats.account_id == account.id, PersonSeasonStats.person_id == buyer.id)).scalars().all()
+    assert seasons == ["2026-2027"]

@@ -1,26 +1,22 @@
-"""Runs one GraphQL operation for a request context, using the tag-tree response cache."""
+"""Runs one GraphQL operation for a request context, using the tag-tree response cache.
+
+Order matters: the document is measured first (``graph.core.documents``, linear in its size, no
+database), then the viewer is authenticated, and only then does anything costlier look at the
+document (the response cache's check, validation, execution).
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import orjson
-
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.types import ExecutionResult
 
+from graph.core.documents import Limits, Prepared, prepare
 from graph.tags.response_cache import ResponseCache, is_static_tag_query
 
 
-@lru_cache(maxsize=512)
-def is_query_operation(query: str, operation_name: str | None) -> bool:
-    """Whether the document's chosen operation is a query (parsed once per document text).
-    Anything unclear — a syntax error, no such operation — is not, and executes as usual."""
-    try:
-        operation = get_operation_ast(parse(query, no_location=True), operation_name)
-    except GraphQLError:
-        return False
-    return operation is not None and operation.operation is OperationType.QUERY
+def limits_of(settings) -> Limits:
+    return Limits(max_tokens=settings.max_query_tokens, max_depth=settings.max_query_depth,
+                  max_aliases=settings.max_aliases)
 
 
 def _document_key(query: str | None, operation_name: str | None, variables) -> tuple | None:
@@ -37,15 +33,19 @@ def _document_key(query: str | None, operation_name: str | None, variables) -> t
 def execute(schema, cache: ResponseCache | None, context, *, query: str | None, variables: dict | None = None,
             operation_name: str | None = None, allowed_operation_types=None, extensions: dict | None = None,
             root_value=None) -> ExecutionResult:
-    if query and context.session_not_started and len(query) <= 100_000:
-        context.read_only = is_query_operation(query, operation_name)
+    prepared: Prepared | None = None
+    if query:
+        prepared = prepare(query, operation_name, limits_of(context.runtime.settings))
+        if prepared.errors:
+            return ExecutionResult(data=None, errors=list(prepared.errors))
+        if context.session_not_started:
+            context.read_only = prepared.is_query
     context.document_key = _document_key(query, operation_name, variables)
+    viewer = context.viewer  # authenticated before the document is looked at any further
     key = None
-    if (cache is not None and query and (variables is None or isinstance(variables, dict))
-            and is_static_tag_query(query, operation_name)):
-        viewer = context.viewer
-        if viewer is not None:
-            key = cache.key(viewer, context.tags_version, query, operation_name, variables)
+    if cache is not None and prepared is not None and (variables is None or isinstance(variables, dict)):
+        if viewer is not None and is_static_tag_query(prepared):
+            key = cache.key(viewer, context.tags_version, prepared, query, operation_name, variables)
         if key is not None:
             data = cache.get(key)
             if data is not None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
-                                   ParserCache, QueryDepthLimiter, ValidationCache)
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
@@ -15,7 +13,9 @@ from domain.errors import InputError
 from graph.accounts.schema import AccountQuery
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
+from graph.core.documents import PreparedDocuments
 from graph.core.node_query import NodeQuery
+from graph.execution import limits_of
 from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
@@ -73,18 +73,11 @@ class MarqueeSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    # Factories, so that every request gets fresh extension instances. The depth and alias
-    # rules are built once: their classes are part of the validation cache's key, and a new
-    # class per request would make every request validate its document again.
-    limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
-    extensions = [
-        lambda: AddValidationRules(limits),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        InputErrorCodes,
-    ]
+    # Factories, so that every request gets fresh extension instances. Token, depth, alias and
+    # size limits are checked when a document is prepared (graph.core.documents), before
+    # authentication and validation; parse and validation results are cached with it.
+    limits = limits_of(settings)
+    extensions = [lambda: PreparedDocuments(limits), InputErrorCodes]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if settings.is_production:

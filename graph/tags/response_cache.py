@@ -11,11 +11,8 @@ old entries unreachable, so nothing stale is ever served.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
-from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
-from graphql import parse as parse_document
-from graphql.error import GraphQLSyntaxError
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 
 from domain.viewer import ViewerKind
 from graph.core.lru import LRU
@@ -31,44 +28,41 @@ STATIC_FIELDS = {
 }
 
 
-@lru_cache(maxsize=512)
-def is_static_tag_query(query: str, operation_name: str | None) -> bool:
-    try:
-        document = parse_document(query)
-    except GraphQLSyntaxError:
+def is_static_tag_query(prepared) -> bool:
+    """Whether a prepared document's operation selects only static tag data (each fragment is
+    judged once per place it may stand, so the check is linear in the document)."""
+    if prepared.operation is None or not prepared.is_query:
         return False
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation.value != "query":
-        return False
+    known = prepared.memo.get("static_tag_query")
+    if known is not None:
+        return known
+    fragments = {d.name.value: d for d in prepared.document.definitions if isinstance(d, FragmentDefinitionNode)}
+    judged: dict[tuple[str, bool], bool] = {}
 
-    def static(selection_set, allowed: set[str], depth: int, seen: frozenset) -> bool:
-        if selection_set is None:
-            return True
-        if depth > 50:
-            return False
-        for selection in selection_set.selections:
+    def static(selection_set, root: bool) -> bool:
+        allowed = ROOT_FIELDS if root else STATIC_FIELDS
+        for selection in selection_set.selections if selection_set is not None else ():
             if isinstance(selection, FieldNode):
-                if selection.name.value not in allowed:
-                    return False
-                if not static(selection.selection_set, STATIC_FIELDS, depth + 1, seen):
+                if selection.name.value not in allowed or not static(selection.selection_set, False):
                     return False
             elif isinstance(selection, InlineFragmentNode):
-                if not static(selection.selection_set, allowed, depth + 1, seen):
+                if not static(selection.selection_set, root):
                     return False
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in seen or name not in fragments:
-                    return False
-                if not static(fragments[name].selection_set, allowed, depth + 1, seen | {name}):
+                key = (selection.name.value, root)
+                if key not in judged:
+                    judged[key] = False  # a cycle (refused by validation anyway) is not static
+                    fragment = fragments.get(key[0])
+                    judged[key] = fragment is not None and static(fragment.selection_set, root)
+                if not judged[key]:
                     return False
             else:
                 return False
         return True
 
-    return static(operations[0].selection_set, ROOT_FIELDS, 0, frozenset())
+    result = static(prepared.operation.selection_set, True)
+    prepared.memo["static_tag_query"] = result
+    return result
 
 
 def view_kind(viewer) -> str | None:
@@ -86,9 +80,10 @@ class ResponseCache(LRU):
         super().__init__(max_entries)
 
     @staticmethod
-    def key(viewer, version: int, query: str, operation_name: str | None, variables: dict | None) -> tuple | None:
+    def key(viewer, version: int, prepared, query: str, operation_name: str | None,
+            variables: dict | None) -> tuple | None:
         kind = view_kind(viewer)
-        if kind is None or not is_static_tag_query(query, operation_name):
+        if kind is None or not is_static_tag_query(prepared):
             return None
         try:
             frozen_variables = json.dumps(variables or {}, sort_keys=True)

@@ -10,7 +10,8 @@ from sqlmodel import Session
 from domain.accounts import service as accounts
 from domain.accounts.models import Account
 from graph.context import Context
-from graph.execution import execute, is_query_operation
+from graph.core.documents import Limits, prepare
+from graph.execution import execute
 from graph.schema import build_schema
 from marquee.runtime import ReadOnlySessionError, build_runtime
 
@@ -21,12 +22,12 @@ from marquee.runtime import ReadOnlySessionError, build_runtime
     ("mutation M { loadDemoData(input: {people: 1}) { __typename } }", None, False),
     ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "B", False),
     ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "A", True),
-    ("query A { viewer { kind } } query B { viewer { kind } }", None, False),  # ambiguous: executes as usual
+    ("query A { viewer { kind } } query B { viewer { kind } }", None, False),  # ambiguous: refused
     ("subscription S { x }", None, False),
-    ("{ viewer { ", None, False),  # a syntax error is left to the executor to report
+    ("{ viewer { ", None, False),  # a syntax error: refused
 ])
 def test_operation_kind(document, name, expected):
-    assert is_query_operation(document, name) is expected
+    assert prepare(document, name, Limits()).is_query is expected
 
 
 @pytest.fixture()

@@ -22,6 +22,7 @@ class ErrorCode(str, enum.Enum):
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     CYCLE = "cycle"
+    TOO_COSTLY = "too_costly"
 
 
 @dataclass(frozen=True)

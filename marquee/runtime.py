@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from domain.budgets import STATEMENT_BUDGET
 from domain.events import EVENT_SINK
 from marquee.db import make_engine
 from marquee.settings import Settings, get_settings
@@ -60,6 +61,7 @@ class Runtime:
             session = Session(self.engine, expire_on_commit=False)
         if read_only:
             refuse_writes(session)
+        session.info[STATEMENT_BUDGET] = self.settings.statement_budget_ms
         if self.plugins is not None:
             session.info[EVENT_SINK] = self.plugins.publish
         return session

@@ -35,6 +35,7 @@ class Settings:
     graphql_ide: bool = True
     db_pool_size: int = 10
     preference_link_max_age: int = 60 * 60 * 24 * 30
+    statement_budget_ms: int = 15_000  # segment counts, member lists, membership tests
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +71,7 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         introspection=_bool(env.get("MARQUEE_INTROSPECTION"), not production),
         graphql_ide=_bool(env.get("MARQUEE_GRAPHQL_IDE"), not production),
         db_pool_size=_int(env.get("MARQUEE_DB_POOL_SIZE"), 10),
+        statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000),
     )
 
 

@@ -13,8 +13,8 @@ evaluated in Python.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -64,10 +64,108 @@ class SegmentDefinition:
     scope: r.Scope
 
 
+@dataclass(frozen=True)
+class Ctx:
+    """Where a node is compiled, passed down the tree (as SQLAlchemy's compiler passes ``**kw``).
+
+    ``scope``: the event scope the node's purchase conditions count in. ``odd``: under an odd number
+    of NOTs, so predicates must be two-valued. ``assured``: scopes whose figure row every candidate
+    here has (see ``Compiler.assuring``). ``conjunctive``: a conjunct of the WHERE clause itself
+    (no OR, no NOT above)."""
+
+    scope: r.Scope
+    odd: bool = False
+    assured: frozenset = frozenset()
+    conjunctive: bool = False
+
+    def flipped(self) -> "Ctx":
+        """For what sits under one more NOT."""
+        return replace(self, odd=not self.odd, conjunctive=False)
+
+    def disjunct(self) -> "Ctx":
+        return replace(self, conjunctive=False)
+
+    def assuring(self, scope: r.Scope) -> "Ctx":
+        """For what is AND-ed with a test that is false for persons without a ticket in ``scope``
+        (an in-scope ticket test, or a sibling condition that demands a ticket): there a figure of
+        the scope may stay NULL even under a NOT, since that test already decides those persons —
+        and a bare figure test gets far better row estimates than coalesce()."""
+        return replace(self, assured=self.assured | {scope})
+
+    def within(self, scope: r.Scope) -> "Ctx":
+        """For another segment's rules, inlined here: its own scope (what is assured here stays
+        assured: it holds for every figure test of an assured scope, whoever wrote it)."""
+        return replace(self, scope=scope)
+
+
+MAX_COMPILED_SIZE = 20_000  # conditions and listed values over the rules and every segment they use
+
+
+class SegmentsTooLarge(InputError):
+    pass
+
+
+@dataclass
+class Compilation:
+    """What the compilers of one statement share: the segments read, how often each is used,
+    the CTE of each segment used more than once, and the size spent."""
+
+    load_segment: Callable[[int], SegmentDefinition | None]
+    segments: dict = field(default_factory=dict)
+    uses: Counter = field(default_factory=Counter)
+    ctes: dict = field(default_factory=dict)
+    visiting: list = field(default_factory=list)
+    size: int = 0
+
+    def segment(self, segment_id: int) -> SegmentDefinition | None:
+        """A saved segment's definition, read once per compilation."""
+        if segment_id not in self.segments:
+            self.segments[segment_id] = self.load_segment(segment_id)
+        return self.segments[segment_id]
+
+    def plan(self, rules: list[r.Node], segment_ids: list[int]) -> None:
+        """Count how often each segment is used (by a reference or as a parent) across the rules and
+        every segment reached, each segment's own rules counted once: a segment used once is
+        inlined where it is used, one used more often is compiled once as a CTE."""
+        seen: set[int] = set()
+        pending: list[int] = []
+
+        def use(target: int) -> None:
+            self.uses[target] += 1
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+
+        for rule in rules:
+            for node in r.walk(rule):
+                if isinstance(node, r.SegmentCond):
+                    use(node.segment_id)
+        for segment_id in segment_ids:
+            use(segment_id)
+        while pending:
+            definition = self.segment(pending.pop())
+            if definition is None:
+                continue
+            self.spend(sum(1 for _ in r.walk(definition.rule)))
+            for node in r.walk(definition.rule):
+                if isinstance(node, r.SegmentCond):
+                    use(node.segment_id)
+            if definition.parent_id is not None:
+                use(definition.parent_id)
+
+    def spend(self, units: int) -> None:
+        self.size += units
+        if self.size > MAX_COMPILED_SIZE:
+            raise SegmentsTooLarge.single(
+                ErrorCode.OUT_OF_RANGE, f"the rules and the segments they use come to more than "
+                f"{MAX_COMPILED_SIZE} conditions and values; simplify them", "rules")
+
+
 @dataclass
 class Compiler:
-    """Compiles for one account at one moment. ``load_segment`` returns a saved segment's
-    definition (or None); ``tag_descendants`` returns a tag with all its subtags."""
+    """Compiles one statement for one account at one moment. ``load_segment`` returns a saved
+    segment's definition (or None); ``tag_descendants`` returns a tag with all its subtags.
+    ``every_figure`` (explanations): figure sources compute every figure in one pass."""
 
     account_id: int
     timezone: str
@@ -75,79 +173,84 @@ class Compiler:
     load_segment: Callable[[int], SegmentDefinition | None]
     tag_descendants: Callable[[int], set[int]]
     venue_point: Callable[[int], tuple[float, float] | None]
-    _figures: dict = field(default_factory=dict)
-    _needs: dict = field(default_factory=dict)
-    _segments: dict = field(default_factory=dict)
-    every_figure: bool = False  # explanations: figure sources compute every figure in one pass
-    _odd: bool = False  # under an odd number of NOTs: predicates must be two-valued
+    every_figure: bool = False
+    compilation: Compilation | None = None
+    _figures: dict = field(default_factory=dict)   # (scope, kind) -> (figure source, joined inner)
+    _needs: dict = field(default_factory=dict)     # scope -> figures the rules read
     _scope_events: dict = field(default_factory=dict)
-    _visiting: list = field(default_factory=list)
-    _assured: set = field(default_factory=set)  # scopes whose figure row every candidate here has
-    _conjunctive: bool = False  # compiling a conjunct of the WHERE clause itself (no OR, no NOT above)
 
     def __post_init__(self) -> None:
         self.tz = ZoneInfo(self.timezone)
         self.today = self.now.astimezone(self.tz).date()
         self.p = Person.__table__.alias("p")
+        if self.compilation is None:
+            self.compilation = Compilation(self.load_segment)
+
+    def _child(self) -> "Compiler":
+        """A compiler for another statement of the same compilation (a segment's CTE)."""
+        return Compiler(account_id=self.account_id, timezone=self.timezone, now=self.now,
+                        load_segment=self.load_segment, tag_descendants=self.tag_descendants,
+                        venue_point=self.venue_point, every_figure=self.every_figure,
+                        compilation=self.compilation)
 
     # ------------------------------------------------------------------ entry points
-    def _with_needs(self, roots: list[tuple[r.Node, r.Scope]], segment_ids: list[int], build: Callable[[], object]):
-        """Learn which purchase figures each scope's rules use (distinct order counts are costly,
-        so figure sources compute them only when asked), then build the statement once."""
-        self._needs, self._figures = {}, {}
-        for node, scope in roots:
-            self._collect_needs(node, scope, [])
-        for segment_id in segment_ids:
-            self._collect_segment_needs(segment_id, [])
-        self._conjunctive = True
-        try:
-            return build()
-        finally:
-            self._conjunctive = False
-
-    def _collect_needs(self, node: r.Node, scope: r.Scope, trail: list[int]) -> None:
-        if isinstance(node, (r.All, r.Any_)):
-            for child in node.children:
-                self._collect_needs(child, scope, trail)
-        elif isinstance(node, r.Not):
-            self._collect_needs(node.child, scope, trail)
-        elif isinstance(node, r.PurchaseCond):
-            self._needs.setdefault(scope, set()).add(node.metric)
-        elif isinstance(node, r.ChannelCond):
-            self._needs.setdefault(scope, set()).update(("has_online", "has_box_office"))
-        elif isinstance(node, r.LastPurchaseCond):
-            self._needs.setdefault(scope, set()).add("last_order_date")
-        elif isinstance(node, r.SegmentCond):
-            self._collect_segment_needs(node.segment_id, trail)
-
-    def _collect_segment_needs(self, segment_id: int, trail: list[int]) -> None:
-        definition = self._segment(segment_id)
-        if definition is None or segment_id in trail:  # reported while building
-            return
-        self._collect_needs(definition.rule, definition.scope, trail + [segment_id])
-        if definition.parent_id is not None:
-            self._collect_segment_needs(definition.parent_id, trail + [segment_id])
-
-    def _segment(self, segment_id: int) -> SegmentDefinition | None:
-        """A saved segment's definition, read once per compilation."""
-        if segment_id not in self._segments:
-            self._segments[segment_id] = self.load_segment(segment_id)
-        return self._segments[segment_id]
-
     def members(self, rule: r.Node, scope: r.Scope, parent_id: int | None = None,
                 mode: tuple[str, int] | None = None) -> Select:
         """``SELECT p.id FROM person p [JOIN figures …] WHERE …`` for unsaved rules (live counts)."""
-        def build():
-            predicate = self.definition_predicate(rule, scope, primary=True)
-            if parent_id is not None:
-                predicate = and_(predicate, self.segment_predicate(parent_id))
-            return self.statement(predicate, mode)
-        return self._with_needs([(rule, scope)], [parent_id] if parent_id is not None else [], build)
+        self.compilation.plan([rule], [parent_id] if parent_id is not None else [])
+        self._collect_needs(rule, scope)
+        if parent_id is not None:
+            self._collect_segment_needs(parent_id)
+        ctx = Ctx(scope, conjunctive=True)
+        predicate = self.definition_predicate(rule, ctx, primary=True)
+        if parent_id is not None:
+            predicate = and_(predicate, self.membership(parent_id, ctx))
+        return self.statement(predicate, mode)
 
     def segment_members(self, segment_id: int, mode: tuple[str, int] | None = None) -> Select:
         """The members of a saved segment (its rules, scope and parents), minus the mode."""
-        return self._with_needs([], [segment_id],
-                                lambda: self.statement(self.segment_predicate(segment_id, primary=True), mode))
+        self.compilation.plan([], [segment_id])
+        return self._segment_statement(segment_id, mode)
+
+    def _segment_statement(self, segment_id: int, mode: tuple[str, int] | None = None) -> Select:
+        self._collect_segment_needs(segment_id)
+        definition = self._definition(segment_id)
+        return self.statement(self.inline_segment(segment_id, Ctx(definition.scope, conjunctive=True), primary=True),
+                              mode)
+
+    def explanation(self, chain: list[SegmentDefinition], person_id: int) -> tuple[Select, list]:
+        """One statement computing, for one person, whether they meet each node of each segment of
+        ``chain`` (a segment and its parents) and whether they hold an in-scope ticket. Returns the
+        statement and, per segment, (tree, scope column): a tree is (column, [child trees])."""
+        self.every_figure = True  # one pass, with every figure available
+        self.compilation.plan([d.rule for d in chain], [])
+        for definition in chain:
+            self._collect_needs(definition.rule, definition.scope)
+        columns: list = []
+
+        def collect(node: r.Node, ctx: Ctx) -> tuple[int, list]:
+            index = len(columns)
+            columns.append(self.node(node, ctx))
+            children = []
+            if isinstance(node, (r.All, r.Any_)):
+                children = [collect(c, ctx) for c in node.children]
+            elif isinstance(node, r.Not):
+                children = [collect(node.child, ctx)]
+            return index, children
+
+        # Each node is a column of its own, read as true or not: a NULL reads as "not met".
+        plans = []
+        for definition in chain:
+            tree = collect(definition.rule, Ctx(definition.scope))
+            scope_index = None
+            if definition.scope.is_set:
+                scope_index = len(columns)
+                columns.append(self.figures(definition.scope).c.person_id.isnot(None))
+            plans.append((tree, scope_index))
+        p = self.p
+        statement = select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(
+            self.from_clause()).where(p.c.account_id == self.account_id, p.c.id == person_id)
+        return statement, plans
 
     def statement(self, predicate: ColumnElement, mode: tuple[str, int] | None = None) -> Select:
         if mode is not None:
@@ -166,13 +269,40 @@ class Compiler:
             joined = joined.join(source, condition, isouter=not inner)
         return joined
 
-    def definition_predicate(self, rule: r.Node, scope: r.Scope, *, primary: bool = False) -> ColumnElement:
+    # ------------------------------------------------------------------ needs
+    def _collect_needs(self, node: r.Node, scope: r.Scope) -> None:
+        """Learn which purchase figures each scope's rules use (distinct order counts are costly,
+        so figure sources compute them only when asked), following segments inlined here."""
+        for part in r.walk(node):
+            if isinstance(part, r.PurchaseCond):
+                self._needs.setdefault(scope, set()).add(part.metric)
+            elif isinstance(part, r.ChannelCond):
+                self._needs.setdefault(scope, set()).update(("has_online", "has_box_office"))
+            elif isinstance(part, r.LastPurchaseCond):
+                self._needs.setdefault(scope, set()).add("last_order_date")
+            elif isinstance(part, r.SegmentCond) and self._inlined(part.segment_id):
+                self._collect_segment_needs(part.segment_id)
+
+    def _collect_segment_needs(self, segment_id: int) -> None:
+        definition = self.compilation.segment(segment_id)
+        if definition is None or segment_id in self.compilation.visiting:  # reported while building
+            return
+        self.compilation.visiting.append(segment_id)
+        try:
+            self._collect_needs(definition.rule, definition.scope)
+            if definition.parent_id is not None and self._inlined(definition.parent_id):
+                self._collect_segment_needs(definition.parent_id)
+        finally:
+            self.compilation.visiting.pop()
+
+    # ------------------------------------------------------------------ definitions and segments
+    def definition_predicate(self, rule: r.Node, ctx: Ctx, *, primary: bool = False) -> ColumnElement:
         # With a scope, members hold an in-scope ticket whatever the rules say — unless the
         # rules already demand one (a purchase figure above zero, a channel, a recent purchase).
+        scope = ctx.scope
         if not scope.is_set or requires_scope_ticket(rule):
-            return self.node(rule, scope)
-        with self._assuring(scope):  # the in-scope ticket test below is two-valued
-            predicate = self.node(rule, scope)
+            return self.node(rule, ctx)
+        predicate = self.node(rule, ctx.assuring(scope))  # the in-scope ticket test below is two-valued
         if (scope, "base") in self._figures:  # the rules read figures: join them
             figures = self.figures(scope, inner=primary)
             if not self._figures[(scope, "base")][1]:
@@ -181,20 +311,38 @@ class Compiler:
             predicate = and_(predicate, self._in(self._scope_buyers(scope)))
         return predicate
 
-    def segment_predicate(self, segment_id: int, *, primary: bool = False) -> ColumnElement:
-        """Membership of a saved segment: its rules and scope, and its parents', not its mode."""
-        if segment_id in self._visiting:
-            raise InputError.single(ErrorCode.CYCLE, "segments refer to each other in a cycle", "rules")
-        definition = self._segment(segment_id)
+    def _definition(self, segment_id: int) -> SegmentDefinition:
+        definition = self.compilation.segment(segment_id)
         if definition is None:
             raise InputError.single(ErrorCode.NOT_FOUND, "segment not found", "rules")
-        self._visiting.append(segment_id)
+        return definition
+
+    def _inlined(self, segment_id: int) -> bool:
+        return self.compilation.uses[segment_id] <= 1
+
+    def membership(self, segment_id: int, ctx: Ctx) -> ColumnElement:
+        """Membership of a saved segment: inlined where it is the segment's only use, else a test
+        on its CTE (compiled once however often it is used)."""
+        if segment_id in self.compilation.visiting:
+            raise InputError.single(ErrorCode.CYCLE, "segments refer to each other in a cycle", "rules")
+        if self._inlined(segment_id):
+            return self.inline_segment(segment_id, ctx)
+        cte = self.compilation.ctes.get(segment_id)
+        if cte is None:
+            cte = self._child()._segment_statement(segment_id).cte(f"segment_{segment_id}")
+            self.compilation.ctes[segment_id] = cte
+        return self._in(select(cte.c.id))  # ids are never NULL: two-valued
+
+    def inline_segment(self, segment_id: int, ctx: Ctx, *, primary: bool = False) -> ColumnElement:
+        """A saved segment's rules and scope, and its parents', as a predicate on this row."""
+        definition = self._definition(segment_id)
+        self.compilation.visiting.append(segment_id)
         try:
-            predicate = self.definition_predicate(definition.rule, definition.scope, primary=primary)
+            predicate = self.definition_predicate(definition.rule, ctx.within(definition.scope), primary=primary)
             if definition.parent_id is not None:
-                predicate = and_(predicate, self.segment_predicate(definition.parent_id))
+                predicate = and_(predicate, self.membership(definition.parent_id, ctx))
         finally:
-            self._visiting.pop()
+            self.compilation.visiting.pop()
         return predicate
 
     def mode_holders(self, mode: tuple[str, int]) -> Select:
@@ -207,78 +355,47 @@ class Compiler:
         return stmt.where(facts.c.event_id.in_(events))
 
     # ------------------------------------------------------------------ tree
-    def node(self, node: r.Node, scope: r.Scope) -> ColumnElement:
+    def node(self, node: r.Node, ctx: Ctx) -> ColumnElement:
         if isinstance(node, r.All):
             provider = next((c for c in node.children if requires_scope_ticket(c)), None)
             parts = []
             for child in node.children:
                 if provider is None or child is provider:
-                    parts.append(self.node(child, scope))
+                    parts.append(self.node(child, ctx))
                 else:
-                    with self._assuring(scope):
-                        parts.append(self.node(child, scope))
+                    parts.append(self.node(child, ctx.assuring(ctx.scope)))
             return and_(true(), *parts)
         if isinstance(node, r.Any_):
-            conjunctive, self._conjunctive = self._conjunctive, False
-            try:
-                return or_(false(), *[self.node(c, scope) for c in node.children])
-            finally:
-                self._conjunctive = conjunctive
+            return or_(false(), *[self.node(c, ctx.disjunct()) for c in node.children])
         if isinstance(node, r.Not):
-            with self._flipped():
-                return not_(self.node(node.child, scope))
-        method = getattr(self, "c_" + type(node).__name__)
-        return method(node, scope)
+            return not_(self.node(node.child, ctx.flipped()))
+        self.compilation.spend(1 + _listed(node))
+        return getattr(self, "c_" + type(node).__name__)(node, ctx)
 
-    @contextmanager
-    def _assuring(self, scope: r.Scope):
-        """Compile what is AND-ed with a test that is false for persons without a ticket in
-        ``scope`` (an in-scope ticket test, or a sibling condition that demands a ticket): there a
-        figure of the scope may stay NULL even under a NOT, since that test already decides
-        those persons — and a bare figure test gets far better row estimates than coalesce()."""
-        added = scope not in self._assured
-        self._assured.add(scope)
-        try:
-            yield
-        finally:
-            if added:
-                self._assured.discard(scope)
+    def _figure_test(self, expression, ctx: Ctx) -> ColumnElement:
+        """A test on a purchase figure (NULL without a figure row): see _strict and Ctx.assuring."""
+        return expression if ctx.scope in ctx.assured else self._strict(expression, ctx)
 
-    @contextmanager
-    def _flipped(self):
-        """Compile what will sit under one more NOT."""
-        self._odd = not self._odd
-        conjunctive, self._conjunctive = self._conjunctive, False
-        try:
-            yield
-        finally:
-            self._odd = not self._odd
-            self._conjunctive = conjunctive
-
-    def _figure_test(self, scope: r.Scope, expression) -> ColumnElement:
-        """A test on a purchase figure (NULL without a figure row): see _strict and _assuring."""
-        return expression if scope in self._assured else self._strict(expression)
-
-    def _strict(self, expression) -> ColumnElement:
+    @staticmethod
+    def _strict(expression, ctx: Ctx) -> ColumnElement:
         """Where NULL can only mean "no", leave it NULL: in WHERE it acts as false, and a strict
         test on a left-joined figure lets PostgreSQL turn the outer join into an inner one.
         Under an odd number of NOTs it must be false instead, or the complement would be wrong."""
-        return func.coalesce(expression, false()) if self._odd else expression
+        return func.coalesce(expression, false()) if ctx.odd else expression
 
-    def _test(self, expression, *, negated: bool = False) -> ColumnElement:
+    def _test(self, expression, ctx: Ctx, *, negated: bool = False) -> ColumnElement:
         """A test that is NULL for missing values, as a predicate: left NULL where that can only
         mean "no" (so indexes and column statistics apply to the bare comparison), coalesced to
         false where a NOT — the rule's or the operator's own (``neq``, ``not_in`` …) — sits above."""
         if not negated:
-            return self._strict(expression)
-        with self._flipped():
-            return not_(self._strict(expression))
+            return self._strict(expression, ctx)
+        return not_(self._strict(expression, ctx.flipped()))
 
     def _in(self, ids: Select) -> ColumnElement:
         return self.p.c.id.in_(ids)
 
     # ------------------------------------------------------------------ person fields
-    def _text_test(self, column, op: str, value) -> ColumnElement:
+    def _text_test(self, column, op: str, value, ctx: Ctx) -> ColumnElement:
         low = func.lower(column)
         if op in ("is_empty", "is_not_empty"):
             empty = func.coalesce(column, "").regexp_match(r"^\s*$")  # never NULL
@@ -286,29 +403,30 @@ class Compiler:
         if op in ("in", "not_in"):
             # lower() of each constant, folded by the planner: a plain list keeps the scan
             # parallel-safe, where an unnest() subquery would not be.
-            return self._test(low.in_([func.lower(literal(v, TEXT)) for v in value]), negated=op == "not_in")
+            return self._test(low.in_([func.lower(literal(v, TEXT)) for v in value]), ctx, negated=op == "not_in")
         wanted = func.lower(literal(value, TEXT))
         if op in ("eq", "neq"):
-            return self._test(low == wanted, negated=op == "neq")
+            return self._test(low == wanted, ctx, negated=op == "neq")
         # Substring tests as LIKE patterns: the planner estimates them from the column's
         # statistics, and a prefix uses a text_pattern_ops index where there is one.
         if op in ("contains", "not_contains"):
-            return self._test(low.like(like_pattern("%", value, "%"), escape="/"), negated=op == "not_contains")
+            return self._test(low.like(like_pattern("%", value, "%"), escape="/"), ctx,
+                              negated=op == "not_contains")
         if op == "starts_with":
-            return self._test(low.like(like_pattern("", value, "%"), escape="/"))
+            return self._test(low.like(like_pattern("", value, "%"), escape="/"), ctx)
         if op == "ends_with":
-            return self._test(low.like(like_pattern("%", value, ""), escape="/"))
+            return self._test(low.like(like_pattern("%", value, ""), escape="/"), ctx)
         raise ValueError(op)
 
-    def c_TextCond(self, c: r.TextCond, scope) -> ColumnElement:
-        return self._text_test(self.p.c[c.field], c.op, c.value)
+    def c_TextCond(self, c: r.TextCond, ctx: Ctx) -> ColumnElement:
+        return self._text_test(self.p.c[c.field], c.op, c.value, ctx)
 
-    def c_GenderCond(self, c: r.GenderCond, scope) -> ColumnElement:
+    def c_GenderCond(self, c: r.GenderCond, ctx: Ctx) -> ColumnElement:
         if "all" in c.values:
             return true()
-        return self._test(self.p.c.gender.in_(list(c.values)))
+        return self._test(self.p.c.gender.in_(list(c.values)), ctx)
 
-    def c_AgeCond(self, c: r.AgeCond, scope) -> ColumnElement:
+    def c_AgeCond(self, c: r.AgeCond, ctx: Ctx) -> ColumnElement:
         birth = self.p.c.birth_date
         tests = [birth.isnot(None)]
         if c.min is not None:
@@ -326,12 +444,12 @@ class Compiler:
             tests.append(column < local_midnight(last + timedelta(days=1), self.tz))
         return and_(*tests)  # false, never NULL, for a missing instant
 
-    def c_AddedOnCond(self, c: r.AddedOnCond, scope) -> ColumnElement:
+    def c_AddedOnCond(self, c: r.AddedOnCond, ctx: Ctx) -> ColumnElement:
         if c.last_days is not None:
             return self._local_days(self.p.c.created_at, self.today - timedelta(days=c.last_days), self.today)
         return self._local_days(self.p.c.created_at, c.after, c.before)
 
-    def c_CustomFieldCond(self, c: r.CustomFieldCond, scope) -> ColumnElement:
+    def c_CustomFieldCond(self, c: r.CustomFieldCond, ctx: Ctx) -> ColumnElement:
         doc = self.p.c.custom_fields
         raw = doc[c.key]                      # jsonb value or NULL when missing
         as_text = doc[c.key].astext            # NULL for missing and JSON null
@@ -342,15 +460,16 @@ class Compiler:
                 empty = func.coalesce(func.jsonb_typeof(raw), "null") == "null"
             return empty if c.op == "is_empty" else not_(empty)  # both never NULL
         if c.kind in ("text", "choice"):
-            return self._text_test(as_text, c.op, c.value) if c.kind == "text" else self._choice(as_text, c)
+            return self._text_test(as_text, c.op, c.value, ctx) if c.kind == "text" \
+                else self._choice(as_text, c, ctx)
         if c.kind == "boolean":
-            return self._test(raw == cast(literal("true" if c.op == "is_true" else "false"), raw.type))
+            return self._test(raw == cast(literal("true" if c.op == "is_true" else "false"), raw.type), ctx)
         if c.kind == "number":
             numeric = cast(text_case_number(raw), Numeric)
             tests = {"eq": numeric == c.value, "neq": numeric == c.value, "gt": numeric > c.value,
                      "gte": numeric >= c.value, "lt": numeric < c.value, "lte": numeric <= c.value}
             test = numeric.between(c.value[0], c.value[1]) if c.op == "between" else tests[c.op]
-            return self._test(test, negated=c.op == "neq")
+            return self._test(test, ctx, negated=c.op == "neq")
         if c.kind == "date":
             day = cast(text_case_date(as_text), Date)
             if c.op == "last_days":
@@ -360,15 +479,15 @@ class Compiler:
             else:
                 test = {"eq": day == c.value, "neq": day == c.value, "before": day < c.value,
                         "after": day > c.value}[c.op]
-            return self._test(test, negated=c.op == "neq")
+            return self._test(test, ctx, negated=c.op == "neq")
         raise ValueError(c.kind)
 
-    def _choice(self, as_text, c: r.CustomFieldCond) -> ColumnElement:
+    def _choice(self, as_text, c: r.CustomFieldCond, ctx: Ctx) -> ColumnElement:
         if c.op in ("in", "not_in"):
-            return self._test(as_text.in_(list(c.value)), negated=c.op == "not_in")
-        return self._test(as_text == c.value, negated=c.op != "eq")
+            return self._test(as_text.in_(list(c.value)), ctx, negated=c.op == "not_in")
+        return self._test(as_text == c.value, ctx, negated=c.op != "eq")
 
-    def c_DistanceCond(self, c: r.DistanceCond, scope) -> ColumnElement:
+    def c_DistanceCond(self, c: r.DistanceCond, ctx: Ctx) -> ColumnElement:
         if c.venue_id is not None:
             point = self.venue_point(c.venue_id)
             if point is None:
@@ -382,10 +501,10 @@ class Compiler:
             func.power(func.sin((func.radians(plat) - func.radians(lat_b)) / 2), 2)
             + func.cos(func.radians(plat)) * func.cos(func.radians(lat_b))
             * func.power(func.sin((func.radians(plon) - func.radians(lon_b)) / 2), 2)))
-        return self._test(haversine <= c.km)
+        return self._test(haversine <= c.km, ctx)
 
     # ------------------------------------------------------------------ links
-    def c_TagCond(self, c: r.TagCond, scope) -> ColumnElement:
+    def c_TagCond(self, c: r.TagCond, ctx: Ctx) -> ColumnElement:
         tag_ids = sorted(self.tag_descendants(c.tag_id)) if c.include_subtags else [c.tag_id]
         links = select(PERSON_TAG.person_id).where(PERSON_TAG.account_id == self.account_id,
                                                   PERSON_TAG.tag_id.in_(tag_ids))
@@ -394,13 +513,13 @@ class Compiler:
         test = self._in(links)
         return test if c.has else not_(test)
 
-    def c_ConsentCond(self, c: r.ConsentCond, scope) -> ColumnElement:
+    def c_ConsentCond(self, c: r.ConsentCond, ctx: Ctx) -> ColumnElement:
         test = self._in(select(PERSON_CONSENT.person_id).where(
             PERSON_CONSENT.account_id == self.account_id, PERSON_CONSENT.consent_type_id == c.consent_type_id,
             PERSON_CONSENT.granted.is_(True)))
         return test if c.granted else not_(test)
 
-    def c_FormCond(self, c: r.FormCond, scope) -> ColumnElement:
+    def c_FormCond(self, c: r.FormCond, ctx: Ctx) -> ColumnElement:
         subs = select(FORM_SUBMISSION.person_id).where(FORM_SUBMISSION.account_id == self.account_id)
         if c.form_id is not None:
             subs = subs.where(FORM_SUBMISSION.form_id == c.form_id)
@@ -409,17 +528,16 @@ class Compiler:
                                                self.today - timedelta(days=c.within_days), self.today))
         return self._in(subs)
 
-    def c_SubscriptionCond(self, c: r.SubscriptionCond, scope) -> ColumnElement:
+    def c_SubscriptionCond(self, c: r.SubscriptionCond, ctx: Ctx) -> ColumnElement:
         test = self._in(select(SUBSCRIPTION.person_id).where(
             SUBSCRIPTION.account_id == self.account_id, SUBSCRIPTION.valid_from <= self.today,
             or_(SUBSCRIPTION.valid_until.is_(None), SUBSCRIPTION.valid_until >= self.today)))
         return test if c.holder else not_(test)
 
-    def c_SegmentCond(self, c: r.SegmentCond, scope) -> ColumnElement:
+    def c_SegmentCond(self, c: r.SegmentCond, ctx: Ctx) -> ColumnElement:
         if c.member:
-            return self.segment_predicate(c.segment_id)
-        with self._flipped():
-            return not_(self.segment_predicate(c.segment_id))
+            return self.membership(c.segment_id, ctx)
+        return not_(self.membership(c.segment_id, ctx.flipped()))
 
     # ------------------------------------------------------------------ purchases
     def scope_events(self, scope: r.Scope) -> Select:
@@ -552,8 +670,8 @@ class Compiler:
         return select(f.c.person_id, func.count(func.distinct(f.c.event_id)).label("events")).where(where).group_by(
             f.c.person_id).subquery(f"scope_{len(self._figures) + 1}_events")
 
-    def c_PurchaseCond(self, c: r.PurchaseCond, scope) -> ColumnElement:
-        figure = self.figure(scope, c.metric)
+    def c_PurchaseCond(self, c: r.PurchaseCond, ctx: Ctx) -> ColumnElement:
+        figure = self.figure(ctx.scope, c.metric)
         includes_zero = admits_zero(c)
         value = func.coalesce(figure, 0) if includes_zero else figure  # without tickets every figure is 0
         tests = []
@@ -562,19 +680,19 @@ class Compiler:
         if c.max is not None:
             tests.append(value <= _threshold(c.metric, c.max))
         test = and_(true(), *tests)
-        return test if includes_zero else self._figure_test(scope, test)
+        return test if includes_zero else self._figure_test(test, ctx)
 
-    def c_ChannelCond(self, c: r.ChannelCond, scope) -> ColumnElement:
-        online, box_office = self.figure(scope, "has_online"), self.figure(scope, "has_box_office")
+    def c_ChannelCond(self, c: r.ChannelCond, ctx: Ctx) -> ColumnElement:
+        online, box_office = self.figure(ctx.scope, "has_online"), self.figure(ctx.scope, "has_box_office")
         if c.channel == "online":
-            return self._figure_test(scope, online)
+            return self._figure_test(online, ctx)
         if c.channel == "box_office":
-            return self._figure_test(scope, box_office)
-        return self._figure_test(scope, and_(online, box_office))
+            return self._figure_test(box_office, ctx)
+        return self._figure_test(and_(online, box_office), ctx)
 
-    def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope) -> ColumnElement:
+    def c_LastPurchaseCond(self, c: r.LastPurchaseCond, ctx: Ctx) -> ColumnElement:
         first = self.today - timedelta(days=c.days)
-        if c.mode == "not_within" and not scope.is_set and self._conjunctive:
+        if c.mode == "not_within" and not ctx.scope.is_set and ctx.conjunctive:
             # No purchase in the period: as a conjunct of WHERE, NOT EXISTS becomes an anti-join
             # PostgreSQL can probe per candidate, where a left join would read every person's
             # figures first. Under OR or NOT it would stay a correlated subplan, which keeps the
@@ -583,21 +701,19 @@ class Compiler:
             return ~select(stats.c.person_id).where(
                 stats.c.account_id == self.account_id, stats.c.person_id == self.p.c.id,
                 stats.c.last_order_date.between(first, self.today)).exists()
-        last = self.figure(scope, "last_order_date")
+        last = self.figure(ctx.scope, "last_order_date")
         if c.mode == "exactly":
-            return self._figure_test(scope, last == first)
+            return self._figure_test(last == first, ctx)
         if c.mode == "within":
-            return self._figure_test(scope, last.between(first, self.today))
-        with self._flipped():
-            within = self._figure_test(scope, last.between(first, self.today))
-        return not_(within)
+            return self._figure_test(last.between(first, self.today), ctx)
+        return not_(self._figure_test(last.between(first, self.today), ctx.flipped()))
 
-    def c_ImpulsiveCond(self, c: r.ImpulsiveCond, scope) -> ColumnElement:
+    def c_ImpulsiveCond(self, c: r.ImpulsiveCond, ctx: Ctx) -> ColumnElement:
         f = TicketFact.__table__
         stmt = select(f.c.person_id).where(f.c.account_id == self.account_id,
                                            (f.c.event_date - f.c.order_date).between(0, c.max_days_before))
-        if scope.is_set:
-            stmt = stmt.where(self._in_scope(f, scope))
+        if ctx.scope.is_set:
+            stmt = stmt.where(self._in_scope(f, ctx.scope))
         if c.min_times > 1:
             stmt = stmt.group_by(f.c.person_id).having(
                 func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times)
@@ -635,6 +751,12 @@ def requires_scope_ticket(node: r.Node) -> bool:
     if isinstance(node, r.LastPurchaseCond):
         return node.mode in ("within", "exactly")
     return False
+
+
+def _listed(node: r.Node) -> int:
+    """Values a condition lists (each one a bound parameter)."""
+    value = getattr(node, "value", None)
+    return len(value) if isinstance(value, tuple) else 0
 
 
 def like_pattern(before: str, value: str, after: str):

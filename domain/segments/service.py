@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, sele
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from domain.budgets import time_budget
 from domain.catalog.models import Event, Production, Venue
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.forms.models import Form
@@ -124,6 +125,13 @@ def planned_with_values(session: Session) -> Iterator[None]:
         dbapi.prepare_threshold = threshold
 
 
+@contextmanager
+def evaluating(session: Session, what: str, *path: str) -> Iterator[None]:
+    """Segment statements run planned with their values and within the session's time budget."""
+    with planned_with_values(session), time_budget(session, what, *path):
+        yield
+
+
 def member_statement(session: Session, account_id: int, *, rules: Any, scope: Any = None,
                      parent_id: int | None = None, mode: Mode = None, now: datetime | None = None):
     """One SQL statement selecting the ids of the persons who match (nothing runs yet)."""
@@ -140,7 +148,7 @@ def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any 
     tree, parsed_scope, facts = check_references(session, account_id, rules=rules, scope=scope,
                                                  parent_id=parent_id, mode=mode)
     stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
-    with planned_with_values(session):
+    with evaluating(session, "counting these rules", "rules"):
         return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
@@ -216,26 +224,41 @@ def _is_bigint(value: Any) -> bool:
 def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: int | None, segment_id: int | None,
                   path: tuple) -> None:
     """Follow parents and segment references from the new definition; meeting ``segment_id``
-    (or any segment twice on one path) is a cycle. Nesting deeper than MAX_NESTING is refused."""
+    (or any segment twice on one path) is a cycle. A chain longer than MAX_NESTING is refused.
+    Each segment is explored once (its longest chain remembered), however often it is used."""
     rows = {s.id: s for s in session.execute(select(Segment).where(Segment.account_id == account_id)).scalars()}
 
     def edges(rules_doc: Any, parent: int | None) -> list[int]:
         out = [v for k, v, _ in _references(rules_doc, ()) if k == "segment_id"]
         return out + ([parent] if parent is not None else [])
 
-    def visit(targets: list[int], trail: tuple[int, ...]) -> None:
-        for target in targets:
-            if target == segment_id or target in trail:
-                raise InputError.single(ErrorCode.CYCLE, "segments would refer to each other in a cycle",
-                                        *path, "rules" if target != parent_id else "parentId")
-            if len(trail) >= MAX_NESTING:
-                raise InputError.single(ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep",
-                                        *path, "parentId")
-            row = rows.get(target)
-            if row is not None:
-                visit(edges(row.rules, row.parent_id), trail + (target,))
+    longest: dict[int, int] = {}  # segment -> segments on its longest chain, itself included
 
-    visit(edges(rules, parent_id), ())
+    def chain(target: int, trail: set[int]) -> int:
+        if target == segment_id or target in trail:
+            raise _Cycle()
+        if target not in longest:
+            row = rows.get(target)
+            trail.add(target)
+            longest[target] = 1 + max((chain(t, trail) for t in (edges(row.rules, row.parent_id) if row else ())),
+                                      default=0)
+            trail.discard(target)
+        return longest[target]
+
+    for target in edges(rules, parent_id):
+        where = "rules" if target != parent_id else "parentId"
+        try:
+            length = chain(target, set())
+        except _Cycle:
+            raise InputError.single(ErrorCode.CYCLE, "segments would refer to each other in a cycle",
+                                    *path, where) from None
+        if length > MAX_NESTING:
+            raise InputError.single(ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep",
+                                    *path, "parentId")
+
+
+class _Cycle(Exception):
+    pass
 
 
 # ----------------------------------------------------------------------------- saved segments
@@ -342,7 +365,7 @@ def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mod
 def count_segment(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
                   now: datetime | None = None) -> int:
     ids = _saved_members(session, account_id, segment_id, mode, now)
-    with planned_with_values(session):
+    with evaluating(session, "counting this segment"):
         return session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
 
 
@@ -353,7 +376,7 @@ def list_members(session: Session, account_id: int, segment_id: int, *, mode: Mo
     ids = _saved_members(session, account_id, segment_id, mode, now)
     keys = _sort_keys(sort)
     stmt = select(Person, *keys).where(Person.account_id == account_id, Person.id.in_(ids))
-    with planned_with_values(session):
+    with evaluating(session, "listing this segment's members"):
         return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
                            coerce=_coerce_cursor(sort))
 
@@ -362,7 +385,8 @@ def is_member(session: Session, account_id: int, segment_id: int, person_id: int
               now: datetime | None = None) -> bool:
     """Membership test for one person (tag visibility rules use it)."""
     ids = _saved_members(session, account_id, segment_id, None, now)
-    return session.execute(ids.where(literal_column("p.id") == person_id).limit(1)).first() is not None
+    with time_budget(session, "testing membership of this segment"):
+        return session.execute(ids.where(literal_column("p.id") == person_id).limit(1)).first() is not None
 
 
 # ----------------------------------------------------------------------------- explanation
@@ -398,37 +422,13 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
             is None:
         raise not_found("person", "personId")
     compiler = _compiler(session, account_id, now)
-    compiler.every_figure = True  # one pass, with every figure available
-    columns: list = []
-    chain = []
-    current = segment
+    chain, current = [], segment
     while current is not None:
-        definition = compiler.load_segment(current.id)
-        chain.append((current, definition))
+        chain.append((current, compiler.compilation.segment(current.id)))
         current = get_segment(session, account_id, current.parent_id) if current.parent_id else None
-
-    def collect(node: r.Node, scope: r.Scope) -> tuple[int, list]:
-        index = len(columns)
-        columns.append(compiler.node(node, scope))
-        children = []
-        if isinstance(node, (r.All, r.Any_)):
-            children = [collect(c, scope) for c in node.children]
-        elif isinstance(node, r.Not):
-            children = [collect(node.child, scope)]
-        return index, children
-
-    plans = []
-    for row, definition in chain:
-        tree = collect(definition.rule, definition.scope)
-        scope_index = None
-        if definition.scope.is_set:
-            scope_index = len(columns)
-            columns.append(compiler.figures(definition.scope).c.person_id.isnot(None))
-        plans.append((row, definition, tree, scope_index))
-    p = compiler.p
-    values = session.execute(select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(
-        compiler.from_clause()).where(
-        p.c.account_id == account_id, p.c.id == person_id)).one()
+    statement, plans = compiler.explanation([definition for _, definition in chain], person_id)
+    with evaluating(session, "explaining this segment"):
+        values = session.execute(statement).one()
 
     def build(plan, node: r.Node) -> Explanation:
         index, children = plan
@@ -439,7 +439,7 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
                            children=[build(c, n) for c, n in zip(children, child_nodes)])
 
     levels = []
-    for row, definition, tree, scope_index in plans:
+    for (row, definition), (tree, scope_index) in zip(chain, plans):
         rules_result = build(tree, definition.rule)
         in_scope = True if scope_index is None else bool(values[scope_index])
         levels.append({"segment_id": row.id, "name": row.name, "rules": rules_result,

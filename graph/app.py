@@ -115,6 +115,7 @@ class MarqueeGraphQL(GraphQL):
         allowed = OperationType.from_http(request_adapter.method)
         persisted = (request_data.extensions or {}).get("persistedQuery") \
             if isinstance(request_data.extensions, dict) else None
+        to_store = persisted is not None and request_data.query is not None
         if persisted is not None:
             try:
                 query = await anyio.to_thread.run_sync(self.persisted_queries.resolve, request_data.query, persisted)
@@ -146,6 +147,8 @@ class MarqueeGraphQL(GraphQL):
             raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        if to_store and not _is_request_error(result) and context.viewer is not None:
+            await anyio.to_thread.run_sync(self.persisted_queries.store, request_data.query)
         self.metrics.requests.labels(operation).inc()
         if result.errors:
             self.metrics.errors.labels(operation).inc()

@@ -5,6 +5,11 @@ query; when the hash is unknown it gets ``PERSISTED_QUERY_NOT_FOUND`` and sends 
 hash once, which stores it. Every API process shares the store, so a query registered through one
 is known to all. Without Redis (a single process) the store is in memory. Documents are stored
 under their own SHA-256, so a stored text can never differ from what its hash names.
+
+The Redis that holds the store also carries the job queue, so only what a client could not abuse
+goes in: documents of at most ``MAX_STORED_BYTES`` that parsed and validated, sent by an
+authenticated viewer (``store`` is called after execution). Anything else still runs; it is
+just not remembered, and its client keeps sending the text.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from graph.core.lru import LRU
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "marquee:apq:"
-TTL_SECONDS = 30 * 24 * 3600
-MAX_QUERY_BYTES = 100_000
+TTL_SECONDS = 7 * 24 * 3600
+MAX_STORED_BYTES = 20_000
 
 
 class PersistedQueryError(Exception):
@@ -41,7 +46,7 @@ class PersistedQueries:
         self._local = LRU(local_size)  # this process's copy of what it stored or read
 
     def resolve(self, query: str | None, persisted: Any) -> str:
-        """The document to run for a request carrying ``persistedQuery``."""
+        """The document to run for a request carrying ``persistedQuery`` (nothing is stored yet)."""
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
             raise PersistedQueryError("PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
                                       "Unsupported persisted query version (only version 1).", 400)
@@ -53,13 +58,20 @@ class PersistedQueries:
             if stored is None:
                 raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", 200)
             return stored
-        if len(query.encode()) > MAX_QUERY_BYTES:
-            raise PersistedQueryError("BAD_PERSISTED_QUERY", f"queries over {MAX_QUERY_BYTES} bytes are not stored",
-                                      400)
-        if hashlib.sha256(query.encode()).hexdigest() != digest:
+        if not isinstance(query, str) or hashlib.sha256(query.encode()).hexdigest() != digest:
             raise PersistedQueryError("PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query", 400)
-        self._put(digest, query)
         return query
+
+    def store(self, query: str) -> bool:
+        """Remember a document that ran for an authenticated viewer without request errors;
+        False when it is too large to keep."""
+        encoded = query.encode()
+        if len(encoded) > MAX_STORED_BYTES:
+            return False
+        digest = hashlib.sha256(encoded).hexdigest()
+        if self._local.get(digest) is None:
+            self._put(digest, query)
+        return True
 
     def _get(self, digest: str) -> str | None:
         found = self._local.get(digest)

@@ -1,6 +1,7 @@
 """The ``marquee`` command line.
 
-Exit codes: 0 success, 1 failure, 2 bad usage or input (typer's own), 3 not found.
+Exit codes: 0 success, 1 failure, 2 bad usage, input or settings, 3 not found. Errors are one
+line on stderr; ``MARQUEE_DEBUG=1`` shows the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -20,13 +21,71 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from marquee.settings import Settings, get_settings
 
-app = typer.Typer(help="Marquee: audience CRM and marketing platform for venues.", no_args_is_help=True)
+app = typer.Typer(help="Marquee: audience CRM and marketing platform for venues.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 DEMO_SLUG = "demo"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        typer.echo(f"marquee {version('marquee')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")) -> None:
+    """Marquee: audience CRM and marketing platform for venues."""
+
+
+def main() -> None:
+    """The console script: typer's app, with one-line errors and meaningful exit codes."""
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
+    from domain.errors import InputError  # noqa: PLC0415
+    from marquee.settings import SettingsError  # noqa: PLC0415
+
+    try:
+        app(standalone_mode=False)
+    except (typer.Exit, SystemExit) as done:
+        raise SystemExit(getattr(done, "exit_code", getattr(done, "code", 0)) or 0) from None
+    except typer.Abort:
+        console.print("aborted")
+        raise SystemExit(EXIT_FAILURE) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except click_exceptions() as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except SettingsError as error:
+        console.print(f"[red]settings: {error}[/red]")
+        raise SystemExit(EXIT_USAGE) from None
+    except CommandError as error:
+        console.print(f"[red]database: {error}[/red]")
+        raise SystemExit(EXIT_USAGE) from None
+    except InputError as error:
+        _print_problems(error)
+        raise SystemExit(EXIT_USAGE) from None
+    except Exception as error:  # noqa: BLE001  (one line unless asked for the traceback)
+        if os.environ.get("MARQUEE_DEBUG"):
+            raise
+        console.print(f"[red]error: {type(error).__name__}: {error}[/red] (MARQUEE_DEBUG=1 shows the traceback)")
+        raise SystemExit(EXIT_FAILURE) from None
+
+
+def click_exceptions() -> tuple[type[BaseException], ...]:
+    import click  # noqa: PLC0415
+
+    return (click.ClickException,)
 
 
 @contextmanager
@@ -133,16 +192,28 @@ def create_token(account: str = typer.Option(..., help="Account slug."),
                         accounts.create_staff_user(session, found.id, email=email, role=role)
                     user_id = user.id
                 _, secret = accounts.issue_token(session, found.id, kind=kind, staff_user_id=user_id,
-                                                 plugin=plugin, scopes=scope, name=name)
+                                                 plugin=plugin, scopes=scope, name=name,
+                                                 plugin_scopes=_installed_plugins() if kind == "connector" else None)
         except InputError as exc:
             _fail_input(exc)
     typer.echo(secret)
 
 
-def _fail_input(exc) -> None:
+def _installed_plugins() -> dict[str, list[str]]:
+    """Installed plugins (built-in and entry points) by name, with the scopes each declares."""
+    from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
+
+    return {info["name"]: info["scopes"] for info in PluginFacade(build_plugin_manager()).plugin_infos()}
+
+
+def _print_problems(exc) -> None:
     for problem in exc.problems:
         console.print(f"[red]{'.'.join(problem.path) or 'input'}: {problem.message}[/red]")
-    raise typer.Exit(2)
+
+
+def _fail_input(exc) -> None:
+    _print_problems(exc)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tuple[int, bool]:
@@ -194,8 +265,8 @@ def demo_data(people: int = typer.Option(20_000, min=1, max=5_000_000, help="Num
 
 
 @app.command()
-def serve(host: str = typer.Option(None, help="Interface to listen on."),
-          port: int = typer.Option(None, help="TCP port."),
+def serve(host: str = typer.Option(None, help="Interface to listen on.", show_default="MARQUEE_HOST or 127.0.0.1"),
+          port: int = typer.Option(None, help="TCP port.", show_default="MARQUEE_PORT or 8000"),
           workers: int = typer.Option(1, help="API processes.")) -> None:
     """Run the API (GraphQL at /graphql)."""
     import uvicorn  # noqa: PLC0415
@@ -289,4 +360,4 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> 
 
 
 if __name__ == "__main__":
-    app()
+    main()

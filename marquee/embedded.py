@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+# pgserver asks platformdirs for a runtime directory; without XDG_RUNTIME_DIR (root shells, CI)
+# platformdirs warns on every command although its fallback is fine.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 # Applied once to the embedded server (ALTER SYSTEM) and followed by a restart. The
 # figures suit this project's 2-core / 24 GB machines and the 1M-person benchmark set.

@@ -14,8 +14,34 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(value: str | None, default: int) -> int:
-    return int(value) if value not in (None, "") else default
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it and says what would do."""
+
+
+def _int(value: str | None, default: int, name: str = "setting") -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+
+
+ENVIRONMENTS = ("development", "test", "production")
+DEVELOPMENT_SECRET = "dev-insecure-secret-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+def check_secret(secret: str | None) -> str:
+    """A production secret: set, not the published development one, long and varied enough."""
+    if not secret:
+        raise SettingsError("MARQUEE_SECRET_KEY must be set in production (for example: "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if secret == DEVELOPMENT_SECRET:
+        raise SettingsError("MARQUEE_SECRET_KEY is the published development secret; production needs its own")
+    if len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10:
+        raise SettingsError(f"MARQUEE_SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random characters")
+    return secret
 
 
 @dataclass(frozen=True)
@@ -24,7 +50,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path.cwd() / ".marquee")
-    secret_key: str = "dev-insecure-secret-change-me"
+    secret_key: str = DEVELOPMENT_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
@@ -48,14 +74,15 @@ class Settings:
 
 def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
     env = os.environ if env is None else env
-    environment = env.get("MARQUEE_ENV", "development")
+    environment = env.get("MARQUEE_ENV") or "development"
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(f"MARQUEE_ENV is {environment!r}; use one of {', '.join(ENVIRONMENTS)}")
     production = environment == "production"
     data_dir = Path(env.get("MARQUEE_DATA_DIR") or (Path.cwd() / ".marquee"))
     secret = env.get("MARQUEE_SECRET_KEY")
-    if not secret:
-        if production:
-            raise RuntimeError("MARQUEE_SECRET_KEY must be set in production")
-        secret = "dev-insecure-secret-change-me"
+    if production:
+        secret = check_secret(secret)
+    secret = secret or DEVELOPMENT_SECRET
     return Settings(
         environment=environment,
         database_url=env.get("MARQUEE_DATABASE_URL") or None,
@@ -63,15 +90,15 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         data_dir=data_dir,
         secret_key=secret,
         host=env.get("MARQUEE_HOST", "127.0.0.1"),
-        port=_int(env.get("MARQUEE_PORT"), 8000),
+        port=_int(env.get("MARQUEE_PORT"), 8000, "MARQUEE_PORT"),
         public_url=env.get("MARQUEE_PUBLIC_URL") or None,
-        max_query_depth=_int(env.get("MARQUEE_MAX_QUERY_DEPTH"), 12),
-        max_query_tokens=_int(env.get("MARQUEE_MAX_QUERY_TOKENS"), 4000),
-        max_aliases=_int(env.get("MARQUEE_MAX_ALIASES"), 30),
+        max_query_depth=_int(env.get("MARQUEE_MAX_QUERY_DEPTH"), 12, "MARQUEE_MAX_QUERY_DEPTH"),
+        max_query_tokens=_int(env.get("MARQUEE_MAX_QUERY_TOKENS"), 4000, "MARQUEE_MAX_QUERY_TOKENS"),
+        max_aliases=_int(env.get("MARQUEE_MAX_ALIASES"), 30, "MARQUEE_MAX_ALIASES"),
         introspection=_bool(env.get("MARQUEE_INTROSPECTION"), not production),
         graphql_ide=_bool(env.get("MARQUEE_GRAPHQL_IDE"), not production),
-        db_pool_size=_int(env.get("MARQUEE_DB_POOL_SIZE"), 10),
-        statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000),
+        db_pool_size=_int(env.get("MARQUEE_DB_POOL_SIZE"), 10, "MARQUEE_DB_POOL_SIZE"),
+        statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000, "MARQUEE_STATEMENT_BUDGET_MS"),
     )
 
 

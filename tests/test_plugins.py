@@ -219,3 +219,20 @@ def test_hook_tracing(monkeypatch, caplog):
         facade.publish([events.PersonDeleted(account_id=1, person_id=2)])
     assert plugin.received == [events.PersonDeleted(account_id=1, person_id=2)]
     assert "on_person_deleted" in caplog.text and "traced" in caplog.text
+
+
+def test_connector_keys_belong_to_installed_plugins_and_their_declared_scopes(session, account):
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import ErrorCode, InputError  # noqa: PLC0415
+
+    installed = {"mailchimp": ["people:read", "tags:read"]}
+    with pytest.raises(InputError) as unknown:
+        accounts.issue_token(session, account.id, kind="connector", plugin="nope", plugin_scopes=installed)
+    assert [(p.code, p.path) for p in unknown.value.problems] == [(ErrorCode.NOT_FOUND, ("plugin",))]
+    with pytest.raises(InputError) as undeclared:
+        accounts.issue_token(session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:write"],
+                             plugin_scopes=installed)
+    assert [(p.code, p.path) for p in undeclared.value.problems] == [(ErrorCode.INVALID_CHOICE, ("scopes",))]
+    token, secret = accounts.issue_token(session, account.id, kind="connector", plugin="mailchimp",
+                                         scopes=["tags:read"], plugin_scopes=installed)
+    assert token.plugin == "mailchimp" and secret.startswith("mqc_")

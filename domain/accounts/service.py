@@ -102,9 +102,24 @@ def get_staff_user_by_email(session: Session, account_id: int, email: str) -> St
 
 def issue_token(session: Session, account_id: int, *, kind: TokenKind | str, name: str = "",
                 staff_user_id: int | None = None, plugin: str | None = None,
-                scopes: list[str] | None = None, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a credential; returns the row and the secret, which is shown only once."""
+                scopes: list[str] | None = None, expires_at: datetime | None = None,
+                plugin_scopes: dict[str, list[str]] | None = None) -> tuple[ApiToken, str]:
+    """Create a credential; returns the row and the secret, which is shown only once.
+
+    A connector key belongs to an installed plugin and holds only scopes that plugin declares:
+    ``plugin_scopes`` maps each installed plugin's name to its declared scopes."""
     kind = TokenKind(kind)
+    if kind is TokenKind.CONNECTOR:
+        installed = plugin_scopes or {}
+        if plugin not in installed:
+            known = ", ".join(sorted(installed)) or "none is installed"
+            raise InputError.single(ErrorCode.NOT_FOUND, f"no plugin {plugin!r} is installed ({known})", "plugin")
+        undeclared = sorted(set(scopes or []) - set(installed[plugin]))
+        if undeclared:
+            raise InputError.single(ErrorCode.INVALID_CHOICE, f"plugin {plugin!r} does not declare the scope(s) "
+                                    f"{', '.join(undeclared)}", "scopes")
+    elif plugin is not None or scopes:
+        raise InputError.single(ErrorCode.INVALID, "only connector keys name a plugin and scopes", "plugin")
     secret = TOKEN_PREFIXES[kind] + secrets.token_urlsafe(32)
     token = ApiToken(account_id=account_id, kind=kind.value, name=name, token_digest=digest(secret),
                      prefix=secret[:10], staff_user_id=staff_user_id, plugin=plugin,

@@ -54,6 +54,7 @@ def test_a_query_stored_by_one_process_is_known_to_another(redis_url):
         other.resolve(None, _ext(digest)["persistedQuery"])
     assert missing.value.code == "PERSISTED_QUERY_NOT_FOUND"
     assert one.resolve(query, _ext(digest)["persistedQuery"]) == query
+    assert one.store(query)
     assert other.resolve(None, _ext(digest)["persistedQuery"]) == query
 
 
@@ -64,4 +65,49 @@ def test_without_a_reachable_store_queries_still_run():
         store.resolve(None, _ext(digest)["persistedQuery"])
     assert missing.value.code == "PERSISTED_QUERY_NOT_FOUND"  # the client will send the query
     assert store.resolve(query, _ext(digest)["persistedQuery"]) == query
+    assert store.store(query)
     assert store.resolve(None, _ext(digest)["persistedQuery"]) == query  # kept in this process
+
+
+def _stored(redis_url: str, digest: str) -> bool:
+    import redis  # noqa: PLC0415
+
+    from graph.persisted_queries import KEY_PREFIX  # noqa: PLC0415
+
+    return redis.Redis.from_url(redis_url).exists(KEY_PREFIX + digest) == 1
+
+
+def test_anonymous_clients_cannot_fill_the_store(gql, redis_url):
+    junk = "x" * 100_000 + uuid.uuid4().hex  # not even GraphQL
+    digest = hashlib.sha256(junk.encode()).hexdigest()
+    response = gql.http.post("/graphql", json={"query": junk, "extensions": _ext(digest)},
+                             headers={"accept": "application/graphql-response+json"})
+    assert response.status_code == 400
+    assert not _stored(redis_url, digest)
+    query, digest = _fresh_query()  # valid, but nobody authenticated
+    response = gql.http.post("/graphql", json={"query": query, "extensions": _ext(digest)})
+    assert response.json() == {"data": {"viewer": None}}
+    assert not _stored(redis_url, digest)
+
+
+def test_only_documents_that_validate_are_stored(gql, account, redis_url):
+    headers = {"authorization": f"Bearer {account.admin_token}", "accept": "application/graphql-response+json"}
+    invalid = f"query Bad_{uuid.uuid4().hex} {{ noSuchField }}"
+    digest = hashlib.sha256(invalid.encode()).hexdigest()
+    response = gql.http.post("/graphql", json={"query": invalid, "extensions": _ext(digest)}, headers=headers)
+    assert response.status_code == 400
+    assert not _stored(redis_url, digest)
+    query, digest = _fresh_query()
+    gql.http.post("/graphql", json={"query": query, "extensions": _ext(digest)}, headers=headers)
+    assert _stored(redis_url, digest)
+
+
+def test_large_documents_run_but_are_not_stored(gql, account, redis_url):
+    from graph.persisted_queries import MAX_STORED_BYTES  # noqa: PLC0415
+
+    query = f"query Big_{uuid.uuid4().hex} {{ viewer {{ kind }} }} # " + "x" * MAX_STORED_BYTES
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    headers = {"authorization": f"Bearer {account.admin_token}"}
+    response = gql.http.post("/graphql", json={"query": query, "extensions": _ext(digest)}, headers=headers)
+    assert response.json() == {"data": {"viewer": {"kind": "STAFF"}}}
+    assert not _stored(redis_url, digest)

@@ -38,14 +38,21 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 1000
+
+
 def decode_cursor(cursor: str, length: int) -> list[Any]:
+    """The key values a cursor holds: a flat JSON list of ``length`` scalars (anything else —
+    too long, nested, not JSON — is not a cursor of ours)."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != length:
+        if not isinstance(values, list) or len(values) != length or any(isinstance(v, (list, dict)) for v in values):
             raise ValueError
         return values
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError, UnicodeDecodeError):
         raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
 
 

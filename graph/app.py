@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from pathlib import Path
 
@@ -11,11 +12,14 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from cross_web import HTTPException
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.types.unset import UNSET
@@ -34,6 +38,21 @@ from marquee.runtime import Runtime
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 MAX_BODY_BYTES = 1_000_000
+BODY_SECONDS = 30.0  # the whole request body must arrive within this
+
+
+def error_response(request_headers, status: int, message: str, code: str, extra_headers: dict | None = None):
+    """A request refused before any GraphQL ran, as a GraphQL JSON response (no ``data``): clients
+    such as Apollo and urql show its message instead of failing to parse a text body."""
+    accept = request_headers.get("accept", "") if request_headers is not None else ""
+    media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type=media_type, headers=extra_headers)
+
+
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 408: "REQUEST_TIMEOUT",
+              413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
 class Metrics:
@@ -86,6 +105,28 @@ class MarqueeGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's: bad bodies still get a 400
+
+    async def parse_http_body(self, request):
+        """The request's parameters, each checked: a body that is not a JSON object, or an
+        ``operationName`` that is not a text, is a 400 like any other malformed parameter."""
+        if request.method == "GET":
+            _check_operation_name(request.query_params.get("operationName"))
+            return await super().parse_http_body(request)
+        content_type, _ = parse_content_type(request.content_type or "")
+        if content_type != "application/json":
+            raise HTTPException(415, "Send the request as application/json.")
+        data = self.parse_json(await request.get_body())
+        if not isinstance(data, dict):
+            raise HTTPException(400, "The request body must be a JSON object with a `query` "
+                                     "(batches of operations are not accepted).")
+        _check_operation_name(data.get("operationName"))
+        for key, kinds, what in (("query", (str,), "a string"), ("variables", (dict,), "an object"),
+                                 ("extensions", (dict,), "an object")):
+            if not isinstance(data.get(key), (*kinds, type(None))):
+                raise HTTPException(400, f"The GraphQL operation's `{key}` must be {what} or null, if provided.")
+        return GraphQLRequestData(query=data.get("query"), variables=data.get("variables"),
+                                  operation_name=data.get("operationName"), extensions=data.get("extensions"),
+                                  protocol="http")
 
     async def get_context(self, request, response) -> Context:
         ctx = Context(self.runtime, request.headers.get("authorization"), request)
@@ -162,12 +203,27 @@ class MarqueeGraphQL(GraphQL):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            allow = {"allow": "POST"} if e.status_code == 405 else None
+            response = error_response(request.headers, e.status_code, e.reason,
+                                      HTTP_CODES.get(e.status_code, "BAD_REQUEST"), allow)
+        await response(scope, receive, send)
 
-        async def send_with_allow(message):
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                message = {**message, "headers": [*message.get("headers", []), (b"allow", b"POST")]}
-            await send(message)
-        await super().__call__(scope, receive, send_with_allow)
+    async def process_result(self, request, result):
+        """A request error (nothing executed) has no ``data`` entry (GraphQL over HTTP). In
+        production, messages carry no "Did you mean …?" suggestions: they would list field,
+        argument and enum names to anyone probing the schema with introspection off."""
+        processed = await super().process_result(request, result)
+        if isinstance(processed, dict):
+            if _is_request_error(result):
+                processed.pop("data", None)
+            if self.runtime.settings.is_production:
+                for error in processed.get("errors") or ():
+                    error["message"] = SUGGESTION.sub("", error["message"])
+        return processed
 
     def create_response(self, response_data, sub_response):
         media_type = sub_response.headers.get("content-type")
@@ -177,38 +233,65 @@ class MarqueeGraphQL(GraphQL):
         return response
 
 
-class BodyLimit:
-    """Refuse request bodies over a limit, whether announced by Content-Length or chunked."""
+def _check_operation_name(name) -> None:
+    if name is not None and not isinstance(name, str):
+        raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+
+
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit, whether announced by Content-Length or chunked, and
+    bodies that do not arrive in time (a client trickling bytes holds no worker for long)."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES, seconds: float = BODY_SECONDS):
         self.app = app
         self.limit = limit
+        self.seconds = seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        too_large = f"the request body is larger than {self.limit} bytes"
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+            return await error_response(headers, 413, too_large, HTTP_CODES[413])(scope, receive, send)
         received = 0
+        deadline = None
+        complete = False
 
         async def limited_receive():
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, complete
+            if complete:  # the body is in; what follows is the disconnect, waited for as usual
+                return await receive()
+            deadline = deadline or anyio.current_time() + self.seconds
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as waiting:
+                message = await receive()
+            if waiting.cancelled_caught:
+                raise BodyTimeout()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     raise BodyTooLarge()
+                complete = not message.get("more_body", False)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+            await error_response(headers, 413, too_large, HTTP_CODES[413])(scope, receive, send)
+        except BodyTimeout:
+            await error_response(headers, 408, f"the request body did not arrive within {self.seconds:g} s",
+                                 HTTP_CODES[408], {"connection": "close"})(scope, receive, send)
 
 
 class BodyTooLarge(Exception):
+    pass
+
+
+class BodyTimeout(Exception):
     pass
 
 

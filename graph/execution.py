@@ -11,6 +11,7 @@ import orjson
 from strawberry.types import ExecutionResult
 
 from graph.core.documents import Limits, Prepared, prepare
+from graph.core.values import check_literals, check_variables
 from graph.tags.response_cache import ResponseCache, is_static_tag_query
 
 
@@ -36,8 +37,10 @@ def execute(schema, cache: ResponseCache | None, context, *, query: str | None, 
     prepared: Prepared | None = None
     if query:
         prepared = prepare(query, operation_name, limits_of(context.runtime.settings))
-        if prepared.errors:
-            return ExecutionResult(data=None, errors=list(prepared.errors))
+        odd = prepared.errors[0] if prepared.errors else \
+            check_literals(prepared) or check_variables(variables if isinstance(variables, dict) else None)
+        if odd is not None:
+            return ExecutionResult(data=None, errors=[odd])
         if context.session_not_started:
             context.read_only = prepared.is_query
     context.document_key = _document_key(query, operation_name, variables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ TEXT_LIMITS = {
 PERSON_FIELDS = ("email", "first_name", "last_name", "gender", "birth_date", "language", "address",
                  "postal_code", "city", "country", "latitude", "longitude", "custom_fields")
 CUSTOM_TEXT_LIMIT = 2000
+MAX_CUSTOM_NUMBER = 1e15  # beyond this a float no longer holds whole numbers exactly
 
 
 def camel(name: str) -> str:
@@ -37,6 +39,9 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
             problems.add(ErrorCode.INVALID, f"unknown field {key}", *path, camel(key))
             continue
         if isinstance(value, str):
+            if "\x00" in value:
+                problems.add(ErrorCode.INVALID, f"{camel(key)} must not contain NUL characters", *path, camel(key))
+                continue
             value = value.strip()
             if value == "":
                 value = None
@@ -102,9 +107,10 @@ def clean_custom_fields(values: dict[str, Any], definitions: dict[str, dict], pr
         kind = definition["type"]
         ok = True
         if kind == CustomFieldType.TEXT.value:
-            ok = isinstance(value, str) and len(value) <= CUSTOM_TEXT_LIMIT
+            ok = isinstance(value, str) and len(value) <= CUSTOM_TEXT_LIMIT and "\x00" not in value
         elif kind == CustomFieldType.NUMBER.value:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and abs(value) <= MAX_CUSTOM_NUMBER
         elif kind == CustomFieldType.BOOLEAN.value:
             ok = isinstance(value, bool)
         elif kind == CustomFieldType.DATE.value:

@@ -289,11 +289,11 @@ class _Parser:
             if not isinstance(value, list) or not value or len(value) > MAX_LIST:
                 self.fail(path + ("value",), ErrorCode.INVALID, f"value must be a list of 1 to {MAX_LIST} texts")
                 return None
-            if not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in value):
+            if not all(isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in value):
                 self.fail(path + ("value",), ErrorCode.INVALID, f"every value must be a text of at most {MAX_TEXT}")
                 return None
             return tuple(value)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\x00" in value:
             self.fail(path + ("value",), ErrorCode.INVALID, "value must be a text")
             return None
         if len(value) > MAX_TEXT:
@@ -412,12 +412,13 @@ class _Parser:
         if kind == "number":
             if op == "between":
                 if not (isinstance(value, list) and len(value) == 2
-                        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and -1e15 <= v <= 1e15
+                                for v in value)):
                     self.fail(vpath, ErrorCode.INVALID, "between takes [low, high] numbers")
                     return None
                 return CustomFieldCond(key, kind, op, (value[0], value[1]))
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.fail(vpath, ErrorCode.INVALID, "value must be a number")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1e15 <= value <= 1e15:
+                self.fail(vpath, ErrorCode.INVALID, "value must be a number between -1e15 and 1e15")
                 return None
             return CustomFieldCond(key, kind, op, value)
         if kind == "date":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Optional
+
 import strawberry
 
 from domain.accounts.person_links import preference_link
@@ -194,7 +196,7 @@ def _form_values(data) -> dict:
 @strawberry.type
 class FormMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_form(self, info: Info, input: FormInput) -> CreateFormPayload:
+    def create_form(self, info: Info, input: FormInput) -> Optional[CreateFormPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -207,7 +209,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Change a form; pass the preference centre's id (see `forms`) to edit it.")
-    def update_form(self, info: Info, input: UpdateFormInput) -> UpdateFormPayload:
+    def update_form(self, info: Info, input: UpdateFormInput) -> Optional[UpdateFormPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -225,7 +227,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Make sure the account has its preference-centre form and return it.")
-    def ensure_preference_centre(self, info: Info) -> UpdateFormPayload:
+    def ensure_preference_centre(self, info: Info) -> Optional[UpdateFormPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -234,7 +236,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="A signed, expiring link to one person's preference centre.")
-    def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> CreatePreferenceLinkPayload:
+    def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> Optional[CreatePreferenceLinkPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -250,7 +252,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Person viewers: save interests and consents on the preference centre.")
-    def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> SubmitPreferencesPayload:
+    def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> Optional[SubmitPreferencesPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():

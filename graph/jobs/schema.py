@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import anyio
+from typing import Optional
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -123,7 +125,7 @@ LoadDemoDataPayload, LoadDemoDataError, LoadDemoDataFailure = mutation_payload("
 class JobMutation:
     @strawberry.mutation(permission_classes=[IsAdmin],
                          description="Fill this (empty) account with demo data in the background; poll the job.")
-    def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> LoadDemoDataPayload:
+    def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> Optional[LoadDemoDataPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -167,7 +167,7 @@ DeletePersonPayload, DeletePersonError, DeletePersonFailure = mutation_payload("
 @strawberry.type
 class PersonMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_person(self, info: Info, input: CreatePersonInput) -> CreatePersonPayload:
+    def create_person(self, info: Info, input: CreatePersonInput) -> Optional[CreatePersonPayload]:
         ctx = info.context
         viewer = ctx.viewer
 
@@ -178,7 +178,7 @@ class PersonMutation:
         return run_mutation(info, action, CreatePersonError, CreatePersonFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_person(self, info: Info, input: UpdatePersonInput) -> UpdatePersonPayload:
+    def update_person(self, info: Info, input: UpdatePersonInput) -> Optional[UpdatePersonPayload]:
         ctx = info.context
         viewer = ctx.viewer
 
@@ -190,7 +190,7 @@ class PersonMutation:
         return run_mutation(info, action, UpdatePersonError, UpdatePersonFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Delete a person and everything that hangs on them.")
-    def delete_person(self, info: Info, input: DeletePersonInput) -> DeletePersonPayload:
+    def delete_person(self, info: Info, input: DeletePersonInput) -> Optional[DeletePersonPayload]:
         ctx = info.context
 
         def action():

@@ -223,7 +223,7 @@ DeleteSegmentPayload, DeleteSegmentError, DeleteSegmentFailure = mutation_payloa
 @strawberry.type
 class SegmentMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_segment(self, info: Info, input: CreateSegmentInput) -> CreateSegmentPayload:
+    def create_segment(self, info: Info, input: CreateSegmentInput) -> Optional[CreateSegmentPayload]:
         ctx = info.context
 
         def action():
@@ -239,7 +239,7 @@ class SegmentMutation:
         return run_mutation(info, action, CreateSegmentError, CreateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_segment(self, info: Info, input: UpdateSegmentInput) -> UpdateSegmentPayload:
+    def update_segment(self, info: Info, input: UpdateSegmentInput) -> Optional[UpdateSegmentPayload]:
         ctx = info.context
 
         def action():
@@ -264,7 +264,7 @@ class SegmentMutation:
         return run_mutation(info, action, UpdateSegmentError, UpdateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Delete a segment; persons are never touched.")
-    def delete_segment(self, info: Info, input: DeleteSegmentInput) -> DeleteSegmentPayload:
+    def delete_segment(self, info: Info, input: DeleteSegmentInput) -> Optional[DeleteSegmentPayload]:
         ctx = info.context
 
         def action():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Optional
 
 import strawberry
 
@@ -247,7 +248,7 @@ def _actor(info: Info) -> str:
 @strawberry.type
 class TagMutation:
     @strawberry.mutation(permission_classes=[CanEdit], description="Create one tag per comma-separated name.")
-    def create_tags(self, info: Info, input: CreateTagsInput) -> CreateTagsPayload:
+    def create_tags(self, info: Info, input: CreateTagsInput) -> Optional[CreateTagsPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -259,7 +260,7 @@ class TagMutation:
         return run_mutation(info, action, CreateTagsError, CreateTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_tag(self, info: Info, input: UpdateTagInput) -> UpdateTagPayload:
+    def update_tag(self, info: Info, input: UpdateTagInput) -> Optional[UpdateTagPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -272,7 +273,7 @@ class TagMutation:
         return run_mutation(info, action, UpdateTagError, UpdateTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Attach tags (source staff) to many targets.")
-    def attach_tags(self, info: Info, input: TagLinksInput) -> AttachTagsPayload:
+    def attach_tags(self, info: Info, input: TagLinksInput) -> Optional[AttachTagsPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -284,7 +285,7 @@ class TagMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Attach tags by typed names (comma-separated), creating missing tags.")
-    def attach_tags_by_name(self, info: Info, input: AttachTagsByNameInput) -> AttachTagsPayload:
+    def attach_tags_by_name(self, info: Info, input: AttachTagsByNameInput) -> Optional[AttachTagsPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -297,7 +298,7 @@ class TagMutation:
         return run_mutation(info, action, AttachTagsError, AttachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def detach_tags(self, info: Info, input: DetachTagsInput) -> DetachTagsPayload:
+    def detach_tags(self, info: Info, input: DetachTagsInput) -> Optional[DetachTagsPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -310,7 +311,7 @@ class TagMutation:
         return run_mutation(info, action, DetachTagsError, DetachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Merge several tags into one.")
-    def merge_tags(self, info: Info, input: MergeTagsInput) -> MergeTagsPayload:
+    def merge_tags(self, info: Info, input: MergeTagsInput) -> Optional[MergeTagsPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -325,7 +326,7 @@ class TagMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Hard delete: only without links, or with removeLinks. Prefer deactivating.")
-    def delete_tag(self, info: Info, input: DeleteTagInput) -> DeleteTagPayload:
+    def delete_tag(self, info: Info, input: DeleteTagInput) -> Optional[DeleteTagPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -335,7 +336,7 @@ class TagMutation:
         return run_mutation(info, action, DeleteTagError, DeleteTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_tag_category(self, info: Info, input: CreateTagCategoryInput) -> CreateTagCategoryPayload:
+    def create_tag_category(self, info: Info, input: CreateTagCategoryInput) -> Optional[CreateTagCategoryPayload]:
         ctx, viewer = info.context, info.context.viewer
 
         def action():

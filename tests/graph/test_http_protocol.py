@@ -97,7 +97,7 @@ def test_query_over_the_depth_limit_is_refused_before_anything_runs(gql, connect
         response = gql.post(query, token=account.admin_token)
     assert response.status_code == 400
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
-    assert response.json() == {"data": None, "errors": [{
+    assert response.json() == {"errors": [{
         "message": "'anonymous' exceeds maximum operation depth of 12",
         "locations": [{"line": 1, "column": query.index("id }") + 1}]}]}
     assert statements.seen == []  # not even the token lookup: no resolver ran
@@ -126,7 +126,7 @@ def test_too_many_aliases_are_refused_before_anything_runs(gql, connection, acco
     with Statements(connection) as statements:
         response = gql.post(query, token=account.admin_token)
     assert response.status_code == 400
-    assert response.json() == {"data": None, "errors": [{"message": "31 aliases found. Allowed: 30"}]}
+    assert response.json() == {"errors": [{"message": "31 aliases found. Allowed: 30"}]}
     assert statements.seen == []
 
 
@@ -142,11 +142,11 @@ def test_too_many_tokens_are_refused_before_anything_runs(gql, connection, accou
 
 # --- status codes and media types -----------------------------------------------------------------------
 
-PARSE_ERROR = {"data": None, "errors": [{"message": "Syntax Error: Expected Name, found <EOF>.",
+PARSE_ERROR = {"errors": [{"message": "Syntax Error: Expected Name, found <EOF>.",
                                          "locations": [{"line": 1, "column": 13}]}]}
-UNKNOWN_FIELD = {"data": None, "errors": [{"message": "Cannot query field 'nope' on type 'Query'. Did you mean 'node'?",
+UNKNOWN_FIELD = {"errors": [{"message": "Cannot query field 'nope' on type 'Query'. Did you mean 'node'?",
                                            "locations": [{"line": 1, "column": 3}]}]}
-BAD_VARIABLE = {"data": None, "errors": [{
+BAD_VARIABLE = {"errors": [{
     "message": "Variable '$f' has invalid value: Int cannot represent non-integer value: 'abc'",
     "locations": [{"line": 1, "column": 7}]}]}
 
@@ -312,7 +312,7 @@ def test_introspection_can_be_turned_off(closed, connection, account):
     with Statements(connection) as statements:
         response = closed.post(INTROSPECTION, token=account.admin_token)
     assert response.status_code == 400
-    assert response.json() == {"data": None, "errors": [
+    assert response.json() == {"errors": [
         {"message": "GraphQL introspection has been disabled, but the requested query contained the field "
                     "'__schema'.", "locations": [{"line": 1, "column": 3}]},
         {"message": "GraphQL introspection has been disabled, but the requested query contained the field "

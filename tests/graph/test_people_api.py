@@ -374,7 +374,8 @@ def test_not_found_id_wins_over_field_errors(gql, account, anna):
 def test_two_megabyte_request_body_is_refused(gql, connection, account):
     response = gql.post(CREATE, {"i": {"firstName": "x" * 2_000_000}}, token=account.admin_token)
     assert response.status_code == 413
-    assert response.text == "request body too large"
+    assert response.json() == {"errors": [{"message": "the request body is larger than 1000000 bytes",
+                                           "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
     assert rows(connection, account.id) == []
 
 
@@ -409,10 +410,10 @@ ROLE_MUTATIONS = {
 
 
 def _refused(query: str, field: str, message: str, code: str) -> dict:
-    """The exact response to a mutation refused by its permission class: no data, one error."""
+    """The exact response to a mutation refused by its permission class: a null field, one error."""
     at = query.index(field)
     line, column = query[:at].count("\n") + 1, at - query.rfind("\n", 0, at)
-    return {"data": None, "errors": [{"message": message, "locations": [{"line": line, "column": column}],
+    return {"data": {field: None}, "errors": [{"message": message, "locations": [{"line": line, "column": column}],
                                       "path": [field], "extensions": {"code": code}}], "_status": 200}
 
 

@@ -72,7 +72,7 @@ def test_create_tags_splits_commas_and_reports_errors(gql, session, account):
 
 def test_viewer_role_cannot_change_tags(gql, session, account):
     r = gql(CREATE, {"i": {"names": "Jazz"}}, token=account.viewer_token)
-    assert r["data"] is None
+    assert r["data"] == {"createTags": None}
     assert r["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
 
 

@@ -47,6 +47,7 @@ class Context:
         self.person_page = None  # a person viewer's page, read with their link (domain.forms)
         self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
         self.read_only = False
+        self.announced_tags: set[int] = set()  # tags a list resolved, for per-tag loaders (graph.tags.types)
         self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)  # set before execution for query operations (graph.execution)
 
     @property

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import case, delete, func, or_, select, text, update
+from sqlalchemy import BigInteger, and_, case, cast, delete, func, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
@@ -16,7 +17,7 @@ from domain import events
 from domain.accounts.models import Account
 from domain.catalog.models import Production
 from domain.errors import Collector, ErrorCode, InputError, not_found
-from domain.pagination import Page, cursor_int, keyset_page
+from domain.pagination import Page, cursor_int, decode_cursor, encode_cursor, keyset_page, page_size
 from domain.people.models import Organisation, Person
 from domain.segments.models import Segment
 from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory, TagCounter,
@@ -175,32 +176,75 @@ def ancestor_ids(session: Session, account_id: int, tag_id: int) -> list[int]:
     return list(session.execute(select(chain.c.id)).scalars())
 
 
-def who(session: Session, account_id: int, tag_id: int, *, target: TargetKind = TargetKind.PERSON,
-        source: str | None = None, include_subtags: bool = False, first: int | None = None,
-        after: str | None = None) -> Page:
-    """The persons (or productions, organisations) carrying a tag, by id."""
-    link, target_col, model = LINK_MODELS[target]
-    tag_ids = descendant_ids(session, account_id, [tag_id]) if include_subtags else {tag_id}
-    linked = select(target_col).where(link.account_id == account_id, link.tag_id.in_(tag_ids))
-    if source:
-        linked = linked.where(link.source == source)
-    stmt = select(model, model.id).where(model.account_id == account_id, model.id.in_(linked))
-    return keyset_page(session, stmt, [model.id], descending=False, first=first, after=after,
-                       coerce=lambda v: [cursor_int(v[0])])
+def descendants_by_tag(session: Session, account_id: int, tag_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Each tag with all its subtags (one recursive statement for all of them)."""
+    ids = sorted(set(tag_ids))
+    if not ids:
+        return {}
+    tree = select(Tag.id.label("root"), Tag.id.label("id")).where(
+        Tag.account_id == account_id, Tag.id.in_(ids)).cte("tree", recursive=True)
+    tree = tree.union(select(tree.c.root, Tag.id).where(Tag.account_id == account_id, Tag.parent_id == tree.c.id))
+    found: dict[int, set[int]] = {}
+    for root, tag_id in session.execute(select(tree.c.root, tree.c.id)):
+        found.setdefault(root, set()).add(tag_id)
+    return found
 
 
-def count_who(session: Session, account_id: int, tag_id: int, *, source: str | None = None,
-              include_subtags: bool = False) -> int:
-    """Distinct persons carrying the tag (or a subtag), optionally from one source."""
+def _tag_groups(session: Session, account_id: int, tag_ids: list[int], include_subtags: bool):
+    """(root tag, tag) pairs as a VALUES-like table: each tag alone, or with its subtags."""
+    groups = descendants_by_tag(session, account_id, tag_ids) if include_subtags else {t: {t} for t in tag_ids}
+    pairs = sorted((root, member) for root, members in groups.items() for member in members)
+    return select(func.unnest(cast([p[0] for p in pairs], ARRAY(BigInteger))).label("root"),
+                  func.unnest(cast([p[1] for p in pairs], ARRAY(BigInteger))).label("tag_id")).subquery("g")
+
+
+def who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], *, source: str | None = None,
+               include_subtags: bool = False, first: int | None = None,
+               after: str | None = None) -> dict[int, Page[Person]]:
+    """A page of the persons carrying each tag (or a subtag), by id, for many tags in one
+    statement: every tag's page starts after the same cursor (the same field arguments)."""
+    ids = sorted(set(tag_ids))
+    limit = page_size(first)
+    start = cursor_int(decode_cursor(after, 1)[0]) if after else None
+    if not ids:
+        return {}
+    groups = _tag_groups(session, account_id, ids, include_subtags)
+    roots = select(func.distinct(groups.c.root).label("root")).subquery("r")
+    links = select(PersonTag.person_id).join(groups, groups.c.tag_id == PersonTag.tag_id).where(
+        PersonTag.account_id == account_id, groups.c.root == roots.c.root)
+    if source is not None:
+        links = links.where(PersonTag.source == source)
+    if start is not None:
+        links = links.where(PersonTag.person_id > start)
+    page = links.group_by(PersonTag.person_id).order_by(PersonTag.person_id).limit(limit + 1).lateral("page")
+    rows = session.execute(
+        select(roots.c.root, Person).select_from(roots.join(page, true()))
+        .join(Person, and_(Person.account_id == account_id, Person.id == page.c.person_id))
+        .order_by(roots.c.root, Person.id)).all()
+    found: dict[int, list[Person]] = {t: [] for t in ids}
+    for root, person in rows:
+        found[root].append(person)
+    return {t: Page(items=items[:limit], cursors=[encode_cursor([p.id]) for p in items[:limit]],
+                    has_next_page=len(items) > limit, has_previous_page=bool(after))
+            for t, items in found.items()}
+
+
+def count_who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], *, source: str | None = None,
+                     include_subtags: bool = False) -> dict[int, int]:
+    """Distinct persons carrying each tag (or a subtag), optionally from one source."""
+    ids = sorted(set(tag_ids))
+    if not ids:
+        return {}
     if not include_subtags and source is None:
-        row = counters(session, account_id, [tag_id]).get(tag_id)
-        return row.persons if row else 0
-    ids = descendant_ids(session, account_id, [tag_id]) if include_subtags else {tag_id}
-    stmt = select(func.count(func.distinct(PersonTag.person_id))).where(
-        PersonTag.account_id == account_id, PersonTag.tag_id.in_(ids))
+        rows = counters(session, account_id, ids)
+        return {t: rows[t].persons if t in rows else 0 for t in ids}
+    groups = _tag_groups(session, account_id, ids, include_subtags)
+    stmt = select(groups.c.root, func.count(func.distinct(PersonTag.person_id))).join(
+        groups, groups.c.tag_id == PersonTag.tag_id).where(PersonTag.account_id == account_id)
     if source is not None:
         stmt = stmt.where(PersonTag.source == source)
-    return session.execute(stmt).scalar_one()
+    counted = dict(session.execute(stmt.group_by(groups.c.root)).all())
+    return {t: counted.get(t, 0) for t in ids}
 
 
 def links_for_targets(session: Session, account_id: int, target: TargetKind,
@@ -500,5 +544,5 @@ def list_categories(session: Session, account_id: int) -> list[TagCategory]:
 
 
 __all__ = ["TargetKind", "TagFilter", "create_tags", "ensure_tags", "update_tag", "attach", "detach",
-           "merge_tags", "delete_tag", "list_tags", "counters", "who", "recount", "all_tags",
+           "merge_tags", "delete_tag", "list_tags", "counters", "who_by_tag", "count_who_by_tag", "recount", "all_tags",
            "descendant_ids", "create_category", "list_categories"]

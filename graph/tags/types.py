@@ -38,7 +38,37 @@ def CategoryByIdLoader(ctx) -> BatchLoader:
 
 def announce_tags(ctx, views) -> None:
     if ctx.viewer is not None and ctx.viewer.kind in (ViewerKind.STAFF, ViewerKind.CONNECTOR):
-        loader(ctx, CounterByTagLoader).want(v.pk for v in views)
+        pks = [v.pk for v in views]
+        loader(ctx, CounterByTagLoader).want(pks)
+        ctx.announced_tags.update(pks)
+
+
+def PersonsByTagLoader(ctx, source: str | None, include_subtags: bool, first: int | None, after: str | None):
+    """Pages of persons per tag for one set of field arguments (each alias with other arguments
+    gets its own loader): one statement for every tag the request lists."""
+    key = f"PersonsByTagLoader:{source}:{include_subtags}:{first}:{after}"
+
+    def factory(ctx):
+        def fetch(ids):
+            pages = tags.who_by_tag(ctx.session, ctx.viewer.account_id, ids, source=source,
+                                    include_subtags=include_subtags, first=first, after=after)
+            announce_persons(ctx, [p.id for page in pages.values() for p in page.items])
+            return pages
+        made = BatchLoader(fetch)
+        made.want(ctx.announced_tags)
+        return made
+    return ctx.loaders.get(key, factory)
+
+
+def PersonCountByTagLoader(ctx, source: str | None, include_subtags: bool):
+    key = f"PersonCountByTagLoader:{source}:{include_subtags}"
+
+    def factory(ctx):
+        made = BatchLoader(lambda ids: tags.count_who_by_tag(ctx.session, ctx.viewer.account_id, ids, source=source,
+                                                             include_subtags=include_subtags))
+        made.want(ctx.announced_tags)
+        return made
+    return ctx.loaders.get(key, factory)
 
 
 @strawberry.type(description="A group of tags (genres, smart colours, regions, …).")
@@ -132,13 +162,11 @@ class Tag(Node):
         if self.name is None or viewer is None or not viewer.is_staff:
             return None
         ctx = info.context
-        page = tags.who(ctx.session, viewer.account_id, self.pk, source=source.value if source else None,
-                        include_subtags=include_subtags, first=first, after=after)
-        announce_persons(ctx, [p.id for p in page.items])
-        return PersonConnection(edges=edges(page), page_info=page_info(page),
-                                _count=lambda: tags.count_who(ctx.session, viewer.account_id, self.pk,
-                                                              source=source.value if source else None,
-                                                              include_subtags=include_subtags))
+        source_value = source.value if source else None
+        page = PersonsByTagLoader(ctx, source_value, include_subtags, first, after).load(self.pk)
+        counts = PersonCountByTagLoader(ctx, source_value, include_subtags)
+        pk = self.pk
+        return PersonConnection(edges=edges(page), page_info=page_info(page), _count=lambda: counts.load(pk))
 
     @classmethod
     def is_type_of(cls, obj, info) -> bool:

@@ -73,10 +73,13 @@ def get_account_by_slug(session: Session, slug: str) -> Account | None:
 
 def create_staff_user(session: Session, account_id: int, *, email: str, role: str,
                       name: str = "", password: str | None = None) -> StaffUser:
+    from domain.people.validation import normalise_email  # noqa: PLC0415
+
     problems = Collector()
-    email = (email or "").strip()
-    if "@" not in email or len(email) > 254:
-        problems.add(ErrorCode.INVALID_EMAIL, "not a valid e-mail address", "email")
+    try:
+        email = normalise_email(email or "")
+    except InputError as error:
+        problems.add(ErrorCode.INVALID_EMAIL, error.problems[0].message, "email")
     if role not in {r.value for r in Role}:
         problems.add(ErrorCode.INVALID_CHOICE, "role is admin, marketer or viewer", "role")
     problems.raise_if_any()

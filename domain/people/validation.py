@@ -7,10 +7,12 @@ import re
 from datetime import date
 from typing import Any
 
-from domain.errors import Collector, ErrorCode
-from domain.people.models import CustomFieldType, Gender
+from email_validator import EmailNotValidError, validate_email
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from domain.errors import Collector, ErrorCode, InputError
+from domain.people.models import CustomFieldType, Gender
+from domain.text import clean, scripts
+
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -29,6 +31,22 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def normalise_email(address: str) -> str:
+    """An e-mail address as stored: checked by email-validator (syntax, no display names or
+    lists), the domain lower-cased (internationalised domains kept readable), the local part
+    ASCII, and no domain label mixing scripts (a Cyrillic е in "еxample.nl"). Raises InputError."""
+    address = clean(address).strip()
+    try:
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False, test_environment=True)
+    except EmailNotValidError as error:
+        raise InputError.single(ErrorCode.INVALID_EMAIL, f"{address!r} is not a valid e-mail address: {error}") \
+            from None
+    if any(len(scripts(label)) > 1 for label in checked.domain.split(".")):
+        raise InputError.single(ErrorCode.INVALID_EMAIL, f"{address!r} is not a valid e-mail address: its domain "
+                                "mixes letters of several scripts")
+    return checked.normalized
+
+
 def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dict[str, dict],
                         path: tuple[str, ...] = ("input",)) -> dict[str, Any]:
     """Trim, normalise and check the given person fields; raise InputError listing every problem."""
@@ -42,16 +60,19 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
             if "\x00" in value:
                 problems.add(ErrorCode.INVALID, f"{camel(key)} must not contain NUL characters", *path, camel(key))
                 continue
-            value = value.strip()
+            value = clean(value).strip()
             if value == "":
                 value = None
         limit = TEXT_LIMITS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
             problems.add(ErrorCode.TOO_LONG, f"{camel(key)} is longer than {limit} characters", *path, camel(key))
             continue
-        if key == "email" and value is not None and not EMAIL.match(value):
-            problems.add(ErrorCode.INVALID_EMAIL, f"{value!r} is not a valid e-mail address", *path, "email")
-            continue
+        if key == "email" and value is not None:
+            try:
+                value = normalise_email(value)
+            except InputError as error:
+                problems.add(ErrorCode.INVALID_EMAIL, error.problems[0].message, *path, "email")
+                continue
         if key == "gender" and value is not None:
             value = getattr(value, "value", value)
             if value not in {g.value for g in Gender}:

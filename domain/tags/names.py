@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from domain.errors import Collector, ErrorCode, InputError
+from domain.text import clean, look_alike_key
 
 MAX_NAME_LENGTH = 100
+MAX_NAMES = 100  # names typed into one field (comma-separated)
+MAX_TYPED_LENGTH = MAX_NAMES * (MAX_NAME_LENGTH + 2)
 _POLISH = str.maketrans({"Ą": "A", "Ć": "C", "Ę": "E", "Ł": "L", "Ń": "N", "Ó": "O", "Ś": "S", "Ź": "Z", "Ż": "Z"})
 _KEPT_PUNCTUATION = set("–([{)]}_")
 _WHITESPACE = re.compile(r"\s+")
@@ -20,19 +23,23 @@ def canonical(name: str) -> str:
 
 
 def normalise(name: str, policy: str) -> str:
+    name = clean(name)
     return canonical(name) if policy == "canonical" else name.strip()
 
 
 def name_key(name: str) -> str:
-    """Two names that differ only in case are the same tag."""
-    return name.casefold()
+    """Two names that differ only in case, or only look alike (a Cyrillic а for an a, a zero-width
+    space), are the same tag."""
+    return look_alike_key(name)
 
 
 def split_names(typed: str, policy: str, *path: str) -> list[str]:
     """Split typed input on commas and normalise each piece; duplicates (by key) collapse.
 
-    Raises InputError when nothing is left or a name is too long.
+    Raises InputError when nothing is left, a name is too long, or there are more than MAX_NAMES.
     """
+    if len(typed or "") > MAX_TYPED_LENGTH:
+        raise InputError.single(ErrorCode.TOO_LONG, f"at most {MAX_TYPED_LENGTH} characters of names at once", *path)
     problems = Collector()
     names: list[str] = []
     seen: set[str] = set()
@@ -49,6 +56,8 @@ def split_names(typed: str, policy: str, *path: str) -> list[str]:
     problems.raise_if_any()
     if not names:
         raise InputError.single(ErrorCode.REQUIRED, "a tag needs a name", *path)
+    if len(names) > MAX_NAMES:
+        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_NAMES} tags at once", *path)
     return names
 
 

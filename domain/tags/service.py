@@ -295,7 +295,7 @@ def create_tags(session: Session, account_id: int, *, policy: str, names: str,
     if parent_id is not None:
         require_tag(session, account_id, parent_id, "input", "parentId")
     created = []
-    for name in split_names(names, policy, "input", "name"):
+    for name in split_names(names, policy, "input", "names"):
         # Row lock-free uniqueness: the unique index decides; ON CONFLICT tells us it lost.
         row = session.execute(
             pg_insert(Tag).values(account_id=account_id, name=name, name_key=name_key(name),
@@ -304,7 +304,7 @@ def create_tags(session: Session, account_id: int, *, policy: str, names: str,
             .on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key])
             .returning(Tag.id)).first()
         if row is None:
-            raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "input", "name")
+            raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "input", "names")
         created.append(row[0])
     _changed(session, account_id)
     found = tags_by_id(session, account_id, created)

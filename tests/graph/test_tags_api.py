@@ -62,12 +62,20 @@ def test_create_tags_splits_commas_and_reports_errors(gql, session, account):
     r = gql(CREATE, {"i": {"names": "Jazz, Rock ,Pop"}}, token=account.marketer_token)
     assert r["data"]["createTags"]["tags"] == [{"name": "Jazz", "label": "Jazz"}, {"name": "Rock", "label": "Rock"},
                                                {"name": "Pop", "label": "Pop"}]
-    for names, code in (("jazz", "DUPLICATE"), (" , ", "REQUIRED"), ("x" * 101, "TOO_LONG")):
+    look_alikes = ("J\u0430zz",      # a Cyrillic а
+                   "Ja\u200bzz",     # a zero-width space
+                   "\uff2a\uff21\uff3a\uff3a",  # full-width letters
+                   " jazz ")
+    for names, code in (("jazz", "DUPLICATE"), *((n, "DUPLICATE") for n in look_alikes), (" , ", "REQUIRED"),
+                        ("x" * 101, "TOO_LONG"), (", ".join(f"t{i}" for i in range(101)), "OUT_OF_RANGE"),
+                        ("x," * 6000, "TOO_LONG")):
         r = gql(CREATE, {"i": {"names": names}}, token=account.marketer_token)
-        assert r["data"]["createTags"]["__typename"] == "CreateTagsFailure"
-        assert r["data"]["createTags"]["errors"][0]["code"] == code
-        assert r["data"]["createTags"]["errors"][0]["path"] == ["input", "name"]
+        assert r["data"]["createTags"]["__typename"] == "CreateTagsFailure", names
+        assert r["data"]["createTags"]["errors"][0]["code"] == code, names
+        assert r["data"]["createTags"]["errors"][0]["path"] == ["input", "names"]
     assert session.execute(select(TagRow).where(TagRow.account_id == account.id)).all().__len__() == 3
+    r = gql(CREATE, {"i": {"names": ", ".join(f"t{i}" for i in range(100))}}, token=account.marketer_token)
+    assert len(r["data"]["createTags"]["tags"]) == 100
 
 
 def test_viewer_role_cannot_change_tags(gql, session, account):

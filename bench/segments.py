@@ -183,7 +183,7 @@ rule_set("s02-dance-utrecht-5", 5)((
         {"type": "tag", "tag_id": n.tag["Dans"]},
         {"not": {"type": "tag", "tag_id": n.tag["Klassieke muziek"]}},
         {"type": "gender", "values": ["female", "other"]},
-        {"type": "text", "field": "city", "op": "eq", "value": "Utrecht"}]}, None, None),
+        {"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"}]}, None, None),
     lambda n, s: f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
         WHERE p.account_id = :a AND st.orders >= 3 AND {has_tag([n.tag['Dans']])}
@@ -196,7 +196,7 @@ rule_set("s03-season-both-5", 5)((
         {"type": "purchase", "metric": "tickets", "min": 4},
         {"type": "channel", "channel": "both"},
         {"type": "subscription", "holder": False},
-        {"type": "text", "field": "language", "op": "eq", "value": "nl"},
+        {"type": "text", "field": "language", "operator": "eq", "value": "nl"},
         {"type": "added_on", "before": str(n.today - timedelta(days=90))}]}, {"seasons": [n.season]}, None),
     # by hand too from the per-season figures (aggregating the season's 2.7M tickets takes seconds)
     lambda n, s: f"""
@@ -212,7 +212,7 @@ rule_set("s04-impulsive-near-5", 5)((
         {"type": "impulsive", "max_days_before": 3, "min_times": 2},
         {"type": "distance", "km": 30, "venue_id": n.venue_id},
         {"type": "consent", "consent_type_id": n.consent["offers_email"]},
-        {"type": "text", "field": "postal_code", "op": "starts_with", "value": "3"}]},
+        {"type": "text", "field": "postal_code", "operator": "starts_with", "value": "3"}]},
         {"promoters": [n.promoter], "days_back": 365}, None),
     lambda n, s: f"""
         WITH ev AS ({scope_events_sql(n, promoters=[n.promoter], days_back=365)}),
@@ -235,7 +235,7 @@ rule_set("s05-lapsed-seniors-5", 5)((
         {"type": "consent", "consent_type_id": n.consent["newsletter"]},
         {"type": "age", "min": 60},
         {"type": "tag", "tag_id": n.tag["VIP"], "has": False},
-        {"type": "text", "field": "country", "op": "eq", "value": "NL"}]}, None, None),
+        {"type": "text", "field": "country", "operator": "eq", "value": "NL"}]}, None, None),
     lambda n, s: f"""
         SELECT count(*) FROM person p
         WHERE p.account_id = :a
@@ -252,7 +252,7 @@ rule_set("s06-cabaret-interest-5", 5)((
                  {"type": "form", "within_days": 365}]},
         {"type": "subscription", "holder": False},
         {"type": "gender", "values": ["all"]},
-        {"type": "custom_field", "key": "household_size", "op": "gte", "value": 2}]},
+        {"type": "custom_field", "key": "household_size", "operator": "gte", "value": 2}]},
         {"genre_tag_ids": n.descendants(s, "Cabaret"), "days_back": 180}, None),
     lambda n, s: f"""
         WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Cabaret'), days_back=180))})
@@ -270,7 +270,7 @@ rule_set("s07-box-office-only", 5)((
         {"type": "channel", "channel": "box_office"},
         {"not": {"type": "channel", "channel": "online"}},
         {"type": "age", "max": 35},
-        {"type": "text", "field": "email", "op": "ends_with", "value": ".nl"},
+        {"type": "text", "field": "email", "operator": "ends_with", "value": ".nl"},
         {"type": "added_on", "last_days": 730}]}, None, None),
     lambda n, s: f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
@@ -290,7 +290,7 @@ rule_set("s08-productions-newsletter", 2)((
 
 # 9. Within 15 km of a point.
 rule_set("s09-distance-point", 1)((
-    lambda n, s: ({"type": "distance", "km": 15, "lat": 52.0907, "lon": 5.1214}, None, None),
+    lambda n, s: ({"type": "distance", "km": 15, "latitude": 52.0907, "longitude": 5.1214}, None, None),
     lambda n, s: """
         SELECT count(*) FROM person p WHERE p.account_id = :a AND p.latitude IS NOT NULL
           AND 2 * 6371.0 * asin(sqrt(power(sin(radians(p.latitude - 52.0907) / 2), 2)
@@ -299,10 +299,10 @@ rule_set("s09-distance-point", 1)((
 # 10. Custom fields of every type.
 rule_set("s10-custom-fields", 4)((
     lambda n, s: ({"all": [
-        {"type": "custom_field", "key": "seating_preference", "op": "in", "value": ["balkon", "loge"]},
-        {"any": [{"type": "custom_field", "key": "wheelchair_space", "op": "is_true"},
-                 {"type": "custom_field", "key": "dietary_wishes", "op": "is_not_empty"}]},
-        {"type": "custom_field", "key": "friend_since", "op": "before", "value": "2024-01-01"}]}, None, None),
+        {"type": "custom_field", "key": "seating_preference", "operator": "in", "value": ["balkon", "loge"]},
+        {"any": [{"type": "custom_field", "key": "wheelchair_space", "operator": "is_true"},
+                 {"type": "custom_field", "key": "dietary_wishes", "operator": "is_not_empty"}]},
+        {"type": "custom_field", "key": "friend_since", "operator": "before", "value": "2024-01-01"}]}, None, None),
     lambda n, s: """
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND p.custom_fields ->> 'seating_preference' IN ('balkon', 'loge')
@@ -356,7 +356,7 @@ rule_set("s14-smart-colour-5", 5)((
         {"type": "purchase", "metric": "revenue", "min": 100},
         {"type": "age", "min": 30, "max": 50},
         {"type": "consent", "consent_type_id": n.consent["post"], "granted": False},
-        {"type": "text", "field": "language", "op": "in", "value": ["nl", "en"]},
+        {"type": "text", "field": "language", "operator": "in", "values": ["nl", "en"]},
         {"type": "channel", "channel": "online"}]},
         {"label_tag_ids": n.descendants(s, "Smart colours")}, None),
     lambda n, s: f"""
@@ -381,7 +381,7 @@ rule_set("s15-top-spenders-5", 5)((
 # 16. Around the city (any of three) with at least one ticket.
 rule_set("s16-any-region", 4)((
     lambda n, s: ({"all": [
-        {"any": [{"type": "text", "field": "city", "op": "in", "value": ["Amsterdam", "Rotterdam", "Den Haag"]},
+        {"any": [{"type": "text", "field": "city", "operator": "in", "values": ["Amsterdam", "Rotterdam", "Den Haag"]},
                  {"type": "tag", "tag_id": n.tag["Utrecht"], "include_subtags": True},
                  {"type": "distance", "km": 10, "venue_id": n.venue_id}]},
         {"type": "purchase", "metric": "tickets", "min": 1}]}, None, None),
@@ -423,10 +423,10 @@ rule_set("s18-classical-regulars-5", 5)((
 # 19. Names and postal codes (text operators).
 rule_set("s19-text-operators", 3)((
     lambda n, s: ({"all": [
-        {"any": [{"type": "text", "field": "last_name", "op": "starts_with", "value": "de "},
-                 {"type": "text", "field": "first_name", "op": "contains", "value": "an"}]},
-        {"type": "text", "field": "email", "op": "is_not_empty"},
-        {"type": "text", "field": "postal_code", "op": "not_in", "value": ["1011 AB", "3511 AA"]}]}, None, None),
+        {"any": [{"type": "text", "field": "last_name", "operator": "starts_with", "value": "de "},
+                 {"type": "text", "field": "first_name", "operator": "contains", "value": "an"}]},
+        {"type": "text", "field": "email", "operator": "is_not_empty"},
+        {"type": "text", "field": "postal_code", "operator": "not_in", "values": ["1011 AB", "3511 AA"]}]}, None, None),
     lambda n, s: """
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND (lower(p.last_name) LIKE 'de %' OR strpos(lower(p.first_name), 'an') > 0)

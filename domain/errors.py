@@ -1,7 +1,8 @@
 """Errors the domain reports for bad input. The API turns them into typed payload errors.
 
 Every problem names a code, a readable message and the path of the offending input field
-(``("input", "email")``), so a client can show it next to the right field.
+(``("email",)``, ``("rules", "all", "0", "tag", "tag_id")``), in the domain's own terms (its field
+names); the API turns them into input paths (``["input", "email"]``) in one place.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class ErrorCode(str, enum.Enum):
     CONFLICT = "conflict"
     CYCLE = "cycle"
     TOO_COSTLY = "too_costly"
+
+
+class Key(str):
+    """A path element that is data, not a field name (a custom field's key): kept as it is when
+    the path becomes an input path."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from domain.jobs_state.models import Job  # noqa: F401
 from domain.people.models import (ConsentType, CustomFieldDefinition, Organisation, Person,  # noqa: F401
                                   PersonConsent, PersonIdentity)
 
-from domain.segments.models import Segment  # noqa: F401
+from domain.segments.models import Segment, SegmentReference  # noqa: F401
 from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory,  # noqa: F401
                                  TagCounter)
 

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
 from domain.errors import InputError
+from graph.core.errors import input_path
 
 from graph.accounts.schema import AccountQuery
 from graph.catalog.schema import CatalogQuery
@@ -49,8 +50,13 @@ class InputErrorCodes(SchemaExtension):
         for error in (result.errors or []) if result else []:
             original = getattr(error, "original_error", None)
             if isinstance(original, InputError):
+                # Paths name the field's arguments: under ``input`` when the field takes one.
+                node = error.nodes[0] if error.nodes else None
+                takes_input = node is not None and any(a.name.value == "input" for a in node.arguments or ())
+                prefix = ("input",) if takes_input else ()
                 error.extensions = {**(error.extensions or {}), "code": original.problems[0].code.name,
-                                    "problems": [{"code": p.code.name, "message": p.message, "path": list(p.path)}
+                                    "problems": [{"code": p.code.name, "message": p.message,
+                                                  "path": input_path(p.path, prefix)}
                                                  for p in original.problems]}
 
 

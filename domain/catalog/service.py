@@ -22,6 +22,22 @@ def list_venues(session: Session, account_id: int, *, first=None, after=None) ->
     return _by_id_page(session, Venue, account_id, first=first, after=after)
 
 
+def delete_venue(session: Session, account_id: int, venue_id: int) -> None:
+    """Delete a venue that holds no events and that no segment's distance rule names."""
+    from sqlalchemy import delete  # noqa: PLC0415
+
+    from domain.errors import ErrorCode, InputError, not_found  # noqa: PLC0415
+    from domain.segments.references import delete_unless_used  # noqa: PLC0415
+
+    if session.execute(select(Venue.id).where(Venue.account_id == account_id, Venue.id == venue_id)).first() is None:
+        raise not_found("venue", "id")
+    if session.execute(select(Event.id).where(Event.account_id == account_id, Event.venue_id == venue_id)
+                       .limit(1)).first():
+        raise InputError.single(ErrorCode.CONFLICT, "events take place at this venue", "id")
+    delete_unless_used(session, account_id, "venue", venue_id,
+                       delete(Venue).where(Venue.account_id == account_id, Venue.id == venue_id), "id")
+
+
 def list_productions(session: Session, account_id: int, *, search: str | None = None,
                      season: str | None = None, promoter: str | None = None,
                      first=None, after=None) -> Page[Production]:

@@ -79,28 +79,28 @@ def _clean(values: dict[str, Any], problems: Collector) -> dict[str, Any]:
         if key in TEXT_LIMITS:
             value = (value or "").strip()
             if len(value) > TEXT_LIMITS[key]:
-                problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {TEXT_LIMITS[key]} characters", "input", key)
+                problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {TEXT_LIMITS[key]} characters", key)
         out[key] = value
     if "title" in out and not out["title"]:
-        problems.add(ErrorCode.REQUIRED, "a form needs a title", "input", "title")
+        problems.add(ErrorCode.REQUIRED, "a form needs a title", "title")
     return out
 
 
 def _set_form_tags(session: Session, account_id: int, form_id: int, tag_ids: list[int]) -> None:
     if len(tag_ids) != len(set(tag_ids)):
-        raise InputError.single(ErrorCode.INVALID, "a tag appears twice", "input", "tagIds")
+        raise InputError.single(ErrorCode.INVALID, "a tag appears twice", "tag_ids")
     if len(tag_ids) > MAX_FORM_TAGS:
-        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags on a form", "input", "tagIds")
+        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags on a form", "tag_ids")
     rows = {t.id: t for t in session.execute(
         select(Tag).where(Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalars()} if tag_ids else {}
     problems = Collector()
     for index, tag_id in enumerate(tag_ids):
         tag = rows.get(tag_id)
         if tag is None:
-            problems.add(ErrorCode.NOT_FOUND, "tag not found", "input", "tagIds", str(index))
+            problems.add(ErrorCode.NOT_FOUND, "tag not found", "tag_ids", str(index))
         elif not tag.show_on_form:
             problems.add(ErrorCode.INVALID, f"tag {tag.name!r} is not marked \"show on form\"",
-                         "input", "tagIds", str(index))
+                         "tag_ids", str(index))
     problems.raise_if_any()
     session.execute(delete(FormTag).where(FormTag.account_id == account_id, FormTag.form_id == form_id))
     if tag_ids:
@@ -119,7 +119,7 @@ def create_form(session: Session, account_id: int, *, values: dict[str, Any], ta
     problems = Collector()
     cleaned = _clean(values, problems)
     if "title" not in cleaned:
-        problems.add(ErrorCode.REQUIRED, "a form needs a title", "input", "title")
+        problems.add(ErrorCode.REQUIRED, "a form needs a title", "title")
     problems.raise_if_any()
     form = Form(account_id=account_id, kind=CAMPAIGN, **cleaned)
     session.add(form)
@@ -134,7 +134,7 @@ def update_form(session: Session, account_id: int, form_id: int, *, values: dict
     form = session.execute(select(Form).where(Form.account_id == account_id, Form.id == form_id)
                            .with_for_update()).scalar_one_or_none()
     if form is None:
-        raise not_found("form", "input", "id")
+        raise not_found("form", "id")
     problems = Collector()
     cleaned = _clean(values, problems)
     problems.raise_if_any()
@@ -146,6 +146,21 @@ def update_form(session: Session, account_id: int, form_id: int, *, values: dict
     session.flush()
     _bump(session, account_id)
     return form
+
+
+def delete_form(session: Session, account_id: int, form_id: int) -> None:
+    """Delete a campaign form and its submissions. Not the preference centre, nor a form a
+    segment's rules name ("submitted form …")."""
+    from domain.segments.references import delete_unless_used  # noqa: PLC0415
+
+    form = get_form(session, account_id, form_id)
+    if form is None:
+        raise not_found("form", "id")
+    if form.kind == PREFERENCE_CENTRE:
+        raise InputError.single(ErrorCode.CONFLICT, "the preference centre cannot be deleted", "id")
+    delete_unless_used(session, account_id, "form", form_id,
+                       delete(Form).where(Form.account_id == account_id, Form.id == form_id), "id")
+    _bump(session, account_id)
 
 
 # ----------------------------------------------------------------------------- the person's side
@@ -274,7 +289,7 @@ def submit_form(session: Session, account_id: int, *, form_id: int, person_id: i
     integration links stay. Consents change as given. The submission is recorded."""
     unknown = [i for i, t in enumerate(selected_tag_ids) if t not in visible_tag_ids]
     if unknown:
-        raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "input", "selectedTagIds",
+        raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "selected_tag_ids",
                                 str(unknown[0]))
     chosen = set(selected_tag_ids)
     before = person_selected_tag_ids(session, account_id, person_id, sorted(visible_tag_ids))

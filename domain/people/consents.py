@@ -15,6 +15,19 @@ def list_consent_types(session: Session, account_id: int) -> list[ConsentType]:
         select(ConsentType).where(ConsentType.account_id == account_id).order_by(ConsentType.id)).scalars())
 
 
+def delete_consent_type(session: Session, account_id: int, consent_type_id: int) -> None:
+    """Delete a consent type with every person's state for it, unless a segment's rules name it."""
+    from sqlalchemy import delete  # noqa: PLC0415
+
+    from domain.errors import not_found  # noqa: PLC0415
+    from domain.segments.references import delete_unless_used  # noqa: PLC0415
+
+    deleted = delete_unless_used(session, account_id, "consent_type", consent_type_id, delete(ConsentType).where(
+        ConsentType.account_id == account_id, ConsentType.id == consent_type_id), "id")
+    if not deleted:
+        raise not_found("consent type", "id")
+
+
 def consents_by_person(session: Session, account_id: int, person_ids: list[int]) -> dict[int, list]:
     out: dict[int, list[PersonConsent]] = defaultdict(list)
     if person_ids:
@@ -55,7 +68,7 @@ def set_consents(session: Session, account_id: int, person_id: int, states: dict
         ConsentType.account_id == account_id, ConsentType.id.in_(list(states)))).scalars())
     missing = [k for k in states if k not in known]
     if missing:
-        raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "input", "consents")
+        raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "consents")
     now = datetime.now(timezone.utc)
     stmt = pg_insert(PersonConsent).values([
         {"account_id": account_id, "person_id": person_id, "consent_type_id": type_id, "granted": granted,

@@ -57,6 +57,21 @@ def definitions_from_rows(rows) -> dict[str, dict]:
     return {key: {"type": kind, "choices": choices or []} for key, kind, choices in rows}
 
 
+def delete_custom_field(session: Session, account_id: int, key: str) -> None:
+    """Delete a custom field definition and its values on every person, unless a segment's rules
+    test the field."""
+    from sqlalchemy import Text, literal, update  # noqa: PLC0415
+
+    from domain.segments.references import delete_unless_used  # noqa: PLC0415
+
+    deleted = delete_unless_used(session, account_id, "custom_field", key, delete(CustomFieldDefinition).where(
+        CustomFieldDefinition.account_id == account_id, CustomFieldDefinition.key == key), "key")
+    if not deleted:
+        raise not_found("custom field", "key")
+    session.execute(update(Person).where(Person.account_id == account_id, Person.custom_fields.has_key(key))
+                    .values(custom_fields=Person.custom_fields.op("-")(literal(key, Text))))
+
+
 def get_person(session: Session, account_id: int, person_id: int) -> Person | None:
     return session.execute(
         select(Person).where(Person.account_id == account_id, Person.id == person_id)).scalar_one_or_none()
@@ -82,7 +97,7 @@ def _email_taken(session: Session, account_id: int, email: str | None, exclude_i
 
 def _duplicate_email() -> InputError:
     return InputError.single(ErrorCode.DUPLICATE, "another person already has this e-mail address",
-                             "input", "email")
+                             "email")
 
 
 def _flush_unique(session: Session) -> None:
@@ -114,7 +129,7 @@ def update_person(session: Session, account_id: int, person_id: int, *, timezone
         select(Person).where(Person.account_id == account_id, Person.id == person_id).with_for_update()
     ).scalar_one_or_none()
     if person is None:
-        raise not_found("person", "input", "id")
+        raise not_found("person", "id")
     values = dict(values)
     # Moving one coordinate keeps the other: latitude and longitude are checked as a pair.
     if ("latitude" in values) != ("longitude" in values):
@@ -147,7 +162,7 @@ def update_person(session: Session, account_id: int, person_id: int, *, timezone
 def delete_person(session: Session, account_id: int, person_id: int) -> None:
     result = session.execute(delete(Person).where(Person.account_id == account_id, Person.id == person_id))
     if result.rowcount == 0:
-        raise not_found("person", "input", "id")
+        raise not_found("person", "id")
     events.record(session, events.PersonDeleted(account_id=account_id, person_id=person_id))
 
 

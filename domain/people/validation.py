@@ -9,7 +9,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from domain.errors import Collector, ErrorCode, InputError
+from domain.errors import Collector, ErrorCode, InputError, Key
 from domain.people.models import CustomFieldType, Gender
 from domain.text import clean, scripts
 
@@ -48,24 +48,24 @@ def normalise_email(address: str) -> str:
 
 
 def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dict[str, dict],
-                        path: tuple[str, ...] = ("input",)) -> dict[str, Any]:
+                        path: tuple[str, ...] = ()) -> dict[str, Any]:
     """Trim, normalise and check the given person fields; raise InputError listing every problem."""
     problems = Collector()
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in PERSON_FIELDS:
-            problems.add(ErrorCode.INVALID, f"unknown field {key}", *path, camel(key))
+            problems.add(ErrorCode.INVALID, f"unknown field {key}", *path, key)
             continue
         if isinstance(value, str):
             if "\x00" in value:
-                problems.add(ErrorCode.INVALID, f"{camel(key)} must not contain NUL characters", *path, camel(key))
+                problems.add(ErrorCode.INVALID, f"{camel(key)} must not contain NUL characters", *path, key)
                 continue
             value = clean(value).strip()
             if value == "":
                 value = None
         limit = TEXT_LIMITS.get(key)
         if limit and isinstance(value, str) and len(value) > limit:
-            problems.add(ErrorCode.TOO_LONG, f"{camel(key)} is longer than {limit} characters", *path, camel(key))
+            problems.add(ErrorCode.TOO_LONG, f"{camel(key)} is longer than {limit} characters", *path, key)
             continue
         if key == "email" and value is not None:
             try:
@@ -92,7 +92,7 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
         if key == "birth_date" and value is not None:
             if value > today or value.year < 1900:
                 problems.add(ErrorCode.OUT_OF_RANGE, "birth date must be between 1900 and today",
-                             *path, "birthDate")
+                             *path, "birth_date")
                 continue
         if key in ("latitude", "longitude") and value is not None:
             bound = 90 if key == "latitude" else 180
@@ -114,10 +114,10 @@ def clean_custom_fields(values: dict[str, Any], definitions: dict[str, dict], pr
                         path: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(values, dict):
-        problems.add(ErrorCode.INVALID, "custom fields are an object of key → value", *path, "customFields")
+        problems.add(ErrorCode.INVALID, "custom fields are an object of key → value", *path, "custom_fields")
         return out
     for key, value in values.items():
-        where = (*path, "customFields", str(key))
+        where = (*path, "custom_fields", Key(str(key)))
         definition = definitions.get(key)
         if definition is None:
             problems.add(ErrorCode.NOT_FOUND, f"no custom field {key!r} is defined", *where)

@@ -419,7 +419,7 @@ class Compiler:
         raise ValueError(op)
 
     def c_TextCond(self, c: r.TextCond, ctx: Ctx) -> ColumnElement:
-        return self._text_test(self.p.c[c.field], c.op, c.value, ctx)
+        return self._text_test(self.p.c[c.field], c.operator, c.values if c.values is not None else c.value, ctx)
 
     def c_GenderCond(self, c: r.GenderCond, ctx: Ctx) -> ColumnElement:
         if "all" in c.values:
@@ -445,47 +445,52 @@ class Compiler:
         return and_(*tests)  # false, never NULL, for a missing instant
 
     def c_AddedOnCond(self, c: r.AddedOnCond, ctx: Ctx) -> ColumnElement:
+        """Local dates: after and before are strict, on is that day (SPEC 5.6)."""
+        created = self.p.c.created_at
         if c.last_days is not None:
-            return self._local_days(self.p.c.created_at, self.today - timedelta(days=c.last_days), self.today)
-        return self._local_days(self.p.c.created_at, c.after, c.before)
+            return self._local_days(created, self.today - timedelta(days=c.last_days), self.today)
+        if c.on is not None:
+            return self._local_days(created, c.on, c.on)
+        return self._local_days(created, c.after + timedelta(days=1) if c.after else None,
+                                c.before - timedelta(days=1) if c.before else None)
 
     def c_CustomFieldCond(self, c: r.CustomFieldCond, ctx: Ctx) -> ColumnElement:
         doc = self.p.c.custom_fields
         raw = doc[c.key]                      # jsonb value or NULL when missing
         as_text = doc[c.key].astext            # NULL for missing and JSON null
-        if c.op in ("is_empty", "is_not_empty"):
+        if c.operator in ("is_empty", "is_not_empty"):
             if c.kind == "text":
                 empty = func.coalesce(as_text, "").regexp_match(r"^\s*$")
             else:
                 empty = func.coalesce(func.jsonb_typeof(raw), "null") == "null"
-            return empty if c.op == "is_empty" else not_(empty)  # both never NULL
+            return empty if c.operator == "is_empty" else not_(empty)  # both never NULL
         if c.kind in ("text", "choice"):
-            return self._text_test(as_text, c.op, c.value, ctx) if c.kind == "text" \
+            return self._text_test(as_text, c.operator, c.value, ctx) if c.kind == "text" \
                 else self._choice(as_text, c, ctx)
         if c.kind == "boolean":
-            return self._test(raw == cast(literal("true" if c.op == "is_true" else "false"), raw.type), ctx)
+            return self._test(raw == cast(literal("true" if c.operator == "is_true" else "false"), raw.type), ctx)
         if c.kind == "number":
             numeric = cast(text_case_number(raw), Numeric)
             tests = {"eq": numeric == c.value, "neq": numeric == c.value, "gt": numeric > c.value,
                      "gte": numeric >= c.value, "lt": numeric < c.value, "lte": numeric <= c.value}
-            test = numeric.between(c.value[0], c.value[1]) if c.op == "between" else tests[c.op]
-            return self._test(test, ctx, negated=c.op == "neq")
+            test = numeric.between(c.value[0], c.value[1]) if c.operator == "between" else tests[c.operator]
+            return self._test(test, ctx, negated=c.operator == "neq")
         if c.kind == "date":
             day = cast(text_case_date(as_text), Date)
-            if c.op == "last_days":
+            if c.operator == "last_days":
                 test = day.between(self.today - timedelta(days=c.value), self.today)
-            elif c.op == "between":
+            elif c.operator == "between":
                 test = day.between(c.value[0], c.value[1])
             else:
                 test = {"eq": day == c.value, "neq": day == c.value, "before": day < c.value,
-                        "after": day > c.value}[c.op]
-            return self._test(test, ctx, negated=c.op == "neq")
+                        "after": day > c.value}[c.operator]
+            return self._test(test, ctx, negated=c.operator == "neq")
         raise ValueError(c.kind)
 
     def _choice(self, as_text, c: r.CustomFieldCond, ctx: Ctx) -> ColumnElement:
-        if c.op in ("in", "not_in"):
-            return self._test(as_text.in_(list(c.value)), ctx, negated=c.op == "not_in")
-        return self._test(as_text == c.value, ctx, negated=c.op != "eq")
+        if c.operator in ("in", "not_in"):
+            return self._test(as_text.in_(list(c.value)), ctx, negated=c.operator == "not_in")
+        return self._test(as_text == c.value, ctx, negated=c.operator != "eq")
 
     def c_DistanceCond(self, c: r.DistanceCond, ctx: Ctx) -> ColumnElement:
         if c.venue_id is not None:
@@ -494,7 +499,7 @@ class Compiler:
                 return false()
             lat, lon = point
         else:
-            lat, lon = c.lat, c.lon
+            lat, lon = c.latitude, c.longitude
         plat, plon = self.p.c.latitude, self.p.c.longitude
         lat_b, lon_b = literal(lat, Float), literal(lon, Float)
         haversine = 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(
@@ -755,8 +760,7 @@ def requires_scope_ticket(node: r.Node) -> bool:
 
 def _listed(node: r.Node) -> int:
     """Values a condition lists (each one a bound parameter)."""
-    value = getattr(node, "value", None)
-    return len(value) if isinstance(value, tuple) else 0
+    return sum(len(v) for v in (getattr(node, "value", None), getattr(node, "values", None)) if isinstance(v, tuple))
 
 
 def like_pattern(before: str, value: str, after: str):

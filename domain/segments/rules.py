@@ -1,23 +1,32 @@
-"""Segment rules as data (SPEC 5.1–5.3): parsing, validation and the typed rule tree.
+"""Segment rules as data (SPEC 5.1–5.3): the typed rule tree and its one codec.
 
-A stored rule document is ``{"version": 1, "rule": <node>}``; a node is a group or a condition:
+The tree is made of the dataclasses below. It reaches the domain either typed (the API builds it
+straight from its inputs) or as a stored JSON document; ``check_rule`` / ``parse_rule`` validate
+both the same way and report every problem at its path in the tree's own terms:
+``("rules", "all", "0", "condition", "age", "max")``. ``encode`` / ``encode_scope`` write the stored
+document (version ``RULES_VERSION``); ``references`` lists every id the rules and scope name and
+``replace_references`` repoints them: nothing else in the product reads or walks the JSON.
+
+Stored document (``segment.rules``), a node:
 
     {"all": [node, ...]}    every child holds (all of nothing: everyone)
     {"any": [node, ...]}    some child holds (any of nothing: no one)
     {"not": node}           the plain complement over the account's persons
-    {"type": "<kind>", ...} a condition (kinds below)
+    {"type": "<kind>", ...} a condition, its fields named as the dataclass's (below)
 
-Conditions (unknown keys are refused; every problem names its path in the document):
+Conditions (unknown keys are refused):
 
     text          field: email | first_name | last_name | language | postal_code | city | country
-                  op: eq | neq | contains | not_contains | starts_with | ends_with | in | not_in
-                      | is_empty | is_not_empty            value: str, or [str] for in / not_in
+                  operator: eq | neq | contains | not_contains | starts_with | ends_with | in | not_in
+                      | is_empty | is_not_empty;  value: str, or values: [str] for in / not_in
     gender        values: [female | male | other | all]   (unknown gender only under "all")
     age           min, max: whole years, inclusive, either may be null
-    added_on      after, before: ISO dates, inclusive; or last_days: N (0 <= d <= N)
-    custom_field  key, op, value — ops by the field's type:
-                      text: as for "text"; number: eq neq gt gte lt lte between is_empty is_not_empty
-                      date: eq neq before after between last_days is_empty is_not_empty
+    added_on      after, before: dates, strict ("before 1 May" excludes 1 May), may combine; or
+                  on: a date; or last_days: N (0 <= d <= N)
+    custom_field  key, operator, value — operators by the field's type:
+                      text: as for "text" (value a list for in / not_in)
+                      number: eq neq gt gte lt lte between is_empty is_not_empty
+                      date: eq (on) neq before after (strict) between (inclusive) last_days is_empty is_not_empty
                       boolean: is_true is_false is_empty is_not_empty; choice: eq neq in not_in is_empty is_not_empty
                   (between takes value [low, high], inclusive)
     tag           tag_id, has: bool (default true), source: person | staff | integration | null,
@@ -28,31 +37,117 @@ Conditions (unknown keys are refused; every problem names its path in the docume
     channel       channel: online | box_office | both
     last_purchase mode: within | exactly | not_within, days: N
     impulsive     max_days_before: N, min_times: M (default 1)
-    distance      km, and venue_id or lat + lon
+    distance      km, and venue_id or latitude + longitude
     subscription  holder: bool (default true)
     segment       segment_id, member: bool (default true)
 
 Event scope (``segment.scope``): promoters, seasons: [str]; production_ids, event_ids, genre_tag_ids,
 label_tag_ids: [int]; days_back: N or null. A scope with no filter and no days_back is no scope.
+Version 1 documents (``op``, ``lat`` / ``lon``, inclusive added-on dates) were rewritten to version 2
+by migration 0009.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+import math
+from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 from domain.errors import Collector, ErrorCode, InputError
+from domain.tags.models import TagSource
 
-RULES_VERSION = 1
+RULES_VERSION = 2
 MAX_DEPTH = 12
 MAX_CONDITIONS = 200
 MAX_LIST = 1000
 MAX_TEXT = 500
+MAX_NUMBER = 1e15
+MAX_ID = 2**63 - 1
 
-TEXT_FIELDS = ("email", "first_name", "last_name", "language", "postal_code", "city", "country")
-TEXT_OPS = ("eq", "neq", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in", "is_empty",
-            "is_not_empty")
+
+class TextField(str, enum.Enum):
+    EMAIL = "email"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    LANGUAGE = "language"
+    POSTAL_CODE = "postal_code"
+    CITY = "city"
+    COUNTRY = "country"
+
+
+class TextOperator(str, enum.Enum):
+    EQ = "eq"
+    NEQ = "neq"
+    CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    IN = "in"
+    NOT_IN = "not_in"
+    IS_EMPTY = "is_empty"
+    IS_NOT_EMPTY = "is_not_empty"
+
+
+class CustomFieldOperator(str, enum.Enum):
+    """Which ones apply depends on the field's type (see the module docstring)."""
+
+    EQ = "eq"
+    NEQ = "neq"
+    CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"
+    BEFORE = "before"
+    AFTER = "after"
+    LAST_DAYS = "last_days"
+    IS_TRUE = "is_true"
+    IS_FALSE = "is_false"
+    IS_EMPTY = "is_empty"
+    IS_NOT_EMPTY = "is_not_empty"
+
+
+class GenderChoice(str, enum.Enum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    ALL = "all"
+
+
+class PurchaseMetric(str, enum.Enum):
+    REVENUE = "revenue"
+    ORDERS = "orders"
+    TICKETS = "tickets"
+    EVENTS = "events"
+
+
+class SalesChannel(str, enum.Enum):
+    ONLINE = "online"
+    BOX_OFFICE = "box_office"
+    BOTH = "both"
+
+
+class LastPurchaseMode(str, enum.Enum):
+    WITHIN = "within"
+    EXACTLY = "exactly"
+    NOT_WITHIN = "not_within"
+
+
+TEXT_FIELDS = tuple(f.value for f in TextField)
+TEXT_OPS = tuple(o.value for o in TextOperator)
+GENDERS = tuple(g.value for g in GenderChoice)
+METRICS = tuple(m.value for m in PurchaseMetric)
+CHANNELS = tuple(c.value for c in SalesChannel)
+LAST_PURCHASE_MODES = tuple(m.value for m in LastPurchaseMode)
+SOURCES = tuple(s.value for s in TagSource)
 NEGATIVE_OPS = ("neq", "not_contains", "not_in", "is_not_empty")
 CUSTOM_OPS = {
     "text": TEXT_OPS,
@@ -61,23 +156,18 @@ CUSTOM_OPS = {
     "boolean": ("is_true", "is_false", "is_empty", "is_not_empty"),
     "choice": ("eq", "neq", "in", "not_in", "is_empty", "is_not_empty"),
 }
-GENDERS = ("female", "male", "other", "all")
-SOURCES = ("person", "staff", "integration")
-METRICS = ("revenue", "orders", "tickets", "events")
-CHANNELS = ("online", "box_office", "both")
-LAST_PURCHASE_MODES = ("within", "exactly", "not_within")
 
 
 # ----------------------------------------------------------------------------- the typed tree
 
 @dataclass(frozen=True)
 class All:
-    children: tuple
+    children: tuple = ()
 
 
 @dataclass(frozen=True)
 class Any_:
-    children: tuple
+    children: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -87,14 +177,15 @@ class Not:
 
 @dataclass(frozen=True)
 class TextCond:
-    field: str
-    op: str
-    value: Any = None
+    field: TextField
+    operator: TextOperator
+    value: str | None = None
+    values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class GenderCond:
-    values: tuple[str, ...]
+    values: tuple[GenderChoice, ...]
 
 
 @dataclass(frozen=True)
@@ -107,22 +198,23 @@ class AgeCond:
 class AddedOnCond:
     after: date | None = None
     before: date | None = None
+    on: date | None = None
     last_days: int | None = None
 
 
 @dataclass(frozen=True)
 class CustomFieldCond:
     key: str
-    kind: str
-    op: str
+    operator: CustomFieldOperator
     value: Any = None
+    kind: str | None = None  # the field's type, filled in from its definition when checked
 
 
 @dataclass(frozen=True)
 class TagCond:
     tag_id: int
     has: bool = True
-    source: str | None = None
+    source: TagSource | None = None
     include_subtags: bool = False
 
 
@@ -140,19 +232,19 @@ class FormCond:
 
 @dataclass(frozen=True)
 class PurchaseCond:
-    metric: str
+    metric: PurchaseMetric
     min: float | None = None
     max: float | None = None
 
 
 @dataclass(frozen=True)
 class ChannelCond:
-    channel: str
+    channel: SalesChannel
 
 
 @dataclass(frozen=True)
 class LastPurchaseCond:
-    mode: str
+    mode: LastPurchaseMode
     days: int
 
 
@@ -166,8 +258,8 @@ class ImpulsiveCond:
 class DistanceCond:
     km: float
     venue_id: int | None = None
-    lat: float | None = None
-    lon: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +277,13 @@ Condition = Union[TextCond, GenderCond, AgeCond, AddedOnCond, CustomFieldCond, T
                   PurchaseCond, ChannelCond, LastPurchaseCond, ImpulsiveCond, DistanceCond, SubscriptionCond,
                   SegmentCond]
 Node = Union[All, Any_, Not, Condition]
+
+KINDS: dict[str, type] = {"text": TextCond, "gender": GenderCond, "age": AgeCond, "added_on": AddedOnCond,
+                          "custom_field": CustomFieldCond, "tag": TagCond, "consent": ConsentCond, "form": FormCond,
+                          "purchase": PurchaseCond, "channel": ChannelCond, "last_purchase": LastPurchaseCond,
+                          "impulsive": ImpulsiveCond, "distance": DistanceCond, "subscription": SubscriptionCond,
+                          "segment": SegmentCond}
+KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -210,12 +309,47 @@ class Scope:
 
 
 NO_SCOPE = Scope()
+SCOPE_ID_FIELDS = ("production_ids", "event_ids", "genre_tag_ids", "label_tag_ids")
+
+
+# ----------------------------------------------------------------------------- encoding
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def encode(node: Node) -> dict:
+    """The stored document of a tree (fields left at None are left out)."""
+    if isinstance(node, All):
+        return {"all": [encode(c) for c in node.children]}
+    if isinstance(node, Any_):
+        return {"any": [encode(c) for c in node.children]}
+    if isinstance(node, Not):
+        return {"not": encode(node.child)}
+    doc: dict[str, Any] = {"type": KIND_OF[type(node)]}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if value is not None and f.name != "kind":
+            doc[f.name] = _plain(value)
+    return doc
+
+
+def encode_scope(scope: Scope | None) -> dict | None:
+    if scope is None or not scope.is_set:
+        return None
+    return {f.name: _plain(getattr(scope, f.name)) for f in fields(scope)}
 
 
 # ----------------------------------------------------------------------------- parsing
 
 class _Parser:
-    def __init__(self, custom_fields: dict[str, dict], path: tuple[str, ...]):
+    def __init__(self, custom_fields: dict[str, dict] | None, path: tuple[str, ...]):
         self.custom_fields = custom_fields
         self.problems = Collector()
         self.base = path
@@ -227,7 +361,7 @@ class _Parser:
     # helpers -------------------------------------------------------------
     def keys(self, node: dict, path: tuple, allowed: set[str]) -> None:
         for key in node:
-            if key not in allowed:
+            if key not in allowed and key != "type":
                 self.fail(path + (str(key),), ErrorCode.INVALID, f"unknown key {key!r} in this condition")
 
     def int_(self, node, key, path, *, required=True, low=0, high=10**9, default=None):
@@ -244,13 +378,17 @@ class _Parser:
             return None
         return value
 
+    def id_(self, node, key, path, *, required=True):
+        """An id: whether it names a row of the account is checked against the database."""
+        return self.int_(node, key, path, required=required, low=0, high=MAX_ID)
+
     def num(self, node, key, path, *, required=False, low=-1e12, high=1e12):
         value = node.get(key)
         if value is None:
             if required:
                 self.fail(path + (key,), ErrorCode.REQUIRED, f"{key} is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             self.fail(path + (key,), ErrorCode.INVALID, f"{key} must be a number")
             return None
         if not low <= value <= high:
@@ -265,14 +403,17 @@ class _Parser:
             return default
         return value
 
-    def choice(self, node, key, path, options, *, required=True, default=None):
+    def choice(self, node, key, path, options: type[enum.Enum] | tuple, *, required=True, default=None):
         value = node.get(key, default)
+        if isinstance(value, enum.Enum):
+            value = value.value
         if value is None and not required:
             return None
-        if value not in options:
-            self.fail(path + (key,), ErrorCode.INVALID_CHOICE, f"{key} must be one of {', '.join(options)}")
+        allowed = [o.value for o in options] if isinstance(options, type) else list(options)
+        if value not in allowed:
+            self.fail(path + (key,), ErrorCode.INVALID_CHOICE, f"{key} must be one of {', '.join(allowed)}")
             return None
-        return value
+        return options(value) if isinstance(options, type) else value
 
     def date_(self, node, key, path):
         value = node.get(key)
@@ -284,22 +425,23 @@ class _Parser:
             self.fail(path + (key,), ErrorCode.INVALID, f"{key} must be a date like 2026-01-31")
             return None
 
-    def text_value(self, value, path, *, many: bool):
-        if many:
-            if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-                self.fail(path + ("value",), ErrorCode.INVALID, f"value must be a list of 1 to {MAX_LIST} texts")
-                return None
-            if not all(isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in value):
-                self.fail(path + ("value",), ErrorCode.INVALID, f"every value must be a text of at most {MAX_TEXT}")
-                return None
-            return tuple(value)
+    def text(self, value, path, key="value"):
         if not isinstance(value, str) or "\x00" in value:
-            self.fail(path + ("value",), ErrorCode.INVALID, "value must be a text")
+            self.fail(path + (key,), ErrorCode.INVALID, f"{key} must be a text")
             return None
         if len(value) > MAX_TEXT:
-            self.fail(path + ("value",), ErrorCode.TOO_LONG, f"value is longer than {MAX_TEXT} characters")
+            self.fail(path + (key,), ErrorCode.TOO_LONG, f"{key} is longer than {MAX_TEXT} characters")
             return None
         return value
+
+    def texts(self, value, path, key="values"):
+        if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_LIST:
+            self.fail(path + (key,), ErrorCode.INVALID, f"{key} must be a list of 1 to {MAX_LIST} texts")
+            return None
+        if not all(isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in value):
+            self.fail(path + (key,), ErrorCode.INVALID, f"every one of {key} must be a text of at most {MAX_TEXT}")
+            return None
+        return tuple(value)
 
     # nodes ---------------------------------------------------------------
     def node(self, node: Any, path: tuple, depth: int):
@@ -331,40 +473,46 @@ class _Parser:
             self.fail(path, ErrorCode.OUT_OF_RANGE, f"at most {MAX_CONDITIONS} conditions")
             return None
         kind = node.get("type")
-        method = getattr(self, f"cond_{kind}", None) if isinstance(kind, str) else None
+        method = getattr(self, f"cond_{kind}", None) if isinstance(kind, str) and kind in KINDS else None
         if method is None:
             self.fail(path + ("type",), ErrorCode.INVALID_CHOICE, f"unknown condition type {kind!r}")
             return None
+        where = path + ("condition", kind)
+        self.keys(node, where, {f.name for f in fields(KINDS[kind])} - {"kind"})
         before = len(self.problems.problems)
-        result = method(node, path)
+        result = method(node, where)
         return result if len(self.problems.problems) == before else None
 
     def cond_text(self, node, path):
-        self.keys(node, path, {"type", "field", "op", "value"})
-        field_ = self.choice(node, "field", path, TEXT_FIELDS)
-        op = self.choice(node, "op", path, TEXT_OPS)
-        value = None
+        field_ = self.choice(node, "field", path, TextField)
+        op = self.choice(node, "operator", path, TextOperator)
         if op is None:
             return None
+        value = values = None
         if op in ("in", "not_in"):
-            value = self.text_value(node.get("value"), path, many=True)
-        elif op not in (None, "is_empty", "is_not_empty"):
-            value = self.text_value(node.get("value"), path, many=False)
-        elif "value" in node and node["value"] is not None:
-            self.fail(path + ("value",), ErrorCode.INVALID, f"{op} takes no value")
-        return TextCond(field_, op, value)
+            values = self.texts(node.get("values"), path)
+            if node.get("value") is not None:
+                self.fail(path + ("value",), ErrorCode.INVALID, f"{op.value} takes values, a list")
+        elif op in ("is_empty", "is_not_empty"):
+            for key in ("value", "values"):
+                if node.get(key) is not None:
+                    self.fail(path + (key,), ErrorCode.INVALID, f"{op.value} takes no value")
+        else:
+            value = self.text(node.get("value"), path)
+            if node.get("values") is not None:
+                self.fail(path + ("values",), ErrorCode.INVALID, f"{op.value} takes one value")
+        return TextCond(field_, op, value, values)
 
     def cond_gender(self, node, path):
-        self.keys(node, path, {"type", "values"})
-        values = node.get("values")
-        if not isinstance(values, list) or not values or any(v not in GENDERS for v in values):
+        raw = node.get("values")
+        if not isinstance(raw, (list, tuple)) or not raw or any(_plain(v) not in [g.value for g in GenderChoice]
+                                                                for v in raw):
             self.fail(path + ("values",), ErrorCode.INVALID_CHOICE,
                       "values is a non-empty list of female, male, other, all")
             return None
-        return GenderCond(tuple(sorted(set(values))))
+        return GenderCond(tuple(sorted({GenderChoice(_plain(v)) for v in raw}, key=lambda g: g.value)))
 
     def cond_age(self, node, path):
-        self.keys(node, path, {"type", "min", "max"})
         low = self.int_(node, "min", path, required=False, high=150)
         high = self.int_(node, "max", path, required=False, high=150)
         if node.get("min") is None and node.get("max") is None:
@@ -374,88 +522,87 @@ class _Parser:
         return AgeCond(low, high)
 
     def cond_added_on(self, node, path):
-        self.keys(node, path, {"type", "after", "before", "last_days"})
-        after, before = self.date_(node, "after", path), self.date_(node, "before", path)
+        after, before, on = (self.date_(node, key, path) for key in ("after", "before", "on"))
         last = self.int_(node, "last_days", path, required=False, high=100_000)
-        if node.get("last_days") is not None and (node.get("after") or node.get("before")):
-            self.fail(path, ErrorCode.INVALID, "use either last_days or after / before")
-        elif node.get("last_days") is None and not node.get("after") and not node.get("before"):
-            self.fail(path, ErrorCode.REQUIRED, "give last_days, or after and / or before")
-        return AddedOnCond(after, before, last)
+        given = [key for key in ("after", "before", "on", "last_days") if node.get(key) is not None]
+        if not given:
+            self.fail(path, ErrorCode.REQUIRED, "give after and / or before, on, or last_days")
+        elif len(given) > 1 and not set(given) <= {"after", "before"}:
+            self.fail(path, ErrorCode.INVALID, "use after and / or before, or on, or last_days")
+        elif after is not None and before is not None and (before - after).days < 2:
+            self.fail(path + ("before",), ErrorCode.OUT_OF_RANGE, "no day lies strictly between after and before")
+        return AddedOnCond(after, before, on, last)
 
     def cond_custom_field(self, node, path):
-        self.keys(node, path, {"type", "key", "op", "value"})
         key = node.get("key")
+        if self.custom_fields is None:  # structure only (``outline``): the field's type is not known yet
+            if not isinstance(key, str):
+                self.fail(path + ("key",), ErrorCode.INVALID, "key must be a text")
+            op = self.choice(node, "operator", path, CustomFieldOperator)
+            return CustomFieldCond(key, op, node.get("value"))
         definition = self.custom_fields.get(key) if isinstance(key, str) else None
         if definition is None:
             self.fail(path + ("key",), ErrorCode.NOT_FOUND, f"no custom field {key!r} is defined")
             return None
         kind = definition["type"]
-        op = self.choice(node, "op", path, CUSTOM_OPS[kind])
+        op = self.choice(node, "operator", path, CUSTOM_OPS[kind])
         if op is None:
             return None
+        op = CustomFieldOperator(op)
         value = node.get("value")
         vpath = path + ("value",)
         if op in ("is_empty", "is_not_empty", "is_true", "is_false"):
             if value is not None:
-                self.fail(vpath, ErrorCode.INVALID, f"{op} takes no value")
-            return CustomFieldCond(key, kind, op, None)
-        if kind == "text":
-            return CustomFieldCond(key, kind, op, self.text_value(value, path, many=op in ("in", "not_in")))
-        if kind == "choice":
-            many = op in ("in", "not_in")
-            parsed = self.text_value(value, path, many=many)
-            options = definition.get("choices") or []
-            if parsed is not None and any(v not in options for v in (parsed if many else [parsed])):
-                self.fail(vpath, ErrorCode.INVALID_CHOICE, f"choices are {', '.join(options)}")
-            return CustomFieldCond(key, kind, op, parsed)
+                self.fail(vpath, ErrorCode.INVALID, f"{op.value} takes no value")
+            return CustomFieldCond(key, op, None, kind)
+        if kind in ("text", "choice"):
+            parsed = self.texts(value, path, "value") if op in ("in", "not_in") else self.text(value, path)
+            if kind == "choice" and parsed is not None:
+                options = definition.get("choices") or []
+                if any(v not in options for v in (parsed if isinstance(parsed, tuple) else [parsed])):
+                    self.fail(vpath, ErrorCode.INVALID_CHOICE, f"choices are {', '.join(options)}")
+            return CustomFieldCond(key, op, parsed, kind)
         if kind == "number":
             if op == "between":
-                if not (isinstance(value, list) and len(value) == 2
-                        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and -1e15 <= v <= 1e15
-                                for v in value)):
-                    self.fail(vpath, ErrorCode.INVALID, "between takes [low, high] numbers")
+                if not (isinstance(value, (list, tuple)) and len(value) == 2
+                        and all(_is_number(v) for v in value)):
+                    self.fail(vpath, ErrorCode.INVALID, f"between takes [low, high] numbers within ±{MAX_NUMBER:g}")
                     return None
-                return CustomFieldCond(key, kind, op, (value[0], value[1]))
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1e15 <= value <= 1e15:
-                self.fail(vpath, ErrorCode.INVALID, "value must be a number between -1e15 and 1e15")
+                return CustomFieldCond(key, op, (value[0], value[1]), kind)
+            if not _is_number(value):
+                self.fail(vpath, ErrorCode.INVALID, f"value must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
                 return None
-            return CustomFieldCond(key, kind, op, value)
+            return CustomFieldCond(key, op, value, kind)
         if kind == "date":
             if op == "last_days":
                 days = self.int_({"value": value}, "value", path, high=100_000)
-                return CustomFieldCond(key, kind, op, days)
+                return CustomFieldCond(key, op, days, kind)
             raw = value if op == "between" else [value]
-            if not isinstance(raw, list) or len(raw) != (2 if op == "between" else 1):
+            if not isinstance(raw, (list, tuple)) or len(raw) != (2 if op == "between" else 1):
                 self.fail(vpath, ErrorCode.INVALID, "between takes [first, last] dates")
                 return None
             try:
-                dates = tuple(date.fromisoformat(v) for v in raw)
+                dates = tuple(v if isinstance(v, date) else date.fromisoformat(v) for v in raw)
             except (TypeError, ValueError):
                 self.fail(vpath, ErrorCode.INVALID, "value must be a date like 2026-01-31")
                 return None
-            return CustomFieldCond(key, kind, op, dates if op == "between" else dates[0])
+            return CustomFieldCond(key, op, dates if op == "between" else dates[0], kind)
         return None
 
     def cond_tag(self, node, path):
-        self.keys(node, path, {"type", "tag_id", "has", "source", "include_subtags"})
-        return TagCond(self.int_(node, "tag_id", path, low=1, high=2**63 - 1), self.bool_(node, "has", path, True),
-                       self.choice(node, "source", path, SOURCES, required=False),
+        return TagCond(self.id_(node, "tag_id", path), self.bool_(node, "has", path, True),
+                       self.choice(node, "source", path, TagSource, required=False),
                        self.bool_(node, "include_subtags", path, False))
 
     def cond_consent(self, node, path):
-        self.keys(node, path, {"type", "consent_type_id", "granted"})
-        return ConsentCond(self.int_(node, "consent_type_id", path, low=1, high=2**63 - 1),
-                           self.bool_(node, "granted", path, True))
+        return ConsentCond(self.id_(node, "consent_type_id", path), self.bool_(node, "granted", path, True))
 
     def cond_form(self, node, path):
-        self.keys(node, path, {"type", "form_id", "within_days"})
-        return FormCond(self.int_(node, "form_id", path, required=False, low=1, high=2**63 - 1),
+        return FormCond(self.id_(node, "form_id", path, required=False),
                         self.int_(node, "within_days", path, required=False, high=100_000))
 
     def cond_purchase(self, node, path):
-        self.keys(node, path, {"type", "metric", "min", "max"})
-        metric = self.choice(node, "metric", path, METRICS)
+        metric = self.choice(node, "metric", path, PurchaseMetric)
         low, high = self.num(node, "min", path, low=0), self.num(node, "max", path, low=0)
         if node.get("min") is None and node.get("max") is None:
             self.fail(path, ErrorCode.REQUIRED, "give min, max or both")
@@ -464,39 +611,37 @@ class _Parser:
         return PurchaseCond(metric, low, high)
 
     def cond_channel(self, node, path):
-        self.keys(node, path, {"type", "channel"})
-        return ChannelCond(self.choice(node, "channel", path, CHANNELS))
+        return ChannelCond(self.choice(node, "channel", path, SalesChannel))
 
     def cond_last_purchase(self, node, path):
-        self.keys(node, path, {"type", "mode", "days"})
-        return LastPurchaseCond(self.choice(node, "mode", path, LAST_PURCHASE_MODES),
+        return LastPurchaseCond(self.choice(node, "mode", path, LastPurchaseMode),
                                 self.int_(node, "days", path, high=100_000))
 
     def cond_impulsive(self, node, path):
-        self.keys(node, path, {"type", "max_days_before", "min_times"})
         return ImpulsiveCond(self.int_(node, "max_days_before", path, high=10_000),
                              self.int_(node, "min_times", path, required=False, low=1, high=100_000, default=1) or 1)
 
     def cond_distance(self, node, path):
-        self.keys(node, path, {"type", "km", "venue_id", "lat", "lon"})
         km = self.num(node, "km", path, required=True, low=0, high=20_000)
-        venue = self.int_(node, "venue_id", path, required=False, low=1, high=2**63 - 1)
-        lat = self.num(node, "lat", path, low=-90, high=90)
-        lon = self.num(node, "lon", path, low=-180, high=180)
-        has_point = node.get("lat") is not None or node.get("lon") is not None
-        if (node.get("venue_id") is None) == (not has_point) or (has_point and (node.get("lat") is None
-                                                                                or node.get("lon") is None)):
-            self.fail(path, ErrorCode.INVALID, "give either venue_id or both lat and lon")
+        venue = self.id_(node, "venue_id", path, required=False)
+        lat = self.num(node, "latitude", path, low=-90, high=90)
+        lon = self.num(node, "longitude", path, low=-180, high=180)
+        has_point = node.get("latitude") is not None or node.get("longitude") is not None
+        if (node.get("venue_id") is None) == (not has_point) or (has_point and (node.get("latitude") is None
+                                                                                or node.get("longitude") is None)):
+            self.fail(path, ErrorCode.INVALID, "give either venue_id or both latitude and longitude")
         return DistanceCond(km, venue, lat, lon)
 
     def cond_subscription(self, node, path):
-        self.keys(node, path, {"type", "holder"})
         return SubscriptionCond(self.bool_(node, "holder", path, True))
 
     def cond_segment(self, node, path):
-        self.keys(node, path, {"type", "segment_id", "member"})
-        return SegmentCond(self.int_(node, "segment_id", path, low=1, high=2**63 - 1),
-                           self.bool_(node, "member", path, True))
+        return SegmentCond(self.id_(node, "segment_id", path), self.bool_(node, "member", path, True))
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and -MAX_NUMBER <= value <= MAX_NUMBER)
 
 
 def _raise():
@@ -504,7 +649,7 @@ def _raise():
 
 
 def parse_rule(document: Any, *, custom_fields: dict[str, dict], path: tuple[str, ...] = ("rules",)) -> Node:
-    """Validate a rule node (JSON) and return the typed tree; InputError lists every problem."""
+    """Validate a stored rule document and return the typed tree; InputError lists every problem."""
     parser = _Parser(custom_fields, path)
     tree = parser.node(document, (), 0)
     parser.problems.raise_if_any()
@@ -512,29 +657,46 @@ def parse_rule(document: Any, *, custom_fields: dict[str, dict], path: tuple[str
     return tree
 
 
+def outline(document: Any, *, path: tuple[str, ...] = ("rules",)) -> Node:
+    """A stored document's tree checked for structure only, before the account's custom field
+    definitions are at hand (to find the rows it names); ``check_rule`` completes the check."""
+    parser = _Parser(None, path)
+    tree = parser.node(document, (), 0)
+    parser.problems.raise_if_any()
+    return tree
+
+
+def check_rule(tree: Node, *, custom_fields: dict[str, dict], path: tuple[str, ...] = ("rules",)) -> Node:
+    """Validate a typed tree (as the API builds it) exactly as a stored one; returns it checked,
+    with custom fields' types filled in."""
+    return parse_rule(encode(tree), custom_fields=custom_fields, path=path)
+
+
 def parse_scope(document: Any, *, path: tuple[str, ...] = ("scope",)) -> Scope:
     if document is None:
         return NO_SCOPE
+    if isinstance(document, Scope):
+        document = {f.name: _plain(getattr(document, f.name)) for f in fields(document)}
     problems = Collector()
     if not isinstance(document, dict):
         raise InputError.single(ErrorCode.INVALID, "the scope is an object", *path)
-    allowed = {"promoters", "seasons", "production_ids", "event_ids", "genre_tag_ids", "label_tag_ids", "days_back"}
+    allowed = {f.name for f in fields(Scope)}
     for key in document:
         if key not in allowed:
             problems.add(ErrorCode.INVALID, f"unknown key {key!r} in the scope", *path, str(key))
     values: dict[str, Any] = {}
     for key in ("promoters", "seasons"):
         items = document.get(key) or []
-        if not isinstance(items, list) or len(items) > MAX_LIST or not all(isinstance(v, str) and len(v) <= MAX_TEXT
-                                                                           for v in items):
-            problems.add(ErrorCode.INVALID, f"{key} is a list of texts", *path, key)
+        if not isinstance(items, list) or len(items) > MAX_LIST or not all(
+                isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in items):
+            problems.add(ErrorCode.INVALID, f"{key} is a list of at most {MAX_LIST} texts", *path, key)
             continue
         values[key] = tuple(items)
-    for key in ("production_ids", "event_ids", "genre_tag_ids", "label_tag_ids"):
+    for key in SCOPE_ID_FIELDS:
         items = document.get(key) or []
         if not isinstance(items, list) or len(items) > MAX_LIST or not all(
-                isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in items):
-            problems.add(ErrorCode.INVALID, f"{key} is a list of ids", *path, key)
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID for v in items):
+            problems.add(ErrorCode.INVALID, f"{key} is a list of at most {MAX_LIST} ids", *path, key)
             continue
         values[key] = tuple(sorted(set(items)))
     days = document.get("days_back")
@@ -546,16 +708,26 @@ def parse_scope(document: Any, *, path: tuple[str, ...] = ("scope",)) -> Scope:
     return Scope(**values)
 
 
-def scope_to_json(scope: Scope) -> dict | None:
-    if not scope.is_set:
-        return None
-    return {"promoters": list(scope.promoters), "seasons": list(scope.seasons),
-            "production_ids": list(scope.production_ids), "event_ids": list(scope.event_ids),
-            "genre_tag_ids": list(scope.genre_tag_ids), "label_tag_ids": list(scope.label_tag_ids),
-            "days_back": scope.days_back}
+# ----------------------------------------------------------------------------- references
+
+REFERENCE_FIELDS: dict[str, tuple[type, str]] = {
+    # reference kind: (condition class, its id field)
+    "tag": (TagCond, "tag_id"), "consent_type": (ConsentCond, "consent_type_id"), "form": (FormCond, "form_id"),
+    "venue": (DistanceCond, "venue_id"), "segment": (SegmentCond, "segment_id"),
+    "custom_field": (CustomFieldCond, "key"),
+}
+SCOPE_REFERENCES = {"production_ids": "production", "event_ids": "event", "genre_tag_ids": "tag",
+                    "label_tag_ids": "tag"}
 
 
-def walk(node: Node):
+@dataclass(frozen=True)
+class Reference:
+    kind: str        # tag, segment, form, consent_type, venue, custom_field, production, event
+    value: Any       # the id (a custom field's key)
+    path: tuple[str, ...]
+
+
+def walk(node: Node) -> Iterator[Node]:
     """Every node of a tree, depth first."""
     yield node
     if isinstance(node, (All, Any_)):
@@ -565,7 +737,53 @@ def walk(node: Node):
         yield from walk(node.child)
 
 
+def _walk_with_paths(node: Node, path: tuple) -> Iterator[tuple[Node, tuple]]:
+    yield node, path
+    if isinstance(node, (All, Any_)):
+        key = "all" if isinstance(node, All) else "any"
+        for i, child in enumerate(node.children):
+            yield from _walk_with_paths(child, path + (key, str(i)))
+    elif isinstance(node, Not):
+        yield from _walk_with_paths(node.child, path + ("not",))
+
+
+def references(rule: Node | None, scope: Scope | None = None, *, rules_path: tuple[str, ...] = ("rules",),
+               scope_path: tuple[str, ...] = ("scope",)) -> list[Reference]:
+    """Every row the rules and the scope name, with where they name it."""
+    found: list[Reference] = []
+    for node, path in _walk_with_paths(rule, rules_path) if rule is not None else ():
+        for kind, (cls, attr) in REFERENCE_FIELDS.items():
+            if isinstance(node, cls) and getattr(node, attr) is not None:
+                found.append(Reference(kind, getattr(node, attr), path + ("condition", KIND_OF[cls], attr)))
+    for key, kind in SCOPE_REFERENCES.items():
+        for i, value in enumerate(getattr(scope, key) if scope is not None else ()):
+            found.append(Reference(kind, value, scope_path + (key, str(i))))
+    return found
+
+
+def replace_references(rule: Node, scope: Scope, *, kind: str, mapping: dict) -> tuple[Node, Scope]:
+    """The rules and scope with every reference of ``kind`` repointed by ``mapping`` (ids it does not
+    name stay); repeated ids in a scope list collapse."""
+    cls, attr = REFERENCE_FIELDS.get(kind, (None, None))
+
+    def visit(node: Node) -> Node:
+        if isinstance(node, (All, Any_)):
+            return type(node)(tuple(visit(c) for c in node.children))
+        if isinstance(node, Not):
+            return Not(visit(node.child))
+        if cls is not None and isinstance(node, cls) and getattr(node, attr) in mapping:
+            return replace(node, **{attr: mapping[getattr(node, attr)]})
+        return node
+
+    changes = {}
+    for key, scope_kind in SCOPE_REFERENCES.items():
+        if scope_kind == kind:
+            changes[key] = tuple(sorted({mapping.get(v, v) for v in getattr(scope, key)}))
+    return visit(rule), replace(scope, **changes)
+
+
 EVERYONE = All(())
 NO_ONE = Any_(())
 
-__all__ = ["parse_rule", "parse_scope", "scope_to_json", "walk", "Scope", "NO_SCOPE", "RULES_VERSION"]
+__all__ = ["parse_rule", "check_rule", "parse_scope", "encode", "encode_scope", "references", "replace_references",
+           "walk", "Scope", "NO_SCOPE", "RULES_VERSION", "Reference"]

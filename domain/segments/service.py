@@ -6,7 +6,7 @@ import enum
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator, Union
 
 from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -22,6 +22,9 @@ from domain.people.service import PersonSort, _coerce_cursor, _sort_keys, defini
 from domain.segments import rules as r
 from domain.segments.compiler import Compiler, SegmentDefinition
 from domain.segments.models import Segment
+from domain.segments.references import WHAT, refuse_if_used, segment_edges, segments_using, store_references
+from domain.text import clean
+from domain.changes import UNSET, Unset
 from domain.tags.models import Tag
 
 MAX_NESTING = 10
@@ -93,7 +96,7 @@ def _compiler(session: Session, account_id: int, now: datetime | None, facts: Ac
         if row is None:
             return None
         return SegmentDefinition(row.id, row.parent_id, r.parse_rule(row.rules or {"all": []}, custom_fields=custom),
-                                 r.parse_scope(row.scope))
+                                 r.parse_scope(row.scope))  # stored documents are checked like new ones
 
     def venue_point(venue_id: int):
         row = session.execute(select(Venue.latitude, Venue.longitude).where(
@@ -132,16 +135,15 @@ def evaluating(session: Session, what: str, *path: str) -> Iterator[None]:
         yield
 
 
-def member_statement(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+def member_statement(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
                      parent_id: int | None = None, mode: Mode = None, now: datetime | None = None):
     """One SQL statement selecting the ids of the persons who match (nothing runs yet)."""
-    facts = account_facts(session, account_id)
-    tree = r.parse_rule(rules, custom_fields=facts.custom)
-    parsed_scope = r.parse_scope(scope)
+    tree, parsed_scope, facts = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
+                                                 mode=mode)
     return _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
 
 
-def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+def count_matching(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
                    parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
     """The live count for rules that are not saved (the editor calls it after every change):
     two statements, one for the account's facts and the references, one for the count."""
@@ -152,7 +154,7 @@ def count_matching(session: Session, account_id: int, *, rules: Any, scope: Any 
         return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
-def matching_person_ids(session: Session, account_id: int, *, rules: Any, scope: Any = None,
+def matching_person_ids(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
                         parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> set[int]:
     """All matching ids (for tests and small accounts; lists use ``list_members``)."""
     stmt = member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now)
@@ -162,91 +164,71 @@ def matching_person_ids(session: Session, account_id: int, *, rules: Any, scope:
 
 # ----------------------------------------------------------------------------- validation
 
-_REFERENCE_MODELS = {"tag_id": Tag, "consent_type_id": ConsentType, "form_id": Form, "venue_id": Venue,
-                     "segment_id": Segment}
-_SCOPE_MODELS = {"production_ids": Production, "event_ids": Event, "genre_tag_ids": Tag, "label_tag_ids": Tag}
+Rules = Union[r.Node, dict]          # a typed tree (the API's) or a stored document
+ScopeLike = Union[r.Scope, dict, None]
+
+# Which model each kind of reference names, for the one statement that checks them.
+_REFERENCE_MODELS = {"tag": Tag, "consent_type": ConsentType, "form": Form, "venue": Venue, "segment": Segment,
+                     "production": Production, "event": Event}
 
 
-def _references(node: Any, path: tuple) -> Iterable[tuple[str, int, tuple]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _REFERENCE_MODELS and isinstance(value, int) and not isinstance(value, bool):
-                yield key, value, path + (key,)
-            elif isinstance(value, (dict, list)):
-                yield from _references(value, path + (key,))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from _references(item, path + (str(i),))
-
-
-def check_references(session: Session, account_id: int, *, rules: Any, scope: Any, parent_id: int | None = None,
-                     mode: Mode = None, segment_id: int | None = None, path: tuple = ("input",),
-                     facts: AccountFacts | None = None):
-    """Parse the rules and scope, and check that every id they name belongs to the account;
-    returns (rule tree, scope, account facts). The account's facts (unless given) and the
-    references come from one statement.
+def check_references(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike, parent_id: int | None = None,
+                     mode: Mode = None, segment_id: int | None = None, path: tuple = (),
+                     facts: AccountFacts | None = None) -> tuple[r.Node, r.Scope, AccountFacts]:
+    """Check the rules and scope (typed or stored) and that every row they name belongs to the
+    account; returns (rule tree, scope, account facts). The account's facts (unless given) and
+    the references come from one statement.
 
     Refuses references to missing objects or another account's, and cycles through parents
     or segment references. Raises InputError naming each offending part of the rule.
     """
-    wanted: list[tuple[type, Any, tuple]] = [(_REFERENCE_MODELS[k], v, p)
-                                             for k, v, p in _references(rules, path + ("rules",))]
-    for key, model in _SCOPE_MODELS.items():
-        values = scope.get(key) if isinstance(scope, dict) else None
-        for i, value in enumerate(values if isinstance(values, list) else []):
-            wanted.append((model, value, path + ("scope", key, str(i))))
+    outline = rules if not isinstance(rules, dict) else r.outline(rules, path=path + ("rules",))
+    parsed_scope = r.parse_scope(scope, path=path + ("scope",))
+    wanted = [(ref.kind, ref.value, ref.path) for ref in r.references(
+        outline, parsed_scope, rules_path=path + ("rules",), scope_path=path + ("scope",)) if ref.kind != "custom_field"]
     if parent_id is not None:
-        wanted.append((Segment, parent_id, path + ("parentId",)))
+        wanted.append(("segment", parent_id, path + ("parent_id",)))
     if mode is not None:
-        wanted.append((Event if mode[0] == "event" else Production, mode[1], path + ("mode",)))
+        wanted.append((mode[0], mode[1], path + ("mode", f"{mode[0]}_id")))
     by_model: dict[type, set[int]] = {}
-    for model, value, _ in wanted:
-        if _is_bigint(value):  # anything else is refused by parsing below, or found nowhere
-            by_model.setdefault(model, set()).add(value)
+    for kind, value, _ in wanted:
+        by_model.setdefault(_REFERENCE_MODELS[kind], set()).add(value)
     known, found = _facts_and_found(session, account_id, by_model)
     facts = facts or known
-    tree = r.parse_rule(rules, custom_fields=facts.custom, path=path + ("rules",))
-    parsed_scope = r.parse_scope(scope, path=path + ("scope",))
+    tree = r.check_rule(outline, custom_fields=facts.custom, path=path + ("rules",))
     problems = Collector()
-    for model, value, where in wanted:
-        if value not in found[model]:
-            problems.add(ErrorCode.NOT_FOUND, f"{model.__tablename__.replace('_', ' ')} {value} not found", *where)
+    for kind, value, where in wanted:
+        if value not in found[_REFERENCE_MODELS[kind]]:
+            problems.add(ErrorCode.NOT_FOUND, f"{WHAT[kind]} not found", *where)
     problems.raise_if_any()
     if Segment in by_model or segment_id is not None:
-        _check_cycles(session, account_id, rules=rules, parent_id=parent_id, segment_id=segment_id, path=path)
+        _check_cycles(session, account_id, tree=tree, parent_id=parent_id, segment_id=segment_id, path=path)
     return tree, parsed_scope, facts
 
 
-def _is_bigint(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
-
-
-def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: int | None, segment_id: int | None,
-                  path: tuple) -> None:
+def _check_cycles(session: Session, account_id: int, *, tree: r.Node, parent_id: int | None,
+                  segment_id: int | None, path: tuple) -> None:
     """Follow parents and segment references from the new definition; meeting ``segment_id``
     (or any segment twice on one path) is a cycle. A chain longer than MAX_NESTING is refused.
     Each segment is explored once (its longest chain remembered), however often it is used."""
-    rows = {s.id: s for s in session.execute(select(Segment).where(Segment.account_id == account_id)).scalars()}
-
-    def edges(rules_doc: Any, parent: int | None) -> list[int]:
-        out = [v for k, v, _ in _references(rules_doc, ()) if k == "segment_id"]
-        return out + ([parent] if parent is not None else [])
-
+    edges = segment_edges(session, account_id)
+    if segment_id is not None:
+        edges.pop(segment_id, None)  # its edges are the new definition's
     longest: dict[int, int] = {}  # segment -> segments on its longest chain, itself included
 
     def chain(target: int, trail: set[int]) -> int:
         if target == segment_id or target in trail:
             raise _Cycle()
         if target not in longest:
-            row = rows.get(target)
             trail.add(target)
-            longest[target] = 1 + max((chain(t, trail) for t in (edges(row.rules, row.parent_id) if row else ())),
-                                      default=0)
+            longest[target] = 1 + max((chain(t, trail) for t in edges.get(target, ())), default=0)
             trail.discard(target)
         return longest[target]
 
-    for target in edges(rules, parent_id):
-        where = "rules" if target != parent_id else "parentId"
+    targets = [(ref.value, "rules") for ref in r.references(tree) if ref.kind == "segment"]
+    if parent_id is not None:
+        targets.append((parent_id, "parent_id"))
+    for target, where in targets:
         try:
             length = chain(target, set())
         except _Cycle:
@@ -254,7 +236,7 @@ def _check_cycles(session: Session, account_id: int, *, rules: Any, parent_id: i
                                     *path, where) from None
         if length > MAX_NESTING:
             raise InputError.single(ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep",
-                                    *path, "parentId")
+                                    *path, "parent_id")
 
 
 class _Cycle(Exception):
@@ -263,72 +245,104 @@ class _Cycle(Exception):
 
 # ----------------------------------------------------------------------------- saved segments
 
-def _clean(values: dict[str, Any], problems: Collector) -> dict[str, Any]:
-    out = {}
-    for key, value in values.items():
-        if key in TEXT_LIMITS:
-            value = (value or "").strip()
-            if len(value) > TEXT_LIMITS[key]:
-                problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {TEXT_LIMITS[key]} characters", "input", key)
-        out[key] = value
-    if "name" in out and not out["name"]:
-        problems.add(ErrorCode.REQUIRED, "a segment needs a name", "input", "name")
-    return out
+@dataclass(frozen=True)
+class SegmentChanges:
+    """What an update changes: only the fields given (``UNSET`` leaves a field as it is; a scope
+    of None removes the scope, a parent of None makes it a root)."""
+
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    parent_id: int | None | Unset = UNSET
+    rules: Rules | Unset = UNSET
+    scope: ScopeLike | Unset = UNSET
 
 
-def create_segment(session: Session, account_id: int, *, name: str, description: str = "", rules: Any,
-                   scope: Any = None, parent_id: int | None = None) -> Segment:
-    problems = Collector()
-    cleaned = _clean({"name": name, "description": description}, problems)
-    problems.raise_if_any()
-    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
-    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id)
-    segment = Segment(account_id=account_id, parent_id=parent_id, rules=rules, rules_version=r.RULES_VERSION,
-                      scope=r.scope_to_json(r.parse_scope(scope)), **cleaned)
-    session.add(segment)
+def _text(name: str, value: str, problems: Collector) -> str:
+    value = clean(value or "").strip()
+    if len(value) > TEXT_LIMITS[name]:
+        problems.add(ErrorCode.TOO_LONG, f"{name} is longer than {TEXT_LIMITS[name]} characters", name)
+    if name == "name" and not value:
+        problems.add(ErrorCode.REQUIRED, "a segment needs a name", "name")
+    return value
+
+
+def _store(session: Session, segment: Segment, tree: r.Node, scope: r.Scope) -> None:
+    """The one place a segment's rules are written: the stored document and its reference rows."""
+    segment.rules, segment.rules_version, segment.scope = r.encode(tree), r.RULES_VERSION, r.encode_scope(scope)
     session.flush()
+    store_references(session, segment.account_id, segment.id, r.references(tree, scope))
+
+
+def _lock_segments(session: Session, account_id: int) -> None:
+    """Segment definitions of one account change one at a time (no two edits can make a cycle)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+
+
+def create_segment(session: Session, account_id: int, *, name: str, description: str = "", rules: Rules,
+                   scope: ScopeLike = None, parent_id: int | None = None) -> Segment:
+    problems = Collector()
+    name, description = _text("name", name, problems), _text("description", description, problems)
+    problems.raise_if_any()
+    _lock_segments(session, account_id)
+    tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id)
+    segment = Segment(account_id=account_id, parent_id=parent_id, name=name, description=description)
+    session.add(segment)
+    _store(session, segment, tree, parsed_scope)
     return segment
 
 
-def update_segment(session: Session, account_id: int, segment_id: int, *, values: dict[str, Any]) -> Segment:
+def update_segment(session: Session, account_id: int, segment_id: int, changes: SegmentChanges) -> Segment:
     """Change name, description, rules, scope or parent (all optional)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+    _lock_segments(session, account_id)
     segment = get_segment(session, account_id, segment_id, lock=True)
     if segment is None:
-        raise not_found("segment", "input", "id")
+        raise not_found("segment", "id")
     problems = Collector()
-    cleaned = _clean({k: v for k, v in values.items() if k in ("name", "description")}, problems)
+    name = segment.name if changes.name is UNSET else _text("name", changes.name, problems)
+    description = segment.description if changes.description is UNSET else \
+        _text("description", changes.description, problems)
     problems.raise_if_any()
-    rules = values.get("rules", segment.rules)
-    scope = values.get("scope", segment.scope)
-    parent_id = values.get("parent_id", segment.parent_id)
-    check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id, segment_id=segment_id)
-    for key, value in cleaned.items():
-        setattr(segment, key, value)
-    segment.rules, segment.rules_version = rules, r.RULES_VERSION
-    segment.scope = r.scope_to_json(r.parse_scope(scope))
-    segment.parent_id = parent_id
+    rules = segment.rules if changes.rules is UNSET else changes.rules
+    scope = segment.scope if changes.scope is UNSET else changes.scope
+    parent_id = segment.parent_id if changes.parent_id is UNSET else changes.parent_id
+    tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
+                                             segment_id=segment_id)
+    segment.name, segment.description, segment.parent_id = name, description, parent_id
     segment.updated_at = datetime.now(timezone.utc)
-    session.flush()
+    _store(session, segment, tree, parsed_scope)
     return segment
+
+
+def repoint_references(session: Session, account_id: int, *, kind: str, mapping: dict) -> None:
+    """Rewrite every segment that names a row of ``kind`` in ``mapping`` to name its replacement
+    (tag merges): rules, scopes and reference rows, through the codec."""
+    users = segments_using(session, account_id, kind, mapping)
+    if not users:
+        return
+    facts = account_facts(session, account_id)
+    for segment in session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id.in_(
+            [segment_id for segment_id, _ in users])).order_by(Segment.id).with_for_update()).scalars():
+        tree = r.parse_rule(segment.rules, custom_fields=facts.custom)
+        tree, scope = r.replace_references(tree, r.parse_scope(segment.scope), kind=kind, mapping=mapping)
+        segment.updated_at = datetime.now(timezone.utc)
+        _store(session, segment, tree, scope)
 
 
 def delete_segment(session: Session, account_id: int, segment_id: int) -> None:
     """Deleting a segment never touches persons. Segments and tag rules that use it must change first."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
+    _lock_segments(session, account_id)
     if get_segment(session, account_id, segment_id) is None:
-        raise not_found("segment", "input", "id")
-    users = session.execute(select(Segment.name).where(
-        Segment.account_id == account_id, Segment.id != segment_id,
-        (Segment.parent_id == segment_id)
-        | Segment.rules.op("@?")(text(f"'$.** ? (@.segment_id == {int(segment_id)})'")))).scalars().all()
-    if users:
-        raise InputError.single(ErrorCode.CONFLICT, f"used by segment(s) {', '.join(sorted(users)[:5])}",
-                                "input", "id")
+        raise not_found("segment", "id")
+    children = session.execute(select(Segment.name).where(
+        Segment.account_id == account_id, Segment.parent_id == segment_id).order_by(Segment.name)).scalars().all()
+    if children:
+        raise InputError.single(ErrorCode.CONFLICT, f"segment(s) {', '.join(map(repr, children[:5]))} are nested "
+                                "under this segment; move or delete them first", "id")
+    refuse_if_used(session, account_id, "segment", [segment_id], "id")
     if session.execute(select(Tag.name).where(
             Tag.account_id == account_id, (Tag.visibility_include_segment_id == segment_id)
             | (Tag.visibility_exclude_segment_id == segment_id)).limit(1)).first():
-        raise InputError.single(ErrorCode.CONFLICT, "a tag's visibility rule uses this segment", "input", "id")
+        raise InputError.single(ErrorCode.CONFLICT, "a tag's visibility rule uses this segment", "id")
     session.execute(delete(Segment).where(Segment.account_id == account_id, Segment.id == segment_id))
 
 
@@ -359,7 +373,12 @@ def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mod
     """The statement selecting a saved segment's member ids."""
     if get_segment(session, account_id, segment_id) is None:
         raise not_found("segment", "id")
-    return _compiler(session, account_id, now).segment_members(segment_id, mode)
+    facts = None
+    if mode is not None:
+        facts, found = _facts_and_found(session, account_id, {_REFERENCE_MODELS[mode[0]]: {mode[1]}})
+        if mode[1] not in found[_REFERENCE_MODELS[mode[0]]]:
+            raise not_found(WHAT[mode[0]], "mode", f"{mode[0]}_id")
+    return _compiler(session, account_id, now, facts).segment_members(segment_id, mode)
 
 
 def count_segment(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,

@@ -20,6 +20,7 @@ from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.pagination import Page, cursor_int, decode_cursor, encode_cursor, keyset_page, page_size
 from domain.people.models import Organisation, Person
 from domain.segments.models import Segment
+from domain.segments.references import refuse_if_used
 from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory, TagCounter,
                                 TagSource)
 from domain.tags.names import MAX_NAME_LENGTH, name_key, single_name, split_names
@@ -265,22 +266,21 @@ def _check_text(values: dict[str, Any], problems: Collector) -> None:
     for key, limit in TEXT_LIMITS.items():
         value = values.get(key)
         if value is not None and len(value) > limit:
-            problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {limit} characters", "input", key)
+            problems.add(ErrorCode.TOO_LONG, f"{key} is longer than {limit} characters", key)
 
 
 def _check_refs(session: Session, account_id: int, values: dict[str, Any], problems: Collector) -> None:
     if values.get("category_id") is not None and session.execute(
             select(TagCategory.id).where(TagCategory.account_id == account_id,
                                          TagCategory.id == values["category_id"])).first() is None:
-        problems.add(ErrorCode.NOT_FOUND, "category not found", "input", "categoryId")
-    for key, field in (("visibility_include_segment_id", "visibilityIncludeSegmentId"),
-                       ("visibility_exclude_segment_id", "visibilityExcludeSegmentId")):
+        problems.add(ErrorCode.NOT_FOUND, "category not found", "category_id")
+    for key in ("visibility_include_segment_id", "visibility_exclude_segment_id"):
         if values.get(key) is not None and session.execute(
                 select(Segment.id).where(Segment.account_id == account_id, Segment.id == values[key])
         ).first() is None:
-            problems.add(ErrorCode.NOT_FOUND, "segment not found", "input", field)
+            problems.add(ErrorCode.NOT_FOUND, "segment not found", key)
     if values.get("position") is not None and not 0 <= values["position"] <= 1_000_000:
-        problems.add(ErrorCode.OUT_OF_RANGE, "position is between 0 and 1000000", "input", "position")
+        problems.add(ErrorCode.OUT_OF_RANGE, "position is between 0 and 1000000", "position")
 
 
 def create_tags(session: Session, account_id: int, *, policy: str, names: str,
@@ -293,9 +293,9 @@ def create_tags(session: Session, account_id: int, *, policy: str, names: str,
     problems.raise_if_any()
     parent_id = values.get("parent_id")
     if parent_id is not None:
-        require_tag(session, account_id, parent_id, "input", "parentId")
+        require_tag(session, account_id, parent_id, "parent_id")
     created = []
-    for name in split_names(names, policy, "input", "names"):
+    for name in split_names(names, policy, "names"):
         # Row lock-free uniqueness: the unique index decides; ON CONFLICT tells us it lost.
         row = session.execute(
             pg_insert(Tag).values(account_id=account_id, name=name, name_key=name_key(name),
@@ -304,7 +304,7 @@ def create_tags(session: Session, account_id: int, *, policy: str, names: str,
             .on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key])
             .returning(Tag.id)).first()
         if row is None:
-            raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "input", "names")
+            raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "names")
         created.append(row[0])
     _changed(session, account_id)
     found = tags_by_id(session, account_id, created)
@@ -313,7 +313,7 @@ def create_tags(session: Session, account_id: int, *, policy: str, names: str,
 
 def ensure_tags(session: Session, account_id: int, *, policy: str, names: str) -> list[Tag]:
     """The tags with these comma-separated names, creating the missing ones (feeds, typing)."""
-    wanted = split_names(names, policy, "input", "names")
+    wanted = split_names(names, policy, "names")
     keys = [name_key(n) for n in wanted]
     session.execute(pg_insert(Tag).values([
         {"account_id": account_id, "name": n, "name_key": name_key(n), "label": n} for n in wanted
@@ -328,31 +328,31 @@ def _check_parent(session: Session, account_id: int, tag_id: int, parent_id: int
     if parent_id is None:
         return
     if parent_id == tag_id:
-        raise InputError.single(ErrorCode.CYCLE, "a tag cannot be its own parent", "input", "parentId")
-    require_tag(session, account_id, parent_id, "input", "parentId")
+        raise InputError.single(ErrorCode.CYCLE, "a tag cannot be its own parent", "parent_id")
+    require_tag(session, account_id, parent_id, "parent_id")
     if tag_id in ancestor_ids(session, account_id, parent_id):
         raise InputError.single(ErrorCode.CYCLE, "that parent is a subtag of this tag: it would make a cycle",
-                                "input", "parentId")
+                                "parent_id")
 
 
 def update_tag(session: Session, account_id: int, tag_id: int, *, policy: str,
                values: dict[str, Any]) -> Tag:
     """Change a tag's fields. A new name that belongs to another tag merges this tag into it
     (SPEC 3.4); the survivor is returned."""
-    tag = require_tag(session, account_id, tag_id, "input", "id", lock=True)
+    tag = require_tag(session, account_id, tag_id, "id", lock=True)
     values = dict(values)
     problems = Collector()
     _check_text(values, problems)
     _check_refs(session, account_id, values, problems)
     if "label" in values and not (values["label"] or "").strip():
-        problems.add(ErrorCode.REQUIRED, "a tag needs a label", "input", "label")
+        problems.add(ErrorCode.REQUIRED, "a tag needs a label", "label")
     problems.raise_if_any()
     if "parent_id" in values:
         # Serialise tree edits in this account so two concurrent re-parents cannot form a cycle.
         session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7301, "a": account_id})
         _check_parent(session, account_id, tag_id, values["parent_id"])
     if "name" in values:
-        new_name = single_name(values.pop("name"), policy, "input", "name")
+        new_name = single_name(values.pop("name"), policy, "name")
         other = tag_by_name(session, account_id, new_name)
         if other is not None and other.id != tag_id:
             for key, value in values.items():
@@ -404,22 +404,22 @@ def _check_bulk(session: Session, account_id: int, tag_ids: list[int], target: T
                 target_ids: list[int]) -> None:
     problems = Collector()
     if not tag_ids:
-        problems.add(ErrorCode.REQUIRED, "name at least one tag", "input", "tagIds")
+        problems.add(ErrorCode.REQUIRED, "name at least one tag", "tag_ids")
     if not target_ids:
-        problems.add(ErrorCode.REQUIRED, f"name at least one {target.value}", "input", "targetIds")
+        problems.add(ErrorCode.REQUIRED, f"name at least one {target.value}", "target_ids")
     if len(target_ids) > MAX_BULK or len(tag_ids) > 1000:
-        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_BULK} targets and 1000 tags at once", "input")
+        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_BULK} targets and 1000 tags at once")
     problems.raise_if_any()
     found_tags = session.execute(select(func.count()).select_from(Tag).where(
         Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalar_one()
     if found_tags != len(tag_ids):
-        problems.add(ErrorCode.NOT_FOUND, "tag not found", "input", "tagIds")
+        problems.add(ErrorCode.NOT_FOUND, "tag not found", "tag_ids")
     _, _, model = LINK_MODELS[target]
     found = session.execute(text(f"""SELECT count(*) FROM {model.__tablename__}
         WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"""), {"a": account_id, "ids": target_ids}
     ).scalar_one()
     if found != len(target_ids):
-        problems.add(ErrorCode.NOT_FOUND, f"{target.value} not found", "input", "targetIds")
+        problems.add(ErrorCode.NOT_FOUND, f"{target.value} not found", "target_ids")
     problems.raise_if_any()
 
 
@@ -433,26 +433,26 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     problems = Collector()
     merged = sorted(set(tag_ids))
     if not merged:
-        problems.add(ErrorCode.REQUIRED, "name the tags to merge", "input", "tagIds")
+        problems.add(ErrorCode.REQUIRED, "name the tags to merge", "tag_ids")
     if (into_id is None) == (into_name is None):
-        problems.add(ErrorCode.INVALID, "give either the tag to merge into or a name", "input", "into")
+        problems.add(ErrorCode.INVALID, "give either the tag to merge into or a name", "into")
     problems.raise_if_any()
     session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7301, "a": account_id})
     rows = session.execute(select(Tag).where(Tag.account_id == account_id, Tag.id.in_(merged))
                            .order_by(Tag.id).with_for_update()).scalars().all()
     if len(rows) != len(merged):
-        raise not_found("tag", "input", "tagIds")
+        raise not_found("tag", "tag_ids")
     if into_name is not None:
-        name = single_name(into_name, policy, "input", "intoName")
+        name = single_name(into_name, policy, "into_name")
         survivor = tag_by_name(session, account_id, name)
         if survivor is None:
             survivor = create_tags(session, account_id, policy=policy, names=name,
                                    values={"category_id": rows[0].category_id, "parent_id": rows[0].parent_id})[0]
     else:
-        survivor = require_tag(session, account_id, into_id, "input", "intoId")
+        survivor = require_tag(session, account_id, into_id, "into_id")
     merged = [i for i in merged if i != survivor.id]
     if not merged:
-        raise InputError.single(ErrorCode.INVALID, "a tag cannot be merged into itself", "input", "tagIds")
+        raise InputError.single(ErrorCode.INVALID, "a tag cannot be merged into itself", "tag_ids")
     params = {"a": account_id, "s": survivor.id, "m": merged}
     for link, target_col, _ in LINK_MODELS.values():
         table, column = link.__tablename__, target_col.name
@@ -477,7 +477,9 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     session.flush()
     session.execute(update(Tag).where(Tag.account_id == account_id, Tag.parent_id.in_(merged),
                                       Tag.id != survivor.id).values(parent_id=survivor.id))
-    _rewrite_segment_references(session, account_id, merged, survivor.id)
+    from domain.segments.service import repoint_references  # noqa: PLC0415  (segments import tag models)
+
+    repoint_references(session, account_id, kind="tag", mapping={m: survivor.id for m in merged})
     session.execute(delete(Tag).where(Tag.account_id == account_id, Tag.id.in_(merged)))
     survivor.updated_at = _now()
     session.flush()
@@ -487,37 +489,19 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     return survivor
 
 
-def _rewrite_segment_references(session: Session, account_id: int, merged: list[int], survivor_id: int) -> None:
-    """Segment rules and scopes name tags by id under "tag_id" / "tag_ids" keys: repoint them."""
-    from domain.segments.references import replace_tag_ids  # noqa: PLC0415
-
-    mapping = {m: survivor_id for m in merged}
-    rows = session.execute(select(Segment).where(Segment.account_id == account_id)).scalars().all()
-    for segment in rows:
-        rules, scope = replace_tag_ids(segment.rules, mapping), replace_tag_ids(segment.scope, mapping)
-        if rules != segment.rules or scope != segment.scope:
-            segment.rules, segment.scope = rules, scope
-
-
 def delete_tag(session: Session, account_id: int, tag_id: int, *, remove_links: bool = False) -> None:
     """Hard delete: only for a tag without links, or explicitly with all its links removed."""
-    tag = require_tag(session, account_id, tag_id, "input", "id", lock=True)
+    tag = require_tag(session, account_id, tag_id, "id", lock=True)
     if session.execute(select(Tag.id).where(Tag.account_id == account_id, Tag.parent_id == tag_id).limit(1)).first():
-        raise InputError.single(ErrorCode.CONFLICT, "this tag has subtags: move or delete them first", "input", "id")
+        raise InputError.single(ErrorCode.CONFLICT, "this tag has subtags: move or delete them first", "id")
     count = counters(session, account_id, [tag_id]).get(tag_id)
     links = (count.persons_by_person + count.persons_by_staff + count.persons_by_integration
              + count.productions + count.organisations) if count else 0
     if links and not remove_links:
         raise InputError.single(ErrorCode.CONFLICT,
                                 f"this tag has {links} links; deactivate it, or delete with removeLinks",
-                                "input", "removeLinks")
-    referenced = session.execute(select(Segment.id).where(
-        Segment.account_id == account_id,
-        or_(Segment.rules.op("@?")(text(f"'$.** ? (@.tag_id == {int(tag_id)})'")),
-            Segment.rules.op("@?")(text(f"'$.**.tag_ids[*] ? (@ == {int(tag_id)})'")),
-            Segment.scope.op("@?")(text(f"'$.**.tag_ids[*] ? (@ == {int(tag_id)})'")))).limit(1)).first()
-    if referenced:
-        raise InputError.single(ErrorCode.CONFLICT, "a segment refers to this tag; change it first", "input", "id")
+                                "remove_links")
+    refuse_if_used(session, account_id, "tag", [tag_id], "id")
     session.delete(tag)
     session.flush()
     _changed(session, account_id)
@@ -526,14 +510,14 @@ def delete_tag(session: Session, account_id: int, tag_id: int, *, remove_links: 
 def create_category(session: Session, account_id: int, *, name: str, position: int = 0) -> TagCategory:
     name = (name or "").strip()
     if not name:
-        raise InputError.single(ErrorCode.REQUIRED, "a category needs a name", "input", "name")
+        raise InputError.single(ErrorCode.REQUIRED, "a category needs a name", "name")
     if len(name) > MAX_NAME_LENGTH:
         raise InputError.single(ErrorCode.TOO_LONG, f"a name is at most {MAX_NAME_LENGTH} characters",
-                                "input", "name")
+                                "name")
     row = session.execute(pg_insert(TagCategory).values(account_id=account_id, name=name, position=position)
                           .on_conflict_do_nothing().returning(TagCategory.id)).first()
     if row is None:
-        raise InputError.single(ErrorCode.DUPLICATE, f"a category named {name!r} exists", "input", "name")
+        raise InputError.single(ErrorCode.DUPLICATE, f"a category named {name!r} exists", "name")
     _changed(session, account_id)
     return session.get(TagCategory, (account_id, row[0]))
 

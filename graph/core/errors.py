@@ -13,7 +13,7 @@ from typing import Annotated, Any, Callable, Union
 import strawberry
 
 from domain.errors import ErrorCode as DomainErrorCode
-from domain.errors import InputError
+from domain.errors import InputError, Key
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode",
                             description="Why an input was refused.")
@@ -36,8 +36,20 @@ def mutation_payload(name: str, success: type, *, description: str = "") -> tupl
     return payload, error_type, failure
 
 
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def input_path(path: tuple[str, ...], prefix: tuple[str, ...] = ("input",)) -> list[str]:
+    """A domain path (its own field names: ``("rules", "all", "0", "tag", "tag_id")``) as the path
+    of the input field a client sent (``["input", "rules", "all", "0", "tag", "tagId"]``); data
+    in a path (``domain.errors.Key``) stays as it is. The one place paths change vocabulary."""
+    return [*prefix, *(p if isinstance(p, Key) else camel(p) for p in path)]
+
+
 def failure_from(error: InputError, error_type: type, failure: type) -> Any:
-    return failure(errors=[error_type(code=p.code, message=p.message, path=list(p.path))
+    return failure(errors=[error_type(code=p.code, message=p.message, path=input_path(p.path))
                            for p in error.problems])
 
 
@@ -57,4 +69,4 @@ def run_mutation(info, action: Callable[[], Any], error_type: type, failure: typ
         raise
 
 
-__all__ = ["ErrorCode", "UserError", "mutation_payload", "failure_from", "run_mutation"]
+__all__ = ["ErrorCode", "UserError", "mutation_payload", "failure_from", "run_mutation", "input_path", "camel"]

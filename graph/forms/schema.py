@@ -201,7 +201,7 @@ class FormMutation:
 
         def action():
             form = forms.create_form(ctx.session, viewer.account_id, values=_form_values(input),
-                                     tag_ids=pks_of(input.tag_ids, "Tag", "input", "tagIds"))
+                                     tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"))
             ctx.commit()
             ctx.refresh_tags_version()
             return FormSuccess(form=form)
@@ -214,11 +214,11 @@ class FormMutation:
 
         def action():
             tag_ids = None if input.tag_ids in (strawberry.UNSET, None) else \
-                pks_of(input.tag_ids, "Tag", "input", "tagIds")
+                pks_of(input.tag_ids, "Tag", "tag_ids")
             for name in ("title", "tags_title", "tags_description"):
                 if getattr(input, name) is None:
-                    raise InputError.single(Code.REQUIRED, f"{name} cannot be null", "input", name)
-            form = forms.update_form(ctx.session, viewer.account_id, pk_of(input.id, "Form", "input", "id"),
+                    raise InputError.single(Code.REQUIRED, f"{name} cannot be null", name)
+            form = forms.update_form(ctx.session, viewer.account_id, pk_of(input.id, "Form", "id"),
                                      values=_form_values(input), tag_ids=tag_ids)
             ctx.commit()
             ctx.refresh_tags_version()
@@ -240,9 +240,9 @@ class FormMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            person_id = pk_of(input.person_id, "Person", "input", "personId")
+            person_id = pk_of(input.person_id, "Person", "person_id")
             if get_person(ctx.session, viewer.account_id, person_id) is None:
-                raise InputError.single(Code.NOT_FOUND, "person not found", "input", "personId")
+                raise InputError.single(Code.NOT_FOUND, "person not found", "person_id")
             settings = ctx.runtime.settings
             url, token, expires = preference_link(settings.secret_key, settings.base_url,
                                                   settings.preference_link_max_age, account_id=viewer.account_id,
@@ -263,7 +263,7 @@ class FormMutation:
             forms.submit_form(
                 ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
                 selected_tag_ids=_visible_pks(input.selected_tag_ids),
-                consents={pk_of(c.consent_type_id, "ConsentType", "input", "consents", str(i)): c.granted
+                consents={pk_of(c.consent_type_id, "ConsentType", "consents", str(i)): c.granted
                           for i, c in enumerate(input.consents)})
             ctx.commit()
             return SubmitPreferencesSuccess(preference_centre=preference_centre_for(ctx))
@@ -271,4 +271,4 @@ class FormMutation:
 
 
 def _visible_pks(global_ids) -> list[int]:
-    return pks_of(global_ids, "Tag", "input", "selectedTagIds")
+    return pks_of(global_ids, "Tag", "selected_tag_ids")

@@ -130,9 +130,9 @@ class JobMutation:
 
         def action():
             if not 1 <= input.people <= 5_000_000:
-                raise InputError.single(Code.OUT_OF_RANGE, "people is between 1 and 5000000", "input", "people")
+                raise InputError.single(Code.OUT_OF_RANGE, "people is between 1 and 5000000", "people")
             if not 0 <= input.seed < 2**31:
-                raise InputError.single(Code.OUT_OF_RANGE, "seed is between 0 and 2147483647", "input", "seed")
+                raise InputError.single(Code.OUT_OF_RANGE, "seed is between 0 and 2147483647", "seed")
             job = jobs_state.create_job(ctx.session, viewer.account_id, kind="load_demo_data",
                                         params={"people": input.people, "seed": input.seed},
                                         created_by=viewer.staff_user_id)

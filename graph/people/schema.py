@@ -183,7 +183,7 @@ class PersonMutation:
         viewer = ctx.viewer
 
         def action():
-            person = people.update_person(ctx.session, viewer.account_id, pk_of(input.id, "Person", "input", "id"),
+            person = people.update_person(ctx.session, viewer.account_id, pk_of(input.id, "Person", "id"),
                                           timezone_name=viewer.account.timezone,
                                           values=_values(input, skip=("id",)))
             return UpdatePersonSuccess(person=person)
@@ -194,6 +194,6 @@ class PersonMutation:
         ctx = info.context
 
         def action():
-            people.delete_person(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Person", "input", "id"))
+            people.delete_person(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Person", "id"))
             return DeletePersonSuccess(deleted_id=input.id)
         return run_mutation(info, action, DeletePersonError, DeletePersonFailure)

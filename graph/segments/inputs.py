@@ -1,107 +1,36 @@
-"""Typed rule inputs (one-of input objects) and their translation to the domain's rule document.
+"""Rule inputs: one-of input objects that become the domain's typed rule tree directly.
 
-The GraphQL shape mirrors the stored document: ``{all: [...]}``, ``{any: [...]}``, ``{not: ...}`` or
-``{condition: {tag: {...}}}``. Global ids become row ids here; the domain validates the rest. A
-path map translates the domain's error paths (document terms) back into input paths.
+Each condition input has the fields of its domain dataclass (``TextConditionInput`` ↔
+``rules.TextCond`` …) and the enums are the domain's own; ``to_domain`` copies them over, turning
+global ids into row ids (a malformed id becomes 0, which the domain reports as not found at its
+path). The domain checks the tree and reports problems at its own paths, which
+``graph.core.errors.input_path`` turns into input paths.
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 from typing import Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.errors import ErrorCode, InputError, Problem
-from graph.core.ids import pk_of
+from domain.segments import rules as r
+from graph.core.inputs import reference_pk, to_domain
+from graph.tags.types import TagSource
 
+TextField = strawberry.enum(r.TextField, name="TextField")
+TextOperator = strawberry.enum(r.TextOperator, name="TextOperator")
+CustomFieldOperator = strawberry.enum(r.CustomFieldOperator, name="CustomFieldOperator",
+                                      description="Operators for custom fields; which apply depends on the field's "
+                                                  "type. Dates: BEFORE and AFTER are strict, BETWEEN includes both "
+                                                  "days, EQ is that day.")
+GenderChoice = strawberry.enum(r.GenderChoice, name="GenderChoice")
+PurchaseMetric = strawberry.enum(r.PurchaseMetric, name="PurchaseMetric")
+SalesChannel = strawberry.enum(r.SalesChannel, name="SalesChannel")
+LastPurchaseMode = strawberry.enum(r.LastPurchaseMode, name="LastPurchaseMode")
 
-@strawberry.enum
-class TextField(enum.Enum):
-    EMAIL = "email"
-    FIRST_NAME = "first_name"
-    LAST_NAME = "last_name"
-    LANGUAGE = "language"
-    POSTAL_CODE = "postal_code"
-    CITY = "city"
-    COUNTRY = "country"
-
-
-@strawberry.enum
-class TextOperator(enum.Enum):
-    EQ = "eq"
-    NEQ = "neq"
-    CONTAINS = "contains"
-    NOT_CONTAINS = "not_contains"
-    STARTS_WITH = "starts_with"
-    ENDS_WITH = "ends_with"
-    IN = "in"
-    NOT_IN = "not_in"
-    IS_EMPTY = "is_empty"
-    IS_NOT_EMPTY = "is_not_empty"
-
-
-@strawberry.enum(description="Operators for custom fields; which ones apply depends on the field's type.")
-class CustomFieldOperator(enum.Enum):
-    EQ = "eq"
-    NEQ = "neq"
-    CONTAINS = "contains"
-    NOT_CONTAINS = "not_contains"
-    STARTS_WITH = "starts_with"
-    ENDS_WITH = "ends_with"
-    IN = "in"
-    NOT_IN = "not_in"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    BETWEEN = "between"
-    BEFORE = "before"
-    AFTER = "after"
-    LAST_DAYS = "last_days"
-    IS_TRUE = "is_true"
-    IS_FALSE = "is_false"
-    IS_EMPTY = "is_empty"
-    IS_NOT_EMPTY = "is_not_empty"
-
-
-@strawberry.enum
-class GenderChoice(enum.Enum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    ALL = "all"
-
-
-@strawberry.enum
-class PurchaseMetric(enum.Enum):
-    REVENUE = "revenue"
-    ORDERS = "orders"
-    TICKETS = "tickets"
-    EVENTS = "events"
-
-
-@strawberry.enum
-class SalesChannel(enum.Enum):
-    ONLINE = "online"
-    BOX_OFFICE = "box_office"
-    BOTH = "both"
-
-
-@strawberry.enum
-class LastPurchaseMode(enum.Enum):
-    WITHIN = "within"
-    EXACTLY = "exactly"
-    NOT_WITHIN = "not_within"
-
-
-@strawberry.enum
-class LinkSource(enum.Enum):
-    PERSON = "person"
-    STAFF = "staff"
-    INTEGRATION = "integration"
+LIST_NOTE = f" At most {r.MAX_LIST} values."
 
 
 @strawberry.input(description="Case-insensitive test of a standard text field.")
@@ -109,12 +38,18 @@ class TextConditionInput:
     field: TextField
     operator: TextOperator
     value: Optional[str] = None
-    values: Optional[list[str]] = strawberry.field(default=None, description="For IN and NOT_IN.")
+    values: Optional[list[str]] = strawberry.field(default=None, description="For IN and NOT_IN." + LIST_NOTE)
+
+    def to_domain(self) -> r.TextCond:
+        return to_domain(self, r.TextCond)
 
 
 @strawberry.input(description="Unknown gender matches only when ALL is listed.")
 class GenderConditionInput:
     values: list[GenderChoice]
+
+    def to_domain(self) -> r.GenderCond:
+        return to_domain(self, r.GenderCond)
 
 
 @strawberry.input(description="Completed years, inclusive; persons without a birth date never match.")
@@ -122,27 +57,42 @@ class AgeConditionInput:
     min: Optional[int] = None
     max: Optional[int] = None
 
+    def to_domain(self) -> r.AgeCond:
+        return to_domain(self, r.AgeCond)
 
-@strawberry.input(description="Added on: between dates (inclusive) or in the last N days.")
+
+@strawberry.input(description="Added on (local dates of the account): after and before are strict (\"before 1 May\" "
+                              "excludes 1 May) and may be combined; or on a day; or in the last N days (0 to N).")
 class AddedOnConditionInput:
     after: Optional[date] = None
     before: Optional[date] = None
+    on: Optional[date] = None
     last_days: Optional[int] = None
+
+    def to_domain(self) -> r.AddedOnCond:
+        return to_domain(self, r.AddedOnCond)
 
 
 @strawberry.input
 class CustomFieldConditionInput:
     key: str
     operator: CustomFieldOperator
-    value: Optional[JSON] = strawberry.field(default=None, description="A text, number, date, or a list for IN / BETWEEN.")
+    value: Optional[JSON] = strawberry.field(
+        default=None, description="A text, number or date; a list for IN / NOT_IN; [low, high] for BETWEEN.")
+
+    def to_domain(self) -> r.CustomFieldCond:
+        return to_domain(self, r.CustomFieldCond)
 
 
 @strawberry.input
 class TagConditionInput:
     tag_id: strawberry.ID
     has: bool = True
-    source: Optional[LinkSource] = None
+    source: Optional[TagSource] = None
     include_subtags: bool = False
+
+    def to_domain(self) -> r.TagCond:
+        return to_domain(self, r.TagCond, ids={"tag_id": "Tag"})
 
 
 @strawberry.input
@@ -150,11 +100,17 @@ class ConsentConditionInput:
     consent_type_id: strawberry.ID
     granted: bool = True
 
+    def to_domain(self) -> r.ConsentCond:
+        return to_domain(self, r.ConsentCond, ids={"consent_type_id": "ConsentType"})
+
 
 @strawberry.input
 class FormConditionInput:
     form_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Any form when omitted.")
     within_days: Optional[int] = None
+
+    def to_domain(self) -> r.FormCond:
+        return to_domain(self, r.FormCond, ids={"form_id": "Form"})
 
 
 @strawberry.input(description="A figure over the tickets that count (in scope, if the segment has one).")
@@ -163,10 +119,16 @@ class PurchaseConditionInput:
     min: Optional[float] = None
     max: Optional[float] = None
 
+    def to_domain(self) -> r.PurchaseCond:
+        return to_domain(self, r.PurchaseCond)
+
 
 @strawberry.input
 class ChannelConditionInput:
     channel: SalesChannel
+
+    def to_domain(self) -> r.ChannelCond:
+        return to_domain(self, r.ChannelCond)
 
 
 @strawberry.input
@@ -174,11 +136,17 @@ class LastPurchaseConditionInput:
     mode: LastPurchaseMode
     days: int
 
+    def to_domain(self) -> r.LastPurchaseCond:
+        return to_domain(self, r.LastPurchaseCond)
+
 
 @strawberry.input(description="Bought tickets at most N days before the event, at least M times.")
 class ImpulsiveConditionInput:
     max_days_before: int
     min_times: int = 1
+
+    def to_domain(self) -> r.ImpulsiveCond:
+        return to_domain(self, r.ImpulsiveCond)
 
 
 @strawberry.input(description="Within N km of a venue, or of a point.")
@@ -188,16 +156,25 @@ class DistanceConditionInput:
     latitude: Optional[float] = None
     longitude: Optional[float] = None
 
+    def to_domain(self) -> r.DistanceCond:
+        return to_domain(self, r.DistanceCond, ids={"venue_id": "Venue"})
+
 
 @strawberry.input
 class SubscriptionConditionInput:
     holder: bool = True
+
+    def to_domain(self) -> r.SubscriptionCond:
+        return to_domain(self, r.SubscriptionCond)
 
 
 @strawberry.input(description="Membership of another segment (its rules, scope and parents; not its mode).")
 class SegmentConditionInput:
     segment_id: strawberry.ID
     member: bool = True
+
+    def to_domain(self) -> r.SegmentCond:
+        return to_domain(self, r.SegmentCond, ids={"segment_id": "Segment"})
 
 
 @strawberry.input(one_of=True, description="Exactly one condition.")
@@ -218,18 +195,33 @@ class ConditionInput:
     subscription: Optional[SubscriptionConditionInput] = strawberry.UNSET
     segment: Optional[SegmentConditionInput] = strawberry.UNSET
 
+    def to_domain(self) -> r.Condition:
+        # one-of: validation guarantees exactly one field is given
+        return next(value.to_domain() for value in vars(self).values() if value not in (strawberry.UNSET, None))
 
-@strawberry.input(one_of=True, description="A group (all / any / not) or one condition. all of nothing is "
-                                           "everyone, any of nothing is no one.")
+
+@strawberry.input(one_of=True, description=f"A group (all / any / not) or one condition. all of nothing is everyone, "
+                                           f"any of nothing is no one. At most {r.MAX_CONDITIONS} conditions, "
+                                           f"nested at most {r.MAX_DEPTH} levels.")
 class RuleInput:
     all: Optional[list["RuleInput"]] = strawberry.UNSET
     any: Optional[list["RuleInput"]] = strawberry.UNSET
     not_: Optional["RuleInput"] = strawberry.field(default=strawberry.UNSET, name="not")
     condition: Optional[ConditionInput] = strawberry.UNSET
 
+    def to_domain(self) -> r.Node:
+        if self.all not in (strawberry.UNSET, None):
+            return r.All(tuple(item.to_domain() for item in self.all))
+        if self.any not in (strawberry.UNSET, None):
+            return r.Any_(tuple(item.to_domain() for item in self.any))
+        if self.not_ not in (strawberry.UNSET, None):
+            return r.Not(self.not_.to_domain())
+        return self.condition.to_domain()
+
 
 @strawberry.input(description="Which events count (SPEC 5.2). Values within a filter are alternatives; filters "
-                              "combine with and. Future events are always in when daysBack is set.")
+                              "combine with and. Future events are always in when daysBack is set. Each list holds "
+                              f"at most {r.MAX_LIST} values.")
 class ScopeInput:
     promoters: list[str] = strawberry.field(default_factory=list)
     seasons: list[str] = strawberry.field(default_factory=list)
@@ -239,6 +231,10 @@ class ScopeInput:
     label_tag_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     days_back: Optional[int] = None
 
+    def to_domain(self) -> r.Scope:
+        return to_domain(self, r.Scope, ids={"production_ids": "Production", "event_ids": "Event",
+                                             "genre_tag_ids": "Tag", "label_tag_ids": "Tag"})
+
 
 @strawberry.input(one_of=True, description="Look at a segment for an event or a production: members holding "
                                            "tickets for it are left out.")
@@ -246,109 +242,16 @@ class SegmentModeInput:
     event_id: Optional[strawberry.ID] = strawberry.UNSET
     production_id: Optional[strawberry.ID] = strawberry.UNSET
 
-
-INPUT_NAMES = {"op": "operator", "lat": "latitude", "lon": "longitude"}
-ID_FIELDS = {"tag_id": "Tag", "consent_type_id": "ConsentType", "form_id": "Form", "venue_id": "Venue",
-             "segment_id": "Segment"}
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+    def to_domain(self) -> tuple[str, int]:
+        if self.event_id not in (strawberry.UNSET, None):
+            return ("event", reference_pk(self.event_id, "Event"))
+        return ("production", reference_pk(self.production_id, "Production"))
 
 
-class RuleTranslator:
-    """GraphQL rule input → stored document, remembering where each document part came from."""
-
-    def __init__(self, base: tuple[str, ...]):
-        self.base = base
-        self.paths: dict[tuple, tuple] = {}
-
-    @staticmethod
-    def pk(global_id, type_name: str, where: tuple) -> int:
-        return pk_of(global_id, type_name, *where)
-
-    def rule(self, node: RuleInput, doc_path: tuple, gql_path: tuple) -> dict:
-        self.paths[doc_path] = gql_path
-        for key in ("all", "any"):
-            items = getattr(node, key)
-            if items not in (strawberry.UNSET, None):
-                return {key: [self.rule(item, doc_path + (key, str(i)), gql_path + (key, str(i)))
-                              for i, item in enumerate(items)]}
-        if node.not_ not in (strawberry.UNSET, None):
-            return {"not": self.rule(node.not_, doc_path + ("not",), gql_path + ("not",))}
-        if node.condition not in (strawberry.UNSET, None):
-            return self.condition(node.condition, doc_path, gql_path + ("condition",))
-        raise InputError.single(ErrorCode.REQUIRED, "give all, any, not or condition", *gql_path)
-
-    def condition(self, node: ConditionInput, doc_path: tuple, gql_path: tuple) -> dict:
-        for field in node.__strawberry_definition__.fields:
-            value = getattr(node, field.python_name)
-            if value in (strawberry.UNSET, None):
-                continue
-            kind = field.python_name
-            where = gql_path + (camel(kind),)
-            self.paths[doc_path] = where
-            doc: dict[str, Any] = {"type": kind}
-            for sub in value.__strawberry_definition__.fields:
-                name, raw = sub.python_name, getattr(value, sub.python_name)
-                if raw is strawberry.UNSET:
-                    continue
-                if isinstance(raw, enum.Enum):
-                    raw = raw.value
-                elif isinstance(raw, list):
-                    raw = [v.value if isinstance(v, enum.Enum) else v for v in raw]
-                elif isinstance(raw, date):
-                    raw = raw.isoformat()
-                if name in ID_FIELDS and raw is not None:
-                    raw = self.pk(raw, ID_FIELDS[name], where + (camel(name),))
-                doc[name] = raw
-            return self._document_names(kind, doc)
-        raise InputError.single(ErrorCode.REQUIRED, "give one condition", *gql_path)
-
-    @staticmethod
-    def _document_names(kind: str, doc: dict) -> dict:
-        """The few places where the input's names differ from the document's."""
-        if kind in ("text", "custom_field"):
-            doc["op"] = doc.pop("operator")
-            if kind == "text" and doc.get("values") is not None:
-                doc["value"] = doc.pop("values")
-            doc.pop("values", None)
-        if kind == "distance":
-            doc["lat"], doc["lon"] = doc.pop("latitude", None), doc.pop("longitude", None)
-        return {k: v for k, v in doc.items() if v is not None or k == "type"}
-
-    def translate_problems(self, error: InputError) -> InputError:
-        problems = []
-        for problem in error.problems:
-            path = problem.path
-            if path[:len(self.base)] == self.base:
-                rest = path[len(self.base):]
-                for cut in range(len(rest), -1, -1):
-                    if rest[:cut] in self.paths:
-                        mapped = self.paths[rest[:cut]] + tuple(camel(INPUT_NAMES.get(p, p)) for p in rest[cut:])
-                        path = mapped
-                        break
-            problems.append(Problem(problem.code, problem.message, path))
-        return InputError(problems)
+def mode_of(mode: SegmentModeInput | None) -> tuple[str, int] | None:
+    return None if mode is None else mode.to_domain()
 
 
-def scope_document(scope: ScopeInput | None, translator: RuleTranslator, where: tuple) -> dict | None:
-    if scope is None:
-        return None
-    doc: dict[str, Any] = {"promoters": scope.promoters, "seasons": scope.seasons, "days_back": scope.days_back}
-    for name, type_name in (("production_ids", "Production"), ("event_ids", "Event"), ("genre_tag_ids", "Tag"),
-                            ("label_tag_ids", "Tag")):
-        doc[name] = [translator.pk(g, type_name, where + (camel(name), str(i)))
-                     for i, g in enumerate(getattr(scope, name))]
-    return doc
-
-
-def mode_of(mode: SegmentModeInput | None, translator: RuleTranslator, where: tuple):
-    if mode is None:
-        return None
-    if mode.event_id not in (strawberry.UNSET, None):
-        return ("event", translator.pk(mode.event_id, "Event", where + ("eventId",)))
-    if mode.production_id not in (strawberry.UNSET, None):
-        return ("production", translator.pk(mode.production_id, "Production", where + ("productionId",)))
-    return None
+def optional_domain(value: Any) -> Any:
+    """``to_domain()`` of an optional input, keeping UNSET and None as they are."""
+    return value if value in (strawberry.UNSET, None) else value.to_domain()

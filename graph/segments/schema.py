@@ -8,20 +8,21 @@ from typing import Optional
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.errors import InputError
 from domain.people.service import PersonSort as DomainPersonSort
 from domain.segments import service as segments
 from domain.segments.models import Segment as SegmentRow
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
-from graph.core.ids import from_global_id, to_global_id
+from graph.core.ids import from_global_id, pk_of, to_global_id
 from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
 from graph.people.loaders import announce_persons
 from graph.people.schema import PersonSort, SortDirection
 from graph.people.types import PersonConnection
-from graph.segments.inputs import RuleInput, RuleTranslator, ScopeInput, SegmentModeInput, mode_of, scope_document
+from domain.changes import UNSET
+from graph.core.inputs import reference_pk
+from graph.segments.inputs import RuleInput, ScopeInput, SegmentModeInput, mode_of, optional_domain
 
 
 @strawberry.type(description="Whether the person meets one node of the rules.")
@@ -76,9 +77,7 @@ class Segment(Node):
     @strawberry.field(description="Members now, optionally for an event or production.")
     def count(self, info: Info, mode: SegmentModeInput | None = None) -> int:
         ctx = info.context
-        translator = RuleTranslator(("mode",))
-        return segments.count_segment(ctx.session, ctx.viewer.account_id, self.id,
-                                      mode=mode_of(mode, translator, ("mode",)))
+        return segments.count_segment(ctx.session, ctx.viewer.account_id, self.id, mode=mode_of(mode))
 
     @strawberry.field(description="Members, sortable. " + FIRST_DESCRIPTION)
     def members(self, info: Info, first: int | None = None, after: str | None = None,
@@ -86,7 +85,7 @@ class Segment(Node):
         ctx = info.context
         account_id = ctx.viewer.account_id
         sort = sort or PersonSort()
-        segment_mode = mode_of(mode, RuleTranslator(("mode",)), ("mode",))
+        segment_mode = mode_of(mode)
         page = segments.list_members(ctx.session, account_id, self.id, mode=segment_mode,
                                      sort=DomainPersonSort(sort.field.value),
                                      descending=sort.direction is SortDirection.DESC, first=first, after=after)
@@ -134,15 +133,6 @@ class SegmentCountInput:
     mode: SegmentModeInput | None = None
 
 
-def _definition(input, *, base=("input",)):
-    translator = RuleTranslator(base + ("rules",))
-    rules = translator.rule(input.rules, (), base + ("rules",)) if input.rules not in (None, strawberry.UNSET) \
-        else strawberry.UNSET
-    scope = scope_document(input.scope, translator, base + ("scope",)) \
-        if input.scope is not strawberry.UNSET else strawberry.UNSET
-    return translator, rules, scope
-
-
 @strawberry.type
 class SegmentQuery:
     @strawberry.field(permission_classes=[IsStaff], description="Segments by name. " + FIRST_DESCRIPTION)
@@ -169,15 +159,9 @@ class SegmentQuery:
                       description="Live count for rules that are not saved yet (call it after every change).")
     def segment_count(self, info: Info, input: SegmentCountInput) -> int:
         ctx = info.context
-        translator, rules, scope = _definition(input)
-        parent = None
-        if input.parent_id is not None:
-            parent = translator.pk(input.parent_id, "Segment", ("input", "parentId"))
-        try:
-            return segments.count_matching(ctx.session, ctx.viewer.account_id, rules=rules, scope=scope,
-                                           parent_id=parent, mode=mode_of(input.mode, translator, ("input", "mode")))
-        except InputError as error:
-            raise translator.translate_problems(error) from None
+        parent = None if input.parent_id is None else reference_pk(input.parent_id, "Segment")
+        return segments.count_matching(ctx.session, ctx.viewer.account_id, rules=input.rules.to_domain(),
+                                       scope=optional_domain(input.scope), parent_id=parent, mode=mode_of(input.mode))
 
 
 @strawberry.input
@@ -189,7 +173,8 @@ class CreateSegmentInput:
     scope: ScopeInput | None = None
 
 
-@strawberry.input(description="Only the fields given change; scope null removes the scope.")
+@strawberry.input(description="Only the fields given change; scope null removes the scope, parentId null makes it "
+                              "a root segment.")
 class UpdateSegmentInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
@@ -227,15 +212,10 @@ class SegmentMutation:
         ctx = info.context
 
         def action():
-            translator, rules, scope = _definition(input)
-            parent = translator.pk(input.parent_id, "Segment", ("input", "parentId")) if input.parent_id else None
-            try:
-                segment = segments.create_segment(ctx.session, ctx.viewer.account_id, name=input.name,
-                                                  description=input.description, rules=rules, scope=scope,
-                                                  parent_id=parent)
-            except InputError as error:
-                raise translator.translate_problems(error) from None
-            return SegmentSuccess(segment=segment)
+            return SegmentSuccess(segment=segments.create_segment(
+                ctx.session, ctx.viewer.account_id, name=input.name, description=input.description,
+                rules=input.rules.to_domain(), scope=optional_domain(input.scope),
+                parent_id=None if input.parent_id is None else reference_pk(input.parent_id, "Segment")))
         return run_mutation(info, action, CreateSegmentError, CreateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -243,24 +223,15 @@ class SegmentMutation:
         ctx = info.context
 
         def action():
-            translator, rules, scope = _definition(input)
-            segment_id = translator.pk(input.id, "Segment", ("input", "id"))
-            values = {}
-            for name in ("name", "description"):
-                if getattr(input, name) is not strawberry.UNSET:
-                    values[name] = getattr(input, name)
-            if rules is not strawberry.UNSET:
-                values["rules"] = rules
-            if scope is not strawberry.UNSET:
-                values["scope"] = scope
-            if input.parent_id is not strawberry.UNSET:
-                values["parent_id"] = None if input.parent_id is None else \
-                    translator.pk(input.parent_id, "Segment", ("input", "parentId"))
-            try:
-                segment = segments.update_segment(ctx.session, ctx.viewer.account_id, segment_id, values=values)
-            except InputError as error:
-                raise translator.translate_problems(error) from None
-            return SegmentSuccess(segment=segment)
+            parent = input.parent_id if input.parent_id in (strawberry.UNSET, None) else \
+                reference_pk(input.parent_id, "Segment")
+            changes = segments.SegmentChanges(
+                name=_given(input.name), description=_given(input.description),
+                parent_id=UNSET if parent is strawberry.UNSET else parent,
+                rules=UNSET if input.rules in (strawberry.UNSET, None) else input.rules.to_domain(),
+                scope=UNSET if input.scope is strawberry.UNSET else optional_domain(input.scope))
+            return SegmentSuccess(segment=segments.update_segment(ctx.session, ctx.viewer.account_id,
+                                                                  pk_of(input.id, "Segment", "id"), changes))
         return run_mutation(info, action, UpdateSegmentError, UpdateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Delete a segment; persons are never touched.")
@@ -268,8 +239,11 @@ class SegmentMutation:
         ctx = info.context
 
         def action():
-            translator = RuleTranslator(("input",))
-            segments.delete_segment(ctx.session, ctx.viewer.account_id,
-                                    translator.pk(input.id, "Segment", ("input", "id")))
+            segments.delete_segment(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Segment", "id"))
             return DeleteSegmentSuccess(deleted_id=input.id)
         return run_mutation(info, action, DeleteSegmentError, DeleteSegmentFailure)
+
+
+def _given(value):
+    """An optional input field as a change: UNSET when left out, else its value."""
+    return UNSET if value is strawberry.UNSET else value

@@ -28,14 +28,14 @@ def targets_of(global_ids: list[strawberry.ID]) -> tuple[tags.TargetKind, list[i
         decoded = from_global_id(gid)
         if decoded is None or decoded[0] not in TARGET_TYPES:
             raise InputError.single(Code.NOT_FOUND, "person, production or organisation not found",
-                                    "input", "targetIds", str(i))
+                                    "target_ids", str(i))
         kinds.add(decoded[0])
         pks.append(decoded[1])
     if len(kinds) > 1:
         raise InputError.single(Code.INVALID, "targets must all be persons, productions or organisations",
-                                "input", "targetIds")
+                                "target_ids")
     if not kinds:
-        raise InputError.single(Code.REQUIRED, "name at least one target", "input", "targetIds")
+        raise InputError.single(Code.REQUIRED, "name at least one target", "target_ids")
     return TARGET_TYPES[kinds.pop()], pks
 
 
@@ -146,9 +146,9 @@ def _tag_values(data, skip=("id", "names")) -> dict:
         if name in NOT_NULL and value is None:
             if name == "label":
                 continue
-            raise InputError.single(Code.REQUIRED, f"{field.graphql_name or name} cannot be null", "input", name)
+            raise InputError.single(Code.REQUIRED, f"{field.graphql_name or name} cannot be null", name)
         if name in REFERENCE_FIELDS and value is not None:
-            value = pk_of(value, REFERENCE_FIELDS[name], "input", field.graphql_name or name)
+            value = pk_of(value, REFERENCE_FIELDS[name], name)
         out[name] = value
     return out
 
@@ -264,7 +264,7 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            tag_id = pk_of(input.id, "Tag", "input", "id")
+            tag_id = pk_of(input.id, "Tag", "id")
             survivor = tags.update_tag(ctx.session, viewer.account_id, tag_id, policy=viewer.account.tag_name_policy,
                                        values=_tag_values(input))
             survivor_id = survivor.id
@@ -278,7 +278,7 @@ class TagMutation:
 
         def action():
             kind, target_ids = targets_of(input.target_ids)
-            added = tags.attach(ctx.session, viewer.account_id, tag_ids=pks_of(input.tag_ids, "Tag", "input", "tagIds"),
+            added = tags.attach(ctx.session, viewer.account_id, tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
                                 target=kind, target_ids=target_ids, source="staff", actor=_actor(info))
             return TagLinksSuccess(changed=added)
         return run_mutation(info, action, AttachTagsError, AttachTagsFailure)
@@ -304,7 +304,7 @@ class TagMutation:
         def action():
             kind, target_ids = targets_of(input.target_ids)
             removed = tags.detach(ctx.session, viewer.account_id,
-                                  tag_ids=pks_of(input.tag_ids, "Tag", "input", "tagIds"), target=kind,
+                                  tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"), target=kind,
                                   target_ids=target_ids,
                                   sources=[s.value for s in input.sources] if input.sources is not None else None)
             return TagLinksSuccess(changed=removed)
@@ -316,8 +316,8 @@ class TagMutation:
 
         def action():
             survivor = tags.merge_tags(ctx.session, viewer.account_id,
-                                       tag_ids=pks_of(input.tag_ids, "Tag", "input", "tagIds"),
-                                       into_id=optional_pk(input.into_id, "Tag", "input", "intoId"),
+                                       tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
+                                       into_id=optional_pk(input.into_id, "Tag", "into_id"),
                                        into_name=input.into_name, policy=viewer.account.tag_name_policy)
             survivor_id = survivor.id
             ctx.commit()
@@ -330,7 +330,7 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            tags.delete_tag(ctx.session, viewer.account_id, pk_of(input.id, "Tag", "input", "id"),
+            tags.delete_tag(ctx.session, viewer.account_id, pk_of(input.id, "Tag", "id"),
                             remove_links=input.remove_links)
             return DeleteTagSuccess(deleted_id=input.id)
         return run_mutation(info, action, DeleteTagError, DeleteTagFailure)

@@ -7,6 +7,7 @@ from domain.errors import ErrorCode, InputError
 from domain.forms.models import FormTag
 from domain.forms import service as forms
 from domain.segments.models import Segment
+from domain.segments import service as segments
 from domain.tags import service as tags
 from domain.tags.models import PersonTag, Tag
 from tests import factories as f
@@ -118,10 +119,9 @@ def test_merge_moves_links_collapses_duplicates_reparents_and_repoints(session, 
     tags.attach(session, account.id, tag_ids=[jazz2.id], target=tags.TargetKind.PERSON, target_ids=[p2.id],
                 source="person", actor=None)
     form = forms.create_form(session, account.id, values={"title": "F"}, tag_ids=[jazz2.id])
-    segment = Segment(account_id=account.id, name="s", rules={"all": [{"tag": {"tag_id": jazz2.id}}]},
-                      scope={"genre_tag_ids": [jazz2.id], "tag_ids": [jazz.id, jazz2.id]})
-    session.add(segment)
-    session.flush()
+    segment = segments.create_segment(session, account.id, name="s",
+                                      rules={"all": [{"type": "tag", "tag_id": jazz2.id}]},
+                                      scope={"genre_tag_ids": [jazz2.id], "label_tag_ids": [jazz.id, jazz2.id]})
     survivor = tags.merge_tags(session, account.id, tag_ids=[jazz2.id], into_id=jazz.id)
     assert survivor.id == jazz.id
     assert session.get(Tag, (account.id, jazz2.id)) is None
@@ -133,8 +133,8 @@ def test_merge_moves_links_collapses_duplicates_reparents_and_repoints(session, 
     assert sub.parent_id == jazz.id
     assert [r.tag_id for r in session.execute(select(FormTag).where(FormTag.form_id == form.id)).scalars()] == [jazz.id]
     session.refresh(segment)
-    assert segment.rules == {"all": [{"tag": {"tag_id": jazz.id}}]}
-    assert segment.scope["tag_ids"] == [jazz.id]
+    assert segment.rules == {"all": [{"type": "tag", "tag_id": jazz.id, "has": True, "include_subtags": False}]}
+    assert segment.scope["genre_tag_ids"] == [jazz.id] and segment.scope["label_tag_ids"] == [jazz.id]
 
 
 def test_merge_into_new_name_and_into_itself(session, account):

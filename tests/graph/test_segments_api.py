@@ -50,8 +50,18 @@ def test_errors_name_the_offending_part(gql, session, account, other_account):
          "path": ["input", "rules", "all", "0", "condition", "age", "max"]}]
     r = gql(CREATE, {"i": {"name": "x", "rules": {"all": [rules["all"][1]]}}}, token=account.marketer_token)
     assert r["data"]["createSegment"]["errors"] == [
-        {"code": "NOT_FOUND", "message": f"tag {theirs.id} not found",
+        {"code": "NOT_FOUND", "message": "tag not found",
          "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"]}]
+    # A malformed id is reported exactly like another account's: not found, at the same path.
+    malformed = {"all": [{"any": [{"condition": {"tag": {"tagId": "not-an-id"}}}]}]}
+    r = gql(CREATE, {"i": {"name": "x", "rules": malformed}}, token=account.marketer_token)
+    assert r["data"]["createSegment"]["errors"] == [
+        {"code": "NOT_FOUND", "message": "tag not found",
+         "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"]}]
+    r = gql(CREATE, {"i": {"name": "x", "rules": {"all": []}, "scope": {"genreTagIds": ["junk"]},
+                           "parentId": gid("Segment", 10**9)}}, token=account.marketer_token)
+    assert [e["path"] for e in r["data"]["createSegment"]["errors"]] == [
+        ["input", "scope", "genreTagIds", "0"], ["input", "parentId"]]
     r = gql(CREATE, {"i": {"name": "x", "rules": {"condition": {"text": {"field": "CITY", "operator": "EQ"}}}}},
             token=account.marketer_token)
     assert r["data"]["createSegment"]["errors"][0]["path"] == ["input", "rules", "condition", "text", "value"]

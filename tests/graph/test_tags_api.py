@@ -276,9 +276,9 @@ def test_visibility_rules_include_and_exclude(gql, runtime, session, account):
     from domain.segments import service as segments
 
     utrecht = segments.create_segment(session, account.id, name="Utrecht",
-                                      rules={"type": "text", "field": "city", "op": "eq", "value": "Utrecht"})
+                                      rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"})
     vip = segments.create_segment(session, account.id, name="VIP",
-                                  rules={"type": "text", "field": "last_name", "op": "eq", "value": "Vip"})
+                                  rules={"type": "text", "field": "last_name", "operator": "eq", "value": "Vip"})
     local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
                   visibility_include_segment_id=utrecht.id)
     not_vip = f.tag(session, account.id, "Regular", show_on_form=True, visible_to_everyone=False,
@@ -319,7 +319,7 @@ def test_visibility_follows_membership_changes_at_once(gql, runtime, session, ac
     from domain.segments import service as segments
 
     utrecht = segments.create_segment(session, account.id, name="Utrecht",
-                                      rules={"type": "text", "field": "city", "op": "eq", "value": "Utrecht"})
+                                      rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"})
     local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
                   visibility_include_segment_id=utrecht.id)
     form = forms.preference_centre(session, account.id)

@@ -45,6 +45,14 @@ def mutate(gql, token, name, input_type, variables):
 
 
 CASES = [
+    # A malformed id and another account's id are both "not found" at the field's input path.
+    ("createTags", "CreateTagsInput", lambda w: {"names": "x", "categoryId": "not-an-id"},
+     ("NOT_FOUND", ["input", "categoryId"])),
+    ("createTags", "CreateTagsInput", lambda w: {"names": "x", "visibilityExcludeSegmentId": "junk"},
+     ("NOT_FOUND", ["input", "visibilityExcludeSegmentId"])),
+    ("createTags", "CreateTagsInput", lambda w: {"names": " , "}, ("REQUIRED", ["input", "names"])),
+    ("attachTags", "TagLinksInput", lambda w: {"tagIds": ["junk"], "targetIds": [gid("Person", w["my_person"].id)]},
+     ("NOT_FOUND", ["input", "tagIds", "0"])),
     ("createTags", "CreateTagsInput", lambda w: {"names": "x", "parentId": gid("Tag", w["theirs"].id)},
      ("NOT_FOUND", ["input", "parentId"])),
     ("createTags", "CreateTagsInput", lambda w: {"names": "x", "categoryId": gid("TagCategory", w["their_category"].id)},

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from domain.segments import rules as R
-from domain.segments.reference import (
+from tests.segments.reference import (
     ConsentRow,
     Dataset,
     EventRow,
@@ -358,7 +358,11 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
         kind, sub = pick(draw, kinds), None
     if kind == "text":
         field_, op = sub or pick(draw, R.TEXT_FIELDS), pick(draw, R.TEXT_OPS)
-        return with_value({"type": "text", "field": field_, "op": op}, text_value(draw, field_, op))
+        value = text_value(draw, field_, op)
+        node = {"type": "text", "field": field_, "operator": op}
+        if value is not None:
+            node["values" if op in ("in", "not_in") else "value"] = value
+        return node
     if kind == "gender":
         return {"type": "gender", "values": draw(st.lists(st.sampled_from(R.GENDERS), min_size=1, max_size=3))}
     if kind == "age":
@@ -371,15 +375,20 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
     if kind == "added_on":
         if draw(st.booleans()):
             return {"type": "added_on", "last_days": pick(draw, N_DAYS)}
+        if draw(st.integers(0, 3)) == 0:
+            return {"type": "added_on", "on": iso_day(draw, ctx)}
         after, before = pick(draw, (None, iso_day(draw, ctx))), pick(draw, (None, iso_day(draw, ctx)))
         if after is None and before is None:
             before = iso_day(draw, ctx)
+        if after is not None and before is not None and date.fromisoformat(before) < date.fromisoformat(after) + \
+                timedelta(days=2):
+            after = None  # no day strictly between: refused by validation
         return {"type": "added_on", "after": after, "before": before}
     if kind == "custom_field":
         key = sub or pick(draw, tuple(CUSTOM_FIELDS))
         kind_ = CUSTOM_FIELDS[key]["type"]
         op = pick(draw, R.CUSTOM_OPS[kind_])
-        node = {"type": "custom_field", "key": key, "op": op}
+        node = {"type": "custom_field", "key": key, "operator": op}
         if op in ("is_empty", "is_not_empty", "is_true", "is_false"):
             return node
         if kind_ == "text":
@@ -432,7 +441,7 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
         if draw(st.booleans()):
             node["venue_id"] = pick(draw, [v.id for v in ctx.data.venues])
         else:
-            node["lat"], node["lon"] = pick(draw, POINTS)
+            node["latitude"], node["longitude"] = pick(draw, POINTS)
         return node
     if kind == "subscription":
         node = {"type": "subscription"}

@@ -64,14 +64,15 @@ def test_empty_groups_and_not(session, account):
     a, b = person(session, account, city="Utrecht"), person(session, account)
     assert ids(session, account, {"all": []}) == {a.id, b.id}
     assert ids(session, account, {"any": []}) == set()
-    assert ids(session, account, {"not": {"type": "text", "field": "city", "op": "eq", "value": "utrecht"}}) == {b.id}
+    assert ids(session, account, {"not": {"type": "text", "field": "city", "operator": "eq", "value": "utrecht"}}) == {b.id}
 
 
 def test_text_operators_and_missing_values(session, account):
     a = person(session, account, city="Den Haag", email="a@x.nl")
     b = person(session, account, city="  ")
     c = person(session, account)
-    q = lambda op, value=None: ids(session, account, {"type": "text", "field": "city", "op": op, "value": value})
+    q = lambda op, value=None: ids(session, account, {"type": "text", "field": "city", "operator": op,
+                                                      "values" if isinstance(value, list) else "value": value})
     assert q("eq", "den haag") == {a.id}
     assert q("neq", "DEN HAAG") == {b.id, c.id}
     assert q("contains", "N H") == {a.id}
@@ -90,7 +91,7 @@ def test_substring_operators_take_wildcards_literally(session, account):
     a = person(session, account, last_name="50%_off/Now")
     b = person(session, account, last_name="500 offxNow")
     c = person(session, account)
-    q = lambda op, value: ids(session, account, {"type": "text", "field": "last_name", "op": op, "value": value})
+    q = lambda op, value: ids(session, account, {"type": "text", "field": "last_name", "operator": op, "value": value})
     assert q("contains", "%_") == {a.id}
     assert q("contains", "0%") == {a.id}
     assert q("starts_with", "50%") == {a.id}
@@ -98,7 +99,7 @@ def test_substring_operators_take_wildcards_literally(session, account):
     assert q("contains", "f/") == {a.id}
     assert q("contains", "_") == {a.id}
     assert q("not_contains", "%") == {b.id, c.id}
-    assert ids(session, account, {"not": {"type": "text", "field": "last_name", "op": "starts_with",
+    assert ids(session, account, {"not": {"type": "text", "field": "last_name", "operator": "starts_with",
                                           "value": "500"}}) == {a.id, c.id}
 
 
@@ -131,8 +132,13 @@ def test_added_on_counts_local_days_across_dst(session, account):
     older = person(session, account, created_at=at(TODAY - timedelta(days=2), 0, 5))
     assert ids(session, account, {"type": "added_on", "last_days": 0}) == {early.id}
     assert ids(session, account, {"type": "added_on", "last_days": 1}) == {early.id, late.id}
-    assert ids(session, account, {"type": "added_on", "after": str(TODAY - timedelta(days=2)),
-                                  "before": str(TODAY - timedelta(days=1))}) == {late.id, older.id}
+    # after and before are strict; on is the day (SPEC 5.6)
+    assert ids(session, account, {"type": "added_on", "after": str(TODAY - timedelta(days=3)),
+                                  "before": str(TODAY)}) == {late.id, older.id}
+    assert ids(session, account, {"type": "added_on", "after": str(TODAY - timedelta(days=2))}) == {late.id, early.id}
+    assert ids(session, account, {"type": "added_on", "before": str(TODAY - timedelta(days=1))}) == {older.id}
+    assert ids(session, account, {"type": "added_on", "on": str(TODAY - timedelta(days=1))}) == {late.id}
+    assert ids(session, account, {"not": {"type": "added_on", "on": str(TODAY)}}) == {late.id, older.id}
 
 
 def test_purchase_figures_without_and_with_scope(session, account, shop):
@@ -241,7 +247,7 @@ def test_distance_subscription_consent_tags_and_forms(session, account, shop):
     far = person(session, account, latitude=51.44, longitude=5.47)
     nowhere = person(session, account)
     assert ids(session, account, {"type": "distance", "km": 10, "venue_id": shop["venue"].id}) == {near.id}
-    assert ids(session, account, {"type": "distance", "km": 200, "lat": 52.0, "lon": 5.0}) == {near.id, far.id}
+    assert ids(session, account, {"type": "distance", "km": 200, "latitude": 52.0, "longitude": 5.0}) == {near.id, far.id}
     session.add_all([Subscription(account_id=account.id, person_id=near.id, name="A", valid_from=TODAY,
                                   valid_until=TODAY),
                      Subscription(account_id=account.id, person_id=far.id, name="B",
@@ -275,7 +281,7 @@ def test_custom_fields_of_every_type(session, account):
                                                 "tier": "gold"})
     b = person(session, account, custom_fields={"size": 36, "vip": False, "tier": "silver"})
     c = person(session, account)
-    q = lambda key, op, value=None: ids(session, account, {"type": "custom_field", "key": key, "op": op,
+    q = lambda key, op, value=None: ids(session, account, {"type": "custom_field", "key": key, "operator": op,
                                                            "value": value})
     assert q("size", "gte", 38) == {a.id}
     assert q("size", "between", [30, 40]) == {a.id, b.id}
@@ -296,7 +302,7 @@ def test_nesting_references_and_modes(session, account, shop):
     shop["sell"](a, shop["future"], when=at(TODAY - timedelta(days=2)))
     shop["sell"](b, shop["past"], when=at(TODAY - timedelta(days=12)))
     parent = segments.create_segment(session, account.id, name="Utrecht",
-                                     rules={"type": "text", "field": "city", "op": "eq", "value": "utrecht"})
+                                     rules={"type": "text", "field": "city", "operator": "eq", "value": "utrecht"})
     child = segments.create_segment(session, account.id, name="buyers", parent_id=parent.id,
                                     rules={"type": "purchase", "metric": "tickets", "min": 1})
     assert segments.count_segment(session, account.id, child.id, now=NOW) == 2
@@ -315,19 +321,20 @@ def test_cycles_and_foreign_references_are_refused(session, account, other_accou
     s1 = segments.create_segment(session, account.id, name="one", rules={"all": []})
     s2 = segments.create_segment(session, account.id, name="two", rules={"type": "segment", "segment_id": s1.id})
     with pytest.raises(InputError) as caught:
-        segments.update_segment(session, account.id, s1.id, values={"rules": {"type": "segment", "segment_id": s2.id}})
+        segments.update_segment(session, account.id, s1.id,
+                                segments.SegmentChanges(rules={"type": "segment", "segment_id": s2.id}))
     assert caught.value.problems[0].code is ErrorCode.CYCLE
     with pytest.raises(InputError) as caught:
-        segments.update_segment(session, account.id, s1.id, values={"parent_id": s2.id})
+        segments.update_segment(session, account.id, s1.id, segments.SegmentChanges(parent_id=s2.id))
     assert caught.value.problems[0].code is ErrorCode.CYCLE
     theirs = f.tag(session, other_account.id, "Theirs")
     with pytest.raises(InputError) as caught:
         segments.create_segment(session, account.id, name="x",
                                 rules={"all": [{"type": "tag", "tag_id": theirs.id}]})
-    assert caught.value.problems[0].path == ("input", "rules", "all", "0", "tag_id")
+    assert caught.value.problems[0].path == ("rules", "all", "0", "condition", "tag", "tag_id")
     with pytest.raises(InputError) as caught:
         segments.count_matching(session, account.id, rules={"all": [{"type": "nope"}]})
-    assert caught.value.problems[0].path == ("input", "rules", "all", "0", "type")
+    assert caught.value.problems[0].path == ("rules", "all", "0", "type")
     with pytest.raises(InputError) as caught:
         segments.delete_segment(session, account.id, s1.id)
     assert caught.value.problems[0].code is ErrorCode.CONFLICT
@@ -375,7 +382,7 @@ def test_segment_statements_are_planned_with_their_values(session, account, shop
     from sqlalchemy import text  # noqa: PLC0415
 
     person(session, account, city="Utrecht")
-    rule = {"type": "text", "field": "city", "op": "eq", "value": "utrecht"}
+    rule = {"type": "text", "field": "city", "operator": "eq", "value": "utrecht"}
     for _ in range(12):
         assert len(ids(session, account, rule)) == 1
         assert segments.count_matching(session, account.id, rules=rule, now=NOW) == 1

@@ -136,29 +136,35 @@ def problem(session, account, rules, scope=None):
 
 
 def test_typed_errors_name_the_part(session, account, other_account):
-    assert problem(session, account, {"all": [{"type": "text", "field": "shoe", "op": "eq", "value": "x"}]}) == [
-        (ErrorCode.INVALID_CHOICE, ("input", "rules", "all", "0", "field"))]
-    assert problem(session, account, {"any": [{"type": "text", "field": "city", "op": "like", "value": "x"}]}) == [
-        (ErrorCode.INVALID_CHOICE, ("input", "rules", "any", "0", "op"))]
+    """Paths are in the rule tree's own terms: a condition at its node, under "condition" and its kind."""
+    assert problem(session, account, {"all": [{"type": "text", "field": "shoe", "operator": "eq", "value": "x"}]}) == [
+        (ErrorCode.INVALID_CHOICE, ("rules", "all", "0", "condition", "text", "field"))]
+    assert problem(session, account, {"any": [{"type": "text", "field": "city", "operator": "like", "value": "x"}]}) == [
+        (ErrorCode.INVALID_CHOICE, ("rules", "any", "0", "condition", "text", "operator"))]
+    assert problem(session, account, {"type": "text", "field": "city", "operator": "in", "value": "x"}) == [
+        (ErrorCode.INVALID, ("rules", "condition", "text", "values")),
+        (ErrorCode.INVALID, ("rules", "condition", "text", "value"))]
     assert problem(session, account, {"type": "age", "min": "old"}) == [
-        (ErrorCode.INVALID, ("input", "rules", "min"))]
+        (ErrorCode.INVALID, ("rules", "condition", "age", "min"))]
     assert problem(session, account, {"type": "purchase", "metric": "revenue", "min": True}) == [
-        (ErrorCode.INVALID, ("input", "rules", "min"))]
-    assert problem(session, account, {}) == [(ErrorCode.INVALID_CHOICE, ("input", "rules", "type"))]
-    assert problem(session, account, {"not": None}) == [(ErrorCode.INVALID, ("input", "rules", "not"))]
+        (ErrorCode.INVALID, ("rules", "condition", "purchase", "min"))]
+    assert problem(session, account, {}) == [(ErrorCode.INVALID_CHOICE, ("rules", "type"))]
+    assert problem(session, account, {"not": None}) == [(ErrorCode.INVALID, ("rules", "not"))]
     assert problem(session, account, {"all": [{"type": "tag", "tag_id": 1, "colour": "red"}]})[0] == \
-        (ErrorCode.INVALID, ("input", "rules", "all", "0", "colour"))
+        (ErrorCode.INVALID, ("rules", "all", "0", "condition", "tag", "colour"))
     deep = {"type": "gender", "values": ["all"]}
     for _ in range(MAX_DEPTH + 1):
         deep = {"not": deep}
     assert problem(session, account, deep)[0][0] is ErrorCode.OUT_OF_RANGE
     theirs = segments.create_segment(session, other_account.id, name="theirs", rules={"all": []})
     assert problem(session, account, {"type": "segment", "segment_id": theirs.id}) == [
-        (ErrorCode.NOT_FOUND, ("input", "rules", "segment_id"))]
+        (ErrorCode.NOT_FOUND, ("rules", "condition", "segment", "segment_id"))]
     assert problem(session, account, {"all": []}, {"event_ids": [10**12]}) == [
-        (ErrorCode.NOT_FOUND, ("input", "scope", "event_ids", "0"))]
+        (ErrorCode.NOT_FOUND, ("scope", "event_ids", "0"))]
     assert problem(session, account, {"all": []}, {"days_back": -1}) == [
-        (ErrorCode.INVALID, ("input", "scope", "days_back"))]
+        (ErrorCode.INVALID, ("scope", "days_back"))]
+    assert problem(session, account, {"type": "added_on", "after": "2026-05-01", "before": "2026-05-02"}) == [
+        (ErrorCode.OUT_OF_RANGE, ("rules", "condition", "added_on", "before"))]
 
 
 def test_a_sale_during_a_season_change_gets_the_new_season(committed_engine):

@@ -6,7 +6,7 @@ fields of each type, saved segments) and random rule trees (every condition kind
 empty groups, ``not``, scopes, parents, segment references, modes). Each example writes its rows
 into a fresh account inside a SAVEPOINT (rolled back afterwards), asks
 ``domain.segments.service.matching_person_ids`` and compares with
-``domain.segments.reference.evaluate`` on the same rows.
+``tests.segments.reference.evaluate`` on the same rows.
 
 Each example asks 1–3 random rule trees (with scope, parent and mode) plus one single-condition
 probe per case of ``strategies.PROBE_CASES`` (every condition kind, every text and custom field),
@@ -35,7 +35,7 @@ from domain.accounts.models import Account
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
 from domain.forms.models import Form, FormSubmission
 from domain.people.models import ConsentType, CustomFieldDefinition, Person, PersonConsent
-from domain.segments import reference
+from tests.segments import reference
 from domain.segments import service as segments
 from domain.segments.models import Segment
 from domain.tags.models import PersonTag, ProductionTag, Tag
@@ -219,7 +219,7 @@ SMALL_SCENARIO = json.dumps({
     "queries": [
         {"rule": {"type": "segment", "segment_id": 8001, "member": False}, "scope": None, "parent_id": None,
          "mode": None},
-        {"rule": {"not": {"type": "text", "field": "city", "op": "is_empty"}}, "scope": {"days_back": 0},
+        {"rule": {"not": {"type": "text", "field": "city", "operator": "is_empty"}}, "scope": {"days_back": 0},
          "parent_id": None, "mode": None},
         {"rule": {"all": []}, "scope": None, "parent_id": 8001, "mode": ["production", 3001]},
         {"rule": {"type": "last_purchase", "mode": "exactly", "days": 0}, "scope": None, "parent_id": None,

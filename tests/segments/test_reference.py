@@ -1,4 +1,4 @@
-"""Hand-made cases for the reference evaluator (domain/segments/reference.py), from SPEC 5.6.
+"""Hand-made cases for the reference evaluator (tests/segments/reference.py), from SPEC 5.6.
 
 These pin the reference down on the edge cases; the property test then holds the SQL compiler
 to the reference on random data.
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.segments.reference import (
+from tests.segments.reference import (
     ConsentRow,
     Dataset,
     EventRow,
@@ -101,8 +101,11 @@ def test_days_are_local_calendar_days_in_amsterdam():
     assert run(data, {"type": "added_on", "last_days": 0}, now=now) == {1, 5}
     assert run(data, {"type": "added_on", "last_days": 1}, now=now) == {1, 2, 5}
     assert run(data, {"type": "added_on", "last_days": 7}, now=now) == {1, 2, 3, 5}
-    assert run(data, {"type": "added_on", "after": "2026-06-08", "before": "2026-06-14"}, now=now) == {2, 3}
-    assert run(data, {"type": "added_on", "after": "2026-06-16"}, now=now) == {6}
+    # after and before are strict: the days named are left out (SPEC 5.6)
+    assert run(data, {"type": "added_on", "after": "2026-06-07", "before": "2026-06-15"}, now=now) == {2, 3}
+    assert run(data, {"type": "added_on", "after": "2026-06-08", "before": "2026-06-14"}, now=now) == set()
+    assert run(data, {"type": "added_on", "on": "2026-06-14"}, now=now) == {2}
+    assert run(data, {"type": "added_on", "after": "2026-06-15"}, now=now) == {6}
     # The same instants seen from UTC fall on other dates.
     # (now is 14 June 22:30 UTC; 1 and 2 were both added on 14 June UTC, 3 and 4 on 7 June UTC, and 5
     # and 6 on 15 June UTC, tomorrow.)
@@ -153,9 +156,9 @@ def test_text_operators_and_missing_values():
     ])
 
     def q(op, value=None):
-        node = {"type": "text", "field": "city", "op": op}
+        node = {"type": "text", "field": "city", "operator": op}
         if value is not None:
-            node["value"] = value
+            node["values" if isinstance(value, list) else "value"] = value
         return run(data, node, now=NOW)
 
     assert q("eq", "amsterdam") == {1}
@@ -202,12 +205,18 @@ def test_age_and_29_february():
     assert run(data, {"not": {"type": "age", "max": 200 // 2}}, now=NOW) == {4}
 
 
-def test_added_on_absolute_bounds_are_inclusive():
+def test_added_on_absolute_bounds_are_strict_like_every_date():
+    """"before D" excludes D, "after D" excludes D, "on D" is that day (SPEC 5.6) — as for custom
+    date fields."""
     data = Dataset(persons=[PersonRow(1, created_at=local(2026, 1, 1, 0, 0)),
                             PersonRow(2, created_at=local(2026, 1, 31, 23, 59)),
                             PersonRow(3, created_at=local(2026, 2, 1, 0, 0))])
-    assert run(data, {"type": "added_on", "after": "2026-01-01", "before": "2026-01-31"}, now=NOW) == {1, 2}
-    assert run(data, {"type": "added_on", "before": "2026-01-01"}, now=NOW) == {1}
+    assert run(data, {"type": "added_on", "after": "2025-12-31", "before": "2026-02-01"}, now=NOW) == {1, 2}
+    assert run(data, {"type": "added_on", "after": "2026-01-01", "before": "2026-01-31"}, now=NOW) == set()
+    assert run(data, {"type": "added_on", "before": "2026-01-01"}, now=NOW) == set()
+    assert run(data, {"type": "added_on", "before": "2026-01-02"}, now=NOW) == {1}
+    assert run(data, {"type": "added_on", "after": "2026-01-31"}, now=NOW) == {3}
+    assert run(data, {"type": "added_on", "on": "2026-01-31"}, now=NOW) == {2}
 
 
 # ----------------------------------------------------------------------------- custom fields
@@ -227,7 +236,7 @@ def test_custom_fields_by_type():
     ])
 
     def q(key, op, value=None):
-        node = {"type": "custom_field", "key": key, "op": op}
+        node = {"type": "custom_field", "key": key, "operator": op}
         if value is not None:
             node["value"] = value
         return run(data, node, now=NOW)
@@ -309,7 +318,7 @@ def test_distance():
     assert run(data, {"type": "distance", "km": 0, "venue_id": 1}, now=NOW) == {1}
     assert run(data, {"type": "distance", "km": 30, "venue_id": 1}, now=NOW) == {1}
     assert run(data, {"type": "distance", "km": 40, "venue_id": 1}, now=NOW) == {1, 2}
-    assert run(data, {"type": "distance", "km": 40, "lat": 52.09, "lon": 5.12}, now=NOW) == {1, 2}
+    assert run(data, {"type": "distance", "km": 40, "latitude": 52.09, "longitude": 5.12}, now=NOW) == {1, 2}
     assert run(data, {"type": "distance", "km": 20000, "venue_id": 2}, now=NOW) == set()
     assert run(data, {"not": {"type": "distance", "km": 20000, "venue_id": 1}}, now=NOW) == {3}
 

@@ -90,7 +90,7 @@ def test_two_hundred_references_count_for_the_viewer_role(gql, session, account,
 
 def test_the_compiled_size_is_capped_with_a_typed_error(session, account, base):
     people, a, b, has_a = base
-    big = {"type": "text", "field": "city", "op": "in", "value": [f"city {i}" for i in range(1000)]}
+    big = {"type": "text", "field": "city", "operator": "in", "values": [f"city {i}" for i in range(1000)]}
     wide = segments.create_segment(session, account.id, name="wide", rules={"any": [big] * 15})
     rules = {"all": [ref(wide.id), {"any": [{"all": [ref(wide.id), big]}] * 10}]}
     with pytest.raises(InputError) as raised:

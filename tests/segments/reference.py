@@ -5,7 +5,8 @@ deliberately naive: every condition is evaluated person by person with ordinary 
 property test (``tests/segments/test_property.py``) checks that the SQL compiler returns exactly
 the persons this module returns, for random data and random rules.
 
-Only the parsing of rule documents (``domain.segments.rules``) is shared with the compiler; every
+It lives with the tests (it is their oracle, not part of the product). Only the parsing of rule
+documents (``domain.segments.rules``) is shared with the compiler; every
 meaning below is this module's own reading of the SPEC:
 
 - Days are calendar days in the account's zone: an instant is ``d`` days ago when today's local
@@ -305,7 +306,8 @@ class _Evaluator:
         raise ValueError(f"unknown text operator {op}")
 
     def cond_TextCond(self, cond: R.TextCond, person: PersonRow, scope: R.Scope) -> bool:
-        return self.text_matches(getattr(person, cond.field), cond.op, cond.value)
+        return self.text_matches(getattr(person, cond.field), cond.operator,
+                                 cond.values if cond.values is not None else cond.value)
 
     def cond_GenderCond(self, cond: R.GenderCond, person: PersonRow, scope: R.Scope) -> bool:
         if "all" in cond.values:
@@ -327,12 +329,15 @@ class _Evaluator:
         day = self.local_date(person.created_at)
         if cond.last_days is not None:
             return 0 <= self.date_days_ago(day) <= cond.last_days
-        return (cond.after is None or day >= cond.after) and (cond.before is None or day <= cond.before)
+        if cond.on is not None:
+            return day == cond.on
+        # "after D" and "before D" are strict: D itself is neither (SPEC 5.6)
+        return (cond.after is None or day > cond.after) and (cond.before is None or day < cond.before)
 
     # custom fields ------------------------------------------------------
     def cond_CustomFieldCond(self, cond: R.CustomFieldCond, person: PersonRow, scope: R.Scope) -> bool:
         value = (person.custom_fields or {}).get(cond.key)
-        op, operand = cond.op, cond.value
+        op, operand = cond.operator, cond.value
         if cond.kind == "text":
             return self.text_matches(value, op, operand)
         if op == "is_empty":
@@ -498,7 +503,7 @@ class _Evaluator:
                 return False
             lat, lon = venue.latitude, venue.longitude
         else:
-            lat, lon = cond.lat, cond.lon
+            lat, lon = cond.latitude, cond.longitude
         return self.haversine_km(person.latitude, person.longitude, lat, lon) <= cond.km
 
 

@@ -17,12 +17,12 @@ def person(session, account_id: int, **values):
     values.setdefault("email", f"person{n}@example.nl")
     values.setdefault("first_name", f"First{n}")
     values.setdefault("last_name", f"Last{n}")
-    return people.create_person(session, account_id, timezone_name="Europe/Amsterdam", values=values)
+    return people.create_person(session, account_id, people.PersonFields(**values), timezone_name="Europe/Amsterdam")
 
 
 def tag(session, account_id: int, name: str | None = None, *, policy: str = "preserve", **values):
     name = name or f"tag {next(_counter)}"
-    return tags.create_tags(session, account_id, policy=policy, names=name, values=values)[0]
+    return tags.create_tags(session, account_id, tags.TagFields(names=name, **values), policy=policy)[0]
 
 
 def production(session, account_id: int, title: str | None = None, **values):

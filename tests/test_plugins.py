@@ -98,7 +98,7 @@ def test_every_domain_event_has_a_hook():
 
 def test_created_is_delivered_after_commit_not_before(runtime, account, recorder):
     session = runtime.new_session()
-    person = people.create_person(session, account.id, timezone_name=TZ, values={"first_name": "Ada"})
+    person = people.create_person(session, account.id, people.PersonFields(first_name="Ada"), timezone_name=TZ)
     assert recorder.received == []  # flushed, not committed
     session.commit()
     assert recorder.received == [events.PersonCreated(account_id=account.id, person_id=person.id)]
@@ -107,7 +107,7 @@ def test_created_is_delivered_after_commit_not_before(runtime, account, recorder
 
 def test_rollback_delivers_nothing(runtime, account, recorder):
     session = runtime.new_session()
-    people.create_person(session, account.id, timezone_name=TZ, values={"first_name": "Ada"})
+    people.create_person(session, account.id, people.PersonFields(first_name="Ada"), timezone_name=TZ)
     session.rollback()
     session.commit()  # an empty commit afterwards must not flush out the dropped events
     assert recorder.received == []
@@ -116,12 +116,12 @@ def test_rollback_delivers_nothing(runtime, account, recorder):
 
 def test_update_and_delete_deliver_their_events(runtime, account, recorder):
     session = runtime.new_session()
-    person = people.create_person(session, account.id, timezone_name=TZ, values={"first_name": "Ada"})
+    person = people.create_person(session, account.id, people.PersonFields(first_name="Ada"), timezone_name=TZ)
     session.commit()
-    people.update_person(session, account.id, person.id, timezone_name=TZ,
-                         values={"first_name": "Grace", "city": "Utrecht"})
+    people.update_person(session, account.id, person.id, people.PersonChanges(first_name="Grace", city="Utrecht"),
+                         timezone_name=TZ)
     session.commit()
-    people.update_person(session, account.id, person.id, timezone_name=TZ, values={"city": "Utrecht"})
+    people.update_person(session, account.id, person.id, people.PersonChanges(city="Utrecht"), timezone_name=TZ)
     session.commit()  # nothing changed: no event
     people.delete_person(session, account.id, person.id)
     session.commit()
@@ -140,7 +140,7 @@ def test_raising_plugin_is_logged_and_counted_and_others_still_hear(runtime, acc
     runtime.plugins.pm.register(late, name="late-recorder")  # called before the exploder (LIFO)
     try:
         session = runtime.new_session()
-        person = people.create_person(session, account.id, timezone_name=TZ, values={"first_name": "Ada"})
+        person = people.create_person(session, account.id, people.PersonFields(first_name="Ada"), timezone_name=TZ)
         with caplog.at_level(logging.ERROR, logger="plugins.manager"):
             session.commit()  # the mutation still succeeds
         session.close()

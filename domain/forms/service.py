@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
 from domain import events
+from domain.changes import UNSET, Unset, given
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.accounts.person_links import verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
@@ -115,34 +116,58 @@ def _bump(session: Session, account_id: int) -> None:
     _changed(session, account_id)
 
 
-def create_form(session: Session, account_id: int, *, values: dict[str, Any], tag_ids: list[int]) -> Form:
+@dataclass(frozen=True)
+class FormFields:
+    """A new campaign form; its tags (marked "show on form") in the order shown."""
+
+    title: str
+    tags_title: str = ""
+    tags_description: str = ""
+    tag_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormChanges:
+    """What an update changes (``UNSET``: as it is); ``tag_ids`` replaces the form's tags."""
+
+    title: str | Unset = UNSET
+    tags_title: str | Unset = UNSET
+    tags_description: str | Unset = UNSET
+    tag_ids: tuple[int, ...] | Unset = UNSET
+
+
+def create_form(session: Session, account_id: int, fields: FormFields) -> Form:
     problems = Collector()
-    cleaned = _clean(values, problems)
-    if "title" not in cleaned:
-        problems.add(ErrorCode.REQUIRED, "a form needs a title", "title")
+    cleaned = _clean({"title": fields.title, "tags_title": fields.tags_title,
+                      "tags_description": fields.tags_description}, problems)
     problems.raise_if_any()
     form = Form(account_id=account_id, kind=CAMPAIGN, **cleaned)
     session.add(form)
     session.flush()
-    _set_form_tags(session, account_id, form.id, tag_ids)
+    _set_form_tags(session, account_id, form.id, list(fields.tag_ids))
     _bump(session, account_id)
     return form
 
 
-def update_form(session: Session, account_id: int, form_id: int, *, values: dict[str, Any],
-                tag_ids: list[int] | None) -> Form:
+def update_form(session: Session, account_id: int, form_id: int, changes: FormChanges) -> Form:
     form = session.execute(select(Form).where(Form.account_id == account_id, Form.id == form_id)
                            .with_for_update()).scalar_one_or_none()
     if form is None:
         raise not_found("form", "id")
+    values = given(changes)
+    tag_ids = values.pop("tag_ids", None)
     problems = Collector()
+    for key, value in values.items():
+        if value is None:
+            problems.add(ErrorCode.REQUIRED, f"{key} cannot be null", key)
+    problems.raise_if_any()
     cleaned = _clean(values, problems)
     problems.raise_if_any()
     for key, value in cleaned.items():
         setattr(form, key, value)
     form.updated_at = datetime.now(timezone.utc)
     if tag_ids is not None:
-        _set_form_tags(session, account_id, form_id, tag_ids)
+        _set_form_tags(session, account_id, form_id, list(tag_ids))
     session.flush()
     _bump(session, account_id)
     return form
@@ -262,6 +287,39 @@ def open_person_link(session: Session, secret_key: str, token: str, *, max_age: 
                           tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
     return PersonLinkVisit(viewer=Viewer(kind=ViewerKind.PERSON, account=account, person_id=person_id),
                            page=_page(row))
+
+
+@dataclass(frozen=True)
+class PreferenceCentreView:
+    """One person's preference centre: the form, their page, and which of its tags they see.
+
+    ``tags_key`` says what decides the visible tags (account, tag version, the person's own
+    choices and visibility memberships): every person with the same key sees the same tags, so
+    the API completes that part once per key. ``views()`` builds them."""
+
+    form: FormSnapshot
+    page: PersonPage | None
+    tags_key: tuple
+    views: Callable[[], dict[int, TagView]]
+
+
+def preference_centre_view(session: Session, account_id: int, person_id: int, tags_version: int,
+                           global_id: Callable[[int], str], page: PersonPage | None = None) -> PreferenceCentreView:
+    """What the person of a preference link sees: tags on the preference centre that are active and
+    pass their visibility rule for this person (SPEC 3.5), with ``selected`` from their own links."""
+    from domain.segments.service import is_member  # noqa: PLC0415  (segments read forms' models)
+    from domain.tags.visibility import TAG_CACHE  # noqa: PLC0415
+
+    form = TAG_CACHE.memo(session, account_id, tags_version, ("preference_centre",),
+                          lambda: preference_centre_snapshot(session, account_id))
+    page = page or person_page(session, account_id, person_id)
+    selected = page.selected if page else frozenset()
+    snaps = TAG_CACHE.snapshots(session, account_id, tags_version)
+    memberships = {segment_id: is_member(session, account_id, segment_id, person_id)
+                   for segment_id in visibility_segments(snaps, form.positions)}
+    key = ("preference-centre-tags", account_id, tags_version, selected, tuple(sorted(memberships.items())))
+    return PreferenceCentreView(form=form, page=page, tags_key=key, views=lambda: person_form_views(
+        snaps, form.positions, set(selected), global_id, memberships.__getitem__))
 
 
 def person_page(session: Session, account_id: int, person_id: int) -> PersonPage | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from domain import events
+from domain.changes import UNSET, Unset, given
 from domain.errors import ErrorCode, InputError, not_found
 from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 from domain.people.models import CustomFieldDefinition, Person
@@ -25,6 +26,62 @@ class PersonSort(str, enum.Enum):
     FIRST_NAME = "first_name"
     EMAIL = "email"
     ID = "id"
+
+
+@dataclass(frozen=True)
+class PersonFields:
+    """A new person (createPerson). At least an e-mail address or a name is needed."""
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    language: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    custom_fields: dict | None = None
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    """What an update changes: ``UNSET`` leaves a field as it is, None clears it; custom fields
+    are merged into the current ones (a None value removes a key)."""
+
+    email: str | None | Unset = UNSET
+    first_name: str | None | Unset = UNSET
+    last_name: str | None | Unset = UNSET
+    gender: str | None | Unset = UNSET
+    birth_date: date | None | Unset = UNSET
+    language: str | None | Unset = UNSET
+    address: str | None | Unset = UNSET
+    postal_code: str | None | Unset = UNSET
+    city: str | None | Unset = UNSET
+    country: str | None | Unset = UNSET
+    latitude: float | None | Unset = UNSET
+    longitude: float | None | Unset = UNSET
+    custom_fields: dict | None | Unset = UNSET
+
+
+def age_on(birth_date: date | None, today: date) -> int | None:
+    """Completed years on ``today``; a 29 February birthday counts on 1 March in common years."""
+    if birth_date is None:
+        return None
+    years = today.year - birth_date.year
+    try:
+        birthday = birth_date.replace(year=today.year)
+    except ValueError:  # 29 February in a common year
+        birthday = date(today.year, 3, 1)
+    return years - (1 if today < birthday else 0)
+
+
+def age(person: Person, timezone_name: str) -> int | None:
+    """A person's age today in the account's time zone (SPEC 5.6)."""
+    return age_on(person.birth_date, local_today(timezone_name))
 
 
 @dataclass
@@ -111,9 +168,12 @@ def _flush_unique(session: Session) -> None:
         raise
 
 
-def create_person(session: Session, account_id: int, *, timezone_name: str, values: dict[str, Any]) -> Person:
+def create_person(session: Session, account_id: int, fields: PersonFields, *, timezone_name: str) -> Person:
+    values = {k: v for k, v in asdict(fields).items() if v is not None}
     cleaned = clean_person_fields(values, today=local_today(timezone_name),
                                   definitions=custom_field_definitions(session, account_id))
+    if not any(cleaned.get(k) for k in ("email", "first_name", "last_name")):
+        raise InputError.single(ErrorCode.REQUIRED, "a person needs an e-mail address or a name", "email")
     if _email_taken(session, account_id, cleaned.get("email"), None):
         raise _duplicate_email()
     person = Person(account_id=account_id, **cleaned)
@@ -123,14 +183,14 @@ def create_person(session: Session, account_id: int, *, timezone_name: str, valu
     return person
 
 
-def update_person(session: Session, account_id: int, person_id: int, *, timezone_name: str,
-                  values: dict[str, Any]) -> Person:
+def update_person(session: Session, account_id: int, person_id: int, changes: PersonChanges, *,
+                  timezone_name: str) -> Person:
     person = session.execute(
         select(Person).where(Person.account_id == account_id, Person.id == person_id).with_for_update()
     ).scalar_one_or_none()
     if person is None:
         raise not_found("person", "id")
-    values = dict(values)
+    values = given(changes)
     # Moving one coordinate keeps the other: latitude and longitude are checked as a pair.
     if ("latitude" in values) != ("longitude" in values):
         other = "longitude" if "latitude" in values else "latitude"
@@ -148,6 +208,8 @@ def update_person(session: Session, account_id: int, person_id: int, *, timezone
             else:
                 merged[key] = value
         cleaned["custom_fields"] = merged
+    if not any(cleaned.get(k, getattr(person, k)) for k in ("email", "first_name", "last_name")):
+        raise InputError.single(ErrorCode.REQUIRED, "a person needs an e-mail address or a name", "email")
     changed = tuple(sorted(k for k, v in cleaned.items() if getattr(person, k) != v))
     for key, value in cleaned.items():
         setattr(person, key, value)

@@ -4,7 +4,7 @@ search, counts and "who" lists. Every statement filters by account."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
 from domain import events
+from domain.changes import UNSET, Unset, given
 from domain.accounts.models import Account
 from domain.catalog.models import Production
 from domain.errors import Collector, ErrorCode, InputError, not_found
@@ -283,10 +284,53 @@ def _check_refs(session: Session, account_id: int, values: dict[str, Any], probl
         problems.add(ErrorCode.OUT_OF_RANGE, "position is between 0 and 1000000", "position")
 
 
-def create_tags(session: Session, account_id: int, *, policy: str, names: str,
-                values: dict[str, Any] | None = None) -> list[Tag]:
+@dataclass(frozen=True)
+class TagFields:
+    """New tags (createTags): one per comma-separated name, all with these fields."""
+
+    names: str
+    category_id: int | None = None
+    parent_id: int | None = None
+    note: str = ""
+    label: str | None = None  # the name when not given
+    description: str = ""
+    active: bool = True
+    show_on_form: bool = False
+    visible_to_everyone: bool = True
+    visibility_include_segment_id: int | None = None
+    visibility_exclude_segment_id: int | None = None
+    position: int = 0
+    show_on_website: bool = False
+    starred: bool = False
+
+
+@dataclass(frozen=True)
+class TagChanges:
+    """What an update changes (``UNSET``: as it is). A name another tag has merges the two."""
+
+    name: str | Unset = UNSET
+    category_id: int | None | Unset = UNSET
+    parent_id: int | None | Unset = UNSET
+    note: str | Unset = UNSET
+    label: str | Unset = UNSET
+    description: str | Unset = UNSET
+    active: bool | Unset = UNSET
+    show_on_form: bool | Unset = UNSET
+    visible_to_everyone: bool | Unset = UNSET
+    visibility_include_segment_id: int | None | Unset = UNSET
+    visibility_exclude_segment_id: int | None | Unset = UNSET
+    position: int | Unset = UNSET
+    show_on_website: bool | Unset = UNSET
+    starred: bool | Unset = UNSET
+
+
+NULLABLE = {"category_id", "parent_id", "visibility_include_segment_id", "visibility_exclude_segment_id"}
+
+
+def create_tags(session: Session, account_id: int, fields: TagFields, *, policy: str) -> list[Tag]:
     """Create one tag per comma-separated name. A name that exists already is refused."""
-    values = dict(values or {})
+    values = {k: v for k, v in asdict(fields).items() if k != "names"}
+    names = fields.names
     problems = Collector()
     _check_text(values, problems)
     _check_refs(session, account_id, values, problems)
@@ -335,13 +379,16 @@ def _check_parent(session: Session, account_id: int, tag_id: int, parent_id: int
                                 "parent_id")
 
 
-def update_tag(session: Session, account_id: int, tag_id: int, *, policy: str,
-               values: dict[str, Any]) -> Tag:
+def update_tag(session: Session, account_id: int, tag_id: int, changes: TagChanges, *, policy: str) -> Tag:
     """Change a tag's fields. A new name that belongs to another tag merges this tag into it
     (SPEC 3.4); the survivor is returned."""
     tag = require_tag(session, account_id, tag_id, "id", lock=True)
-    values = dict(values)
+    values = given(changes)
     problems = Collector()
+    for key, value in values.items():
+        if value is None and key not in NULLABLE:
+            problems.add(ErrorCode.REQUIRED, f"{key} cannot be null", key)
+    problems.raise_if_any()
     _check_text(values, problems)
     _check_refs(session, account_id, values, problems)
     if "label" in values and not (values["label"] or "").strip():
@@ -365,6 +412,20 @@ def update_tag(session: Session, account_id: int, tag_id: int, *, policy: str,
     session.flush()
     _changed(session, account_id)
     return tag
+
+
+def targets_of_one_kind(targets: list[tuple[TargetKind | None, int]], *path: str) -> tuple[TargetKind, list[int]]:
+    """The kind and ids of targets that must all be persons, productions or organisations (a
+    target of no known kind — a malformed or foreign id — is not found)."""
+    for i, (kind, _) in enumerate(targets):
+        if kind is None:
+            raise InputError.single(ErrorCode.NOT_FOUND, "person, production or organisation not found", *path, str(i))
+    kinds = {kind for kind, _ in targets}
+    if not kinds:
+        raise InputError.single(ErrorCode.REQUIRED, "name at least one target", *path)
+    if len(kinds) > 1:
+        raise InputError.single(ErrorCode.INVALID, "targets must all be persons, productions or organisations", *path)
+    return kinds.pop(), [target_id for _, target_id in targets]
 
 
 def attach(session: Session, account_id: int, *, tag_ids: list[int], target: TargetKind,
@@ -446,8 +507,8 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
         name = single_name(into_name, policy, "into_name")
         survivor = tag_by_name(session, account_id, name)
         if survivor is None:
-            survivor = create_tags(session, account_id, policy=policy, names=name,
-                                   values={"category_id": rows[0].category_id, "parent_id": rows[0].parent_id})[0]
+            survivor = create_tags(session, account_id, TagFields(names=name, category_id=rows[0].category_id,
+                                                                  parent_id=rows[0].parent_id), policy=policy)[0]
     else:
         survivor = require_tag(session, account_id, into_id, "into_id")
     merged = [i for i in merged if i != survivor.id]

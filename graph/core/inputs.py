@@ -24,10 +24,13 @@ def reference_pk(global_id: Any, type_name: str) -> int:
     return pk_or_none(global_id, type_name) or 0
 
 
-def to_domain(value: Any, cls: type, *, ids: dict[str, str] | None = None, **extra: Any) -> Any:
+def to_domain(value: Any, cls: type, *, ids: dict[str, str] | None = None, skip: tuple[str, ...] = (),
+              **extra: Any) -> Any:
+    """``skip``: input fields that are not part of the object (the id of the row an update changes)."""
     ids = ids or {}
     names = {f.name for f in dataclasses.fields(cls)}
-    given = {f.python_name: getattr(value, f.python_name) for f in value.__strawberry_definition__.fields}
+    given = {f.python_name: getattr(value, f.python_name) for f in value.__strawberry_definition__.fields
+             if f.python_name not in skip}
     unknown = set(given) - names
     if unknown:
         raise TypeError(f"{type(value).__name__} has fields {sorted(unknown)} that {cls.__name__} has not")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from typing import Optional
@@ -14,12 +15,13 @@ from domain.errors import InputError
 from domain.forms import service as forms
 from domain.forms.models import Form as FormRow
 from domain.people.service import get_person
-from domain.segments.service import is_member
-from domain.tags.visibility import TAG_CACHE, roots
+from domain.tags.visibility import roots
 from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
+from domain.changes import UNSET
 from graph.core.ids import pk_of, pks_of, to_global_id
+from graph.core.inputs import to_domain
 from graph.executor import Shared
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag
@@ -68,48 +70,18 @@ class PreferenceCentre:
 
 
 def preference_centre_for(ctx) -> PreferenceCentre:
-    """Read the person's preference centre: form, visible tags with `selected`, consents."""
+    """The person's preference centre (domain.forms): form, visible tags with `selected`, consents.
+    The tag list is completed once per key and shared (graph.executor.Shared)."""
     viewer = ctx.viewer
-    form = _preference_centre(ctx)
-    page = ctx.person_page or forms.person_page(ctx.session, viewer.account_id, viewer.person_id)
-    selected = page.selected if page else frozenset()
-    # The tag list is the same for everyone with the same choices and visibility memberships at
-    # this tag version: completed once, shared (graph.executor.Shared). Anything person-specific
-    # added to a person's Tag view must join this key.
-    snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
-    memberships = {segment_id: is_member(ctx.session, viewer.account_id, segment_id, viewer.person_id)
-                   for segment_id in forms.visibility_segments(snaps, form.positions)}
-    key = ("preference-centre-tags", viewer.account_id, ctx.tags_version, selected,
-           tuple(sorted(memberships.items())))
-    tags = Shared(key, lambda: roots(_person_views(ctx, form, selected, memberships)))
+    view = forms.preference_centre_view(ctx.session, viewer.account_id, viewer.person_id, ctx.tags_version,
+                                        tag_global_id, page=ctx.person_page)
+    page, form = view.page, view.form
     consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)), name=name,
                               description=description, granted=granted)
                 for type_id, name, description, granted in (page.consents if page else ())]
     return PreferenceCentre(title=form.title, tags_title=form.tags_title, tags_description=form.tags_description,
-                            first_name=page.first_name if page else None, tags=tags, consents=consents)
-
-
-def _preference_centre(ctx) -> forms.FormSnapshot:
-    account_id = ctx.viewer.account_id
-    return TAG_CACHE.memo(ctx.session, account_id, ctx.tags_version, ("preference_centre",),
-                          lambda: forms.preference_centre_snapshot(ctx.session, account_id))
-
-
-def _person_views(ctx, form: forms.FormSnapshot, selected: frozenset[int] | None = None,
-                  memberships: dict[int, bool] | None = None) -> dict:
-    viewer = ctx.viewer
-    snaps = TAG_CACHE.snapshots(ctx.session, viewer.account_id, ctx.tags_version)
-    if selected is None:
-        selected = forms.person_selected_tag_ids(ctx.session, viewer.account_id, viewer.person_id,
-                                                 list(form.positions))
-    memberships = {} if memberships is None else dict(memberships)
-
-    def person_in_segment(segment_id: int) -> bool:
-        """Tag visibility rules: one membership test per segment and request."""
-        if segment_id not in memberships:
-            memberships[segment_id] = is_member(ctx.session, viewer.account_id, segment_id, viewer.person_id)
-        return memberships[segment_id]
-    return forms.person_form_views(snaps, form.positions, selected, tag_global_id, person_in_segment)
+                            first_name=page.first_name if page else None,
+                            tags=Shared(view.tags_key, lambda: roots(view.views())), consents=consents)
 
 
 @strawberry.type
@@ -188,11 +160,6 @@ SubmitPreferencesPayload, SubmitPreferencesError, SubmitPreferencesFailure = mut
     "SubmitPreferences", SubmitPreferencesSuccess)
 
 
-def _form_values(data) -> dict:
-    return {name: getattr(data, name) for name in ("title", "tags_title", "tags_description")
-            if getattr(data, name) is not strawberry.UNSET}
-
-
 @strawberry.type
 class FormMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -200,8 +167,8 @@ class FormMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            form = forms.create_form(ctx.session, viewer.account_id, values=_form_values(input),
-                                     tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"))
+            form = forms.create_form(ctx.session, viewer.account_id, to_domain(input, forms.FormFields,
+                                                                               ids={"tag_ids": "Tag"}))
             ctx.commit()
             ctx.refresh_tags_version()
             return FormSuccess(form=form)
@@ -213,13 +180,10 @@ class FormMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            tag_ids = None if input.tag_ids in (strawberry.UNSET, None) else \
-                pks_of(input.tag_ids, "Tag", "tag_ids")
-            for name in ("title", "tags_title", "tags_description"):
-                if getattr(input, name) is None:
-                    raise InputError.single(Code.REQUIRED, f"{name} cannot be null", name)
-            form = forms.update_form(ctx.session, viewer.account_id, pk_of(input.id, "Form", "id"),
-                                     values=_form_values(input), tag_ids=tag_ids)
+            changes = to_domain(input, forms.FormChanges, ids={"tag_ids": "Tag"}, skip=("id",))
+            if changes.tag_ids is None:  # null: the tags stay as they are
+                changes = dataclasses.replace(changes, tag_ids=UNSET)
+            form = forms.update_form(ctx.session, viewer.account_id, pk_of(input.id, "Form", "id"), changes)
             ctx.commit()
             ctx.refresh_tags_version()
             return FormSuccess(form=form)
@@ -259,7 +223,8 @@ class FormMutation:
             if viewer.kind is not ViewerKind.PERSON:
                 raise InputError.single(Code.FORBIDDEN, "only the person of a preference link can do this")
             form = forms.preference_centre(ctx.session, viewer.account_id)
-            visible = set(_person_views(ctx, forms.preference_centre_snapshot(ctx.session, viewer.account_id)))
+            visible = set(forms.preference_centre_view(ctx.session, viewer.account_id, viewer.person_id,
+                                                       ctx.tags_version, tag_global_id).views())
             forms.submit_form(
                 ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
                 selected_tag_ids=_visible_pks(input.selected_tag_ids),

@@ -15,6 +15,7 @@ from domain.people import service as people
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import from_global_id, pk_of
+from graph.core.inputs import to_domain
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
 from graph.people.loaders import announce_persons
@@ -131,19 +132,6 @@ class DeletePersonInput:
     id: strawberry.ID
 
 
-def _values(data: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The given (not UNSET) fields of a strawberry input as plain values."""
-    out = {}
-    for field in data.__strawberry_definition__.fields:
-        if field.python_name in skip:
-            continue
-        value = getattr(data, field.python_name)
-        if value is strawberry.UNSET:
-            continue
-        out[field.python_name] = getattr(value, "value", value) if isinstance(value, enum.Enum) else value
-    return out
-
-
 @strawberry.type
 class CreatePersonSuccess:
     person: Person
@@ -172,8 +160,8 @@ class PersonMutation:
         viewer = ctx.viewer
 
         def action():
-            person = people.create_person(ctx.session, viewer.account_id, timezone_name=viewer.account.timezone,
-                                          values=_values(input))
+            person = people.create_person(ctx.session, viewer.account_id, to_domain(input, people.PersonFields),
+                                          timezone_name=viewer.account.timezone)
             return CreatePersonSuccess(person=person)
         return run_mutation(info, action, CreatePersonError, CreatePersonFailure)
 
@@ -184,8 +172,8 @@ class PersonMutation:
 
         def action():
             person = people.update_person(ctx.session, viewer.account_id, pk_of(input.id, "Person", "id"),
-                                          timezone_name=viewer.account.timezone,
-                                          values=_values(input, skip=("id",)))
+                                          to_domain(input, people.PersonChanges, skip=("id",)),
+                                          timezone_name=viewer.account.timezone)
             return UpdatePersonSuccess(person=person)
         return run_mutation(info, action, UpdatePersonError, UpdatePersonFailure)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.scalars import JSON
 
+from domain.people import service as people
 from domain.people.models import Gender as GenderEnum
 from domain.people.models import Person as PersonRow
 from graph.catalog.loaders import ConsentTypeByIdLoader
@@ -22,18 +22,6 @@ from graph.people.loaders import (ConsentsByPersonLoader, IdentitiesByPersonLoad
 from graph.core.loaders import loader
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="Unknown gender is null.")
-
-
-def age_on(birth_date: date | None, today: date) -> int | None:
-    """Completed years; a 29 February birthday counts on 1 March in common years."""
-    if birth_date is None:
-        return None
-    years = today.year - birth_date.year
-    try:
-        birthday = birth_date.replace(year=today.year)
-    except ValueError:  # 29 February in a common year
-        birthday = date(today.year, 3, 1)
-    return years - (1 if today < birthday else 0)
 
 
 @strawberry.type(description="The id a source system uses for this person.")
@@ -93,7 +81,7 @@ class Person(Node):
 
     @strawberry.field(description="Completed years today in the account's time zone; null without a birth date.")
     def age(self, info: Info) -> int | None:
-        return age_on(self.birth_date, datetime.now(ZoneInfo(info.context.viewer.account.timezone)).date())
+        return people.age(self, info.context.viewer.account.timezone)
 
     @strawberry.field(description="Ids this person has in source systems (one per source).")
     def external_identities(self, info: Info) -> list[ExternalIdentity]:

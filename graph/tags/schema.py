@@ -13,6 +13,7 @@ from domain.tags.visibility import list_views, roots
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import from_global_id, optional_pk, pk_of, pks_of
+from graph.core.inputs import to_domain
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag, TagCategory, TagConnection, TagSource, announce_tags
@@ -23,20 +24,9 @@ TARGET_TYPES = {"Person": tags.TargetKind.PERSON, "Production": tags.TargetKind.
 
 
 def targets_of(global_ids: list[strawberry.ID]) -> tuple[tags.TargetKind, list[int]]:
-    kinds, pks = set(), []
-    for i, gid in enumerate(global_ids):
-        decoded = from_global_id(gid)
-        if decoded is None or decoded[0] not in TARGET_TYPES:
-            raise InputError.single(Code.NOT_FOUND, "person, production or organisation not found",
-                                    "target_ids", str(i))
-        kinds.add(decoded[0])
-        pks.append(decoded[1])
-    if len(kinds) > 1:
-        raise InputError.single(Code.INVALID, "targets must all be persons, productions or organisations",
-                                "target_ids")
-    if not kinds:
-        raise InputError.single(Code.REQUIRED, "name at least one target", "target_ids")
-    return TARGET_TYPES[kinds.pop()], pks
+    decoded = [from_global_id(gid) for gid in global_ids]
+    return tags.targets_of_one_kind([(TARGET_TYPES.get(d[0]), d[1]) if d else (None, 0) for d in decoded],
+                                    "target_ids")
 
 
 @strawberry.input(description="All given filters must hold.")
@@ -130,27 +120,8 @@ class UpdateTagInput:
     starred: bool | None = strawberry.UNSET
 
 
-REFERENCE_FIELDS = {"category_id": "TagCategory", "parent_id": "Tag", "visibility_include_segment_id": "Segment",
-                    "visibility_exclude_segment_id": "Segment"}
-NOT_NULL = {"name", "note", "label", "description", "active", "show_on_form", "visible_to_everyone", "position",
-            "show_on_website", "starred"}
-
-
-def _tag_values(data, skip=("id", "names")) -> dict:
-    out = {}
-    for field in data.__strawberry_definition__.fields:
-        name = field.python_name
-        value = getattr(data, name)
-        if name in skip or value is strawberry.UNSET:
-            continue
-        if name in NOT_NULL and value is None:
-            if name == "label":
-                continue
-            raise InputError.single(Code.REQUIRED, f"{field.graphql_name or name} cannot be null", name)
-        if name in REFERENCE_FIELDS and value is not None:
-            value = pk_of(value, REFERENCE_FIELDS[name], name)
-        out[name] = value
-    return out
+TAG_REFERENCES = {"category_id": "TagCategory", "parent_id": "Tag", "visibility_include_segment_id": "Segment",
+                  "visibility_exclude_segment_id": "Segment"}
 
 
 @strawberry.input
@@ -252,8 +223,9 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            created = tags.create_tags(ctx.session, viewer.account_id, policy=viewer.account.tag_name_policy,
-                                       names=input.names, values=_tag_values(input))
+            created = tags.create_tags(ctx.session, viewer.account_id, to_domain(input, tags.TagFields,
+                                                                                 ids=TAG_REFERENCES),
+                                       policy=viewer.account.tag_name_policy)
             ctx.commit()
             views = _views_after_change(info)
             return CreateTagsSuccess(tags=[views[t.id] for t in created])
@@ -265,8 +237,9 @@ class TagMutation:
 
         def action():
             tag_id = pk_of(input.id, "Tag", "id")
-            survivor = tags.update_tag(ctx.session, viewer.account_id, tag_id, policy=viewer.account.tag_name_policy,
-                                       values=_tag_values(input))
+            survivor = tags.update_tag(ctx.session, viewer.account_id, tag_id,
+                                       to_domain(input, tags.TagChanges, ids=TAG_REFERENCES, skip=("id",)),
+                                       policy=viewer.account.tag_name_policy)
             survivor_id = survivor.id
             ctx.commit()
             return UpdateTagSuccess(tag=_views_after_change(info)[survivor_id], merged=survivor_id != tag_id)

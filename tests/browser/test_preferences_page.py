@@ -76,10 +76,9 @@ def _seed(engine):
                      description="Swing, bebop and more")
         dance = f.tag(session, account.id, "Dans", show_on_form=True, label="Dance", position=2)
         form = forms.preference_centre(session, account.id)
-        forms.update_form(session, account.id, form.id,
-                          values={"title": "Stay in touch", "tags_title": "What do you like?",
-                                  "tags_description": "Pick as many as you like."},
-                          tag_ids=[music.id, jazz.id, dance.id])
+        forms.update_form(session, account.id, form.id, forms.FormChanges(
+            title="Stay in touch", tags_title="What do you like?", tags_description="Pick as many as you like.",
+            tag_ids=(music.id, jazz.id, dance.id)))
         newsletter = ConsentType(account_id=account.id, key="newsletter", name="Newsletter")
         session.add(newsletter)
         anna = f.person(session, account.id, first_name="Anna")

@@ -39,7 +39,7 @@ def test_names_are_unique_case_insensitively(session, account):
 
 
 def test_canonical_policy_applies_on_create(session, account):
-    created = tags.create_tags(session, account.id, policy="canonical", names="muzyka łódź!, Jazz & Blues")
+    created = tags.create_tags(session, account.id, tags.TagFields(names="muzyka łódź!, Jazz & Blues"), policy="canonical")
     assert [t.name for t in created] == ["MUZYKA LODZ_", "JAZZ _ BLUES"]
 
 
@@ -103,9 +103,9 @@ def test_reparent_refuses_cycles(session, account):
     c = f.tag(session, account.id, "C", parent_id=b.id)
     for parent, code in ((c.id, ErrorCode.CYCLE), (a.id, ErrorCode.CYCLE)):
         with pytest.raises(InputError) as caught:
-            tags.update_tag(session, account.id, a.id, policy="preserve", values={"parent_id": parent})
+            tags.update_tag(session, account.id, a.id, tags.TagChanges(parent_id=parent), policy="preserve")
         assert caught.value.problems[0].code is code
-    tags.update_tag(session, account.id, c.id, policy="preserve", values={"parent_id": a.id})
+    tags.update_tag(session, account.id, c.id, tags.TagChanges(parent_id=a.id), policy="preserve")
     assert tags.descendant_ids(session, account.id, [a.id]) == {a.id, b.id, c.id}
 
 
@@ -118,7 +118,7 @@ def test_merge_moves_links_collapses_duplicates_reparents_and_repoints(session, 
                 target_ids=[p1.id], source="staff", actor=None)
     tags.attach(session, account.id, tag_ids=[jazz2.id], target=tags.TargetKind.PERSON, target_ids=[p2.id],
                 source="person", actor=None)
-    form = forms.create_form(session, account.id, values={"title": "F"}, tag_ids=[jazz2.id])
+    form = forms.create_form(session, account.id, forms.FormFields(title="F", tag_ids=(jazz2.id,)))
     segment = segments.create_segment(session, account.id, name="s",
                                       rules={"all": [{"type": "tag", "tag_id": jazz2.id}]},
                                       scope={"genre_tag_ids": [jazz2.id], "label_tag_ids": [jazz.id, jazz2.id]})
@@ -159,7 +159,7 @@ def test_rename_into_existing_name_merges(session, account):
     p = f.person(session, account.id)
     tags.attach(session, account.id, tag_ids=[b.id], target=tags.TargetKind.PERSON, target_ids=[p.id],
                 source="staff", actor=None)
-    survivor = tags.update_tag(session, account.id, b.id, policy="preserve", values={"name": "JAZZ"})
+    survivor = tags.update_tag(session, account.id, b.id, tags.TagChanges(name="JAZZ"), policy="preserve")
     assert survivor.id == a.id
     assert counts(session, account.id, a.id)[0] == 1
 
@@ -185,7 +185,7 @@ def test_tag_version_bumps_with_every_change(session, account):
     v0 = version()
     tag = f.tag(session, account.id, "X")
     v1 = version()
-    tags.update_tag(session, account.id, tag.id, policy="preserve", values={"label": "Ex"})
+    tags.update_tag(session, account.id, tag.id, tags.TagChanges(label="Ex"), policy="preserve")
     assert v0 < v1 < version()
 
 

@@ -27,7 +27,7 @@ from domain.people.models import (
 )
 from graph.app import create_app
 from graph.core.ids import to_global_id
-from graph.people.types import age_on
+from domain.people.service import age_on
 from tests.graphql_client import GraphQLClient
 
 PERSON = """id email firstName lastName gender birthDate language address postalCode city country
@@ -114,9 +114,24 @@ def test_create_person_stores_clean_values(gql, connection, account, custom_fiel
 
 
 def test_empty_strings_are_stored_as_null(gql, connection, account):
-    r = gql(CREATE, {"i": {"email": "  ", "firstName": "", "city": "Leiden"}}, token=account.admin_token)
+    r = gql(CREATE, {"i": {"email": "  ", "firstName": "", "lastName": "Jansen", "city": "Leiden"}},
+            token=account.admin_token)
     person = r["data"]["createPerson"]["person"]
     assert (person["email"], person["firstName"], person["city"]) == (None, None, "Leiden")
+
+
+@pytest.mark.parametrize("values", [{}, {"city": "Leiden"}, {"email": " ", "firstName": "\u200b"}])
+def test_a_person_needs_an_email_or_a_name(gql, connection, account, values):
+    r = gql(CREATE, {"i": values}, token=account.admin_token)
+    assert r["data"]["createPerson"] == failure("createPerson", (
+        "REQUIRED", "a person needs an e-mail address or a name", ["input", "email"]))["createPerson"]
+    assert rows(connection, account.id) == []
+
+
+def test_an_update_cannot_leave_a_person_without_email_and_name(gql, connection, account, anna):
+    r = gql(UPDATE, {"i": {"id": gid(anna.id), "email": None, "firstName": None, "lastName": " "}},
+            token=account.admin_token)
+    assert r["data"]["updatePerson"]["errors"][0]["code"] == "REQUIRED"
 
 
 def test_update_changes_only_given_fields_null_clears_custom_fields_merge(gql, connection, account, anna):

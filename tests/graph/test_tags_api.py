@@ -169,8 +169,8 @@ def setup_form(session, account):
     ruled = f.tag(session, account.id, "Selectie", show_on_form=True, visible_to_everyone=False)
     f.tag(session, account.id, "NotOnForm", show_on_form=True)
     form = forms.preference_centre(session, account.id)
-    forms.update_form(session, account.id, form.id, values={"tags_title": "Interests"},
-                      tag_ids=[music.id, jazz.id, dance.id, off.id, ruled.id])
+    forms.update_form(session, account.id, form.id, forms.FormChanges(
+        tags_title="Interests", tag_ids=(music.id, jazz.id, dance.id, off.id, ruled.id)))
     return music, jazz, dance, off, ruled
 
 
@@ -196,8 +196,8 @@ def test_relabel_and_deactivate_show_at_once(gql, runtime, session, account):
     anna = f.person(session, account.id)
     token = person_token(runtime, account, anna)
     assert [t["label"] for t in gql(PC, token=token)["data"]["preferenceCentre"]["tags"]] == ["Dans", "Music"]
-    tags.update_tag(session, account.id, dance.id, policy="preserve", values={"label": "Dance"})
-    tags.update_tag(session, account.id, music.id, policy="preserve", values={"active": False})
+    tags.update_tag(session, account.id, dance.id, tags.TagChanges(label="Dance"), policy="preserve")
+    tags.update_tag(session, account.id, music.id, tags.TagChanges(active=False), policy="preserve")
     session.commit()
     labels = [t["label"] for t in gql(PC, token=token)["data"]["preferenceCentre"]["tags"]]
     # Jazz loses its (inactive, hidden) parent and stands on its own.
@@ -284,7 +284,7 @@ def test_visibility_rules_include_and_exclude(gql, runtime, session, account):
     not_vip = f.tag(session, account.id, "Regular", show_on_form=True, visible_to_everyone=False,
                     visibility_exclude_segment_id=vip.id)
     form = forms.preference_centre(session, account.id)
-    forms.update_form(session, account.id, form.id, values={}, tag_ids=[local.id, not_vip.id])
+    forms.update_form(session, account.id, form.id, forms.FormChanges(tag_ids=(local.id, not_vip.id,)))
     anna = f.person(session, account.id, city="Utrecht", last_name="Vip")
     bert = f.person(session, account.id, city="Delft", last_name="Jansen")
     labels = lambda who: [t["label"] for t in gql(PC, token=person_token(runtime, account, who))
@@ -307,7 +307,7 @@ def test_same_choices_share_the_tag_list_and_own_choices_stay_own(gql, runtime, 
         seen[pc["firstName"]] = [(c["label"], c["selected"]) for t in pc["tags"] for c in t["children"]]
     assert seen == {"Anna": [("Jazz", True)], "Bert": [("Jazz", True)], "Carl": [("Jazz", False)]}
     assert COMPLETIONS.hits == hits + 1  # Bert's list was Anna's
-    tags.update_tag(session, account.id, jazz.id, policy="preserve", values={"label": "Jazz & blues"})
+    tags.update_tag(session, account.id, jazz.id, tags.TagChanges(label="Jazz & blues"), policy="preserve")
     session.commit()
     pc = gql(PC, token=person_token(runtime, account, bert))["data"]["preferenceCentre"]
     assert pc["tags"][1]["children"] == [{"label": "Jazz & blues", "selected": True}]
@@ -323,11 +323,12 @@ def test_visibility_follows_membership_changes_at_once(gql, runtime, session, ac
     local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
                   visibility_include_segment_id=utrecht.id)
     form = forms.preference_centre(session, account.id)
-    forms.update_form(session, account.id, form.id, values={}, tag_ids=[local.id])
+    forms.update_form(session, account.id, form.id, forms.FormChanges(tag_ids=(local.id,)))
     bert = f.person(session, account.id, city="Delft")
     labels = lambda: [t["label"] for t in gql(PC, token=person_token(runtime, account, bert))
                       ["data"]["preferenceCentre"]["tags"]]
     assert labels() == []
-    people.update_person(session, account.id, bert.id, timezone_name="Europe/Amsterdam", values={"city": "Utrecht"})
+    people.update_person(session, account.id, bert.id, people.PersonChanges(city="Utrecht"),
+                         timezone_name="Europe/Amsterdam")
     session.commit()
     assert labels() == ["Local"]

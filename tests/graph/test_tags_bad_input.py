@@ -32,7 +32,7 @@ def world(session, account, other_account):
     session.add(their_segment)
     their_person = f.person(session, other_account.id)
     my_person = f.person(session, account.id)
-    their_form = forms.create_form(session, other_account.id, values={"title": "Theirs"}, tag_ids=[theirs.id])
+    their_form = forms.create_form(session, other_account.id, forms.FormFields(title="Theirs", tag_ids=(theirs.id,)))
     session.flush()
     return dict(mine=mine, theirs=theirs, their_category=their_category, their_segment=their_segment,
                 their_person=their_person, my_person=my_person, their_form=their_form)

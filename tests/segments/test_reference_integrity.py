@@ -35,7 +35,7 @@ def world(session, account):
     field = CustomFieldDefinition(account_id=account.id, key="seats", label="Seats", type="number")
     session.add_all([event, consent, field])
     session.flush()
-    form = forms.create_form(session, account.id, values={"title": "Survey"}, tag_ids=[])
+    form = forms.create_form(session, account.id, forms.FormFields(title="Survey", tag_ids=()))
     other_venue = Venue(account_id=account.id, name="Empty hall", latitude=51.0, longitude=4.0)
     session.add(other_venue)
     session.flush()

@@ -4,7 +4,8 @@ Importing this module sets the broker up from settings (``MARQUEE_REDIS_URL``) u
 broker has been set up already (tests call ``jobs.broker.setup_broker(url)`` first; if they do it
 later, the actors move to the new broker).
 
-Enqueue only after the transaction that created the job row has committed: ``enqueue(job)``.
+Jobs are handed to ``enqueue`` when the transaction that created their row commits (the runtime
+sets ``domain.jobs_state.service.JOB_SINK``); nothing else enqueues.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ get_broker()  # actors bind to the broker when they are declared
 
 MINUTE_MS = 60_000
 DEMO_LOCK_NAMESPACE = 0x44454D4F  # "DEMO": one demo load per account at a time
-MAX_DEMO_PEOPLE = 5_000_000
 
 
 @actor("marquee.load_demo_data", max_retries=3, min_backoff=5_000, max_backoff=5 * MINUTE_MS,
@@ -41,18 +41,13 @@ def load_demo_data(job_id: int) -> None:
     run_job(get_runtime().engine, job_id, _load_demo_data_work, will_retry=will_retry)
 
 
-def _int_param(params: dict[str, Any], name: str, default: int, *, low: int, high: int) -> int:
-    value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise JobRefused(f"parameter {name!r} must be a whole number between {low} and {high}, got {value!r}")
-    return value
-
-
 def _load_demo_data_work(job: Job, progress: Progress) -> dict[str, Any]:
     from domain.demo.generator import load_demo_data as generate  # noqa: PLC0415 (heavy: faker, numpy)
 
-    people = _int_param(job.params, "people", 10_000, low=1, high=MAX_DEMO_PEOPLE)
-    seed = _int_param(job.params, "seed", 0, low=0, high=2**31 - 1)
+    from domain.demo.service import check_parameters  # noqa: PLC0415
+
+    people, seed = job.params.get("people", 10_000), job.params.get("seed", 0)
+    check_parameters(people, seed)  # a job row written by hand is checked like a request
     engine = get_runtime().engine
     with engine.connect() as conn, conn.begin():
         # Serialise demo loads per account without blocking other writes to it.

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from domain.budgets import STATEMENT_BUDGET
 from domain.events import EVENT_SINK
+from domain.jobs_state.service import JOB_SINK
 from marquee.db import make_engine
 from marquee.settings import Settings, get_settings
 
@@ -62,9 +63,18 @@ class Runtime:
         if read_only:
             refuse_writes(session)
         session.info[STATEMENT_BUDGET] = self.settings.statement_budget_ms
+        session.info[JOB_SINK] = enqueue_jobs
         if self.plugins is not None:
             session.info[EVENT_SINK] = self.plugins.publish
         return session
+
+
+def enqueue_jobs(jobs) -> None:
+    """Hand committed jobs to the queue (the broker is set up on first use)."""
+    from jobs.actors import enqueue  # noqa: PLC0415
+
+    for job in jobs:
+        enqueue(job)
 
 
 class ReadOnlySessionError(RuntimeError):

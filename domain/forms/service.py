@@ -110,12 +110,6 @@ def _set_form_tags(session: Session, account_id: int, form_id: int, tag_ids: lis
             for i, t in enumerate(tag_ids)]))
 
 
-def _bump(session: Session, account_id: int) -> None:
-    from domain.tags.service import _changed  # noqa: PLC0415  (forms are part of the cached tag picture)
-
-    _changed(session, account_id)
-
-
 @dataclass(frozen=True)
 class FormFields:
     """A new campaign form; its tags (marked "show on form") in the order shown."""
@@ -145,7 +139,6 @@ def create_form(session: Session, account_id: int, fields: FormFields) -> Form:
     session.add(form)
     session.flush()
     _set_form_tags(session, account_id, form.id, list(fields.tag_ids))
-    _bump(session, account_id)
     return form
 
 
@@ -169,7 +162,6 @@ def update_form(session: Session, account_id: int, form_id: int, changes: FormCh
     if tag_ids is not None:
         _set_form_tags(session, account_id, form_id, list(tag_ids))
     session.flush()
-    _bump(session, account_id)
     return form
 
 
@@ -185,7 +177,6 @@ def delete_form(session: Session, account_id: int, form_id: int) -> None:
         raise InputError.single(ErrorCode.CONFLICT, "the preference centre cannot be deleted", "id")
     delete_unless_used(session, account_id, "form", form_id,
                        delete(Form).where(Form.account_id == account_id, Form.id == form_id), "id")
-    _bump(session, account_id)
 
 
 # ----------------------------------------------------------------------------- the person's side

@@ -1,7 +1,9 @@
 """Jobs: the database record of background work (status, progress, result, error).
 
-The request side creates a job row (``create_job``) in its own transaction and enqueues the job
-only after that commits. The worker side calls ``run_job``, which drives the row through
+The request side creates a job row (``create_job``) in the request's transaction; the job is
+handed to the queue when that transaction commits (``JOB_SINK`` on the session, set by the runtime,
+receives every job the committed transaction created; a rollback drops them), exactly as domain
+events reach plugins. The worker side calls ``run_job``, which drives the row through
 ``start_job`` → work → ``finish_job`` / ``fail_job``. The worker-side functions take the engine and
 use their own short transactions, so status and progress are visible to other connections while
 the job's main work is still uncommitted.
@@ -25,6 +27,7 @@ import threading
 import time
 from typing import Any, Callable, Protocol
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -54,6 +57,26 @@ class JobRefused(Exception):
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (JobRefused, InputError)
 
 
+JOB_SINK = "job_sink"  # session.info: called with the committed transaction's new jobs
+_PENDING = "marquee_pending_jobs"
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _hand_over_after_commit(session: Session) -> None:
+    jobs = session.info.pop(_PENDING, [])
+    sink = session.info.get(JOB_SINK)
+    if jobs and sink is not None:
+        try:
+            sink(jobs)
+        except Exception:  # noqa: BLE001  (committed: the job stays queued and is visible; say so)
+            log.exception("jobs %s were committed but could not be queued", [j.id for j in jobs])
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
 class Progress(Protocol):
     def __call__(self, fraction: float, message: str = "") -> None: ...
 
@@ -62,7 +85,7 @@ class Progress(Protocol):
 
 def create_job(session: Session, account_id: int, *, kind: str, params: dict[str, Any],
                created_by: int | None = None) -> Job:
-    """Record a queued job. Enqueue it (``jobs.actors.enqueue``) only after the commit."""
+    """Record a queued job; it reaches the queue when the session commits (``JOB_SINK``)."""
     kind = (kind or "").strip()
     if not kind:
         raise InputError.single(ErrorCode.REQUIRED, "a job needs a kind", "kind")
@@ -76,6 +99,7 @@ def create_job(session: Session, account_id: int, *, kind: str, params: dict[str
               status=JobStatus.QUEUED.value)
     session.add(job)
     session.flush()
+    session.info.setdefault(_PENDING, []).append(job)
     return job
 
 

@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from domain import events
 from domain.changes import UNSET, Unset, given
-from domain.accounts.models import Account
 from domain.catalog.models import Production
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.pagination import Page, cursor_int, decode_cursor, encode_cursor, keyset_page, page_size
@@ -43,12 +42,6 @@ LINK_MODELS = {TargetKind.PERSON: (PersonTag, PersonTag.person_id, Person),
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _changed(session: Session, account_id: int) -> None:
-    """Tag definitions changed: bump the version that cached tag trees are keyed on."""
-    session.execute(update(Account).where(Account.id == account_id)
-                    .values(tags_version=Account.tags_version + 1))
 
 
 # ----------------------------------------------------------------------------- reads
@@ -350,7 +343,6 @@ def create_tags(session: Session, account_id: int, fields: TagFields, *, policy:
         if row is None:
             raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "names")
         created.append(row[0])
-    _changed(session, account_id)
     found = tags_by_id(session, account_id, created)
     return [found[i] for i in created]
 
@@ -364,7 +356,6 @@ def ensure_tags(session: Session, account_id: int, *, policy: str, names: str) -
     ]).on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key]))
     rows = {t.name_key: t for t in session.execute(
         select(Tag).where(Tag.account_id == account_id, Tag.name_key.in_(keys))).scalars()}
-    _changed(session, account_id)
     return [rows[k] for k in keys]
 
 
@@ -410,7 +401,6 @@ def update_tag(session: Session, account_id: int, tag_id: int, changes: TagChang
         setattr(tag, key, value)
     tag.updated_at = _now()
     session.flush()
-    _changed(session, account_id)
     return tag
 
 
@@ -546,7 +536,6 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     session.flush()
     session.refresh(survivor)
     events.record(session, events.TagsMerged(account_id=account_id, survivor_id=survivor.id, merged_ids=tuple(merged)))
-    _changed(session, account_id)
     return survivor
 
 
@@ -565,7 +554,6 @@ def delete_tag(session: Session, account_id: int, tag_id: int, *, remove_links: 
     refuse_if_used(session, account_id, "tag", [tag_id], "id")
     session.delete(tag)
     session.flush()
-    _changed(session, account_id)
 
 
 def create_category(session: Session, account_id: int, *, name: str, position: int = 0) -> TagCategory:
@@ -579,7 +567,6 @@ def create_category(session: Session, account_id: int, *, name: str, position: i
                           .on_conflict_do_nothing().returning(TagCategory.id)).first()
     if row is None:
         raise InputError.single(ErrorCode.DUPLICATE, f"a category named {name!r} exists", "name")
-    _changed(session, account_id)
     return session.get(TagCategory, (account_id, row[0]))
 
 

@@ -11,8 +11,7 @@ from typing import Optional
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.errors import ErrorCode as Code
-from domain.errors import InputError
+from domain.demo import service as demo
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.models import Job as JobRow
 from domain.jobs_state.models import JobStatus
@@ -110,7 +109,7 @@ class JobSubscription:
 @strawberry.input
 class LoadDemoDataInput:
     people: int = strawberry.field(default=10_000, description="Persons to generate (1 to 5,000,000).")
-    seed: int = 42
+    seed: int = strawberry.field(default=42, description="Same seed, same data (0 to 2147483647).")
 
 
 @strawberry.type
@@ -128,17 +127,7 @@ class JobMutation:
     def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> Optional[LoadDemoDataPayload]:
         ctx, viewer = info.context, info.context.viewer
 
-        def action():
-            if not 1 <= input.people <= 5_000_000:
-                raise InputError.single(Code.OUT_OF_RANGE, "people is between 1 and 5000000", "people")
-            if not 0 <= input.seed < 2**31:
-                raise InputError.single(Code.OUT_OF_RANGE, "seed is between 0 and 2147483647", "seed")
-            job = jobs_state.create_job(ctx.session, viewer.account_id, kind="load_demo_data",
-                                        params={"people": input.people, "seed": input.seed},
-                                        created_by=viewer.staff_user_id)
-            ctx.commit()
-            from jobs.actors import enqueue  # noqa: PLC0415  (sets up the broker on first use)
-
-            enqueue(job)
-            return JobStarted(job=job)
+        def action():  # the job reaches the queue when this commits
+            return JobStarted(job=demo.start_demo_load(ctx.session, viewer.account_id, people=input.people,
+                                                       seed=input.seed, created_by=viewer.staff_user_id))
         return run_mutation(info, action, LoadDemoDataError, LoadDemoDataFailure)

@@ -41,3 +41,32 @@ def test_bad_input_and_roles(gql, account, other_account, broker):
     started = gql(START, {"i": {"people": 5}}, token=other_account.admin_token)["data"]["loadDemoData"]["job"]
     r = gql("query($id: ID!) { job(id: $id) { status } }", {"id": started["id"]}, token=account.admin_token)
     assert r["data"]["job"] is None
+
+
+def test_demo_data_is_refused_at_once_for_an_account_with_persons(gql, session, account, broker, connection):
+    from tests import factories as f  # noqa: PLC0415
+
+    f.person(session, account.id)
+    r = gql(START, {"i": {"people": 5}}, token=account.admin_token)
+    assert r["data"]["loadDemoData"]["errors"] == [{"code": "CONFLICT", "path": ["input"]}]
+    from sqlalchemy import text  # noqa: PLC0415
+
+    assert connection.execute(text("select count(*) from job where account_id = :a"),
+                              {"a": account.id}).scalar_one() == 0
+    assert broker.client.lrange(f"{broker.namespace}:marquee", 0, -1) == []
+
+
+def test_jobs_reach_the_queue_when_their_transaction_commits(runtime, account):
+    from domain.jobs_state import service as jobs_state  # noqa: PLC0415
+
+    handed: list = []
+    session = runtime.new_session()
+    session.info[jobs_state.JOB_SINK] = handed.extend
+    jobs_state.create_job(session, account.id, kind="load_demo_data", params={})
+    session.rollback()
+    assert handed == []  # rolled back: never queued
+    job = jobs_state.create_job(session, account.id, kind="load_demo_data", params={})
+    assert handed == []  # not before the commit
+    session.commit()
+    assert [j.id for j in handed] == [job.id]
+    session.close()

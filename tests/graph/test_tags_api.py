@@ -1,6 +1,6 @@
 """Tags through GraphQL: per-viewer visibility (SPEC 3.5), mutations and their typed errors."""
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from domain.accounts.person_links import sign_person_token
 from domain.tags import service as tags
@@ -332,3 +332,22 @@ def test_visibility_follows_membership_changes_at_once(gql, runtime, session, ac
                          timezone_name="Europe/Amsterdam")
     session.commit()
     assert labels() == ["Local"]
+
+
+def test_tag_rows_written_behind_the_api_reach_cached_trees(gql, connection, account):
+    """tags_version is kept by triggers: a bulk load (the demo loader's COPY, a feed) that writes tag
+    rows directly makes every cached tree stale, not only the API's own changes."""
+    query = "{ tagTree { name } }"
+    assert gql(query, token=account.admin_token)["data"] == {"tagTree": []}  # now cached
+    before = connection.execute(text("select tags_version from account where id = :a"),
+                                {"a": account.id}).scalar_one()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy("COPY tag (account_id, name, name_key, label) FROM STDIN") as copy:
+            copy.write_row((account.id, "Opera", "opera", "Opera"))
+    after = connection.execute(text("select tags_version from account where id = :a"),
+                               {"a": account.id}).scalar_one()
+    assert after > before
+    assert gql(query, token=account.admin_token)["data"] == {"tagTree": [{"name": "Opera"}]}
+    connection.execute(text("update form set title = title where account_id = :a"), {"a": account.id})
+    connection.execute(text("delete from tag where account_id = :a"), {"a": account.id})
+    assert gql(query, token=account.admin_token)["data"] == {"tagTree": []}

@@ -16,7 +16,9 @@ from sqlmodel import Field
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    from domain import clock  # noqa: PLC0415
+
+    return clock.now()
 
 
 def account_id_field() -> Any:

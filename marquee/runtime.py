@@ -110,6 +110,9 @@ def build_runtime(settings: Settings | None = None, *, engine: Engine | None = N
     from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
 
     settings = settings or get_settings()
+    from domain import clock  # noqa: PLC0415
+
+    clock.fix(settings.fixed_now)
     if engine is None:
         if not settings.database_url:
             raise RuntimeError("MARQUEE_DATABASE_URL is not set (run through `marquee` or `make demo`)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Settings:
     db_pool_size: int = 10
     preference_link_max_age: int = 60 * 60 * 24 * 30
     statement_budget_ms: int = 15_000  # segment counts, member lists, membership tests
+    fixed_now: datetime | None = None  # outside production: "now" for every rule (domain.clock)
 
     @property
     def is_production(self) -> bool:
@@ -99,7 +101,24 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         graphql_ide=_bool(env.get("MARQUEE_GRAPHQL_IDE"), not production),
         db_pool_size=_int(env.get("MARQUEE_DB_POOL_SIZE"), 10, "MARQUEE_DB_POOL_SIZE"),
         statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000, "MARQUEE_STATEMENT_BUDGET_MS"),
+        fixed_now=_instant(env.get("MARQUEE_NOW"), production),
     )
+
+
+def _instant(value: str | None, production: bool) -> datetime | None:
+    """``MARQUEE_NOW``: an ISO instant with its offset (2026-05-01T12:00:00+02:00)."""
+    if not value:
+        return None
+    if production:
+        raise SettingsError("MARQUEE_NOW fixes the clock for tests and demos; production runs on the real clock")
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"MARQUEE_NOW must be an ISO instant such as 2026-05-01T12:00:00+02:00, "
+                            f"not {value!r}") from None
+    if instant.tzinfo is None:
+        raise SettingsError("MARQUEE_NOW needs its offset from UTC (…+02:00 or …Z)")
+    return instant
 
 
 @lru_cache(maxsize=1)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from domain import clock
 
 PERSON_TOKEN_PREFIX = "mqp_"
 _SALT = "marquee.person-link"
 
 
+class ClockSigner(TimestampSigner):
+    """Signs and checks link ages with ``domain.clock`` (a fixed clock expires links too)."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def sign_person_token(secret_key: str, *, account_id: int, person_id: int) -> str:
-    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT, signer=ClockSigner)
     return PERSON_TOKEN_PREFIX + serializer.dumps([account_id, person_id])
 
 
@@ -26,7 +35,7 @@ def verify_person_token(secret_key: str, token: str, *, max_age: int) -> tuple[i
     """
     if not token.startswith(PERSON_TOKEN_PREFIX) or len(token) > 500:
         return None
-    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+    serializer = URLSafeTimedSerializer(secret_key, salt=_SALT, signer=ClockSigner)
     try:
         account_id, person_id = serializer.loads(token[len(PERSON_TOKEN_PREFIX):], max_age=max_age)
     except SignatureExpired:
@@ -43,5 +52,5 @@ def preference_link(secret_key: str, base_url: str, max_age: int, *, account_id:
     """A person's preference-centre link: (url, token, expires at). The token rides in the URL
     fragment, so it never reaches server logs or referrers."""
     token = sign_person_token(secret_key, account_id=account_id, person_id=person_id)
-    expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+    expires = clock.now() + timedelta(seconds=max_age)
     return f"{base_url}/preferences#token={token}", token, expires

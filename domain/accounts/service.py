@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from domain.accounts.models import Account, ApiToken, Module, Role, StaffUser, TagNamePolicy, TokenKind
+from domain import clock
 from domain.errors import Collector, ErrorCode, InputError
 from domain.viewer import AccountInfo, Viewer, ViewerKind
 
@@ -136,7 +137,7 @@ def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
     result = session.execute(
         update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.id == token_id,
                                ApiToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(timezone.utc)))
+        .values(revoked_at=clock.now()))
     return result.rowcount > 0
 
 
@@ -154,7 +155,7 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     if row is None:
         return None
     token, account, role = row
-    if token.expires_at is not None and token.expires_at <= datetime.now(timezone.utc):
+    if token.expires_at is not None and token.expires_at <= clock.now():
         return None
     kind = ViewerKind(token.kind)
     return Viewer(kind=kind, account=account_info(account), role=role if kind is ViewerKind.STAFF else None,

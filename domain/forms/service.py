@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from domain import events
 from domain.changes import UNSET, Unset, given
+from domain import clock
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.accounts.person_links import verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
@@ -158,7 +159,7 @@ def update_form(session: Session, account_id: int, form_id: int, changes: FormCh
     problems.raise_if_any()
     for key, value in cleaned.items():
         setattr(form, key, value)
-    form.updated_at = datetime.now(timezone.utc)
+    form.updated_at = clock.now()
     if tag_ids is not None:
         _set_form_tags(session, account_id, form_id, list(tag_ids))
     session.flush()
@@ -355,7 +356,7 @@ def submit_form(session: Session, account_id: int, *, form_id: int, person_id: i
     if consents:
         set_consents(session, account_id, person_id, consents, source="person")
     submission = FormSubmission(account_id=account_id, form_id=form_id, person_id=person_id,
-                                submitted_at=datetime.now(timezone.utc), selected_tag_ids=sorted(chosen),
+                                submitted_at=clock.now(), selected_tag_ids=sorted(chosen),
                                 added_tag_ids=added, removed_tag_ids=removed,
                                 consents={str(k): v for k, v in consents.items()})
     session.add(submission)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlmodel import Session
 
+from domain import clock
 from domain.people.models import ConsentType, PersonConsent, PersonIdentity
 
 
@@ -55,8 +56,6 @@ def identities_by_person(session: Session, account_id: int, person_ids: list[int
 def set_consents(session: Session, account_id: int, person_id: int, states: dict[int, bool], *,
                  source: str) -> None:
     """Grant or withdraw consents; timestamps record when each state began."""
-    from datetime import datetime, timezone  # noqa: PLC0415
-
     from sqlalchemy import func  # noqa: PLC0415
     from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
 
@@ -69,7 +68,7 @@ def set_consents(session: Session, account_id: int, person_id: int, states: dict
     missing = [k for k in states if k not in known]
     if missing:
         raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "consents")
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     stmt = pg_insert(PersonConsent).values([
         {"account_id": account_id, "person_id": person_id, "consent_type_id": type_id, "granted": granted,
          "granted_at": now if granted else None, "withdrawn_at": None if granted else now,

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from domain import events
 from domain.changes import UNSET, Unset, given
+from domain import clock
 from domain.errors import ErrorCode, InputError, not_found
 from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 from domain.people.models import CustomFieldDefinition, Person
@@ -99,7 +100,7 @@ class PersonFilter:
 
 
 def local_today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
+    return clock.today(tz)
 
 
 def custom_field_definitions(session: Session, account_id: int) -> dict[str, dict]:
@@ -214,7 +215,7 @@ def update_person(session: Session, account_id: int, person_id: int, changes: Pe
     for key, value in cleaned.items():
         setattr(person, key, value)
     if changed:
-        person.updated_at = datetime.now(timezone.utc)
+        person.updated_at = clock.now()
         _flush_unique(session)
         events.record(session, events.PersonUpdated(account_id=account_id, person_id=person_id,
                                                     changed_fields=changed))

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from domain.budgets import time_budget
 from domain.catalog.models import Event, Production, Venue
+from domain import clock
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.forms.models import Form
 from domain.pagination import Page, keyset_page
@@ -104,7 +105,7 @@ def _compiler(session: Session, account_id: int, now: datetime | None, facts: Ac
         return (row[0], row[1]) if row and row[0] is not None and row[1] is not None else None
 
     return Compiler(account_id=account_id, timezone=facts.timezone,
-                    now=now or datetime.now(timezone.utc), load_segment=load_segment,
+                    now=now or clock.now(), load_segment=load_segment,
                     tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
                     venue_point=venue_point)
 
@@ -308,7 +309,7 @@ def update_segment(session: Session, account_id: int, segment_id: int, changes: 
     tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
                                              segment_id=segment_id)
     segment.name, segment.description, segment.parent_id = name, description, parent_id
-    segment.updated_at = datetime.now(timezone.utc)
+    segment.updated_at = clock.now()
     _store(session, segment, tree, parsed_scope)
     return segment
 
@@ -324,7 +325,7 @@ def repoint_references(session: Session, account_id: int, *, kind: str, mapping:
             [segment_id for segment_id, _ in users])).order_by(Segment.id).with_for_update()).scalars():
         tree = r.parse_rule(segment.rules, custom_fields=facts.custom)
         tree, scope = r.replace_references(tree, r.parse_scope(segment.scope), kind=kind, mapping=mapping)
-        segment.updated_at = datetime.now(timezone.utc)
+        segment.updated_at = clock.now()
         _store(session, segment, tree, scope)
 
 

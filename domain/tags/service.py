@@ -16,6 +16,7 @@ from sqlmodel import Session
 from domain import events
 from domain.changes import UNSET, Unset, given
 from domain.catalog.models import Production
+from domain import clock
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.pagination import Page, cursor_int, decode_cursor, encode_cursor, keyset_page, page_size
 from domain.people.models import Organisation, Person
@@ -41,7 +42,7 @@ LINK_MODELS = {TargetKind.PERSON: (PersonTag, PersonTag.person_id, Person),
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 # ----------------------------------------------------------------------------- reads

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import re
 import time
 from pathlib import Path
@@ -320,6 +322,25 @@ class RequestId:
             REQUEST_ID.reset(token)
 
 
+def preference_page_headers(page: str, frame_ancestors: tuple[str, ...]) -> dict[str, str]:
+    """The preference page runs only its own inline script and style (by hash), talks only to this
+    API, and may be framed only by the origins the venue names (``MARQUEE_FRAME_ANCESTORS``; none
+    by default) — a page that holds a person's link must not be framed by anyone."""
+    def hashes(tag: str) -> str:
+        bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.S)
+        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies)
+
+    ancestors = " ".join(frame_ancestors) or "'none'"
+    policy = (f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+              f"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+              f"frame-ancestors {ancestors}")
+    headers = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer", "Content-Security-Policy": policy,
+               "X-Content-Type-Options": "nosniff"}
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
 def create_app(runtime: Runtime) -> Starlette:
     metrics = Metrics()
     graphql = MarqueeGraphQL(runtime, metrics)
@@ -351,10 +372,10 @@ def create_app(runtime: Runtime) -> Starlette:
         return JSONResponse(status, status_code=200 if ok else 503)
 
     preferences_page = (Path(__file__).parent / "static" / "preferences.html").read_text()
+    preferences_headers = preference_page_headers(preferences_page, runtime.settings.frame_ancestors)
 
     async def preferences(request: Request) -> Response:
-        return HTMLResponse(preferences_page, headers={"Cache-Control": "no-cache",
-                                                       "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(preferences_page, headers=preferences_headers)
 
     async def metrics_endpoint(request: Request) -> Response:
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)

@@ -86,6 +86,9 @@ class Context:
             except PersonTokenExpired:
                 self.auth_error = "this link has expired"
                 return None
+            except forms.PersonLinkRevoked:
+                self.auth_error = "this link was withdrawn; ask for a new one"
+                return None
             if visit is None:
                 self.auth_error = "this link is not valid"
                 return None

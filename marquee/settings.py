@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -64,6 +65,7 @@ class Settings:
     preference_link_max_age: int = 60 * 60 * 24 * 30
     statement_budget_ms: int = 15_000  # segment counts, member lists, membership tests
     fixed_now: datetime | None = None  # outside production: "now" for every rule (domain.clock)
+    frame_ancestors: tuple[str, ...] = ()  # origins that may frame the preference page (none by default)
 
     @property
     def is_production(self) -> bool:
@@ -102,7 +104,17 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         db_pool_size=_int(env.get("MARQUEE_DB_POOL_SIZE"), 10, "MARQUEE_DB_POOL_SIZE"),
         statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000, "MARQUEE_STATEMENT_BUDGET_MS"),
         fixed_now=_instant(env.get("MARQUEE_NOW"), production),
+        frame_ancestors=_origins(env.get("MARQUEE_FRAME_ANCESTORS")),
     )
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    """``MARQUEE_FRAME_ANCESTORS``: space- or comma-separated origins (https://www.venue.nl)."""
+    origins = tuple(o for o in (value or "").replace(",", " ").split() if o)
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?|'self'", origin):
+            raise SettingsError(f"MARQUEE_FRAME_ANCESTORS: {origin!r} is not an origin such as https://www.venue.nl")
+    return origins
 
 
 def _instant(value: str | None, production: bool) -> datetime | None:

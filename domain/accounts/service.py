@@ -141,6 +141,12 @@ def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
     return result.rowcount > 0
 
 
+def token_is_valid(session: Session, token_id: int) -> bool:
+    """Whether a credential still holds (not revoked, not expired): long-lived connections look again."""
+    row = session.execute(select(ApiToken.revoked_at, ApiToken.expires_at).where(ApiToken.id == token_id)).first()
+    return row is not None and row.revoked_at is None and (row.expires_at is None or row.expires_at > clock.now())
+
+
 def authenticate_token(session: Session, secret: str) -> Viewer | None:
     """Resolve a bearer secret to a viewer, or None when it is unknown, revoked or expired."""
     if not secret or len(secret) > 200:

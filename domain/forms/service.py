@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
@@ -14,7 +14,7 @@ from domain import events
 from domain.changes import UNSET, Unset, given
 from domain import clock
 from domain.errors import Collector, ErrorCode, InputError, not_found
-from domain.accounts.person_links import verify_person_token
+from domain.accounts.person_links import preference_link, verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
 from domain.people.consents import set_consents
 from domain.tags.models import PersonTag, Tag, TagSource
@@ -239,6 +239,7 @@ class PersonPage:
 # every consent type with the person's state. No row: no such account or person. Built once.
 _PERSON_LINK_PAGE = text("""
     SELECT a.id, a.name, a.timezone, a.modules, a.tag_name_policy, a.tags_version, p.first_name,
+           p.preference_link_version,
            ARRAY(SELECT pt.tag_id FROM person_tag pt
                   WHERE pt.account_id = :a AND pt.person_id = :p AND pt.source = 'person'
                     AND pt.tag_id IN (SELECT ft.tag_id FROM form f
@@ -252,6 +253,33 @@ _PERSON_LINK_PAGE = text("""
              WHERE ct.account_id = :a) AS consents
       FROM account a JOIN person p ON p.account_id = a.id AND p.id = :p
      WHERE a.id = :a""")
+
+
+class PersonLinkRevoked(Exception):
+    """A genuine link of a person whose links were revoked since it was made."""
+
+
+def revoke_preference_links(session: Session, account_id: int, person_id: int) -> None:
+    """Every preference link made for this person so far stops working (new ones work)."""
+    from domain.people.models import Person  # noqa: PLC0415
+
+    result = session.execute(update(Person).where(Person.account_id == account_id, Person.id == person_id)
+                             .values(preference_link_version=Person.preference_link_version + 1))
+    if result.rowcount == 0:
+        raise not_found("person", "person_id")
+
+
+def make_preference_link(session: Session, account_id: int, person_id: int, *, secret_key: str, base_url: str,
+                         max_age: int) -> tuple[str, str, datetime]:
+    """A signed, expiring link to one person's preference centre: (url, token, expires at)."""
+    from domain.people.models import Person  # noqa: PLC0415
+
+    version = session.execute(select(Person.preference_link_version).where(
+        Person.account_id == account_id, Person.id == person_id)).scalar_one_or_none()
+    if version is None:
+        raise not_found("person", "person_id")
+    return preference_link(secret_key, base_url, max_age, account_id=account_id, person_id=person_id,
+                           version=version)
 
 
 @dataclass(frozen=True)
@@ -269,12 +297,14 @@ def open_person_link(session: Session, secret_key: str, token: str, *, max_age: 
     found = verify_person_token(secret_key, token, max_age=max_age)
     if found is None:
         return None
-    account_id, person_id = found
+    account_id, person_id, version = found
     # Core, not ORM, execution: the statement returns plain rows, and the ORM layer would cost
     # more than the database takes to answer.
     row = session.connection().execute(_PERSON_LINK_PAGE, {"a": account_id, "p": person_id}).first()
     if row is None:
         return None
+    if row.preference_link_version != version:
+        raise PersonLinkRevoked()
     account = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),
                           tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
     return PersonLinkVisit(viewer=Viewer(kind=ViewerKind.PERSON, account=account, person_id=person_id),
@@ -333,10 +363,22 @@ def person_selected_tag_ids(session: Session, account_id: int, person_id: int, t
         PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(tag_ids))).scalars())
 
 
+MAX_CONSENT_CHOICES = 50
+
+
 def submit_form(session: Session, account_id: int, *, form_id: int, person_id: int, visible_tag_ids: set[int],
-                selected_tag_ids: list[int], consents: dict[int, bool]) -> FormSubmission:
+                selected_tag_ids: list[int], consents: list[tuple[int, bool]]) -> FormSubmission:
     """Checked tags get a ``person`` link, unchecked visible ones lose theirs; staff and
-    integration links stay. Consents change as given. The submission is recorded."""
+    integration links stay. Consents change as given (each consent type once). The submission is
+    recorded."""
+    if len(consents) > MAX_CONSENT_CHOICES or len(selected_tag_ids) > MAX_FORM_TAGS:
+        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags and {MAX_CONSENT_CHOICES} "
+                                "consents at once")
+    seen: set[int] = set()
+    for i, (type_id, _) in enumerate(consents):
+        if type_id in seen:
+            raise InputError.single(ErrorCode.INVALID, "each consent type may be given once", "consents", str(i))
+        seen.add(type_id)
     unknown = [i for i, t in enumerate(selected_tag_ids) if t not in visible_tag_ids]
     if unknown:
         raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "selected_tag_ids",
@@ -354,11 +396,11 @@ def submit_form(session: Session, account_id: int, *, form_id: int, person_id: i
             PersonTag.account_id == account_id, PersonTag.person_id == person_id,
             PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(removed)))
     if consents:
-        set_consents(session, account_id, person_id, consents, source="person")
+        set_consents(session, account_id, person_id, dict(consents), source="person")
     submission = FormSubmission(account_id=account_id, form_id=form_id, person_id=person_id,
                                 submitted_at=clock.now(), selected_tag_ids=sorted(chosen),
                                 added_tag_ids=added, removed_tag_ids=removed,
-                                consents={str(k): v for k, v in consents.items()})
+                                consents={str(k): v for k, v in consents})
     session.add(submission)
     session.flush()
     events.record(session, events.FormSubmitted(account_id=account_id, form_id=form_id, person_id=person_id,

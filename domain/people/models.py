@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, Float,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, Float, Integer,
                         ForeignKeyConstraint, Index, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -58,6 +58,7 @@ class Person(SQLModel, table=True):
     latitude: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     longitude: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     custom_fields: dict = jsonb_field()
+    preference_link_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

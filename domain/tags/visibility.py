@@ -93,6 +93,28 @@ def roots(views: dict[int, TagView]) -> list[TagView]:
     return [v for v in views.values() if v.parent is None]
 
 
+TAGS_READ = "tags:read"                    # a connector reads the public fields of active tags
+TAGS_READ_INTERNAL = "tags:read:internal"  # … and with this scope too, what staff see
+
+
+def view_kind(viewer) -> str | None:
+    """Which shared view of the tags a viewer gets (SPEC 3.5): staff everything; the website its
+    active "show on website" tags; a connector the public fields of active tags with ``tags:read``,
+    the staff view only with ``tags:read:internal`` as well. Persons see tags only on forms
+    (``domain.forms``); anyone else sees none."""
+    from domain.viewer import ViewerKind  # noqa: PLC0415
+
+    if viewer is None:
+        return None
+    if viewer.kind is ViewerKind.STAFF:
+        return "staff"
+    if viewer.kind is ViewerKind.WEBSITE:
+        return "website"
+    if viewer.kind is ViewerKind.CONNECTOR and TAGS_READ in viewer.scopes:
+        return "staff" if TAGS_READ_INTERNAL in viewer.scopes else "public"
+    return None
+
+
 class TagCache:
     """Per-process cache of each account's tag snapshots and its staff / website views."""
 
@@ -123,6 +145,8 @@ class TagCache:
                 views = build_views(snaps, global_id, staff=True)
             elif kind == "website":
                 views = build_views(snaps, global_id, staff=False, keep=lambda s: s.active and s.show_on_website)
+            elif kind == "public":
+                views = build_views(snaps, global_id, staff=False, keep=lambda s: s.active)
             else:
                 raise ValueError(kind)
             built[kind] = views

@@ -9,19 +9,17 @@ from typing import Optional
 
 import strawberry
 
-from domain.accounts.person_links import preference_link
 from domain.errors import ErrorCode as Code
 from domain.errors import InputError
 from domain.forms import service as forms
 from domain.forms.models import Form as FormRow
-from domain.people.service import get_person
 from domain.tags.visibility import roots
 from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from domain.changes import UNSET
 from graph.core.ids import pk_of, pks_of, to_global_id
-from graph.core.inputs import to_domain
+from graph.core.inputs import reference_pk, to_domain
 from graph.executor import Shared
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag
@@ -131,8 +129,9 @@ class ConsentChoiceInput:
 @strawberry.input
 class SubmitPreferencesInput:
     selected_tag_ids: list[strawberry.ID] = strawberry.field(
-        description="Every tag the person wants; visible tags left out lose the person's own choice.")
-    consents: list[ConsentChoiceInput] = strawberry.field(default_factory=list)
+        description="Every tag the person wants; visible tags left out lose the person's own choice. At most 500.")
+    consents: list[ConsentChoiceInput] = strawberry.field(
+        default_factory=list, description="Each consent type at most once; at most 50.")
 
 
 @strawberry.type
@@ -158,6 +157,15 @@ CreatePreferenceLinkPayload, CreatePreferenceLinkError, CreatePreferenceLinkFail
     "CreatePreferenceLink", PreferenceLinkSuccess)
 SubmitPreferencesPayload, SubmitPreferencesError, SubmitPreferencesFailure = mutation_payload(
     "SubmitPreferences", SubmitPreferencesSuccess)
+
+
+@strawberry.type
+class RevokePreferenceLinksSuccess:
+    person_id: strawberry.ID
+
+
+RevokePreferenceLinksPayload, RevokePreferenceLinksError, RevokePreferenceLinksFailure = mutation_payload(
+    "RevokePreferenceLinks", RevokePreferenceLinksSuccess)
 
 
 @strawberry.type
@@ -204,15 +212,23 @@ class FormMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            person_id = pk_of(input.person_id, "Person", "person_id")
-            if get_person(ctx.session, viewer.account_id, person_id) is None:
-                raise InputError.single(Code.NOT_FOUND, "person not found", "person_id")
             settings = ctx.runtime.settings
-            url, token, expires = preference_link(settings.secret_key, settings.base_url,
-                                                  settings.preference_link_max_age, account_id=viewer.account_id,
-                                                  person_id=person_id)
+            url, token, expires = forms.make_preference_link(
+                ctx.session, viewer.account_id, reference_pk(input.person_id, "Person"),
+                secret_key=settings.secret_key, base_url=settings.base_url, max_age=settings.preference_link_max_age)
             return PreferenceLinkSuccess(url=url, token=token, expires_at=expires)
         return run_mutation(info, action, CreatePreferenceLinkError, CreatePreferenceLinkFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit],
+                         description="Withdraw every preference link made for a person so far (a new link works).")
+    def revoke_preference_links(self, info: Info, input: PreferenceLinkInput) -> Optional[RevokePreferenceLinksPayload]:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            person_id = reference_pk(input.person_id, "Person")
+            forms.revoke_preference_links(ctx.session, viewer.account_id, person_id)
+            return RevokePreferenceLinksSuccess(person_id=input.person_id)
+        return run_mutation(info, action, RevokePreferenceLinksError, RevokePreferenceLinksFailure)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Person viewers: save interests and consents on the preference centre.")
@@ -228,8 +244,7 @@ class FormMutation:
             forms.submit_form(
                 ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
                 selected_tag_ids=_visible_pks(input.selected_tag_ids),
-                consents={pk_of(c.consent_type_id, "ConsentType", "consents", str(i)): c.granted
-                          for i, c in enumerate(input.consents)})
+                consents=[(reference_pk(c.consent_type_id, "ConsentType"), c.granted) for c in input.consents])
             ctx.commit()
             return SubmitPreferencesSuccess(preference_centre=preference_centre_for(ctx))
         return run_mutation(info, action, SubmitPreferencesError, SubmitPreferencesFailure)

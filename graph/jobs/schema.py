@@ -11,6 +11,9 @@ from typing import Optional
 import strawberry
 from strawberry.scalars import JSON
 
+from graphql import GraphQLError
+
+from domain.accounts import service as accounts
 from domain.demo import service as demo
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.models import Job as JobRow
@@ -84,8 +87,12 @@ class JobSubscription:
             yield None
             return
 
+        token_id = ctx.viewer.token_id
+
         def read():
             with ctx.runtime.new_session(read_only=True) as session:  # a short session per look
+                if token_id is not None and not accounts.token_is_valid(session, token_id):
+                    raise GraphQLError("the token was revoked or has expired", extensions={"code": "UNAUTHENTICATED"})
                 return jobs_state.get_job(session, account_id, decoded[1])
         # Woken by the job row's change notification (migration 0006), registered before the
         # first look so that no change slips between a look and the wait.

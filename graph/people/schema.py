@@ -17,7 +17,7 @@ from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import from_global_id, pk_of
 from graph.core.inputs import to_domain
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
-from graph.core.permissions import CanEdit, IsStaff
+from graph.core.permissions import CanEdit, IsAdmin, IsStaff
 from graph.people.loaders import announce_persons
 from graph.people.types import Gender, Person, PersonConnection
 
@@ -177,7 +177,8 @@ class PersonMutation:
             return UpdatePersonSuccess(person=person)
         return run_mutation(info, action, UpdatePersonError, UpdatePersonFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit], description="Delete a person and everything that hangs on them.")
+    @strawberry.mutation(permission_classes=[IsAdmin],
+                         description="Admins: delete a person and everything that hangs on them.")
     def delete_person(self, info: Info, input: DeletePersonInput) -> Optional[DeletePersonPayload]:
         ctx = info.context
 

@@ -14,7 +14,7 @@ import json
 
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 
-from domain.viewer import ViewerKind
+from domain.tags.visibility import view_kind
 from graph.core.lru import LRU
 
 ROOT_FIELDS = {"tagTree", "tags", "tag"}
@@ -63,16 +63,6 @@ def is_static_tag_query(prepared) -> bool:
     result = static(prepared.operation.selection_set, True)
     prepared.memo["static_tag_query"] = result
     return result
-
-
-def view_kind(viewer) -> str | None:
-    if viewer is None:
-        return None
-    if viewer.kind is ViewerKind.STAFF:
-        return "staff"
-    if viewer.kind is ViewerKind.WEBSITE:
-        return "website"
-    return None  # persons see form-specific data; connectors' scopes vary
 
 
 class ResponseCache(LRU):

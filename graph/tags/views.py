@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from domain.tags.visibility import TAG_CACHE, TagView
-from domain.viewer import ViewerKind
+from domain.tags.visibility import TAG_CACHE, TagView, view_kind
 from graph.core.ids import to_global_id
-
-TAGS_READ = "tags:read"
 
 
 def tag_global_id(pk: int) -> str:
@@ -14,15 +11,8 @@ def tag_global_id(pk: int) -> str:
 
 
 def viewer_tag_views(ctx) -> dict[int, TagView]:
-    """All tags this viewer may see as views keyed by pk; a person sees tags only on forms."""
-    viewer = ctx.viewer
-    if viewer is None:
+    """All tags this viewer may see as views keyed by pk (the domain decides which view)."""
+    kind = view_kind(ctx.viewer)
+    if kind is None:
         return {}
-    kind = viewer.kind
-    if kind is ViewerKind.CONNECTOR and TAGS_READ not in viewer.scopes:
-        return {}
-    if kind in (ViewerKind.STAFF, ViewerKind.CONNECTOR):
-        return TAG_CACHE.views(ctx.session, viewer.account_id, ctx.tags_version, "staff", tag_global_id)
-    if kind is ViewerKind.WEBSITE:
-        return TAG_CACHE.views(ctx.session, viewer.account_id, ctx.tags_version, "website", tag_global_id)
-    return {}
+    return TAG_CACHE.views(ctx.session, ctx.viewer.account_id, ctx.tags_version, kind, tag_global_id)

@@ -136,3 +136,27 @@ def test_a_socket_without_credentials_is_refused(gql):
             ws.send_json(init)
             receive(ws)
     assert closed.value.code == 4403
+
+
+def test_a_subscription_ends_when_its_token_is_revoked(committed, committed_engine):
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.accounts.models import ApiToken  # noqa: PLC0415
+
+    client, runtime, account, job_id = committed
+    ws, init = _connect(client, account.admin_token)
+    with ws:
+        _subscribe(ws, init, job_id)
+        assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "queued"
+        with Session(committed_engine) as session:
+            token_id = session.execute(text("SELECT id FROM api_token WHERE staff_user_id = :u"),
+                                       {"u": account.admin.id}).scalar_one()
+            accounts.revoke_token(session, account.id, token_id)
+            session.commit()
+        jobs_state.start_job(committed_engine, job_id)  # a change wakes the subscription
+        message = receive(ws)
+        assert message["type"] in ("next", "error")
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["message"] == "the token was revoked or has expired"
+    assert ApiToken  # the model the token lives in

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
@@ -95,15 +96,25 @@ def servers(*, need_redis: bool = True) -> Iterator[Settings]:
     from marquee.embedded import ensure_servers  # noqa: PLC0415
 
     settings = get_settings()
+    # SIGTERM ends the command like Ctrl-C: the servers below are stopped on the way out (its
+    # default action, or uvicorn re-raising it after its own shutdown, would skip that).
+    previous = signal.signal(signal.SIGTERM, _terminate) \
+        if threading.current_thread() is threading.main_thread() else None
     running = ensure_servers(settings.database_url, settings.redis_url, settings.data_dir, need_redis=need_redis)
-    os.environ["MARQUEE_DATABASE_URL"] = running.database_url
-    if running.redis_url:
-        os.environ["MARQUEE_REDIS_URL"] = running.redis_url
-    get_settings.cache_clear()
     try:
+        os.environ["MARQUEE_DATABASE_URL"] = running.database_url
+        if running.redis_url:
+            os.environ["MARQUEE_REDIS_URL"] = running.redis_url
+        get_settings.cache_clear()
         yield replace(settings, database_url=running.database_url, redis_url=running.redis_url)
     finally:
         running.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _engine(settings: Settings):

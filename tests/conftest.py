@@ -24,7 +24,7 @@ from sqlmodel import Session
 from domain.accounts import service as accounts
 from domain.models import metadata
 from marquee.db import make_engine, normalise_database_url
-from marquee.embedded import start_postgres, start_redis
+from marquee.embedded import start_postgres, start_redis, stop_redis
 from marquee.migrate import upgrade
 from marquee.runtime import Runtime, build_runtime
 from marquee.settings import Settings
@@ -76,10 +76,7 @@ def redis_url():
         return
     uri, client = start_redis(TEST_DATA / "test-redis")
     yield uri
-    try:
-        client.shutdown(nosave=True, now=True)
-    except Exception:
-        pass
+    stop_redis(client)
 
 
 @pytest.fixture()

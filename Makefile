@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench schema clean
+.PHONY: demo test bench schema clean explorer-assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ bench: $(STAMP)
 # Rewrite graph/schema.graphql from the code (a test fails when it is stale).
 schema: $(STAMP)
 	$(BIN)/python -m graph.print_schema > graph/schema.graphql
+
+# Fetch the explorer's GraphiQL and React again from the npm registry (graph/static/explorer).
+explorer-assets:
+	rm -rf .explorer-assets && mkdir .explorer-assets
+	cd .explorer-assets && while read name version; do npm pack -q "$$name@$$version" >/dev/null && \
+	  mkdir "$$name" && tar xzf "$$name-$$version.tgz" -C "$$name"; done < ../graph/static/explorer/versions.txt
+	cp .explorer-assets/graphiql/package/graphiql.min.js .explorer-assets/graphiql/package/graphiql.min.css \
+	   .explorer-assets/react/package/umd/react.production.min.js \
+	   .explorer-assets/react-dom/package/umd/react-dom.production.min.js graph/static/explorer/
+	rm -rf .explorer-assets
 
 clean:
 	rm -rf $(VENV) .pytest_cache

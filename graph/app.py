@@ -18,7 +18,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
@@ -39,6 +40,8 @@ from marquee.logs import REQUEST_ID, request_id_from
 from marquee.runtime import Runtime
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+STATIC = Path(__file__).parent / "static"
+EXPLORER_PAGE = (STATIC / "explorer" / "explorer.html").read_text()
 MAX_BODY_BYTES = 1_000_000
 BODY_SECONDS = 30.0  # the whole request body must arrive within this
 
@@ -149,6 +152,10 @@ class MarqueeGraphQL(GraphQL):
         if viewer is None:
             raise ConnectionRejectionError({"message": context.auth_error or "authentication required"})
         return UNSET
+
+    async def render_graphql_ide(self, request) -> Response:
+        """Our explorer page: GraphiQL from the API's own static files (``/explorer``), no CDN."""
+        return HTMLResponse(EXPLORER_PAGE, headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
 
     def should_render_graphql_ide(self, request) -> bool:
         """Not for a GET that names a persisted query (it has no ``query`` parameter either)."""
@@ -388,6 +395,8 @@ def create_app(runtime: Runtime) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/preferences", preferences),
     ]
+    if runtime.settings.graphql_ide:
+        routes.append(Mount("/explorer", StaticFiles(directory=STATIC / "explorer"), name="explorer"))
     app = Starlette(routes=routes, middleware=[Middleware(RequestId), Middleware(BodyLimit)])
     app.state.runtime = runtime
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import logging
 import re
 import time
 from pathlib import Path
@@ -82,6 +83,30 @@ class Metrics:
                               registry=self.registry)
         self.latency = Histogram("marquee_graphql_seconds", "GraphQL execution time", ["operation"],
                                  registry=self.registry)
+
+
+class JobStates:
+    """``marquee_jobs{status=…}``: how many jobs are queued, running, succeeded, failed, read at
+    each scrape (SPEC 11)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def describe(self):
+        return []  # registering must not query the database
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+        from domain.jobs_state.models import JobStatus  # noqa: PLC0415
+        from domain.jobs_state.service import count_by_status  # noqa: PLC0415
+
+        family = GaugeMetricFamily("marquee_jobs", "Jobs by status", labels=["status"])
+        with self.runtime.new_session(read_only=True) as session:
+            counts = count_by_status(session)
+        for status in JobStatus:
+            family.add_metric([status.value], counts.get(status.value, 0))
+        yield family
 
 
 def _is_request_error(result) -> bool:
@@ -175,6 +200,7 @@ class MarqueeGraphQL(GraphQL):
                 return ExecutionResult(data=None, errors=[GraphQLError(e.message, extensions={"code": e.code})])
             request_data = dataclasses.replace(request_data, query=query)
         operation = self.metrics.operation_label(request_data.operation_name)
+        request.scope.setdefault("state", {})["operation"] = operation  # for the access log
 
         def run():
             started = time.perf_counter()
@@ -304,9 +330,13 @@ class BodyTimeout(Exception):
     pass
 
 
+ACCESS_LOG = logging.getLogger("marquee.access")
+
+
 class RequestId:
     """Give every request an id (the caller's ``X-Request-Id`` when sane): on its log lines and
-    echoed in the response's ``X-Request-Id`` header."""
+    echoed in the response's ``X-Request-Id`` header. Each request then gets one access-log line
+    (logger ``marquee.access``): request id, method, path, GraphQL operation, status, duration."""
 
     def __init__(self, app):
         self.app = app
@@ -317,15 +347,23 @@ class RequestId:
         header = dict(scope.get("headers") or []).get(b"x-request-id")
         request_id = request_id_from(header.decode("latin-1") if header else None)
         token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message):
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []),
                                                   (b"x-request-id", request_id.encode())]}
             await send(message)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            ACCESS_LOG.info("%s %s %s", scope.get("method"), scope.get("path"), status, extra={
+                "request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
+                "operation": (scope.get("state") or {}).get("operation"), "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
             REQUEST_ID.reset(token)
 
 
@@ -384,8 +422,11 @@ def create_app(runtime: Runtime) -> Starlette:
     async def preferences(request: Request) -> Response:
         return HTMLResponse(preferences_page, headers=preferences_headers)
 
+    metrics.registry.register(JobStates(runtime))
+
     async def metrics_endpoint(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
+        body = await anyio.to_thread.run_sync(generate_latest, metrics.registry)
+        return PlainTextResponse(body.decode(), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         Route("/healthz", healthz),

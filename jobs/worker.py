@@ -1,6 +1,6 @@
 """Run dramatiq worker processes over ``jobs.actors`` (``marquee worker``).
 
-The worker is dramatiq's own CLI in a child process (``python -m dramatiq jobs.actors``), which
+The worker is dramatiq's own CLI in a child process (``python -m dramatiq jobs.entry:broker``), which
 inherits the environment: ``MARQUEE_DATABASE_URL`` and ``MARQUEE_REDIS_URL`` must be set (the
 ``marquee`` CLI sets them, starting embedded servers when none are configured). Signals sent to
 this process (Ctrl-C, SIGTERM, SIGHUP) are passed on once, so the worker shuts down cleanly:
@@ -22,7 +22,8 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def worker_command(processes: int = 1, threads: int = 4, *, queues: list[str] | None = None) -> list[str]:
     if processes < 1 or threads < 1:
         raise ValueError("processes and threads must be at least 1")
-    argv = [sys.executable, "-m", "dramatiq", "jobs.actors",
+    # jobs.entry configures JSON logging in each worker process; dramatiq's own plain format is off.
+    argv = [sys.executable, "-m", "dramatiq", "jobs.entry:broker", "--skip-logging",
             "--processes", str(processes), "--threads", str(threads)]
     if queues:
         argv += ["--queues", *queues]

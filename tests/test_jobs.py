@@ -378,7 +378,8 @@ def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, 
     env = dict(os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url,
                MARQUEE_REDIS_NAMESPACE=broker.namespace)
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from jobs.worker import run_worker; "
-                             "sys.exit(run_worker(processes=1, threads=1))"], env=env)
+                             "sys.exit(run_worker(processes=1, threads=1))"], env=env, stderr=subprocess.PIPE,
+                            text=True)
     try:
         job = _wait_for(engine, job_id, _settled, timeout=120)
         assert job.status == "succeeded", job.error
@@ -390,6 +391,13 @@ def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, 
         finally:
             if proc.poll() is None:
                 proc.kill()
+    # The worker logs JSON lines, like the API.
+    import json  # noqa: PLC0415
+
+    lines = [line for line in proc.stderr.read().splitlines() if line.strip()]
+    assert lines
+    records = [json.loads(line) for line in lines]
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
 
 
 def test_run_worker_needs_urls():

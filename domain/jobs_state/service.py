@@ -103,6 +103,13 @@ def create_job(session: Session, account_id: int, *, kind: str, params: dict[str
     return job
 
 
+def count_by_status(session: Session) -> dict[str, int]:
+    """Jobs of every account by status: the operator's view (metrics), not any tenant's."""
+    from sqlalchemy import func  # noqa: PLC0415
+
+    return dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+
+
 def get_job(session: Session, account_id: int, job_id: int) -> Job | None:
     return session.execute(
         select(Job).where(Job.account_id == account_id, Job.id == job_id)).scalar_one_or_none()

@@ -291,6 +291,40 @@ def test_metrics_count_requests_and_errors_by_operation(gql, account):
     assert 'marquee_graphql_seconds_count{operation="PersonsPage"} 2.0' in lines
 
 
+def test_metrics_count_jobs_by_state(gql, session, account):
+    from domain.jobs_state import service as jobs_state  # noqa: PLC0415
+
+    before = _job_gauges(gql.http.get("/metrics").text)
+    for _ in range(2):
+        jobs_state.create_job(session, account.id, kind="load_demo_data", params={})
+    session.flush()
+    after = _job_gauges(gql.http.get("/metrics").text)
+    assert set(after) == {"queued", "running", "succeeded", "failed"}
+    assert after["queued"] == before["queued"] + 2 and after["failed"] == before["failed"]
+
+
+def _job_gauges(text: str) -> dict[str, float]:
+    import re  # noqa: PLC0415
+
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r'^marquee_jobs\{status="(\w+)"\} (\S+)$', text, re.M)}
+
+
+def test_every_request_writes_one_json_access_log_line(gql, account, caplog):
+    import logging  # noqa: PLC0415
+
+    with caplog.at_level(logging.INFO, logger="marquee.access"):
+        gql.http.post("/graphql", json={"query": "query Who { viewer { kind } }", "operationName": "Who"},
+                      headers={"authorization": f"Bearer {account.admin_token}", "x-request-id": "req-42"})
+    [record] = [r for r in caplog.records if r.name == "marquee.access"]
+    assert (record.request_id, record.method, record.path, record.operation, record.status) == (
+        "req-42", "POST", "/graphql", "Who", 200)
+    assert record.duration_ms > 0
+    from marquee.logs import JsonFormatter  # noqa: PLC0415
+
+    line = json.loads(JsonFormatter().format(record))
+    assert {"request_id", "operation", "status", "duration_ms", "method", "path"} <= set(line)
+
+
 # --- introspection ---------------------------------------------------------------------------------------
 
 INTROSPECTION = '{ __schema { queryType { name } } __type(name: "Person") { name } }'

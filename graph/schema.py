@@ -11,7 +11,7 @@ from strawberry.types.graphql import OperationType
 from domain.errors import InputError
 from graph.core.errors import input_path
 
-from graph.accounts.schema import AccountQuery
+from graph.accounts.schema import Account, AccountQuery
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
 from graph.core.documents import PreparedDocuments
@@ -20,7 +20,7 @@ from graph.execution import limits_of
 from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
-from graph.forms.schema import FormMutation, FormQuery
+from graph.forms.schema import Form, FormMutation, FormQuery
 from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
@@ -31,7 +31,7 @@ Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery
 Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 
-NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job, Segment]
+NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job, Segment, Form, Account]
 
 
 def _masked(error) -> bool:

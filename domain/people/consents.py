@@ -16,6 +16,15 @@ def list_consent_types(session: Session, account_id: int) -> list[ConsentType]:
         select(ConsentType).where(ConsentType.account_id == account_id).order_by(ConsentType.id)).scalars())
 
 
+def consent_type_page(session: Session, account_id: int, *, first: int | None = None, after: str | None = None):
+    """The account's consent types by id, a page at a time."""
+    from domain.pagination import cursor_int, keyset_page  # noqa: PLC0415
+
+    stmt = select(ConsentType, ConsentType.id).where(ConsentType.account_id == account_id)
+    return keyset_page(session, stmt, [ConsentType.id], descending=False, first=first, after=after,
+                       coerce=lambda values: [cursor_int(values[0])])
+
+
 def delete_consent_type(session: Session, account_id: int, consent_type_id: int) -> None:
     """Delete a consent type with every person's state for it, unless a segment's rules name it."""
     from sqlalchemy import delete  # noqa: PLC0415

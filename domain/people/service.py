@@ -110,6 +110,18 @@ def custom_field_definitions(session: Session, account_id: int) -> dict[str, dic
     return definitions_from_rows(rows)
 
 
+def custom_field_page(session: Session, account_id: int, *, first: int | None = None, after: str | None = None):
+    """The account's custom field definitions by key, a page at a time."""
+    stmt = select(CustomFieldDefinition, CustomFieldDefinition.key).where(CustomFieldDefinition.account_id == account_id)
+
+    def coerce(values: list) -> list:
+        if not isinstance(values[0], str):
+            raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after")
+        return values
+    return keyset_page(session, stmt, [CustomFieldDefinition.key], descending=False, first=first, after=after,
+                       coerce=coerce)
+
+
 def definitions_from_rows(rows) -> dict[str, dict]:
     """Custom field definitions by key from (key, type, choices) rows."""
     return {key: {"type": kind, "choices": choices or []} for key, kind, choices in rows}

@@ -6,7 +6,7 @@ import enum
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator, Union
+from typing import Any, Callable, Iterator, Union
 
 from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -22,6 +22,7 @@ from domain.people.models import ConsentType, Person
 from domain.people.service import PersonSort, _coerce_cursor, _sort_keys, definitions_from_rows
 from domain.segments import rules as r
 from domain.segments.compiler import Compiler, SegmentDefinition
+from domain.segments.describe import describe
 from domain.segments.models import Segment
 from domain.segments.references import WHAT, refuse_if_used, segment_edges, segments_using, store_references
 from domain.text import clean
@@ -413,23 +414,32 @@ def is_member(session: Session, account_id: int, segment_id: int, person_id: int
 
 @dataclass
 class Explanation:
-    """One node of the rules with whether this person meets it."""
+    """One node of the rules with whether this person meets it: in words, and as the stored
+    document of the node (``condition``, None for groups)."""
 
     kind: str
     matched: bool
     description: str
     children: list["Explanation"]
+    condition: dict | None = None
 
 
-def describe(node: r.Node) -> str:
-    if isinstance(node, r.All):
-        return "all of the following" if node.children else "everyone (an empty 'all')"
-    if isinstance(node, r.Any_):
-        return "any of the following" if node.children else "no one (an empty 'any')"
-    if isinstance(node, r.Not):
-        return "not the following"
-    fields = {k: v for k, v in vars(node).items() if v is not None and v != ()}
-    return f"{type(node).__name__.removesuffix('Cond').lower()}: " + ", ".join(f"{k}={v}" for k, v in fields.items())
+def _names(session: Session, account_id: int, trees: list[r.Node]) -> Callable[[str, object], str]:
+    """Readable names of the rows the rules name (one statement per kind named)."""
+    wanted: dict[str, set] = {}
+    for tree in trees:
+        for ref in r.references(tree):
+            wanted.setdefault(ref.kind, set()).add(ref.value)
+    columns = {"tag": (Tag, Tag.label), "segment": (Segment, Segment.name), "form": (Form, Form.title),
+               "consent_type": (ConsentType, ConsentType.name), "venue": (Venue, Venue.name)}
+    found: dict[tuple[str, object], str] = {}
+    for kind, ids in wanted.items():
+        if kind in columns:
+            model, column = columns[kind]
+            for row_id, name in session.execute(select(model.id, column).where(
+                    model.account_id == account_id, model.id.in_(sorted(ids)))):
+                found[(kind, row_id)] = name
+    return lambda kind, value: repr(found.get((kind, value), value))
 
 
 def explain(session: Session, account_id: int, segment_id: int, person_id: int,
@@ -449,14 +459,16 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
     statement, plans = compiler.explanation([definition for _, definition in chain], person_id)
     with evaluating(session, "explaining this segment"):
         values = session.execute(statement).one()
+    names = _names(session, account_id, [definition.rule for _, definition in chain])
 
     def build(plan, node: r.Node) -> Explanation:
         index, children = plan
         child_nodes = node.children if isinstance(node, (r.All, r.Any_)) else \
             [node.child] if isinstance(node, r.Not) else []
         return Explanation(kind=type(node).__name__.rstrip("_").removesuffix("Cond").lower(),
-                           matched=bool(values[index]), description=describe(node),
-                           children=[build(c, n) for c, n in zip(children, child_nodes)])
+                           matched=bool(values[index]), description=describe(node, names),
+                           children=[build(c, n) for c, n in zip(children, child_nodes)],
+                           condition=None if isinstance(node, (r.All, r.Any_, r.Not)) else r.encode(node))
 
     levels = []
     for (row, definition), (tree, scope_index) in zip(chain, plans):

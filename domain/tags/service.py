@@ -26,7 +26,9 @@ from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, 
                                 TagSource)
 from domain.tags.names import MAX_NAME_LENGTH, name_key, single_name, split_names
 
-MAX_BULK = 100_000
+MAX_TARGETS = 10_000   # targets named in one call (larger sets: label a segment's members, a job)
+MAX_TAGS = 1000        # tags named in one call
+MAX_MERGED = 100       # tags merged in one call
 TEXT_LIMITS = {"note": 5000, "label": 200, "description": 5000}
 
 
@@ -423,6 +425,7 @@ def attach(session: Session, account_id: int, *, tag_ids: list[int], target: Tar
            target_ids: list[int], source: TagSource | str, actor: str | None) -> int:
     """Link every tag to every target from ``source``; existing links stay. Returns links added."""
     source = TagSource(source).value
+    _check_sizes(tag_ids, target_ids)
     tag_ids, target_ids = sorted(set(tag_ids)), sorted(set(target_ids))
     _check_bulk(session, account_id, tag_ids, target, target_ids)
     link, target_col, _ = LINK_MODELS[target]
@@ -443,6 +446,7 @@ def attach(session: Session, account_id: int, *, tag_ids: list[int], target: Tar
 def detach(session: Session, account_id: int, *, tag_ids: list[int], target: TargetKind,
            target_ids: list[int], sources: list[str] | None) -> int:
     """Remove the links of these sources (all sources when None). Returns links removed."""
+    _check_sizes(tag_ids, target_ids)
     tag_ids, target_ids = sorted(set(tag_ids)), sorted(set(target_ids))
     _check_bulk(session, account_id, tag_ids, target, target_ids)
     link, target_col, _ = LINK_MODELS[target]
@@ -452,6 +456,16 @@ def detach(session: Session, account_id: int, *, tag_ids: list[int], target: Tar
     return session.execute(stmt).rowcount
 
 
+def _check_sizes(tag_ids: list[int], target_ids: list[int]) -> None:
+    """Caps on what one call may name, counted as given (repeats included: the work is theirs)."""
+    problems = Collector()
+    if len(target_ids) > MAX_TARGETS:
+        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_TARGETS} targets at once", "target_ids")
+    if len(tag_ids) > MAX_TAGS:
+        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_TAGS} tags at once", "tag_ids")
+    problems.raise_if_any()
+
+
 def _check_bulk(session: Session, account_id: int, tag_ids: list[int], target: TargetKind,
                 target_ids: list[int]) -> None:
     problems = Collector()
@@ -459,8 +473,6 @@ def _check_bulk(session: Session, account_id: int, tag_ids: list[int], target: T
         problems.add(ErrorCode.REQUIRED, "name at least one tag", "tag_ids")
     if not target_ids:
         problems.add(ErrorCode.REQUIRED, f"name at least one {target.value}", "target_ids")
-    if len(target_ids) > MAX_BULK or len(tag_ids) > 1000:
-        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_BULK} targets and 1000 tags at once")
     problems.raise_if_any()
     found_tags = session.execute(select(func.count()).select_from(Tag).where(
         Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalar_one()
@@ -486,6 +498,8 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     merged = sorted(set(tag_ids))
     if not merged:
         problems.add(ErrorCode.REQUIRED, "name the tags to merge", "tag_ids")
+    if len(tag_ids) > MAX_MERGED:
+        problems.add(ErrorCode.OUT_OF_RANGE, f"at most {MAX_MERGED} tags merge at once", "tag_ids")
     if (into_id is None) == (into_name is None):
         problems.add(ErrorCode.INVALID, "give either the tag to merge into or a name", "into")
     problems.raise_if_any()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.accounts.models import Account as AccountRow
+from domain.viewer import AccountInfo
 from domain.viewer import ViewerKind as ViewerKindEnum
 from graph.context import Info
 from graph.core.ids import to_global_id
+from graph.core.node import Node
 
 ViewerKind = strawberry.enum(ViewerKindEnum, name="ViewerKind")
 
 
 @strawberry.type(description="A tenant: one venue or organisation.")
-class Account:
+class Account(Node):
     name: str
     timezone: str = strawberry.field(description="Decides what \"a day\" is in rules and counts.")
     modules: list[str]
@@ -21,6 +24,10 @@ class Account:
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Account", self.id))
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        return isinstance(obj, (AccountInfo, AccountRow, cls))
 
 
 @strawberry.type(description="Whoever sends the request.")

@@ -9,9 +9,11 @@ import strawberry
 from domain.catalog import service as catalog
 from domain.catalog.models import Event as EventRow
 from domain.catalog.models import Production as ProductionRow
-from domain.pagination import Page, encode_cursor
-from domain.people.consents import list_consent_types
-from graph.catalog.types import (ConsentTypeConnection, Event, EventConnection, Production,
+from domain.pagination import Page
+from domain.people.consents import consent_type_page
+from domain.people.service import custom_field_page
+from graph.catalog.types import (ConsentTypeConnection, CustomFieldDefinitionConnection, Event, EventConnection,
+                                 Production,
                                  ProductionConnection, VenueConnection)
 from graph.context import Info
 from graph.core.ids import pk_or_none
@@ -62,9 +64,15 @@ class CatalogQuery:
         page = catalog.list_venues(info.context.session, info.context.viewer.account_id, first=first, after=after)
         return VenueConnection(edges=edges(page), page_info=page_info(page))
 
-    @strawberry.field(permission_classes=[IsStaff], description="The account's consent types (few; all in one page).")
-    def consent_types(self, info: Info) -> ConsentTypeConnection:
-        rows = list_consent_types(info.context.session, info.context.viewer.account_id)
-        page = Page(items=rows, cursors=[encode_cursor([r.id]) for r in rows], has_next_page=False,
-                    has_previous_page=False)
+    @strawberry.field(permission_classes=[IsStaff], description="The account's consent types. " + FIRST_DESCRIPTION)
+    def consent_types(self, info: Info, first: int | None = None, after: str | None = None) -> ConsentTypeConnection:
+        page = consent_type_page(info.context.session, info.context.viewer.account_id, first=first, after=after)
         return ConsentTypeConnection(edges=edges(page), page_info=page_info(page))
+
+    @strawberry.field(permission_classes=[IsStaff],
+                      description="The account's custom fields (what persons' customFields may hold), by key. "
+                                  + FIRST_DESCRIPTION)
+    def custom_field_definitions(self, info: Info, first: int | None = None,
+                                 after: str | None = None) -> CustomFieldDefinitionConnection:
+        page = custom_field_page(info.context.session, info.context.viewer.account_id, first=first, after=after)
+        return CustomFieldDefinitionConnection(edges=edges(page), page_info=page_info(page))

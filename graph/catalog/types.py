@@ -117,3 +117,17 @@ class EventConnection:
 class ConsentTypeConnection:
     edges: list[Edge[ConsentType]]
     page_info: PageInfo
+
+
+@strawberry.type(description="A field the account keeps on persons beside the standard ones.")
+class CustomFieldDefinition:
+    key: str
+    label: str
+    type: str = strawberry.field(description="text, number, date, boolean or choice.")
+    choices: list[str] = strawberry.field(description="The allowed values of a choice field.")
+
+
+@strawberry.type
+class CustomFieldDefinitionConnection:
+    edges: list[Edge[CustomFieldDefinition]]
+    page_info: PageInfo

@@ -6,6 +6,7 @@ import strawberry
 
 from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
+from domain.forms.models import Form
 from domain.people.models import ConsentType, Person
 from domain.jobs_state.models import Job
 from domain.segments.models import Segment
@@ -16,7 +17,7 @@ from graph.core.node import Node
 
 # Node types staff may refetch, by global-id type name.
 STAFF_NODES = {"Person": Person, "Production": Production, "Event": Event, "Venue": Venue,
-               "ConsentType": ConsentType, "TagCategory": TagCategory, "Job": Job, "Segment": Segment}
+               "ConsentType": ConsentType, "TagCategory": TagCategory, "Job": Job, "Segment": Segment, "Form": Form}
 
 
 @strawberry.type
@@ -33,6 +34,8 @@ class NodeQuery:
             return viewer_tag_views(info.context).get(decoded[1])
         if not viewer.is_staff:
             return None
+        if decoded[0] == "Account":  # the viewer's own account, and no other
+            return viewer.account if decoded[1] == viewer.account_id else None
         model = STAFF_NODES.get(decoded[0])
         if model is None:
             return None

@@ -21,13 +21,14 @@ from domain.changes import UNSET
 from graph.core.ids import pk_of, pks_of, to_global_id
 from graph.core.inputs import reference_pk, to_domain
 from graph.executor import Shared
+from graph.core.node import Node
 from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag
 from graph.tags.views import tag_global_id, viewer_tag_views
 
 
 @strawberry.type(description="A campaign step form or the preference centre.")
-class Form:
+class Form(Node):
     title: str
     tags_title: str
     tags_description: str

@@ -45,7 +45,7 @@ class PersonSort:
 
 @strawberry.input(description="All given filters must hold.")
 class PersonFilterInput:
-    genders: list[Gender] | None = None
+    genders: list[Gender] | None = strawberry.field(default=None, description="Any of these (at most 3).")
     gender_unknown: bool | None = strawberry.field(default=None, description="Include persons of unknown gender.")
     city: str | None = None
     postal_code_prefix: str | None = None
@@ -61,7 +61,7 @@ def _person_filter(search: str | None, flt: PersonFilterInput | None) -> people.
         raise InputError.single(Code.TOO_LONG, "search is longer than 200 characters", "search")
     flt = flt or PersonFilterInput()
     return people.PersonFilter(
-        search=search, genders=[g.value for g in flt.genders or []], gender_unknown=flt.gender_unknown,
+        search=search, genders=sorted({g.value for g in flt.genders or []}), gender_unknown=flt.gender_unknown,
         city=flt.city, postal_code_prefix=flt.postal_code_prefix, country=flt.country, language=flt.language,
         created_after=flt.created_after, created_before=flt.created_before, has_email=flt.has_email)
 

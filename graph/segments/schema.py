@@ -27,9 +27,11 @@ from graph.segments.inputs import RuleInput, ScopeInput, SegmentModeInput, mode_
 
 @strawberry.type(description="Whether the person meets one node of the rules.")
 class RuleExplanation:
-    kind: str
+    kind: str = strawberry.field(description="all, any, not, or the condition's kind (tag, purchase, …).")
     matched: bool
-    description: str
+    description: str = strawberry.field(description="The node in words, e.g. \"has the tag 'Jazz', chosen by the "
+                                                    "person\".")
+    condition: JSON | None = strawberry.field(description="A condition as stored (see Segment.rules); null for groups.")
     children: list["RuleExplanation"]
 
 
@@ -51,7 +53,7 @@ class SegmentExplanation:
 
 def _explanation(node) -> RuleExplanation:
     return RuleExplanation(kind=node.kind, matched=node.matched, description=node.description,
-                           children=[_explanation(c) for c in node.children])
+                           condition=node.condition, children=[_explanation(c) for c in node.children])
 
 
 @strawberry.type(description="A saved dynamic filter over the account's persons.")

@@ -9,6 +9,7 @@ import strawberry
 from domain.errors import ErrorCode as Code
 from domain.errors import InputError
 from domain.tags import service as tags
+from domain.tags.names import MAX_NAMES
 from domain.tags.visibility import list_views, roots
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
@@ -19,6 +20,8 @@ from graph.core.permissions import CanEdit, IsAuthenticated, IsStaff
 from graph.tags.types import Tag, TagCategory, TagConnection, TagSource, announce_tags
 from graph.tags.views import viewer_tag_views
 
+TAGS_NOTE = f"At most {tags.MAX_TAGS} tags."
+TARGETS_NOTE = f"Persons, productions or organisations (all of one kind), at most {tags.MAX_TARGETS}."
 TARGET_TYPES = {"Person": tags.TargetKind.PERSON, "Production": tags.TargetKind.PRODUCTION,
                 "Organisation": tags.TargetKind.ORGANISATION}
 
@@ -84,7 +87,7 @@ def _filter_pk(global_id, type_name: str) -> int | None:
 
 @strawberry.input
 class CreateTagsInput:
-    names: str = strawberry.field(description="One or more names; a comma separates tags.")
+    names: str = strawberry.field(description=f"One or more names (at most {MAX_NAMES}); a comma separates tags.")
     category_id: strawberry.ID | None = None
     parent_id: strawberry.ID | None = None
     note: str = ""
@@ -126,28 +129,27 @@ TAG_REFERENCES = {"category_id": "TagCategory", "parent_id": "Tag", "visibility_
 
 @strawberry.input
 class TagLinksInput:
-    tag_ids: list[strawberry.ID]
-    target_ids: list[strawberry.ID] = strawberry.field(
-        description="Persons, productions or organisations (all of one kind), at most 100000.")
+    tag_ids: list[strawberry.ID] = strawberry.field(description=TAGS_NOTE)
+    target_ids: list[strawberry.ID] = strawberry.field(description=TARGETS_NOTE)
 
 
 @strawberry.input
 class AttachTagsByNameInput:
-    names: str = strawberry.field(description="Comma-separated names; missing tags are created.")
-    target_ids: list[strawberry.ID]
+    names: str = strawberry.field(description=f"Comma-separated names, at most {MAX_NAMES}; missing tags are created.")
+    target_ids: list[strawberry.ID] = strawberry.field(description=TARGETS_NOTE)
 
 
 @strawberry.input
 class DetachTagsInput:
-    tag_ids: list[strawberry.ID]
-    target_ids: list[strawberry.ID]
+    tag_ids: list[strawberry.ID] = strawberry.field(description=TAGS_NOTE)
+    target_ids: list[strawberry.ID] = strawberry.field(description=TARGETS_NOTE)
     sources: list[TagSource] | None = strawberry.field(
         default=None, description="Which sources' links to remove; all sources when omitted.")
 
 
 @strawberry.input(description="Give either intoId (an existing tag) or intoName (an existing or new name).")
 class MergeTagsInput:
-    tag_ids: list[strawberry.ID]
+    tag_ids: list[strawberry.ID] = strawberry.field(description=f"At most {tags.MAX_MERGED} tags.")
     into_id: strawberry.ID | None = None
     into_name: str | None = None
 

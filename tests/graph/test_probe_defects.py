@@ -112,3 +112,32 @@ def test_segment_modes_refuse_an_unknown_event(gql, session, account, other_acco
         body = gql(query, {"s": to_global_id("Segment", segment.id), "e": event}, token=account.viewer_token)
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         assert body["errors"][0]["extensions"]["problems"][0]["path"] == ["mode", "eventId"]
+
+
+def test_forms_and_the_account_are_nodes_and_lists_page(gql, session, account, other_account):
+    from domain.forms import service as forms  # noqa: PLC0415
+    from domain.people.models import CustomFieldDefinition  # noqa: PLC0415
+
+    form = forms.create_form(session, account.id, forms.FormFields(title="Survey"))
+    theirs = forms.create_form(session, other_account.id, forms.FormFields(title="Theirs"))
+    for key in ("b_seats", "a_diet"):
+        session.add(CustomFieldDefinition(account_id=account.id, key=key, label=key, type="text"))
+    for i in range(3):
+        session.add(ConsentType(account_id=account.id, key=f"c{i}", name=f"C{i}"))
+    session.flush()
+    query = """query($f: ID!, $t: ID!, $a: ID!, $o: ID!) {
+      form: node(id: $f) { ... on Form { title } } theirs: node(id: $t) { id }
+      account: node(id: $a) { ... on Account { name } } other: node(id: $o) { id }
+      consentTypes(first: 2) { edges { node { key } } pageInfo { hasNextPage endCursor } }
+      customFieldDefinitions(first: 5) { edges { node { key type } } } }"""
+    body = gql(query, {"f": to_global_id("Form", form.id), "t": to_global_id("Form", theirs.id),
+                       "a": to_global_id("Account", account.id), "o": to_global_id("Account", other_account.id)},
+               token=account.viewer_token)["data"]
+    assert body["form"] == {"title": "Survey"} and body["theirs"] is None
+    assert body["account"] == {"name": "Stadsschouwburg Test"} and body["other"] is None
+    assert [e["node"]["key"] for e in body["consentTypes"]["edges"]] == ["c0", "c1"]
+    assert body["consentTypes"]["pageInfo"]["hasNextPage"]
+    rest = gql("query($c: String) { consentTypes(after: $c) { edges { node { key } } } }",
+               {"c": body["consentTypes"]["pageInfo"]["endCursor"]}, token=account.viewer_token)["data"]
+    assert [e["node"]["key"] for e in rest["consentTypes"]["edges"]] == ["c2"]
+    assert [e["node"]["key"] for e in body["customFieldDefinitions"]["edges"]] == ["a_diet", "b_seats"]

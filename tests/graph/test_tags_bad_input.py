@@ -126,3 +126,15 @@ def test_form_refuses_tags_not_marked_for_forms(gql, session, connection, accoun
 def test_staff_cannot_submit_preferences(gql, account):
     r = mutate(gql, account.admin_token, "submitPreferences", "SubmitPreferencesInput", {"selectedTagIds": []})
     assert r["data"]["submitPreferences"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(("name", "input_type", "variables", "path"), [
+    ("attachTags", "TagLinksInput", lambda p, t: {"tagIds": [t], "targetIds": [p] * 10_001}, ["input", "targetIds"]),
+    ("attachTags", "TagLinksInput", lambda p, t: {"tagIds": [t] * 1001, "targetIds": [p]}, ["input", "tagIds"]),
+    ("mergeTags", "MergeTagsInput", lambda p, t: {"tagIds": [gid("Tag", i) for i in range(1, 102)], "intoId": t},
+     ["input", "tagIds"]),
+])
+def test_list_inputs_are_capped(gql, session, account, name, input_type, variables, path):
+    person, tag = f.person(session, account.id), f.tag(session, account.id, "Capped")
+    body = mutate(gql, account.admin_token, name, input_type, variables(gid("Person", person.id), gid("Tag", tag.id)))
+    assert [(e["code"], e["path"]) for e in body["data"][name]["errors"]] == [("OUT_OF_RANGE", path)]

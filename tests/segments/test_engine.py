@@ -389,3 +389,50 @@ def test_segment_statements_are_planned_with_their_values(session, account, shop
     prepared = session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert not [s for s in prepared if "FROM person AS p" in s]
     assert session.connection().connection.dbapi_connection.prepare_threshold == 5  # left as it was
+
+
+def test_explanations_read_as_words_with_the_condition_as_stored(gql, session, account):
+    jazz = f.tag(session, account.id, "jazz", label="Jazz")
+    fan = person(session, account, city="Utrecht")
+    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[fan.id],
+                source="person", actor=None)
+    segment = segments.create_segment(session, account.id, name="fans", rules={"all": [
+        {"type": "tag", "tag_id": jazz.id, "source": "person"},
+        {"not": {"type": "text", "field": "city", "operator": "eq", "value": "Delft"}},
+        {"type": "purchase", "metric": "tickets", "min": 2}]})
+    explanation = segments.explain(session, account.id, segment.id, fan.id, now=NOW)
+    rules = explanation["levels"][0]["rules"]
+    assert rules.description == "meets all of the following" and not rules.matched
+    tag, not_delft, purchase = rules.children
+    assert (tag.description, tag.matched) == ("has the tag 'Jazz', chosen by the person", True)
+    assert tag.condition == {"type": "tag", "tag_id": jazz.id, "has": True, "source": "person",
+                             "include_subtags": False}
+    assert not_delft.description == "does not meet the following" and not_delft.condition is None
+    assert not_delft.children[0].description == "city is 'Delft'"
+    assert (purchase.description, purchase.matched) == ("at least 2 tickets (in scope)", False)
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    ({"type": "gender", "values": ["female", "other"]}, "gender is female, other"),
+    ({"type": "age", "min": 18, "max": 30}, "age is from 18 to 30 years"),
+    ({"type": "added_on", "after": "2026-01-01", "before": "2026-02-01"},
+     "was added after 2026-01-01 and before 2026-02-01"),
+    ({"type": "added_on", "last_days": 7}, "was added in the last 7 days"),
+    ({"type": "consent", "consent_type_id": 5, "granted": False}, "has not granted 5"),
+    ({"type": "form", "within_days": 30}, "submitted a form in the last 30 days"),
+    ({"type": "purchase", "metric": "revenue", "max": 100}, "revenue is at most 100 (in scope)"),
+    ({"type": "channel", "channel": "both"}, "bought both online and at the box office"),
+    ({"type": "last_purchase", "mode": "not_within", "days": 90}, "did not buy in the last 90 days"),
+    ({"type": "impulsive", "max_days_before": 2, "min_times": 3},
+     "bought tickets at most 2 days before the event, at least 3 times"),
+    ({"type": "distance", "km": 15, "latitude": 52.1, "longitude": 5.1}, "lives within 15 km of the point 52.1, 5.1"),
+    ({"type": "subscription", "holder": False}, "holds no subscription"),
+    ({"type": "segment", "segment_id": 9, "member": True}, "is a member of the segment 9"),
+    ({"type": "text", "field": "postal_code", "operator": "in", "values": ["3511", "3512"]},
+     "postal code is one of '3511, 3512'"),
+])
+def test_every_condition_has_words(rule, words):
+    from domain.segments import rules as r  # noqa: PLC0415
+    from domain.segments.describe import describe  # noqa: PLC0415
+
+    assert describe(r.parse_rule(rule, custom_fields={}), lambda kind, value: str(value)) == words

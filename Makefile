@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench schema clean explorer-assets
+.PHONY: demo demo-reset test bench schema clean explorer-assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/marquee demo
+
+# The demo account deleted and loaded again, then everything running as with `make demo`.
+demo-reset: $(STAMP)
+	$(BIN)/marquee demo --reset
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

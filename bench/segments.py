@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import datetime, timedelta, UTC
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -43,7 +43,7 @@ class Names:
     saved: dict[str, int] = field(default_factory=dict)
 
     def descendants(self, session, name: str) -> list[int]:
-        from domain.tags.service import descendant_ids  # noqa: PLC0415
+        from domain.tags.service import descendant_ids
 
         return sorted(descendant_ids(session, self.account_id, [self.tag[name]]))
 
@@ -58,7 +58,7 @@ class RuleSet:
 
 def _lookup(session: Session, account_id: int) -> Names:
     tz = ZoneInfo(session.execute(text("select timezone from account where id = :a"), {"a": account_id}).scalar())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = session.execute(text("select name, id from tag where account_id = :a"), {"a": account_id}).all()
     consents = session.execute(text("select key, id from consent_type where account_id = :a"), {"a": account_id}).all()
     venue = session.execute(text("select min(id) from venue where account_id = :a"), {"a": account_id}).scalar()
@@ -81,7 +81,7 @@ def q(value: str) -> str:
 
 
 def age_bounds(n: Names, low: int | None, high: int | None) -> str:
-    from domain.segments.compiler import latest_birth_date_for_age  # noqa: PLC0415
+    from domain.segments.compiler import latest_birth_date_for_age
 
     parts = ["p.birth_date IS NOT NULL"]
     if low is not None:

@@ -7,7 +7,7 @@ account's row (the database refuses it), and the schema is ready to shard by acc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, func

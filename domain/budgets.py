@@ -11,7 +11,7 @@ sessions. A statement that runs over is cancelled by the server and answered wit
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError

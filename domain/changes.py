@@ -8,9 +8,9 @@ from typing import Any
 
 
 class Unset:
-    _instance: "Unset | None" = None
+    _instance: Unset | None = None
 
-    def __new__(cls) -> "Unset":
+    def __new__(cls) -> Unset:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

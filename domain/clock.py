@@ -8,14 +8,14 @@ known moment through the API. Production refuses that setting.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from zoneinfo import ZoneInfo
 
 _fixed: datetime | None = None
 
 
 def now() -> datetime:
-    return _fixed if _fixed is not None else datetime.now(timezone.utc)
+    return _fixed if _fixed is not None else datetime.now(UTC)
 
 
 def today(timezone_name: str) -> date:

@@ -48,7 +48,7 @@ class InputError(Exception):
         super().__init__("; ".join(p.message for p in self.problems))
 
     @classmethod
-    def single(cls, code: ErrorCode, message: str, *path: str) -> "InputError":
+    def single(cls, code: ErrorCode, message: str, *path: str) -> InputError:
         return cls([Problem(code, message, tuple(path))])
 
 

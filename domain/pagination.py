@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
 
 from sqlalchemy import tuple_
 from sqlalchemy.sql import ColumnElement, Select

@@ -166,7 +166,7 @@ class MarqueeGraphQL(GraphQL):
     async def on_ws_connect(self, context: Context):
         """A WebSocket authenticates once: with its Authorization header, or (browsers cannot set
         headers there) ``{"authorization": "Bearer …"}`` in the connection_init payload."""
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        params: dict = context.connection_params if isinstance(context.connection_params, dict) else {}
         if not context.authorization:
             given = params.get("authorization") or params.get("Authorization")
             context.authorization = given if isinstance(given, str) else None
@@ -400,7 +400,7 @@ def create_app(runtime: Runtime) -> Starlette:
                 with runtime.engine.connect() as conn:
                     conn.execute(text("select 1"))
                 status["database"] = "ok"
-            except Exception as exc:  # report, don't crash the probe
+            except Exception as exc:  # noqa: BLE001  (any failure is an answer of the probe, not a crash)
                 status["database"] = f"error: {exc.__class__.__name__}"
             if runtime.settings.redis_url:
                 try:
@@ -408,7 +408,7 @@ def create_app(runtime: Runtime) -> Starlette:
 
                     redis.Redis.from_url(runtime.settings.redis_url, socket_timeout=2).ping()
                     status["redis"] = "ok"
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001  (as above)
                     status["redis"] = f"error: {exc.__class__.__name__}"
             return status
 

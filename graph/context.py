@@ -19,7 +19,7 @@ from marquee.runtime import Runtime
 class Loaders:
     """Created per request; each loader is named after what it returns and its key."""
 
-    context: "Context"
+    context: Context
     _made: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, factory):
@@ -44,11 +44,11 @@ class Context:
         self._viewer: Viewer | None | object = _UNKNOWN
         self.auth_error: str | None = None
         self._tags_version: int | None = None
-        self.person_page = None  # a person viewer's page, read with their link (domain.forms)
+        self.person_page: forms.PersonPage | None = None  # a person viewer's page, read with their link
         self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
         self.read_only = False
         self.announced_tags: set[int] = set()  # tags a list resolved, for per-tag loaders (graph.tags.types)
-        self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)  # set before execution for query operations (graph.execution)
+        self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)
 
     @property
     def session(self) -> Session:

@@ -27,7 +27,8 @@ from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
 from marquee.settings import Settings
 
-Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery))
+Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery,
+                              SegmentQuery))
 Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 

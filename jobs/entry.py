@@ -5,7 +5,7 @@ from marquee.logs import configure_logging
 
 configure_logging()
 
-from jobs.actors import *  # noqa: E402,F401,F403  (the actors, declared on the broker)
+from jobs.actors import *  # noqa: E402, F403  (the actors, declared on the broker)
 from jobs.broker import get_broker  # noqa: E402
 
 broker = get_broker()

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

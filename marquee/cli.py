@@ -14,7 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import typer
 from rich.console import Console
@@ -76,7 +76,7 @@ def main() -> None:
     except InputError as error:
         _print_problems(error)
         raise SystemExit(EXIT_USAGE) from None
-    except Exception as error:  # noqa: BLE001  (one line unless asked for the traceback)
+    except Exception as error:
         if os.environ.get("MARQUEE_DEBUG"):
             raise
         console.print(f"[red]error: {type(error).__name__}: {error}[/red] (MARQUEE_DEBUG=1 shows the traceback)")
@@ -102,6 +102,7 @@ def servers(*, need_redis: bool = True) -> Iterator[Settings]:
         if threading.current_thread() is threading.main_thread() else None
     running = ensure_servers(settings.database_url, settings.redis_url, settings.data_dir, need_redis=need_redis)
     try:
+        assert running.database_url is not None
         os.environ["MARQUEE_DATABASE_URL"] = running.database_url
         if running.redis_url:
             os.environ["MARQUEE_REDIS_URL"] = running.redis_url
@@ -145,7 +146,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 @app.command("create-account")
 def create_account(name: str = typer.Argument(..., help="Display name of the venue."),
-                   slug: Optional[str] = typer.Option(None, help="Short unique name (default: from the name)."),
+                   slug: str | None = typer.Option(None, help="Short unique name (default: from the name)."),
                    timezone: str = typer.Option("Europe/Amsterdam", help="IANA time zone of the account."),
                    module: list[str] = typer.Option([], help="Module to switch on: recommendations, business."),
                    admin_email: str = typer.Option(..., help="E-mail of the first admin user."),
@@ -174,9 +175,9 @@ def create_account(name: str = typer.Argument(..., help="Display name of the ven
 @app.command("create-token")
 def create_token(account: str = typer.Option(..., help="Account slug."),
                  kind: str = typer.Option("staff", help="staff, website or connector."),
-                 email: Optional[str] = typer.Option(None, help="Staff user's e-mail (kind staff)."),
+                 email: str | None = typer.Option(None, help="Staff user's e-mail (kind staff)."),
                  role: str = typer.Option("admin", help="Role when the staff user is created."),
-                 plugin: Optional[str] = typer.Option(None, help="Plugin name (kind connector)."),
+                 plugin: str | None = typer.Option(None, help="Plugin name (kind connector)."),
                  scope: list[str] = typer.Option([], help="Scopes of a connector key."),
                  name: str = typer.Option("", help="A note to recognise the token by.")) -> None:
     """Issue a bearer token (the secret is printed once)."""
@@ -242,7 +243,7 @@ def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tupl
         if account is None:
             account = accounts.create_account(session, name="Stadsschouwburg Demo", slug=slug,
                                               modules=["recommendations", "business"])
-        account_id = account.id
+        account_id = int(account.id)
         existing = session.execute(select(func.count()).select_from(Person)
                                    .where(Person.account_id == account_id)).scalar_one()
     if existing:
@@ -299,13 +300,23 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
 
 @app.command()
 def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo account."),
-         port: int = typer.Option(None, help="TCP port of the API.")) -> None:
+         port: int = typer.Option(None, help="TCP port of the API.", show_default="MARQUEE_PORT or 8000"),
+         reset: bool = typer.Option(False, "--reset", help="Delete the demo account and load it again.")) -> None:
     """Everything at once: servers, migrations, demo data, API and worker. Ctrl-C stops it all."""
     from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.demo.service import create_demo_segments, demo_person  # noqa: PLC0415
+    from domain.forms import service as forms  # noqa: PLC0415
     from marquee.db import session_scope  # noqa: PLC0415
 
     with servers() as settings:
         _migrate(settings)
+        port = port or settings.port
+        if reset:
+            with session_scope(_engine(settings)) as session:
+                found = accounts.get_account_by_slug(session, DEMO_SLUG)
+                if found is not None:
+                    accounts.delete_account(session, found.id)
+                    console.print(f"demo account [bold]{DEMO_SLUG}[/bold] deleted")
         account_id, _ = _load_demo(settings, people=people, seed=42, slug=DEMO_SLUG)
         engine = _engine(settings)
         with session_scope(engine) as session:
@@ -314,8 +325,16 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
                                            name="Demo Admin")
             _, token = accounts.issue_token(session, account_id, kind="staff", staff_user_id=user.id,
                                             name="make demo")
+            create_demo_segments(session, account_id)
+            forms.preference_centre(session, account_id)
+            shown = demo_person(session, account_id)
+            link = None
+            if shown is not None:
+                base = settings.public_url or f"http://{settings.host}:{port}"
+                link, _, _ = forms.make_preference_link(session, account_id, shown.id, secret_key=settings.secret_key,
+                                                        base_url=base, max_age=settings.preference_link_max_age)
+                who = f"{shown.first_name} {shown.last_name or ''}".strip()
         engine.dispose()
-        port = port or settings.port
         env = dict(os.environ, MARQUEE_PORT=str(port))
         api = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "marquee.asgi:create",
                                 "--host", settings.host, "--port", str(port), "--log-level", "warning"], env=env)
@@ -325,13 +344,16 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
         try:
             _wait_until_up(f"http://{settings.host}:{port}/healthz", api)
             url = f"http://{settings.host}:{port}"
-            query = '{"query":"{ persons(first: 3) { edges { node { firstName lastName city } } } }"}'
+            query = '{"query":"{ segments { edges { node { name count } } } }"}'
+            preference = f"  Preference centre of {who}:\n    {link}\n" if link else ""
             typer.echo(f"\nMarquee is running.\n"
-                       f"  GraphQL and explorer: {url}/graphql\n"
-                       f"  Preference centre:    {url}/preferences (needs a personal link)\n"
+                       f"  Explorer (signed in as the demo admin):\n    {url}/graphql#token={token}\n"
+                       f"  GraphQL endpoint:     {url}/graphql\n"
                        f"  Staff token (admin of account '{DEMO_SLUG}'):\n    {token}\n"
-                       f"  Try:\n    curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
+                       f"{preference}"
+                       f"  Saved segments, counted:\n    curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
                        f"-H 'Content-Type: application/json' -d '{query}'\n"
+                       f"  Start again with fresh demo data: marquee demo --reset (or make demo-reset)\n"
                        f"Press Ctrl-C to stop.")
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
@@ -57,7 +57,7 @@ def ping_when_idle(engine: Engine, seconds: float) -> None:
                 cursor.execute("SELECT 1")
             if not dbapi_connection.autocommit:
                 dbapi_connection.rollback()
-        except Exception as error:  # noqa: BLE001  (any failure: let the pool open a new one)
+        except Exception as error:
             raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
@@ -85,7 +85,7 @@ class StatementCounter:
     def _on_execute(self, conn, cursor, statement, parameters, context, executemany):
         self.statements.append(statement)
 
-    def __enter__(self) -> "StatementCounter":
+    def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._on_execute)
         return self
 

@@ -7,6 +7,7 @@ is reused across runs; both servers stop when the process that started them exit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -58,7 +59,7 @@ class EmbeddedServers:
             stop_redis(self._redis)
             self._redis = None
         if self._pg is not None:
-            self._pg.cleanup()  # type: ignore[attr-defined]  (stops it: this process held the last handle)
+            self._pg.cleanup()  # type: ignore[attr-defined]  # stops it when this process held the last handle
             self._pg = None
 
 
@@ -72,6 +73,11 @@ def _tune(server, pgdata: Path) -> None:
     from pgserver._commands import pg_ctl  # noqa: PLC0415  (pgserver's own wrapper)
 
     pg_ctl(["-w", "restart", "-m", "fast"], pgdata=pgdata, user=server.system_user, timeout=60)
+    # pgserver remembers the postmaster it started, to stop it at exit: tell it about the new one,
+    # or the restarted server would outlive this process.
+    from pgserver.utils import PostmasterInfo  # noqa: PLC0415
+
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)
     marker.write_text(wanted)
     log.info("embedded PostgreSQL tuned and restarted")
 
@@ -121,10 +127,8 @@ def stop_redis(client) -> None:
     import redis  # noqa: PLC0415
 
     pid = getattr(client, "pid", 0)
-    try:
+    with contextlib.suppress(redis.RedisError, OSError, TypeError):  # already gone, or not answering: ended below
         redis.Redis(unix_socket_path=client.socket_file, socket_timeout=5).shutdown(nosave=True)
-    except (redis.RedisError, OSError, TypeError):
-        pass  # already gone, or not answering: ended below
     if pid:
         try:
             process = psutil.Process(pid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from sqlalchemy.engine import URL
 
@@ -32,7 +32,7 @@ class Waiter:
         try:
             await asyncio.wait_for(self._event.wait(), timeout)
             woken = True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             woken = False
         self._event.clear()
         return woken

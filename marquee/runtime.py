@@ -6,7 +6,7 @@ API processes and workers call ``get_runtime()``; tests build their own ``Runtim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine

@@ -30,7 +30,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_plugin_info() -> dict:
+def register_plugin_info() -> dict | None:  # type: ignore[empty-body]  # a spec: plugins give the body
     """Describe the plugin.
 
     Called when the core lists installed plugins (the admin screen, connector scopes).

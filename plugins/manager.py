@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 import pluggy
 

@@ -153,8 +153,8 @@ def other_account(session) -> AccountFixture:
 
 @pytest.fixture()
 def gql(runtime):
-    from graph.app import create_app  # noqa: PLC0415
-    from tests.graphql_client import GraphQLClient  # noqa: PLC0415
+    from graph.app import create_app
+    from tests.graphql_client import GraphQLClient
 
     return GraphQLClient(create_app(runtime))
 
@@ -163,8 +163,8 @@ def gql(runtime):
 def _fresh_process_caches():
     """Caches keyed by (account id, tag version) live as long as the process; tests that empty
     tables with RESTART IDENTITY reuse account ids, so each test starts with empty caches."""
-    from domain.tags.visibility import TAG_CACHE  # noqa: PLC0415
-    from graph.executor import COMPLETIONS  # noqa: PLC0415
+    from domain.tags.visibility import TAG_CACHE
+    from graph.executor import COMPLETIONS
 
     TAG_CACHE.clear()
     COMPLETIONS.clear()

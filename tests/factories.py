@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from domain.catalog.models import Event, Production, Venue
 from domain.people import service as people
@@ -42,7 +42,7 @@ def venue(session, account_id: int, **values):
 
 def event(session, account_id: int, production_id: int, venue_id: int, starts_at: datetime | None = None):
     row = Event(account_id=account_id, production_id=production_id, venue_id=venue_id,
-                starts_at=starts_at or datetime.now(timezone.utc) + timedelta(days=30))
+                starts_at=starts_at or datetime.now(UTC) + timedelta(days=30))
     session.add(row)
     session.flush()
     return row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -12,7 +12,7 @@ from marquee.runtime import build_runtime
 from marquee.settings import SettingsError, settings_from_env
 from tests import factories as f
 
-MAY = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+MAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
@@ -24,7 +24,7 @@ def fixed(runtime):
 
 def test_the_setting_fixes_the_clock_outside_production_only():
     assert settings_from_env({"MARQUEE_NOW": "2026-05-01T12:00:00+02:00"}).fixed_now == \
-        datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+        datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     with pytest.raises(SettingsError, match="production runs on the real clock"):
         settings_from_env({"MARQUEE_NOW": "2026-05-01T12:00:00Z", "MARQUEE_ENV": "production",
                            "MARQUEE_SECRET_KEY": "k3Jd9-xQ2pLm7vBn4Tz8Wc1Ry6Hs5Ua0Ge"})
@@ -42,7 +42,7 @@ def test_the_runtime_applies_the_setting(test_settings, db_engine):
 
 
 def test_relative_conditions_count_from_the_fixed_instant_through_the_api(gql, session, account, fixed):
-    from domain.people.models import Person  # noqa: PLC0415
+    from domain.people.models import Person
 
     session.add_all([Person(account_id=account.id, first_name="Recent", created_at=MAY - timedelta(days=3)),
                      Person(account_id=account.id, first_name="Older", created_at=MAY - timedelta(days=40))])
@@ -54,7 +54,7 @@ def test_relative_conditions_count_from_the_fixed_instant_through_the_api(gql, s
 
 def test_preference_links_expire_by_the_clock(gql, session, account, fixed):
     person = f.person(session, account.id)
-    from graph.core.ids import to_global_id  # noqa: PLC0415
+    from graph.core.ids import to_global_id
 
     made = gql('mutation($p: ID!) { createPreferenceLink(input: {personId: $p}) { ... on PreferenceLinkSuccess '
                '{ token expiresAt } } }', {"p": to_global_id("Person", person.id)}, token=account.marketer_token)
@@ -67,7 +67,7 @@ def test_preference_links_expire_by_the_clock(gql, session, account, fixed):
 
 
 def test_jobs_are_stamped_by_the_clock(session, account, fixed):
-    from domain.jobs_state import service as jobs_state  # noqa: PLC0415
+    from domain.jobs_state import service as jobs_state
 
     job = jobs_state.create_job(session, account.id, kind="load_demo_data", params={})
     assert job.created_at == MAY

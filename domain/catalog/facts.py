@@ -5,7 +5,8 @@ order time and channel, price, and the local dates of order and event in the acc
 so scoped purchase conditions need no joins. ``person_stats`` holds each buyer's figures over all
 tickets, so unscoped purchase conditions read one narrow row per buyer; ``person_season_stats`` the
 same per season (the most common scope: a season's 2.7M tickets become 0.5M rows). Statement triggers on
-tickets, orders, events and productions (a season changes) refresh the facts of the persons they touch (see migration 0003);
+tickets, orders, events and productions (a season changes) refresh the facts of the persons they touch
+(see migration 0003);
 bulk loads that bypass triggers call ``rebuild_purchase_facts``. Being derived, these tables have
 no foreign keys (a deleted person's tickets go, and the ticket trigger removes their facts), which
 keeps bulk rebuilds free of per-row checks.

@@ -376,7 +376,7 @@ _LANGUAGES = {"NL": (("nl", "en", "de", "fr"), (0.93, 0.05, 0.015, 0.005)),
               "BE": (("nl", "fr"), (0.6, 0.4)),
               "DE": (("de", "en"), (0.9, 0.1))}
 
-_CUSTOM_FIELDS = (
+_CUSTOM_FIELDS: tuple[tuple[str, str, str, list[str]], ...] = (
     ("dietary_wishes", "Dieetwensen", "text", []),
     ("household_size", "Huishoudgrootte", "number", []),
     ("friend_since", "Vriend sinds", "date", []),
@@ -638,7 +638,10 @@ def _subscriptions(rng: np.random.Generator, today: date, now: int, created: np.
             start = date(year, 9, 1)
             rows.append((p, f"{pools.SUBSCRIPTION_NAMES[kind[i]]} {year}-{year + 1}", start,
                          date(year + 1, 6, 30), datetime.combine(start - timedelta(days=lead[i]), time(11), TZ)))
-    return tuple(list(column) for column in zip(*rows)) if rows else ([], [], [], [], [])
+    if not rows:
+        return [], [], [], [], []
+    people, names, starts, ends, created_at = (list(column) for column in zip(*rows))
+    return people, names, starts, ends, created_at
 
 
 # --------------------------------------------------------------------------- loading
@@ -897,9 +900,9 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
     transaction and does not commit. As a superuser it loads with ``session_replication_role =
     replica`` (foreign keys are consistent by construction; note that no triggers fire on the
     loaded rows, so the tag counters, and the purchase facts where the schema has them, are
-    rebuilt at the end) and restores the setting before returning. A worker thread generates the next chunk while the database
-    ingests the current one. The account must hold no tags yet (names are unique per account);
-    an existing preference centre keeps its own tags.
+    rebuilt at the end, as is the tag version) and restores the setting before returning. A worker
+    thread generates the next chunk while the database ingests the current one. The account must
+    hold no tags yet (names are unique per account); an existing preference centre keeps its own tags.
     """
     today = today or date.today()
     report = progress or (lambda fraction, message: None)
@@ -954,9 +957,11 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         report(0.95, "tag counters")
         # No trigger kept the counters during the load: rebuild them from the links, exactly.
         recount(connection, account_id)
-        # Likewise the per-person purchase facts that segment conditions read.
+        # Likewise the per-person purchase facts that segment conditions read, and the tag version
+        # cached tag trees are keyed on (its triggers did not fire either).
         report(0.96, "purchase facts")
         rebuild_purchase_facts(connection, account_id)
+        cur.execute("update account set tags_version = tags_version + 1 where id = %s", (account_id,))
         derived = ["tag_counter", "person_stats", "person_season_stats", "ticket_fact"]
         report(0.99, "analyze")
         cur.execute(f"analyze {', '.join((*DEMO_TABLES, *derived))}")

@@ -237,9 +237,9 @@ def build_tree(today: date) -> TagTree:
     for city in pools.CITIES + pools.FOREIGN_CITIES:
         parent = region[CITY_PROVINCE[city.name] if city.country == "NL" else COUNTRIES[city.country]]
         places[city.name] = tree.add(city.name, REGIONS_C, parent, starred=city.name == pools.HOME_CITY)
-    for parent, names in MORE_PLACES.items():
+    for province, names in MORE_PLACES.items():
         for name in names:
-            places[name] = tree.add(name, REGIONS_C, region[parent])
+            places[name] = tree.add(name, REGIONS_C, region[province])
     tree.city = [places[c.name] for c in pools.CITIES + pools.FOREIGN_CITIES]
 
     root = tree.add("Labels", LABELS_C, None, starred=True)
@@ -335,7 +335,7 @@ _MIN_STATED_AFFINITY = 0.05  # a person states only genres they care about at le
 _STATED_SUBGENRE_SHARE = 0.3
 _INTEREST_SHARE = 0.10
 _SURVEYED_SHARE = 0.15  # persons with a smart colour (from a survey)
-_DERIVED_LABEL_SHARE = 0.5  # how often staff applied a label that the data would justify  # persons who chose interests (1-3 topics)
+_DERIVED_LABEL_SHARE = 0.5  # how often staff applied a label that the data would justify
 
 
 def _bernoulli_links(rng: np.random.Generator, size: int, tags: list[int], shares) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -196,14 +197,12 @@ def passes_visibility(snap: TagSnapshot, person_in_segment: Callable[[int], bool
         return False
     if snap.visibility_include_segment_id is not None and not person_in_segment(snap.visibility_include_segment_id):
         return False
-    if snap.visibility_exclude_segment_id is not None and person_in_segment(snap.visibility_exclude_segment_id):
-        return False
-    return True
+    return snap.visibility_exclude_segment_id is None or not person_in_segment(snap.visibility_exclude_segment_id)
 
 
 def visibility_segments(snaps: tuple[TagSnapshot, ...], positions: dict[int, int]) -> list[int]:
     """The segments whose membership decides which of the form's tags a person sees."""
-    found = set()
+    found: set[int] = set()
     for snap in snaps:
         if snap.id in positions and snap.active and not snap.visible_to_everyone:
             found.update(x for x in (snap.visibility_include_segment_id, snap.visibility_exclude_segment_id)

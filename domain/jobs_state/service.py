@@ -25,7 +25,8 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
@@ -68,7 +69,7 @@ def _hand_over_after_commit(session: Session) -> None:
     if jobs and sink is not None:
         try:
             sink(jobs)
-        except Exception:  # noqa: BLE001  (committed: the job stays queued and is visible; say so)
+        except Exception:
             log.exception("jobs %s were committed but could not be queued", [j.id for j in jobs])
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -112,7 +110,8 @@ def custom_field_definitions(session: Session, account_id: int) -> dict[str, dic
 
 def custom_field_page(session: Session, account_id: int, *, first: int | None = None, after: str | None = None):
     """The account's custom field definitions by key, a page at a time."""
-    stmt = select(CustomFieldDefinition, CustomFieldDefinition.key).where(CustomFieldDefinition.account_id == account_id)
+    stmt = select(CustomFieldDefinition, CustomFieldDefinition.key).where(
+        CustomFieldDefinition.account_id == account_id)
 
     def coerce(values: list) -> list:
         if not isinstance(values[0], str):
@@ -259,7 +258,8 @@ def _apply_filter(stmt, account_id: int, flt: PersonFilter):
     if flt.city:
         stmt = stmt.where(func.lower(Person.city) == flt.city.strip().lower())
     if flt.postal_code_prefix:
-        stmt = stmt.where(Person.postal_code.startswith(flt.postal_code_prefix.strip().upper(), autoescape=True))
+        stmt = stmt.where(Person.__table__.c.postal_code.startswith(flt.postal_code_prefix.strip().upper(),
+                                                                   autoescape=True))
     if flt.country:
         stmt = stmt.where(Person.country == flt.country.strip().upper())
     if flt.language:

@@ -85,15 +85,12 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
             if not COUNTRY.match(value):
                 problems.add(ErrorCode.INVALID, "country is a two-letter ISO code such as NL", *path, "country")
                 continue
-        if key == "language" and value is not None:
-            if not LANGUAGE.match(value):
-                problems.add(ErrorCode.INVALID, "language is a code such as nl or en-GB", *path, "language")
-                continue
-        if key == "birth_date" and value is not None:
-            if value > today or value.year < 1900:
-                problems.add(ErrorCode.OUT_OF_RANGE, "birth date must be between 1900 and today",
-                             *path, "birth_date")
-                continue
+        if key == "language" and value is not None and not LANGUAGE.match(value):
+            problems.add(ErrorCode.INVALID, "language is a code such as nl or en-GB", *path, "language")
+            continue
+        if key == "birth_date" and value is not None and (value > today or value.year < 1900):
+            problems.add(ErrorCode.OUT_OF_RANGE, "birth date must be between 1900 and today", *path, "birth_date")
+            continue
         if key in ("latitude", "longitude") and value is not None:
             bound = 90 if key == "latitude" else 180
             if not -bound <= value <= bound:

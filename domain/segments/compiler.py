@@ -4,7 +4,8 @@ The statement selects the ids of the account's matching persons: ``SELECT p.id F
 WHERE p.account_id = :a AND <predicate>``. Every condition becomes a predicate on the person row
 that may be NULL only where NULL can only mean "no": under a NOT column tests are coalesced to
 false (see ``_test``, ``_strict``, ``_assuring``), so ``not`` is the exact complement; set
-conditions are ``p.id IN (subquery)``, which PostgreSQL runs as a semi-join or a hashed sub-plan. Purchase conditions read columns of figure sources joined one row per person:
+conditions are ``p.id IN (subquery)``, which PostgreSQL runs as a semi-join or a hashed sub-plan.
+Purchase conditions read columns of figure sources joined one row per person:
 ``person_stats`` (unscoped) or an aggregate of ``ticket_fact`` over the scope's events (one per
 distinct scope; the segment's own scope is an inner join, since members must hold an in-scope
 ticket). Parents and segment references are inlined as predicates on the same row. Nothing is
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Callable
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Float, Numeric, and_, case, cast, false, func, literal, not_, or_, select, true
@@ -78,21 +79,21 @@ class Ctx:
     assured: frozenset = frozenset()
     conjunctive: bool = False
 
-    def flipped(self) -> "Ctx":
+    def flipped(self) -> Ctx:
         """For what sits under one more NOT."""
         return replace(self, odd=not self.odd, conjunctive=False)
 
-    def disjunct(self) -> "Ctx":
+    def disjunct(self) -> Ctx:
         return replace(self, conjunctive=False)
 
-    def assuring(self, scope: r.Scope) -> "Ctx":
+    def assuring(self, scope: r.Scope) -> Ctx:
         """For what is AND-ed with a test that is false for persons without a ticket in ``scope``
         (an in-scope ticket test, or a sibling condition that demands a ticket): there a figure of
         the scope may stay NULL even under a NOT, since that test already decides those persons —
         and a bare figure test gets far better row estimates than coalesce()."""
         return replace(self, assured=self.assured | {scope})
 
-    def within(self, scope: r.Scope) -> "Ctx":
+    def within(self, scope: r.Scope) -> Ctx:
         """For another segment's rules, inlined here: its own scope (what is assured here stays
         assured: it holds for every figure test of an assured scope, whoever wrote it)."""
         return replace(self, scope=scope)
@@ -186,7 +187,7 @@ class Compiler:
         if self.compilation is None:
             self.compilation = Compilation(self.load_segment)
 
-    def _child(self) -> "Compiler":
+    def _child(self) -> Compiler:
         """A compiler for another statement of the same compilation (a segment's CTE)."""
         return Compiler(account_id=self.account_id, timezone=self.timezone, now=self.now,
                         load_segment=self.load_segment, tag_descendants=self.tag_descendants,
@@ -499,6 +500,7 @@ class Compiler:
                 return false()
             lat, lon = point
         else:
+            assert c.latitude is not None and c.longitude is not None  # checked when the rules were
             lat, lon = c.latitude, c.longitude
         plat, plon = self.p.c.latitude, self.p.c.longitude
         lat_b, lon_b = literal(lat, Float), literal(lon, Float)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from domain.segments import rules as r
 
@@ -77,7 +77,8 @@ def describe(node: r.Node, names: Names) -> str:
         return {"online": "bought online", "box_office": "bought at the box office",
                 "both": "bought both online and at the box office"}[_v(node.channel)]
     if isinstance(node, r.LastPurchaseCond):
-        return {"within": f"bought in the last {node.days} days", "exactly": f"last bought exactly {node.days} days ago",
+        return {"within": f"bought in the last {node.days} days",
+                "exactly": f"last bought exactly {node.days} days ago",
                 "not_within": f"did not buy in the last {node.days} days"}[_v(node.mode)]
     if isinstance(node, r.ImpulsiveCond):
         times = f", at least {node.min_times} times" if node.min_times > 1 else ""

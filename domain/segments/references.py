@@ -5,7 +5,7 @@ composite foreign keys refuse it anyway."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session

@@ -53,7 +53,8 @@ import enum
 import math
 from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Any, Iterator, Union
+from typing import Any
+from collections.abc import Iterator
 
 from domain.errors import Collector, ErrorCode, InputError
 from domain.tags.models import TagSource
@@ -273,10 +274,10 @@ class SegmentCond:
     member: bool = True
 
 
-Condition = Union[TextCond, GenderCond, AgeCond, AddedOnCond, CustomFieldCond, TagCond, ConsentCond, FormCond,
-                  PurchaseCond, ChannelCond, LastPurchaseCond, ImpulsiveCond, DistanceCond, SubscriptionCond,
-                  SegmentCond]
-Node = Union[All, Any_, Not, Condition]
+Condition = (TextCond | GenderCond | AgeCond | AddedOnCond | CustomFieldCond | TagCond | ConsentCond | FormCond
+             | PurchaseCond | ChannelCond | LastPurchaseCond | ImpulsiveCond | DistanceCond | SubscriptionCond
+             | SegmentCond)
+Node = All | Any_ | Not | Condition
 
 KINDS: dict[str, type] = {"text": TextCond, "gender": GenderCond, "age": AgeCond, "added_on": AddedOnCond,
                           "custom_field": CustomFieldCond, "tag": TagCond, "consent": ConsentCond, "form": FormCond,
@@ -570,7 +571,8 @@ class _Parser:
                     return None
                 return CustomFieldCond(key, op, (value[0], value[1]), kind)
             if not _is_number(value):
-                self.fail(vpath, ErrorCode.INVALID, f"value must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
+                self.fail(vpath, ErrorCode.INVALID,
+                          f"value must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
                 return None
             return CustomFieldCond(key, op, value, kind)
         if kind == "date":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Union
+from datetime import datetime
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -74,7 +75,7 @@ FACTS_AND_REFERENCES = text("""
 
 
 def _facts_and_found(session: Session, account_id: int,
-                     wanted: dict[type, set[int]]) -> tuple[AccountFacts, dict[type, set[int]]]:
+                     wanted: dict[Any, set[int]]) -> tuple[AccountFacts, dict[Any, set[int]]]:
     row = session.execute(FACTS_AND_REFERENCES, {"a": account_id, **{
         column: sorted(wanted.get(model, ())) for model, column in _REFERENCE_COLUMNS.items()}}).one()
     found = {model: set(getattr(row, column)) for model, column in _REFERENCE_COLUMNS.items()}
@@ -166,8 +167,8 @@ def matching_person_ids(session: Session, account_id: int, *, rules: Rules, scop
 
 # ----------------------------------------------------------------------------- validation
 
-Rules = Union[r.Node, dict]          # a typed tree (the API's) or a stored document
-ScopeLike = Union[r.Scope, dict, None]
+Rules = r.Node | dict          # a typed tree (the API's) or a stored document
+ScopeLike = r.Scope | dict | None
 
 # Which model each kind of reference names, for the one statement that checks them.
 _REFERENCE_MODELS = {"tag": Tag, "consent_type": ConsentType, "form": Form, "venue": Venue, "segment": Segment,
@@ -186,8 +187,8 @@ def check_references(session: Session, account_id: int, *, rules: Rules, scope: 
     """
     outline = rules if not isinstance(rules, dict) else r.outline(rules, path=path + ("rules",))
     parsed_scope = r.parse_scope(scope, path=path + ("scope",))
-    wanted = [(ref.kind, ref.value, ref.path) for ref in r.references(
-        outline, parsed_scope, rules_path=path + ("rules",), scope_path=path + ("scope",)) if ref.kind != "custom_field"]
+    named = r.references(outline, parsed_scope, rules_path=path + ("rules",), scope_path=path + ("scope",))
+    wanted = [(ref.kind, ref.value, ref.path) for ref in named if ref.kind != "custom_field"]
     if parent_id is not None:
         wanted.append(("segment", parent_id, path + ("parent_id",)))
     if mode is not None:
@@ -300,13 +301,13 @@ def update_segment(session: Session, account_id: int, segment_id: int, changes: 
     if segment is None:
         raise not_found("segment", "id")
     problems = Collector()
-    name = segment.name if changes.name is UNSET else _text("name", changes.name, problems)
-    description = segment.description if changes.description is UNSET else \
+    name = segment.name if isinstance(changes.name, Unset) else _text("name", changes.name, problems)
+    description = segment.description if isinstance(changes.description, Unset) else \
         _text("description", changes.description, problems)
     problems.raise_if_any()
-    rules = segment.rules if changes.rules is UNSET else changes.rules
-    scope = segment.scope if changes.scope is UNSET else changes.scope
-    parent_id = segment.parent_id if changes.parent_id is UNSET else changes.parent_id
+    rules = segment.rules if isinstance(changes.rules, Unset) else changes.rules
+    scope = segment.scope if isinstance(changes.scope, Unset) else changes.scope
+    parent_id = segment.parent_id if isinstance(changes.parent_id, Unset) else changes.parent_id
     tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
                                              segment_id=segment_id)
     segment.name, segment.description, segment.parent_id = name, description, parent_id
@@ -420,7 +421,7 @@ class Explanation:
     kind: str
     matched: bool
     description: str
-    children: list["Explanation"]
+    children: list[Explanation]
     condition: dict | None = None
 
 
@@ -452,7 +453,8 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
             is None:
         raise not_found("person", "personId")
     compiler = _compiler(session, account_id, now)
-    chain, current = [], segment
+    chain: list = []
+    current: Segment | None = segment
     while current is not None:
         chain.append((current, compiler.compilation.segment(current.id)))
         current = get_segment(session, account_id, current.parent_id) if current.parent_id else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import datetime
+from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, and_, case, cast, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -408,6 +409,7 @@ def update_tag(session: Session, account_id: int, tag_id: int, changes: TagChang
 
 
 def targets_of_one_kind(targets: list[tuple[TargetKind | None, int]], *path: str) -> tuple[TargetKind, list[int]]:
+    # (a kind of None is refused below, so the kind returned is one)
     """The kind and ids of targets that must all be persons, productions or organisations (a
     target of no known kind — a malformed or foreign id — is not found)."""
     for i, (kind, _) in enumerate(targets):
@@ -418,7 +420,9 @@ def targets_of_one_kind(targets: list[tuple[TargetKind | None, int]], *path: str
         raise InputError.single(ErrorCode.REQUIRED, "name at least one target", *path)
     if len(kinds) > 1:
         raise InputError.single(ErrorCode.INVALID, "targets must all be persons, productions or organisations", *path)
-    return kinds.pop(), [target_id for _, target_id in targets]
+    kind = kinds.pop()
+    assert kind is not None
+    return kind, [target_id for _, target_id in targets]
 
 
 def attach(session: Session, account_id: int, *, tag_ids: list[int], target: TargetKind,
@@ -582,7 +586,7 @@ def create_category(session: Session, account_id: int, *, name: str, position: i
                           .on_conflict_do_nothing().returning(TagCategory.id)).first()
     if row is None:
         raise InputError.single(ErrorCode.DUPLICATE, f"a category named {name!r} exists", "name")
-    return session.get(TagCategory, (account_id, row[0]))
+    return session.get_one(TagCategory, (account_id, row[0]))
 
 
 def list_categories(session: Session, account_id: int) -> list[TagCategory]:

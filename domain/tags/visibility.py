@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sqlmodel import Session
 
@@ -48,7 +48,7 @@ class TagSnapshot:
     updated_at: datetime
 
     @classmethod
-    def of(cls, tag: Tag) -> "TagSnapshot":
+    def of(cls, tag: Tag) -> TagSnapshot:
         return cls(**{f: getattr(tag, f) for f in cls.__dataclass_fields__})
 
 

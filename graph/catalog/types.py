@@ -49,7 +49,7 @@ class Production(Node):
         return strawberry.ID(to_global_id("Production", self.id))
 
     @strawberry.field(description="Performances, earliest first.")
-    def events(self, info: Info) -> list["Event"]:
+    def events(self, info: Info) -> list[Event]:
         return loader(info.context, EventsByProductionLoader).load(self.id)
 
     @classmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError,
+from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError,
                      InlineFragmentNode, OperationDefinitionNode, OperationType, SelectionSetNode, parse)
 
 from strawberry.extensions import SchemaExtension

@@ -8,7 +8,8 @@ errors that implement ``UserError`` (code, message, path of the offending input 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Union
+from typing import Annotated, Any
+from collections.abc import Callable
 
 import strawberry
 
@@ -32,7 +33,7 @@ def mutation_payload(name: str, success: type, *, description: str = "") -> tupl
     failure = strawberry.type(
         type(f"{name}Failure", (), {"__annotations__": {"errors": list[error_type]}}),
         description=f"{name} was refused; nothing was written.")
-    payload = Annotated[Union[success, failure], strawberry.union(f"{name}Payload")]
+    payload = Annotated[success | failure, strawberry.union(f"{name}Payload")]
     return payload, error_type, failure
 
 

@@ -7,7 +7,8 @@ one query for the persons and one for all their consents, whatever the page size
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Hashable, Iterable, TypeVar
+from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -17,7 +18,7 @@ class BatchLoader(Generic[K, V]):
     def __init__(self, fetch: Callable[[list[K]], dict[K, V]], default: Callable[[], V] | None = None):
         self._fetch = fetch
         self._default = default
-        self._cache: dict[K, V] = {}
+        self._cache: dict[K, V | None] = {}
         self._pending: set[K] = set()
 
     def want(self, keys: Iterable[K]) -> None:
@@ -26,7 +27,7 @@ class BatchLoader(Generic[K, V]):
     def prime(self, key: K, value: V) -> None:
         self._cache[key] = value
 
-    def load(self, key: K) -> V:
+    def load(self, key: K) -> V | None:
         if key not in self._cache:
             self._pending.add(key)
             batch = list(self._pending)
@@ -38,7 +39,7 @@ class BatchLoader(Generic[K, V]):
                     self._cache[k] = self._default() if self._default else None
         return self._cache[key]
 
-    def load_many(self, keys: Iterable[K]) -> list[V]:
+    def load_many(self, keys: Iterable[K]) -> list[V | None]:
         keys = list(keys)
         self.want(keys)
         return [self.load(k) for k in keys]

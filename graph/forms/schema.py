@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from typing import Optional
 
 import strawberry
 
@@ -172,7 +171,7 @@ RevokePreferenceLinksPayload, RevokePreferenceLinksError, RevokePreferenceLinksF
 @strawberry.type
 class FormMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_form(self, info: Info, input: FormInput) -> Optional[CreateFormPayload]:
+    def create_form(self, info: Info, input: FormInput) -> CreateFormPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -185,7 +184,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Change a form; pass the preference centre's id (see `forms`) to edit it.")
-    def update_form(self, info: Info, input: UpdateFormInput) -> Optional[UpdateFormPayload]:
+    def update_form(self, info: Info, input: UpdateFormInput) -> UpdateFormPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -200,7 +199,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Make sure the account has its preference-centre form and return it.")
-    def ensure_preference_centre(self, info: Info) -> Optional[UpdateFormPayload]:
+    def ensure_preference_centre(self, info: Info) -> UpdateFormPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -209,7 +208,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="A signed, expiring link to one person's preference centre.")
-    def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> Optional[CreatePreferenceLinkPayload]:
+    def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> CreatePreferenceLinkPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -222,7 +221,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Withdraw every preference link made for a person so far (a new link works).")
-    def revoke_preference_links(self, info: Info, input: PreferenceLinkInput) -> Optional[RevokePreferenceLinksPayload]:
+    def revoke_preference_links(self, info: Info, input: PreferenceLinkInput) -> RevokePreferenceLinksPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -233,7 +232,7 @@ class FormMutation:
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Person viewers: save interests and consents on the preference centre.")
-    def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> Optional[SubmitPreferencesPayload]:
+    def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> SubmitPreferencesPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():

@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import anyio
-from typing import Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -131,7 +130,7 @@ LoadDemoDataPayload, LoadDemoDataError, LoadDemoDataFailure = mutation_payload("
 class JobMutation:
     @strawberry.mutation(permission_classes=[IsAdmin],
                          description="Fill this (empty) account with demo data in the background; poll the job.")
-    def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> Optional[LoadDemoDataPayload]:
+    def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> LoadDemoDataPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():  # the job reaches the queue when this commits

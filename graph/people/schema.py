@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -155,7 +154,7 @@ DeletePersonPayload, DeletePersonError, DeletePersonFailure = mutation_payload("
 @strawberry.type
 class PersonMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_person(self, info: Info, input: CreatePersonInput) -> Optional[CreatePersonPayload]:
+    def create_person(self, info: Info, input: CreatePersonInput) -> CreatePersonPayload | None:
         ctx = info.context
         viewer = ctx.viewer
 
@@ -166,7 +165,7 @@ class PersonMutation:
         return run_mutation(info, action, CreatePersonError, CreatePersonFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_person(self, info: Info, input: UpdatePersonInput) -> Optional[UpdatePersonPayload]:
+    def update_person(self, info: Info, input: UpdatePersonInput) -> UpdatePersonPayload | None:
         ctx = info.context
         viewer = ctx.viewer
 
@@ -179,7 +178,7 @@ class PersonMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin],
                          description="Admins: delete a person and everything that hangs on them.")
-    def delete_person(self, info: Info, input: DeletePersonInput) -> Optional[DeletePersonPayload]:
+    def delete_person(self, info: Info, input: DeletePersonInput) -> DeletePersonPayload | None:
         ctx = info.context
 
         def action():

@@ -10,7 +10,7 @@ path). The domain checks the tree and reports problems at its own paths, which
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -37,8 +37,8 @@ LIST_NOTE = f" At most {r.MAX_LIST} values."
 class TextConditionInput:
     field: TextField
     operator: TextOperator
-    value: Optional[str] = None
-    values: Optional[list[str]] = strawberry.field(default=None, description="For IN and NOT_IN." + LIST_NOTE)
+    value: str | None = None
+    values: list[str] | None = strawberry.field(default=None, description="For IN and NOT_IN." + LIST_NOTE)
 
     def to_domain(self) -> r.TextCond:
         return to_domain(self, r.TextCond)
@@ -54,8 +54,8 @@ class GenderConditionInput:
 
 @strawberry.input(description="Completed years, inclusive; persons without a birth date never match.")
 class AgeConditionInput:
-    min: Optional[int] = None
-    max: Optional[int] = None
+    min: int | None = None
+    max: int | None = None
 
     def to_domain(self) -> r.AgeCond:
         return to_domain(self, r.AgeCond)
@@ -64,10 +64,10 @@ class AgeConditionInput:
 @strawberry.input(description="Added on (local dates of the account): after and before are strict (\"before 1 May\" "
                               "excludes 1 May) and may be combined; or on a day; or in the last N days (0 to N).")
 class AddedOnConditionInput:
-    after: Optional[date] = None
-    before: Optional[date] = None
-    on: Optional[date] = None
-    last_days: Optional[int] = None
+    after: date | None = None
+    before: date | None = None
+    on: date | None = None
+    last_days: int | None = None
 
     def to_domain(self) -> r.AddedOnCond:
         return to_domain(self, r.AddedOnCond)
@@ -77,7 +77,7 @@ class AddedOnConditionInput:
 class CustomFieldConditionInput:
     key: str
     operator: CustomFieldOperator
-    value: Optional[JSON] = strawberry.field(
+    value: JSON | None = strawberry.field(
         default=None, description="A text, number or date; a list for IN / NOT_IN; [low, high] for BETWEEN.")
 
     def to_domain(self) -> r.CustomFieldCond:
@@ -88,7 +88,7 @@ class CustomFieldConditionInput:
 class TagConditionInput:
     tag_id: strawberry.ID
     has: bool = True
-    source: Optional[TagSource] = None
+    source: TagSource | None = None
     include_subtags: bool = False
 
     def to_domain(self) -> r.TagCond:
@@ -106,8 +106,8 @@ class ConsentConditionInput:
 
 @strawberry.input
 class FormConditionInput:
-    form_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Any form when omitted.")
-    within_days: Optional[int] = None
+    form_id: strawberry.ID | None = strawberry.field(default=None, description="Any form when omitted.")
+    within_days: int | None = None
 
     def to_domain(self) -> r.FormCond:
         return to_domain(self, r.FormCond, ids={"form_id": "Form"})
@@ -116,8 +116,8 @@ class FormConditionInput:
 @strawberry.input(description="A figure over the tickets that count (in scope, if the segment has one).")
 class PurchaseConditionInput:
     metric: PurchaseMetric
-    min: Optional[float] = None
-    max: Optional[float] = None
+    min: float | None = None
+    max: float | None = None
 
     def to_domain(self) -> r.PurchaseCond:
         return to_domain(self, r.PurchaseCond)
@@ -152,9 +152,9 @@ class ImpulsiveConditionInput:
 @strawberry.input(description="Within N km of a venue, or of a point.")
 class DistanceConditionInput:
     km: float
-    venue_id: Optional[strawberry.ID] = None
-    latitude: Optional[float] = None
-    longitude: Optional[float] = None
+    venue_id: strawberry.ID | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
     def to_domain(self) -> r.DistanceCond:
         return to_domain(self, r.DistanceCond, ids={"venue_id": "Venue"})
@@ -179,21 +179,21 @@ class SegmentConditionInput:
 
 @strawberry.input(one_of=True, description="Exactly one condition.")
 class ConditionInput:
-    text: Optional[TextConditionInput] = strawberry.UNSET
-    gender: Optional[GenderConditionInput] = strawberry.UNSET
-    age: Optional[AgeConditionInput] = strawberry.UNSET
-    added_on: Optional[AddedOnConditionInput] = strawberry.UNSET
-    custom_field: Optional[CustomFieldConditionInput] = strawberry.UNSET
-    tag: Optional[TagConditionInput] = strawberry.UNSET
-    consent: Optional[ConsentConditionInput] = strawberry.UNSET
-    form: Optional[FormConditionInput] = strawberry.UNSET
-    purchase: Optional[PurchaseConditionInput] = strawberry.UNSET
-    channel: Optional[ChannelConditionInput] = strawberry.UNSET
-    last_purchase: Optional[LastPurchaseConditionInput] = strawberry.UNSET
-    impulsive: Optional[ImpulsiveConditionInput] = strawberry.UNSET
-    distance: Optional[DistanceConditionInput] = strawberry.UNSET
-    subscription: Optional[SubscriptionConditionInput] = strawberry.UNSET
-    segment: Optional[SegmentConditionInput] = strawberry.UNSET
+    text: TextConditionInput | None = strawberry.UNSET
+    gender: GenderConditionInput | None = strawberry.UNSET
+    age: AgeConditionInput | None = strawberry.UNSET
+    added_on: AddedOnConditionInput | None = strawberry.UNSET
+    custom_field: CustomFieldConditionInput | None = strawberry.UNSET
+    tag: TagConditionInput | None = strawberry.UNSET
+    consent: ConsentConditionInput | None = strawberry.UNSET
+    form: FormConditionInput | None = strawberry.UNSET
+    purchase: PurchaseConditionInput | None = strawberry.UNSET
+    channel: ChannelConditionInput | None = strawberry.UNSET
+    last_purchase: LastPurchaseConditionInput | None = strawberry.UNSET
+    impulsive: ImpulsiveConditionInput | None = strawberry.UNSET
+    distance: DistanceConditionInput | None = strawberry.UNSET
+    subscription: SubscriptionConditionInput | None = strawberry.UNSET
+    segment: SegmentConditionInput | None = strawberry.UNSET
 
     def to_domain(self) -> r.Condition:
         # one-of: validation guarantees exactly one field is given
@@ -204,10 +204,10 @@ class ConditionInput:
                                            f"any of nothing is no one. At most {r.MAX_CONDITIONS} conditions, "
                                            f"nested at most {r.MAX_DEPTH} levels.")
 class RuleInput:
-    all: Optional[list["RuleInput"]] = strawberry.UNSET
-    any: Optional[list["RuleInput"]] = strawberry.UNSET
-    not_: Optional["RuleInput"] = strawberry.field(default=strawberry.UNSET, name="not")
-    condition: Optional[ConditionInput] = strawberry.UNSET
+    all: list[RuleInput] | None = strawberry.UNSET
+    any: list[RuleInput] | None = strawberry.UNSET
+    not_: RuleInput | None = strawberry.field(default=strawberry.UNSET, name="not")
+    condition: ConditionInput | None = strawberry.UNSET
 
     def to_domain(self) -> r.Node:
         if self.all not in (strawberry.UNSET, None):
@@ -229,7 +229,7 @@ class ScopeInput:
     event_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     genre_tag_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     label_tag_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    days_back: Optional[int] = None
+    days_back: int | None = None
 
     def to_domain(self) -> r.Scope:
         return to_domain(self, r.Scope, ids={"production_ids": "Production", "event_ids": "Event",
@@ -239,8 +239,8 @@ class ScopeInput:
 @strawberry.input(one_of=True, description="Look at a segment for an event or a production: members holding "
                                            "tickets for it are left out.")
 class SegmentModeInput:
-    event_id: Optional[strawberry.ID] = strawberry.UNSET
-    production_id: Optional[strawberry.ID] = strawberry.UNSET
+    event_id: strawberry.ID | None = strawberry.UNSET
+    production_id: strawberry.ID | None = strawberry.UNSET
 
     def to_domain(self) -> tuple[str, int]:
         if self.event_id not in (strawberry.UNSET, None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,7 +31,7 @@ class RuleExplanation:
     description: str = strawberry.field(description="The node in words, e.g. \"has the tag 'Jazz', chosen by the "
                                                     "person\".")
     condition: JSON | None = strawberry.field(description="A condition as stored (see Segment.rules); null for groups.")
-    children: list["RuleExplanation"]
+    children: list[RuleExplanation]
 
 
 @strawberry.type
@@ -71,7 +70,7 @@ class Segment(Node):
         return strawberry.ID(to_global_id("Segment", self.id))
 
     @strawberry.field
-    def parent(self, info: Info) -> Optional["Segment"]:
+    def parent(self, info: Info) -> Segment | None:
         if self.parent_id is None:
             return None
         return segments.get_segment(info.context.session, info.context.viewer.account_id, self.parent_id)
@@ -210,7 +209,7 @@ DeleteSegmentPayload, DeleteSegmentError, DeleteSegmentFailure = mutation_payloa
 @strawberry.type
 class SegmentMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_segment(self, info: Info, input: CreateSegmentInput) -> Optional[CreateSegmentPayload]:
+    def create_segment(self, info: Info, input: CreateSegmentInput) -> CreateSegmentPayload | None:
         ctx = info.context
 
         def action():
@@ -221,7 +220,7 @@ class SegmentMutation:
         return run_mutation(info, action, CreateSegmentError, CreateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_segment(self, info: Info, input: UpdateSegmentInput) -> Optional[UpdateSegmentPayload]:
+    def update_segment(self, info: Info, input: UpdateSegmentInput) -> UpdateSegmentPayload | None:
         ctx = info.context
 
         def action():
@@ -237,7 +236,7 @@ class SegmentMutation:
         return run_mutation(info, action, UpdateSegmentError, UpdateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Delete a segment; persons are never touched.")
-    def delete_segment(self, info: Info, input: DeleteSegmentInput) -> Optional[DeleteSegmentPayload]:
+    def delete_segment(self, info: Info, input: DeleteSegmentInput) -> DeleteSegmentPayload | None:
         ctx = info.context
 
         def action():

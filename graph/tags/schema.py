@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
 
 import strawberry
 
@@ -221,7 +220,7 @@ def _actor(info: Info) -> str:
 @strawberry.type
 class TagMutation:
     @strawberry.mutation(permission_classes=[CanEdit], description="Create one tag per comma-separated name.")
-    def create_tags(self, info: Info, input: CreateTagsInput) -> Optional[CreateTagsPayload]:
+    def create_tags(self, info: Info, input: CreateTagsInput) -> CreateTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -234,7 +233,7 @@ class TagMutation:
         return run_mutation(info, action, CreateTagsError, CreateTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def update_tag(self, info: Info, input: UpdateTagInput) -> Optional[UpdateTagPayload]:
+    def update_tag(self, info: Info, input: UpdateTagInput) -> UpdateTagPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -248,7 +247,7 @@ class TagMutation:
         return run_mutation(info, action, UpdateTagError, UpdateTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Attach tags (source staff) to many targets.")
-    def attach_tags(self, info: Info, input: TagLinksInput) -> Optional[AttachTagsPayload]:
+    def attach_tags(self, info: Info, input: TagLinksInput) -> AttachTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -260,7 +259,7 @@ class TagMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Attach tags by typed names (comma-separated), creating missing tags.")
-    def attach_tags_by_name(self, info: Info, input: AttachTagsByNameInput) -> Optional[AttachTagsPayload]:
+    def attach_tags_by_name(self, info: Info, input: AttachTagsByNameInput) -> AttachTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -273,7 +272,7 @@ class TagMutation:
         return run_mutation(info, action, AttachTagsError, AttachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def detach_tags(self, info: Info, input: DetachTagsInput) -> Optional[DetachTagsPayload]:
+    def detach_tags(self, info: Info, input: DetachTagsInput) -> DetachTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -286,7 +285,7 @@ class TagMutation:
         return run_mutation(info, action, DetachTagsError, DetachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Merge several tags into one.")
-    def merge_tags(self, info: Info, input: MergeTagsInput) -> Optional[MergeTagsPayload]:
+    def merge_tags(self, info: Info, input: MergeTagsInput) -> MergeTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -301,7 +300,7 @@ class TagMutation:
 
     @strawberry.mutation(permission_classes=[CanEdit],
                          description="Hard delete: only without links, or with removeLinks. Prefer deactivating.")
-    def delete_tag(self, info: Info, input: DeleteTagInput) -> Optional[DeleteTagPayload]:
+    def delete_tag(self, info: Info, input: DeleteTagInput) -> DeleteTagPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
@@ -311,7 +310,7 @@ class TagMutation:
         return run_mutation(info, action, DeleteTagError, DeleteTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
-    def create_tag_category(self, info: Info, input: CreateTagCategoryInput) -> Optional[CreateTagCategoryPayload]:
+    def create_tag_category(self, info: Info, input: CreateTagCategoryInput) -> CreateTagCategoryPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
 
 import strawberry
 
@@ -112,8 +111,8 @@ class Tag(Node):
     label: str = strawberry.field(description="The text persons see on forms and in the preference centre.")
     description: str
     position: int = strawberry.field(description="Order on forms and in the preference centre (1 first).")
-    parent: Optional["Tag"] = strawberry.field(description="The main tag above this one, if you can see it.")
-    children: list["Tag"] = strawberry.field(description="Subtags you can see, in position order.")
+    parent: Tag | None = strawberry.field(description="The main tag above this one, if you can see it.")
+    children: list[Tag] = strawberry.field(description="Subtags you can see, in position order.")
     selected: bool | None = strawberry.field(
         description="Person viewers: whether the person chose this tag (their own links only).")
     name: str | None = strawberry.field(description="Internal name, unique per account (staff).")

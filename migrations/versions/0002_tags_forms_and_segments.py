@@ -6,7 +6,6 @@ Create Date: 2026-11-24 01:12:17.882369
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 from sqlalchemy.dialects import postgresql
 
 revision = '0002'
@@ -34,7 +33,7 @@ def _counter_triggers(link_table: str, target: str, total: str, per_source: bool
            persons_by_staff = c.persons_by_staff + d.by_staff,
            persons_by_integration = c.persons_by_integration + d.by_integration"""
         source_sets_del = source_sets_ins.replace(" + d.", " - d.")
-    lock = f"""
+    lock = """
     PERFORM 1 FROM tag_counter c
      WHERE (c.account_id, c.tag_id) IN (SELECT DISTINCT account_id, tag_id FROM changed)
      ORDER BY c.account_id, c.tag_id FOR UPDATE;"""

@@ -6,7 +6,6 @@ from sqlalchemy import select
 from domain.errors import ErrorCode, InputError
 from domain.forms.models import FormTag
 from domain.forms import service as forms
-from domain.segments.models import Segment
 from domain.segments import service as segments
 from domain.tags import service as tags
 from domain.tags.models import PersonTag, Tag

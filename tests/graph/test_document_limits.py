@@ -110,6 +110,6 @@ def test_the_operation_must_be_clear(gql, account, query, name, message):
 
 
 def test_introspection_depth_is_not_counted():
-    from graphql import get_introspection_query  # noqa: PLC0415
+    from graphql import get_introspection_query
 
     assert prepare(get_introspection_query(descriptions=True), None, Limits()).errors == []

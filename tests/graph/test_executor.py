@@ -95,7 +95,7 @@ class Box:
 class SharedQuery:
     @strawberry.field
     def box(self, key: str, broken: bool = False) -> Box:
-        from graph.executor import Shared  # noqa: PLC0415
+        from graph.executor import Shared
 
         def build():
             BUILDS.append(key)
@@ -108,7 +108,7 @@ class _Ctx:
 
 
 def _run(schema, query, variables=None):
-    from graph.execution import _document_key  # noqa: PLC0415
+    from graph.execution import _document_key
 
     ctx = _Ctx()
     ctx.document_key = _document_key(query, None, variables)
@@ -116,7 +116,7 @@ def _run(schema, query, variables=None):
 
 
 def test_shared_values_complete_once_per_key_document_and_path():
-    from graph.executor import COMPLETIONS  # noqa: PLC0415
+    from graph.executor import COMPLETIONS
 
     COMPLETIONS.clear()
     BUILDS.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from sqlalchemy import create_engine, event, text
@@ -60,7 +60,7 @@ def show(session, account):
     session.add_all([venue, production])
     session.flush()
     session.add(Event(account_id=account.id, production_id=production.id, venue_id=venue.id,
-                      starts_at=datetime(2030, 1, 1, 20, tzinfo=timezone.utc)))
+                      starts_at=datetime(2030, 1, 1, 20, tzinfo=UTC)))
     session.flush()
     return production
 
@@ -292,7 +292,7 @@ def test_metrics_count_requests_and_errors_by_operation(gql, account):
 
 
 def test_metrics_count_jobs_by_state(gql, session, account):
-    from domain.jobs_state import service as jobs_state  # noqa: PLC0415
+    from domain.jobs_state import service as jobs_state
 
     before = _job_gauges(gql.http.get("/metrics").text)
     for _ in range(2):
@@ -304,13 +304,13 @@ def test_metrics_count_jobs_by_state(gql, session, account):
 
 
 def _job_gauges(text: str) -> dict[str, float]:
-    import re  # noqa: PLC0415
+    import re
 
     return {m.group(1): float(m.group(2)) for m in re.finditer(r'^marquee_jobs\{status="(\w+)"\} (\S+)$', text, re.M)}
 
 
 def test_every_request_writes_one_json_access_log_line(gql, account, caplog):
-    import logging  # noqa: PLC0415
+    import logging
 
     with caplog.at_level(logging.INFO, logger="marquee.access"):
         gql.http.post("/graphql", json={"query": "query Who { viewer { kind } }", "operationName": "Who"},
@@ -319,7 +319,7 @@ def test_every_request_writes_one_json_access_log_line(gql, account, caplog):
     assert (record.request_id, record.method, record.path, record.operation, record.status) == (
         "req-42", "POST", "/graphql", "Who", 200)
     assert record.duration_ms > 0
-    from marquee.logs import JsonFormatter  # noqa: PLC0415
+    from marquee.logs import JsonFormatter
 
     line = json.loads(JsonFormatter().format(record))
     assert {"request_id", "operation", "status", "duration_ms", "method", "path"} <= set(line)

@@ -45,12 +45,12 @@ def committed(committed_engine, test_settings):
     sessions: job changes are committed, so their notifications are delivered. (Sessions that
     join the test's transaction cannot serve here: a read session rolling back to its savepoint
     can undo a write the test flushed meanwhile.)"""
-    from sqlmodel import Session  # noqa: PLC0415
+    from sqlmodel import Session
 
-    from graph.app import create_app  # noqa: PLC0415
-    from marquee.runtime import build_runtime  # noqa: PLC0415
-    from tests.conftest import AccountFixture  # noqa: PLC0415
-    from tests.graphql_client import GraphQLClient  # noqa: PLC0415
+    from graph.app import create_app
+    from marquee.runtime import build_runtime
+    from tests.conftest import AccountFixture
+    from tests.graphql_client import GraphQLClient
 
     with Session(committed_engine, expire_on_commit=False) as session:
         account = AccountFixture(session, "Notified Venue")
@@ -93,9 +93,9 @@ def test_job_progress_streams_each_change_as_it_is_committed(committed, committe
 
 
 def test_without_a_listening_connection_the_subscription_polls(committed, committed_engine, monkeypatch):
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.engine import make_url
 
-    from marquee.notifications import Listener  # noqa: PLC0415
+    from marquee.notifications import Listener
 
     client, runtime, account, job_id = committed
     unreachable = Listener(make_url("postgresql://postgres@127.0.0.1:9/none"), jobs_state.JOB_CHANNEL,
@@ -131,18 +131,17 @@ def test_a_socket_without_credentials_is_refused(gql):
     from starlette.websockets import WebSocketDisconnect
 
     ws, init = _connect(gql, None)
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with ws:
-            ws.send_json(init)
-            receive(ws)
+    with pytest.raises(WebSocketDisconnect) as closed, ws:
+        ws.send_json(init)
+        receive(ws)
     assert closed.value.code == 4403
 
 
 def test_a_subscription_ends_when_its_token_is_revoked(committed, committed_engine):
-    from sqlmodel import Session  # noqa: PLC0415
+    from sqlmodel import Session
 
-    from domain.accounts import service as accounts  # noqa: PLC0415
-    from domain.accounts.models import ApiToken  # noqa: PLC0415
+    from domain.accounts import service as accounts
+    from domain.accounts.models import ApiToken
 
     client, runtime, account, job_id = committed
     ws, init = _connect(client, account.admin_token)

@@ -44,12 +44,12 @@ def test_bad_input_and_roles(gql, account, other_account, broker):
 
 
 def test_demo_data_is_refused_at_once_for_an_account_with_persons(gql, session, account, broker, connection):
-    from tests import factories as f  # noqa: PLC0415
+    from tests import factories as f
 
     f.person(session, account.id)
     r = gql(START, {"i": {"people": 5}}, token=account.admin_token)
     assert r["data"]["loadDemoData"]["errors"] == [{"code": "CONFLICT", "path": ["input"]}]
-    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy import text
 
     assert connection.execute(text("select count(*) from job where account_id = :a"),
                               {"a": account.id}).scalar_one() == 0
@@ -57,7 +57,7 @@ def test_demo_data_is_refused_at_once_for_an_account_with_persons(gql, session, 
 
 
 def test_jobs_reach_the_queue_when_their_transaction_commits(runtime, account):
-    from domain.jobs_state import service as jobs_state  # noqa: PLC0415
+    from domain.jobs_state import service as jobs_state
 
     handed: list = []
     session = runtime.new_session()

@@ -102,7 +102,7 @@ def test_nul_characters_and_infinite_numbers_in_literals_are_refused(gql, accoun
 
 
 def test_huge_custom_numbers_get_a_typed_error(gql, session, account):
-    from domain.people.models import CustomFieldDefinition  # noqa: PLC0415
+    from domain.people.models import CustomFieldDefinition
 
     session.add(CustomFieldDefinition(account_id=account.id, key="seats", label="Seats", type="number"))
     session.flush()

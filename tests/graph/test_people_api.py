@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -188,9 +188,9 @@ def test_delete_person_removes_everything_that_hangs_on_them(gql, session, conne
     session.add_all([consent, venue, production])
     session.flush()
     show = Event(account_id=account.id, production_id=production.id, venue_id=venue.id,
-                 starts_at=datetime(2030, 1, 1, tzinfo=timezone.utc))
+                 starts_at=datetime(2030, 1, 1, tzinfo=UTC))
     order = Order(account_id=account.id, person_id=anna.id, channel="online",
-                  created_at=datetime(2029, 1, 1, tzinfo=timezone.utc))
+                  created_at=datetime(2029, 1, 1, tzinfo=UTC))
     session.add_all([show, order, PersonConsent(account_id=account.id, person_id=anna.id,
                                                 consent_type_id=consent.id, granted=True),
                      PersonIdentity(account_id=account.id, person_id=anna.id, source="ticketing", external_id="T1"),
@@ -495,7 +495,7 @@ def test_viewer_role_can_read(gql, account, anna):
 
 # --- listing: pagination, sort, search, filters ------------------------------------------------------
 
-BASE = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+BASE = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 # first name, last name, e-mail, gender, city, postal code, country, minutes after BASE.
 # Names and e-mails are letters only (apart from "@x.nl") so that every collation sorts them alike;
 # equal values and nulls make the id tie-breaker matter.
@@ -777,7 +777,7 @@ def _make_customers(session, account_id: int, count: int) -> None:
     session.add_all([newsletter, post, venue, production])
     session.flush()
     show = Event(account_id=account_id, production_id=production.id, venue_id=venue.id,
-                 starts_at=datetime(2030, 1, 1, tzinfo=timezone.utc))
+                 starts_at=datetime(2030, 1, 1, tzinfo=UTC))
     persons = [Person(account_id=account_id, first_name=f"P{i}", birth_date=date(1980, 1, 1 + i % 28))
                for i in range(count)]
     session.add_all([show, *persons])
@@ -791,7 +791,7 @@ def _make_customers(session, account_id: int, count: int) -> None:
             Subscription(account_id=account_id, person_id=p.id, name="Abo", valid_from=date(2024, 9, 1)),
         ])
         orders.append(Order(account_id=account_id, person_id=p.id, channel="online",
-                            created_at=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+                            created_at=datetime(2024, 1, 1, tzinfo=UTC)))
     session.add_all(orders)
     session.flush()
     session.add_all([Ticket(account_id=account_id, order_id=o.id, event_id=show.id, person_id=o.person_id,

@@ -70,9 +70,9 @@ def test_without_a_reachable_store_queries_still_run():
 
 
 def _stored(redis_url: str, digest: str) -> bool:
-    import redis  # noqa: PLC0415
+    import redis
 
-    from graph.persisted_queries import KEY_PREFIX  # noqa: PLC0415
+    from graph.persisted_queries import KEY_PREFIX
 
     return redis.Redis.from_url(redis_url).exists(KEY_PREFIX + digest) == 1
 
@@ -103,7 +103,7 @@ def test_only_documents_that_validate_are_stored(gql, account, redis_url):
 
 
 def test_large_documents_run_but_are_not_stored(gql, account, redis_url):
-    from graph.persisted_queries import MAX_STORED_BYTES  # noqa: PLC0415
+    from graph.persisted_queries import MAX_STORED_BYTES
 
     query = f"query Big_{uuid.uuid4().hex} {{ viewer {{ kind }} }} # " + "x" * MAX_STORED_BYTES
     digest = hashlib.sha256(query.encode()).hexdigest()

@@ -115,8 +115,8 @@ def test_segment_modes_refuse_an_unknown_event(gql, session, account, other_acco
 
 
 def test_forms_and_the_account_are_nodes_and_lists_page(gql, session, account, other_account):
-    from domain.forms import service as forms  # noqa: PLC0415
-    from domain.people.models import CustomFieldDefinition  # noqa: PLC0415
+    from domain.forms import service as forms
+    from domain.people.models import CustomFieldDefinition
 
     form = forms.create_form(session, account.id, forms.FormFields(title="Survey"))
     theirs = forms.create_form(session, other_account.id, forms.FormFields(title="Theirs"))

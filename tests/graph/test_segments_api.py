@@ -1,6 +1,6 @@
 """Segments through GraphQL: typed one-of rule inputs, live counts, members, errors naming the rule part."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 from domain.catalog.models import Order, Ticket
@@ -73,10 +73,10 @@ def test_errors_name_the_offending_part(gql, session, account, other_account):
 def test_scope_mode_and_explain(gql, session, account):
     venue = f.venue(session, account.id)
     show = f.production(session, account.id, promoter="Live")
-    event = f.event(session, account.id, show.id, venue.id, datetime.now(timezone.utc) + timedelta(days=3))
+    event = f.event(session, account.id, show.id, venue.id, datetime.now(UTC) + timedelta(days=3))
     buyer = f.person(session, account.id, email="buyer@x.nl")
     other = f.person(session, account.id)
-    order = Order(account_id=account.id, person_id=buyer.id, channel="online", created_at=datetime.now(timezone.utc))
+    order = Order(account_id=account.id, person_id=buyer.id, channel="online", created_at=datetime.now(UTC))
     session.add(order)
     session.flush()
     session.add(Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id,

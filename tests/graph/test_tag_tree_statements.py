@@ -70,8 +70,8 @@ WHO = """{ tags(first: 200) { edges { node { id
 
 
 def test_who_lists_of_many_tags_and_aliases_cost_constant_statements(gql, session, connection, account):
-    from domain.pagination import encode_cursor  # noqa: PLC0415
-    from domain.tags import service as tags  # noqa: PLC0415
+    from domain.pagination import encode_cursor
+    from domain.tags import service as tags
 
     people = [f.person(session, account.id, first_name=f"P{i}") for i in range(6)]
     made = []
@@ -88,7 +88,7 @@ def test_who_lists_of_many_tags_and_aliases_cost_constant_statements(gql, sessio
     assert "errors" not in body, body
     nodes = {e["node"]["id"]: e["node"] for e in body["data"]["tags"]["edges"]}
     assert len(nodes) == 80
-    from graph.core.ids import to_global_id  # noqa: PLC0415
+    from graph.core.ids import to_global_id
 
     first, sub = nodes[to_global_id("Tag", made[8].id)], nodes[to_global_id("Tag", made[9].id)]  # t4: 5 persons
     assert first["all"]["totalCount"] == 5 and len(first["all"]["edges"]) == 3

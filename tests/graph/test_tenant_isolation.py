@@ -8,7 +8,7 @@ mutations. A foreign id must be indistinguishable from an id that does not exist
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from sqlalchemy import text
@@ -68,7 +68,7 @@ def catalogues(session, account, other_account):
         session.add_all([venue, production])
         session.flush()
         event = Event(account_id=acc.id, production_id=production.id, venue_id=venue.id,
-                      starts_at=datetime(2030, 1, 1, 20, tzinfo=timezone.utc))
+                      starts_at=datetime(2030, 1, 1, 20, tzinfo=UTC))
         consent = ConsentType(account_id=acc.id, key=f"newsletter-{suffix.lower()}", name=f"Newsletter {suffix}")
         session.add_all([event, consent])
         session.flush()
@@ -224,7 +224,7 @@ def test_consent_types_never_cross_accounts(gql, session, account, other_account
     a, b = catalogues["A"], catalogues["B"]
     mine, _ = two_tenants
     session.add(PersonConsent(account_id=account.id, person_id=mine.id, consent_type_id=a["consent"].id,
-                              granted=True, granted_at=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+                              granted=True, granted_at=datetime(2024, 1, 1, tzinfo=UTC)))
     session.flush()
 
     r = gql("{ consentTypes { edges { node { id key name } } } }", token=account.admin_token)
@@ -339,6 +339,6 @@ def test_revoking_needs_the_owning_account(session, account, other_account):
 
 def test_expired_token_is_unauthenticated(gql, session, account, two_tenants):
     _, secret = accounts.issue_token(session, account.id, kind="staff", staff_user_id=account.admin.id,
-                                     expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+                                     expires_at=datetime.now(UTC) - timedelta(seconds=1))
     r = gql(PERSONS, token=secret)
     assert r["errors"] == [_error("unknown, revoked or expired token", "UNAUTHENTICATED")]

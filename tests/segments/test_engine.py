@@ -379,7 +379,7 @@ def test_scoped_rules_without_figures_still_need_an_in_scope_ticket(session, acc
 def test_segment_statements_are_planned_with_their_values(session, account, shop):
     """psycopg prepares a statement text run 5 times, and PostgreSQL then may keep a generic plan
     that ignores the values; segment statements run unprepared, whatever the count."""
-    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy import text
 
     person(session, account, city="Utrecht")
     rule = {"type": "text", "field": "city", "operator": "eq", "value": "utrecht"}
@@ -432,7 +432,7 @@ def test_explanations_read_as_words_with_the_condition_as_stored(gql, session, a
      "postal code is one of '3511, 3512'"),
 ])
 def test_every_condition_has_words(rule, words):
-    from domain.segments import rules as r  # noqa: PLC0415
-    from domain.segments.describe import describe  # noqa: PLC0415
+    from domain.segments import rules as r
+    from domain.segments.describe import describe
 
     assert describe(r.parse_rule(rule, custom_fields={}), lambda kind, value: str(value)) == words

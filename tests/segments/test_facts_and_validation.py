@@ -1,6 +1,6 @@
 """Purchase facts stay correct under writes; bad rules get typed errors naming the offending part."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 import pytest
@@ -31,9 +31,9 @@ def catalogue(session, account):
     session.add_all([venue, show])
     session.flush()
     e1 = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
-               starts_at=datetime.now(timezone.utc) + timedelta(days=3))
+               starts_at=datetime.now(UTC) + timedelta(days=3))
     e2 = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
-               starts_at=datetime.now(timezone.utc) - timedelta(days=3))
+               starts_at=datetime.now(UTC) - timedelta(days=3))
     session.add_all([e1, e2])
     session.flush()
     return e1, e2
@@ -44,7 +44,7 @@ def test_facts_follow_inserts_updates_and_deletes(session, account, catalogue):
     p = Person(account_id=account.id, email="p@x.nl")
     session.add(p)
     session.flush()
-    o1 = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(timezone.utc))
+    o1 = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(UTC))
     session.add(o1)
     session.flush()
     session.add_all([Ticket(account_id=account.id, order_id=o1.id, event_id=e1.id, person_id=p.id, price=Decimal("10")),
@@ -53,7 +53,7 @@ def test_facts_follow_inserts_updates_and_deletes(session, account, catalogue):
     assert stats(session, account.id, p.id) == (1, 2, Decimal("15.00"), 2, True, False)
     session.execute(update(Order).where(Order.account_id == account.id, Order.id == o1.id).values(channel="box_office"))
     assert stats(session, account.id, p.id) == (1, 2, Decimal("15.00"), 2, False, True)
-    new_start = datetime.now(timezone.utc) + timedelta(days=40)
+    new_start = datetime.now(UTC) + timedelta(days=40)
     session.execute(update(Event).where(Event.account_id == account.id, Event.id == e1.id).values(starts_at=new_start))
     fact = session.execute(select(TicketFact.event_starts_at).where(TicketFact.event_id == e1.id)).scalar_one()
     assert fact == new_start
@@ -82,7 +82,7 @@ def test_season_figures_follow_sales_season_changes_and_rebuilds(session, accoun
     unseasoned = Production(account_id=account.id, title="Loose")
     session.add_all([venue, autumn, spring, unseasoned])
     session.flush()
-    start = datetime.now(timezone.utc) + timedelta(days=3)
+    start = datetime.now(UTC) + timedelta(days=3)
     events = [Event(account_id=account.id, production_id=p.id, venue_id=venue.id, starts_at=start)
               for p in (autumn, spring, unseasoned)]
     session.add_all(events)
@@ -90,7 +90,7 @@ def test_season_figures_follow_sales_season_changes_and_rebuilds(session, accoun
     p = Person(account_id=account.id, email="season@x.nl")
     session.add(p)
     session.flush()
-    order = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(timezone.utc))
+    order = Order(account_id=account.id, person_id=p.id, channel="online", created_at=datetime.now(UTC))
     session.add(order)
     session.flush()
     # One order, tickets of both seasons and of a production without a season.
@@ -117,10 +117,10 @@ def test_season_figures_follow_sales_season_changes_and_rebuilds(session, accoun
 
 def test_the_account_time_zone_decides_what_a_day_is(session, account):
     # 03:00 UTC on 2 March is still 1 March in New York (22:00) and 2 March in Amsterdam.
-    p = Person(account_id=account.id, email="tz@x.nl", created_at=datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
+    p = Person(account_id=account.id, email="tz@x.nl", created_at=datetime(2026, 3, 2, 3, 0, tzinfo=UTC))
     session.add(p)
     session.flush()
-    now = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     rule = {"type": "added_on", "last_days": 0}
     assert segments.matching_person_ids(session, account.id, rules=rule, now=now) == {p.id}
     session.execute(update(Account).where(Account.id == account.id).values(timezone="America/New_York"))
@@ -171,11 +171,11 @@ def test_a_sale_during_a_season_change_gets_the_new_season(committed_engine):
     """A ticket sold to a new buyer while another transaction moves the production to another
     season: the buyer's facts must follow the season that is committed last (the refresh waits
     for the season change instead of reading the old season)."""
-    import threading  # noqa: PLC0415
+    import threading
 
-    from sqlmodel import Session  # noqa: PLC0415
+    from sqlmodel import Session
 
-    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.accounts import service as accounts
 
     with Session(committed_engine, expire_on_commit=False) as s:
         account = accounts.create_account(s, name="Race Venue")
@@ -184,7 +184,7 @@ def test_a_sale_during_a_season_change_gets_the_new_season(committed_engine):
         s.add_all([venue, show])
         s.flush()
         event = Event(account_id=account.id, production_id=show.id, venue_id=venue.id,
-                      starts_at=datetime.now(timezone.utc) + timedelta(days=9))
+                      starts_at=datetime.now(UTC) + timedelta(days=9))
         buyer = Person(account_id=account.id, email="late@x.nl")
         s.add_all([event, buyer])
         s.commit()
@@ -198,7 +198,7 @@ def test_a_sale_during_a_season_change_gets_the_new_season(committed_engine):
         try:
             with Session(committed_engine) as s:
                 order = Order(account_id=account.id, person_id=buyer.id, channel="online",
-                              created_at=datetime.now(timezone.utc))
+                              created_at=datetime.now(UTC))
                 s.add(order)
                 s.flush()
                 s.add(Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id,

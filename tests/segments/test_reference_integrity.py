@@ -3,7 +3,7 @@ segment_reference, merges repoint all of them, and no delete leaves a segment na
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from sqlalchemy import select, text
@@ -30,7 +30,7 @@ def world(session, account):
     session.add_all([venue, production])
     session.flush()
     event = Event(account_id=account.id, production_id=production.id, venue_id=venue.id,
-                  starts_at=datetime(2030, 1, 1, 20, tzinfo=timezone.utc))
+                  starts_at=datetime(2030, 1, 1, 20, tzinfo=UTC))
     consent = ConsentType(account_id=account.id, key="news", name="News")
     field = CustomFieldDefinition(account_id=account.id, key="seats", label="Seats", type="number")
     session.add_all([event, consent, field])
@@ -118,9 +118,8 @@ def test_a_tag_a_segment_names_cannot_be_deleted(session, account, where):
 def test_the_database_refuses_a_dangling_reference(session, account):
     tag = f.tag(session, account.id, "Guarded")
     segments.create_segment(session, account.id, name="guard", rules={"all": []}, scope={"genre_tag_ids": [tag.id]})
-    with pytest.raises(IntegrityError, match="fk_segment_reference_tag"):
-        with session.begin_nested():
-            session.execute(text("DELETE FROM tag WHERE account_id = :a AND id = :t"), {"a": account.id, "t": tag.id})
+    with pytest.raises(IntegrityError, match="fk_segment_reference_tag"), session.begin_nested():
+        session.execute(text("DELETE FROM tag WHERE account_id = :a AND id = :t"), {"a": account.id, "t": tag.id})
 
 
 @pytest.mark.parametrize("kind", ["form", "consent_type", "venue", "custom_field", "segment"])
@@ -149,12 +148,11 @@ def test_every_other_delete_is_refused_while_a_segment_names_the_row(session, ac
 def test_scope_productions_and_events_cannot_vanish(session, account, world, table):
     key = f"{table}_ids"
     segments.create_segment(session, account.id, name="scoped", rules={"all": []}, scope={key: [world[table].id]})
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            if table == "production":
-                session.execute(text("DELETE FROM event WHERE account_id = :a"), {"a": account.id})
-            session.execute(text(f"DELETE FROM {table} WHERE account_id = :a AND id = :i"),
-                            {"a": account.id, "i": world[table].id})
+    with pytest.raises(IntegrityError), session.begin_nested():
+        if table == "production":
+            session.execute(text("DELETE FROM event WHERE account_id = :a"), {"a": account.id})
+        session.execute(text(f"DELETE FROM {table} WHERE account_id = :a AND id = :i"),
+                        {"a": account.id, "i": world[table].id})
 
 
 def test_deleting_a_custom_field_removes_its_values(session, account, world):

@@ -80,7 +80,7 @@ def test_three_levels_of_twenty_references_compile_linearly(session, account, ba
 
 def test_two_hundred_references_count_for_the_viewer_role(gql, session, account, base):
     people, a, b, has_a = base
-    from graph.core.ids import to_global_id  # noqa: PLC0415
+    from graph.core.ids import to_global_id
 
     condition = '{condition: {segment: {segmentId: "%s"}}}' % to_global_id("Segment", has_a.id)
     query = "{ segmentCount(input: {rules: {any: [%s]}}) }" % ", ".join([condition] * 200)
@@ -101,9 +101,8 @@ def test_the_compiled_size_is_capped_with_a_typed_error(session, account, base):
 
 def test_a_statement_over_its_budget_is_cancelled_with_a_typed_error(session):
     session.info[STATEMENT_BUDGET] = 50
-    with pytest.raises(OverBudget) as raised:
-        with session.begin_nested(), time_budget(session, "sleeping", "rules"):
-            session.execute(text("SELECT pg_sleep(5)"))
+    with pytest.raises(OverBudget) as raised, session.begin_nested(), time_budget(session, "sleeping", "rules"):
+        session.execute(text("SELECT pg_sleep(5)"))
     assert [(p.code, p.message, p.path) for p in raised.value.problems] == [
         (ErrorCode.TOO_COSTLY, "sleeping took longer than its budget of 0.05 s; narrow it down and try again",
          ("rules",))]
@@ -123,7 +122,7 @@ def test_a_live_count_over_its_budget_answers_a_typed_error(gql, runtime, sessio
                             SELECT :a, 'P' || i, 'city ' || (i % 1000) FROM generate_series(1, 200000) i"""),
                     {"a": account.id})
     session.flush()
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
     runtime.settings = dataclasses.replace(runtime.settings, statement_budget_ms=1)
     query = '{ segmentCount(input: {rules: {condition: {text: {field: CITY, operator: CONTAINS, value: "y 9"}}}}) }'

@@ -41,9 +41,11 @@ BENCHMARKS: dict[str, Benchmark] = {}
 
 def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
     """Register a benchmark; it receives the loaded data set and returns one result row."""
+
     def register(fn: Benchmark) -> Benchmark:
         BENCHMARKS[name] = fn
         return fn
+
     return register
 
 

@@ -43,14 +43,21 @@ def demo_data(ds: Dataset) -> Result:
     details = {"counts": ds.counts, "peak_rss_mb": ds.peak_rss_mb}
     if ds.load_seconds is None:
         return Result(name, "reused", f"< {target:.0f} s", None, details=details)
-    return Result(name, f"{ds.load_seconds:.1f} s", f"< {target:.0f} s", ds.load_seconds < target,
-                  seconds=ds.load_seconds, details=details)
+    return Result(
+        name,
+        f"{ds.load_seconds:.1f} s",
+        f"< {target:.0f} s",
+        ds.load_seconds < target,
+        seconds=ds.load_seconds,
+        details=details,
+    )
 
 
 from bench import tags as _tag_benchmarks  # noqa: F401  (registers its rows after demo-data)
 from bench import segments as _segment_benchmarks  # noqa: F401  (issue 5: twenty rule sets)
 
 # --------------------------------------------------------------------------- data set
+
 
 def _progress_printer() -> Callable[[float, str], None]:
     tty = sys.stderr.isatty()
@@ -64,6 +71,7 @@ def _progress_printer() -> Callable[[float, str], None]:
         elif int(fraction * 10) > shown[0]:
             shown[0] = int(fraction * 10)
             print(f"  loading {fraction:4.0%}  {message}", file=sys.stderr, flush=True)
+
     return show
 
 
@@ -72,11 +80,16 @@ def _existing_dataset(engine: Engine, slug: str, people: int) -> Dataset | None:
         account_id = conn.execute(text("select id from account where slug = :s"), {"s": slug}).scalar()
         if account_id is None:
             return None
-        counts = {table: conn.execute(text(f"select count(*) from {table} where account_id = :a"),
-                                      {"a": account_id}).scalar_one() for table in DEMO_TABLES}
+        counts = {
+            table: conn.execute(
+                text(f"select count(*) from {table} where account_id = :a"), {"a": account_id}
+            ).scalar_one()
+            for table in DEMO_TABLES
+        }
         for table in ("person", "production", "event", "tag"):
             counts[f"first_{table}_id"] = conn.execute(
-                text(f"select min(id) from {table} where account_id = :a"), {"a": account_id}).scalar_one()
+                text(f"select min(id) from {table} where account_id = :a"), {"a": account_id}
+            ).scalar_one()
     if counts["person"] != people:
         return None
     return Dataset(engine, account_id, people, counts, None)
@@ -106,8 +119,10 @@ def prepare_dataset(server_url: str, people: int, *, reload: bool) -> Dataset:
     upgrade(engine)
     with engine.connect() as conn:
         with conn.begin():
-            account_id = conn.execute(text("insert into account (name, slug) values (:n, :s) returning id"),
-                                      {"n": "Benchmark Venue", "s": slug}).scalar_one()
+            account_id = conn.execute(
+                text("insert into account (name, slug) values (:n, :s) returning id"),
+                {"n": "Benchmark Venue", "s": slug},
+            ).scalar_one()
             started = time.perf_counter()
             counts = load_demo_data(conn, account_id, people=people, seed=SEED, progress=_progress_printer())
         seconds = time.perf_counter() - started
@@ -123,12 +138,15 @@ def prepare_dataset(server_url: str, people: int, *, reload: bool) -> Dataset:
 def server_info(engine: Engine) -> dict:
     with engine.connect() as conn:
         version = conn.execute(text("show server_version")).scalar_one()
-        rows = conn.execute(text("select name, current_setting(name) from pg_settings where name = any(:n)"),
-                            {"n": list(EMBEDDED_PG_SETTINGS)}).all()
+        rows = conn.execute(
+            text("select name, current_setting(name) from pg_settings where name = any(:n)"),
+            {"n": list(EMBEDDED_PG_SETTINGS)},
+        ).all()
     return {"version": version, "settings": dict(sorted(rows))}
 
 
 # --------------------------------------------------------------------------- output
+
 
 def print_table(results: list[Result]) -> None:
     header = ("benchmark", "figure", "target", "result")
@@ -143,14 +161,16 @@ def print_table(results: list[Result]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000, help="persons in the data set (default 1,000,000)")
-    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append",
-                        help="run just this benchmark (repeat for several)")
+    parser.add_argument(
+        "--only", choices=sorted(BENCHMARKS), action="append", help="run just this benchmark (repeat for several)"
+    )
     parser.add_argument("--reload", action="store_true", help="recreate the data set even if it is loaded")
     args = parser.parse_args(argv)
 
     configured = os.environ.get("MARQUEE_DATABASE_URL")
-    servers = ensure_servers(normalise_database_url(configured) if configured else None, None, DATA_DIR,
-                             need_redis=False)
+    servers = ensure_servers(
+        normalise_database_url(configured) if configured else None, None, DATA_DIR, need_redis=False
+    )
     try:
         dataset = prepare_dataset(normalise_database_url(servers.database_url), args.people, reload=args.reload)
         server = server_info(dataset.engine)
@@ -159,15 +179,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         servers.close()
 
-    print(f"PostgreSQL {server['version']} ({'configured URL' if configured else 'embedded'}): "
-          + ", ".join(f"{k}={v}" for k, v in server["settings"].items()))
+    print(
+        f"PostgreSQL {server['version']} ({'configured URL' if configured else 'embedded'}): "
+        + ", ".join(f"{k}={v}" for k, v in server["settings"].items())
+    )
     print_table(results)
-    print("rows: " + ", ".join(f"{table} {n:,}" for table, n in dataset.counts.items()
-                               if not table.startswith("first_")))
+    print(
+        "rows: " + ", ".join(f"{table} {n:,}" for table, n in dataset.counts.items() if not table.startswith("first_"))
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    report = {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "people": args.people,
-              "seed": SEED, "server": server | {"embedded": not configured},
-              "results": [asdict(r) for r in results]}
+    report = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "people": args.people,
+        "seed": SEED,
+        "server": server | {"embedded": not configured},
+        "results": [asdict(r) for r in results],
+    }
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     return 0 if all(r.ok is not False for r in results) else 1
 

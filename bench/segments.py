@@ -62,14 +62,37 @@ def _lookup(session: Session, account_id: int) -> Names:
     rows = session.execute(text("select name, id from tag where account_id = :a"), {"a": account_id}).all()
     consents = session.execute(text("select key, id from consent_type where account_id = :a"), {"a": account_id}).all()
     venue = session.execute(text("select min(id) from venue where account_id = :a"), {"a": account_id}).scalar()
-    promoter = session.execute(text("""select promoter from production where account_id = :a and promoter is not null
-                                       group by 1 order by count(*) desc, 1 limit 1"""), {"a": account_id}).scalar()
-    productions = list(session.execute(text("""select id from production where account_id = :a order by id
-                                               limit 3 offset 5"""), {"a": account_id}).scalars())
-    future = list(session.execute(text("""select id from event where account_id = :a and starts_at > :now
-                                          order by starts_at limit 4"""), {"a": account_id, "now": now}).scalars())
-    return Names(account_id, now, now.astimezone(tz).date(), dict(rows), dict(consents), venue, promoter,
-                 "2025-2026", productions, future)
+    promoter = session.execute(
+        text("""select promoter from production where account_id = :a and promoter is not null
+                                       group by 1 order by count(*) desc, 1 limit 1"""),
+        {"a": account_id},
+    ).scalar()
+    productions = list(
+        session.execute(
+            text("""select id from production where account_id = :a order by id
+                                               limit 3 offset 5"""),
+            {"a": account_id},
+        ).scalars()
+    )
+    future = list(
+        session.execute(
+            text("""select id from event where account_id = :a and starts_at > :now
+                                          order by starts_at limit 4"""),
+            {"a": account_id, "now": now},
+        ).scalars()
+    )
+    return Names(
+        account_id,
+        now,
+        now.astimezone(tz).date(),
+        dict(rows),
+        dict(consents),
+        venue,
+        promoter,
+        "2025-2026",
+        productions,
+        future,
+    )
 
 
 def ids(values) -> str:
@@ -91,16 +114,29 @@ def age_bounds(n: Names, low: int | None, high: int | None) -> str:
     return " AND ".join(parts)
 
 
-def scope_events_sql(n: Names, *, genre: list[int] = (), label: list[int] = (), promoters=(), seasons=(),
-                     productions=(), events=(), days_back: int | None = None) -> str:
+def scope_events_sql(
+    n: Names,
+    *,
+    genre: list[int] = (),
+    label: list[int] = (),
+    promoters=(),
+    seasons=(),
+    productions=(),
+    events=(),
+    days_back: int | None = None,
+) -> str:
     """Hand-written: the events a scope admits."""
     where = ["e.account_id = :a"]
     if genre:
-        where.append(f"e.production_id IN (SELECT production_id FROM production_tag WHERE account_id = :a "
-                     f"AND tag_id IN ({ids(genre)}))")
+        where.append(
+            f"e.production_id IN (SELECT production_id FROM production_tag WHERE account_id = :a "
+            f"AND tag_id IN ({ids(genre)}))"
+        )
     if label:
-        where.append(f"e.production_id IN (SELECT production_id FROM production_tag WHERE account_id = :a "
-                     f"AND tag_id IN ({ids(label)}))")
+        where.append(
+            f"e.production_id IN (SELECT production_id FROM production_tag WHERE account_id = :a "
+            f"AND tag_id IN ({ids(label)}))"
+        )
     if promoters or seasons:
         sub = ["pr.account_id = :a"]
         if promoters:
@@ -113,16 +149,20 @@ def scope_events_sql(n: Names, *, genre: list[int] = (), label: list[int] = (), 
     if events:
         where.append(f"e.id IN ({ids(events)})")
     if days_back is not None:
-        where.append(f"(e.starts_at > :now OR (e.starts_at AT TIME ZONE 'Europe/Amsterdam')::date >= "
-                     f"CAST(:today AS date) - {int(days_back)})")
+        where.append(
+            f"(e.starts_at > :now OR (e.starts_at AT TIME ZONE 'Europe/Amsterdam')::date >= "
+            f"CAST(:today AS date) - {int(days_back)})"
+        )
     return f"SELECT e.id FROM event e WHERE {' AND '.join(where)}"
 
 
 def scoped_figures_sql(events_sql: str, *, orders: bool = False) -> str:
     extra = ", count(DISTINCT order_id) AS orders, count(DISTINCT event_id) AS events" if orders else ""
-    return (f"SELECT person_id, count(*) AS tickets, sum(price) AS revenue, max(order_date) AS last_date, "
-            f"bool_or(channel = 'online') AS online, bool_or(channel = 'box_office') AS box{extra} "
-            f"FROM ticket_fact WHERE account_id = :a AND event_id IN ({events_sql}) GROUP BY person_id")
+    return (
+        f"SELECT person_id, count(*) AS tickets, sum(price) AS revenue, max(order_date) AS last_date, "
+        f"bool_or(channel = 'online') AS online, bool_or(channel = 'box_office') AS box{extra} "
+        f"FROM ticket_fact WHERE account_id = :a AND event_id IN ({events_sql}) GROUP BY person_id"
+    )
 
 
 def has_tag(tag_ids, source: str | None = None) -> str:
@@ -131,12 +171,16 @@ def has_tag(tag_ids, source: str | None = None) -> str:
 
 
 def consent(n: Names, key: str) -> str:
-    return (f"p.id IN (SELECT person_id FROM person_consent WHERE account_id = :a AND consent_type_id = "
-            f"{n.consent[key]} AND granted)")
+    return (
+        f"p.id IN (SELECT person_id FROM person_consent WHERE account_id = :a AND consent_type_id = "
+        f"{n.consent[key]} AND granted)"
+    )
 
 
-SUBSCRIBED = ("p.id IN (SELECT person_id FROM subscription WHERE account_id = :a AND valid_from <= CAST(:today AS date) "
-              "AND (valid_until IS NULL OR valid_until >= CAST(:today AS date)))")
+SUBSCRIBED = (
+    "p.id IN (SELECT person_id FROM subscription WHERE account_id = :a AND valid_from <= CAST(:today AS date) "
+    "AND (valid_until IS NULL OR valid_until >= CAST(:today AS date)))"
+)
 
 
 def local_date(column: str) -> str:
@@ -145,9 +189,11 @@ def local_date(column: str) -> str:
 
 def jazz_recent(n: Names, s, figures: str) -> str:
     """Set s01's conditions (s13 is nested under it), on its scoped figures ``figures``."""
-    return (f"{figures}.revenue >= 50 AND {figures}.last_date BETWEEN CAST(:today AS date) - 365 "
-            f"AND CAST(:today AS date) AND {has_tag(n.descendants(s, 'Jazz'))} AND {consent(n, 'newsletter')} "
-            f"AND {age_bounds(n, 25, 70)}")
+    return (
+        f"{figures}.revenue >= 50 AND {figures}.last_date BETWEEN CAST(:today AS date) - 365 "
+        f"AND CAST(:today AS date) AND {has_tag(n.descendants(s, 'Jazz'))} AND {consent(n, 'newsletter')} "
+        f"AND {age_bounds(n, 25, 70)}"
+    )
 
 
 RULE_SETS: list[RuleSet] = []
@@ -158,63 +204,107 @@ def rule_set(name: str, conditions: int):
         build, hand = pair
         RULE_SETS.append(RuleSet(name, conditions, build, hand))
         return pair
+
     return register
 
 
 # --------------------------------------------------------------------------- the twenty sets
 # 1. Jazz lovers who bought recently (scoped: Jazz productions, 120 days back): 5 conditions.
-rule_set("s01-jazz-recent-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "revenue", "min": 50},
-        {"type": "last_purchase", "mode": "within", "days": 365},
-        {"type": "tag", "tag_id": n.tag["Jazz"], "include_subtags": True},
-        {"type": "consent", "consent_type_id": n.consent["newsletter"]},
-        {"type": "age", "min": 25, "max": 70}]},
-        {"genre_tag_ids": n.descendants(s, "Jazz"), "days_back": 120}, None),
-    lambda n, s: f"""
-        WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Jazz'), days_back=120))})
+rule_set("s01-jazz-recent-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "revenue", "min": 50},
+                    {"type": "last_purchase", "mode": "within", "days": 365},
+                    {"type": "tag", "tag_id": n.tag["Jazz"], "include_subtags": True},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                    {"type": "age", "min": 25, "max": 70},
+                ]
+            },
+            {"genre_tag_ids": n.descendants(s, "Jazz"), "days_back": 120},
+            None,
+        ),
+        lambda n, s: (
+            f"""
+        WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, "Jazz"), days_back=120))})
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
-        WHERE p.account_id = :a AND {jazz_recent(n, s, 'f')}"""))
+        WHERE p.account_id = :a AND {jazz_recent(n, s, "f")}"""
+        ),
+    )
+)
 
 # 2. Loyal dance fans in Utrecht, no classical (unscoped): 5 conditions.
-rule_set("s02-dance-utrecht-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "orders", "min": 3},
-        {"type": "tag", "tag_id": n.tag["Dans"]},
-        {"not": {"type": "tag", "tag_id": n.tag["Klassieke muziek"]}},
-        {"type": "gender", "values": ["female", "other"]},
-        {"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"}]}, None, None),
-    lambda n, s: f"""
+rule_set("s02-dance-utrecht-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "orders", "min": 3},
+                    {"type": "tag", "tag_id": n.tag["Dans"]},
+                    {"not": {"type": "tag", "tag_id": n.tag["Klassieke muziek"]}},
+                    {"type": "gender", "values": ["female", "other"]},
+                    {"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
-        WHERE p.account_id = :a AND st.orders >= 3 AND {has_tag([n.tag['Dans']])}
-          AND NOT {has_tag([n.tag['Klassieke muziek']])} AND p.gender IN ('female', 'other')
-          AND lower(p.city) = 'utrecht'"""))
+        WHERE p.account_id = :a AND st.orders >= 3 AND {has_tag([n.tag["Dans"]])}
+          AND NOT {has_tag([n.tag["Klassieke muziek"]])} AND p.gender IN ('female', 'other')
+          AND lower(p.city) = 'utrecht'"""
+        ),
+    )
+)
 
 # 3. Season 2025-2026 heavy buyers through both channels, no subscription: 5 conditions.
-rule_set("s03-season-both-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "tickets", "min": 4},
-        {"type": "channel", "channel": "both"},
-        {"type": "subscription", "holder": False},
-        {"type": "text", "field": "language", "operator": "eq", "value": "nl"},
-        {"type": "added_on", "before": str(n.today - timedelta(days=90))}]}, {"seasons": [n.season]}, None),
-    # by hand too from the per-season figures (aggregating the season's 2.7M tickets takes seconds)
-    lambda n, s: f"""
+rule_set("s03-season-both-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "tickets", "min": 4},
+                    {"type": "channel", "channel": "both"},
+                    {"type": "subscription", "holder": False},
+                    {"type": "text", "field": "language", "operator": "eq", "value": "nl"},
+                    {"type": "added_on", "before": str(n.today - timedelta(days=90))},
+                ]
+            },
+            {"seasons": [n.season]},
+            None,
+        ),
+        # by hand too from the per-season figures (aggregating the season's 2.7M tickets takes seconds)
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN person_season_stats f ON f.account_id = p.account_id AND f.person_id = p.id
         WHERE p.account_id = :a AND f.season = {q(n.season)} AND f.tickets >= 4 AND f.has_online AND f.has_box_office
           AND NOT {SUBSCRIBED}
-          AND lower(p.language) = 'nl' AND {local_date('p.created_at')} <= DATE '{n.today - timedelta(days=90)}'"""))
+          AND lower(p.language) = 'nl' AND {local_date("p.created_at")} <= DATE '{n.today - timedelta(days=90)}'"""
+        ),
+    )
+)
 
 # 4. Impulsive regulars near the venue, top promoter, one year back: 5 conditions.
-rule_set("s04-impulsive-near-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "events", "min": 2},
-        {"type": "impulsive", "max_days_before": 3, "min_times": 2},
-        {"type": "distance", "km": 30, "venue_id": n.venue_id},
-        {"type": "consent", "consent_type_id": n.consent["offers_email"]},
-        {"type": "text", "field": "postal_code", "operator": "starts_with", "value": "3"}]},
-        {"promoters": [n.promoter], "days_back": 365}, None),
-    lambda n, s: f"""
+rule_set("s04-impulsive-near-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "events", "min": 2},
+                    {"type": "impulsive", "max_days_before": 3, "min_times": 2},
+                    {"type": "distance", "km": 30, "venue_id": n.venue_id},
+                    {"type": "consent", "consent_type_id": n.consent["offers_email"]},
+                    {"type": "text", "field": "postal_code", "operator": "starts_with", "value": "3"},
+                ]
+            },
+            {"promoters": [n.promoter], "days_back": 365},
+            None,
+        ),
+        lambda n, s: (
+            f"""
         WITH ev AS ({scope_events_sql(n, promoters=[n.promoter], days_back=365)}),
         f AS (SELECT person_id, count(DISTINCT event_id) AS events FROM ticket_fact
               WHERE account_id = :a AND event_id IN (SELECT id FROM ev) GROUP BY person_id),
@@ -226,230 +316,441 @@ rule_set("s04-impulsive-near-5", 5)((
         WHERE p.account_id = :a AND f.events >= 2 AND p.id IN (SELECT person_id FROM imp)
           AND 2 * 6371.0 * asin(sqrt(power(sin(radians(p.latitude - v.latitude) / 2), 2)
               + cos(radians(p.latitude)) * cos(radians(v.latitude)) * power(sin(radians(p.longitude - v.longitude) / 2), 2))) <= 30
-          AND {consent(n, 'offers_email')} AND p.postal_code LIKE '3%'"""))
+          AND {consent(n, "offers_email")} AND p.postal_code LIKE '3%'"""
+        ),
+    )
+)
 
 # 5. Lapsed seniors who are not VIP (unscoped): 5 conditions.
-rule_set("s05-lapsed-seniors-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "last_purchase", "mode": "not_within", "days": 365},
-        {"type": "consent", "consent_type_id": n.consent["newsletter"]},
-        {"type": "age", "min": 60},
-        {"type": "tag", "tag_id": n.tag["VIP"], "has": False},
-        {"type": "text", "field": "country", "operator": "eq", "value": "NL"}]}, None, None),
-    lambda n, s: f"""
+rule_set("s05-lapsed-seniors-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "last_purchase", "mode": "not_within", "days": 365},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                    {"type": "age", "min": 60},
+                    {"type": "tag", "tag_id": n.tag["VIP"], "has": False},
+                    {"type": "text", "field": "country", "operator": "eq", "value": "NL"},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p
         WHERE p.account_id = :a
           AND NOT EXISTS (SELECT 1 FROM person_stats st WHERE st.account_id = :a AND st.person_id = p.id
                           AND st.last_order_date >= CAST(:today AS date) - 365)
-          AND {consent(n, 'newsletter')} AND {age_bounds(n, 60, None)} AND NOT {has_tag([n.tag['VIP']])}
-          AND upper(p.country) = 'NL'"""))
+          AND {consent(n, "newsletter")} AND {age_bounds(n, 60, None)} AND NOT {has_tag([n.tag["VIP"]])}
+          AND upper(p.country) = 'NL'"""
+        ),
+    )
+)
 
 # 6. Cabaret audience of the last half year with stated interest or a form: 5 conditions.
-rule_set("s06-cabaret-interest-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "revenue", "min": 20, "max": 200},
-        {"any": [{"type": "tag", "tag_id": n.tag["Cabaret"], "source": "person"},
-                 {"type": "form", "within_days": 365}]},
-        {"type": "subscription", "holder": False},
-        {"type": "gender", "values": ["all"]},
-        {"type": "custom_field", "key": "household_size", "operator": "gte", "value": 2}]},
-        {"genre_tag_ids": n.descendants(s, "Cabaret"), "days_back": 180}, None),
-    lambda n, s: f"""
-        WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Cabaret'), days_back=180))})
+rule_set("s06-cabaret-interest-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "revenue", "min": 20, "max": 200},
+                    {
+                        "any": [
+                            {"type": "tag", "tag_id": n.tag["Cabaret"], "source": "person"},
+                            {"type": "form", "within_days": 365},
+                        ]
+                    },
+                    {"type": "subscription", "holder": False},
+                    {"type": "gender", "values": ["all"]},
+                    {"type": "custom_field", "key": "household_size", "operator": "gte", "value": 2},
+                ]
+            },
+            {"genre_tag_ids": n.descendants(s, "Cabaret"), "days_back": 180},
+            None,
+        ),
+        lambda n, s: (
+            f"""
+        WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, "Cabaret"), days_back=180))})
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
         WHERE p.account_id = :a AND f.revenue BETWEEN 20 AND 200
-          AND ({has_tag([n.tag['Cabaret']], 'person')} OR p.id IN (SELECT person_id FROM form_submission
-               WHERE account_id = :a AND {local_date('submitted_at')} >= CAST(:today AS date) - 365))
+          AND ({has_tag([n.tag["Cabaret"]], "person")} OR p.id IN (SELECT person_id FROM form_submission
+               WHERE account_id = :a AND {local_date("submitted_at")} >= CAST(:today AS date) - 365))
           AND NOT {SUBSCRIBED}
           AND jsonb_typeof(p.custom_fields -> 'household_size') = 'number'
-          AND (p.custom_fields ->> 'household_size')::numeric >= 2"""))
+          AND (p.custom_fields ->> 'household_size')::numeric >= 2"""
+        ),
+    )
+)
 
 # 7. Young box-office-only buyers added in the last two years (unscoped).
-rule_set("s07-box-office-only", 5)((
-    lambda n, s: ({"all": [
-        {"type": "channel", "channel": "box_office"},
-        {"not": {"type": "channel", "channel": "online"}},
-        {"type": "age", "max": 35},
-        {"type": "text", "field": "email", "operator": "ends_with", "value": ".nl"},
-        {"type": "added_on", "last_days": 730}]}, None, None),
-    lambda n, s: f"""
+rule_set("s07-box-office-only", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "channel", "channel": "box_office"},
+                    {"not": {"type": "channel", "channel": "online"}},
+                    {"type": "age", "max": 35},
+                    {"type": "text", "field": "email", "operator": "ends_with", "value": ".nl"},
+                    {"type": "added_on", "last_days": 730},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
         WHERE p.account_id = :a AND st.has_box_office AND NOT st.has_online AND {age_bounds(n, None, 35)}
-          AND lower(p.email) LIKE '%.nl' AND {local_date('p.created_at')} >= CAST(:today AS date) - 730"""))
+          AND lower(p.email) LIKE '%.nl' AND {local_date("p.created_at")} >= CAST(:today AS date) - 730"""
+        ),
+    )
+)
 
 # 8. Buyers of three productions with the newsletter.
-rule_set("s08-productions-newsletter", 2)((
-    lambda n, s: ({"all": [{"type": "purchase", "metric": "tickets", "min": 1},
-                           {"type": "consent", "consent_type_id": n.consent["newsletter"]}]},
-                  {"production_ids": n.productions}, None),
-    lambda n, s: f"""
+rule_set("s08-productions-newsletter", 2)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "tickets", "min": 1},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                ]
+            },
+            {"production_ids": n.productions},
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND p.id IN (SELECT person_id FROM ticket_fact WHERE account_id = :a
                        AND production_id IN ({ids(n.productions)}))
-          AND {consent(n, 'newsletter')}"""))
+          AND {consent(n, "newsletter")}"""
+        ),
+    )
+)
 
 # 9. Within 15 km of a point.
-rule_set("s09-distance-point", 1)((
-    lambda n, s: ({"type": "distance", "km": 15, "latitude": 52.0907, "longitude": 5.1214}, None, None),
-    lambda n, s: """
+rule_set("s09-distance-point", 1)(
+    (
+        lambda n, s: ({"type": "distance", "km": 15, "latitude": 52.0907, "longitude": 5.1214}, None, None),
+        lambda n, s: (
+            """
         SELECT count(*) FROM person p WHERE p.account_id = :a AND p.latitude IS NOT NULL
           AND 2 * 6371.0 * asin(sqrt(power(sin(radians(p.latitude - 52.0907) / 2), 2)
-              + cos(radians(p.latitude)) * cos(radians(52.0907)) * power(sin(radians(p.longitude - 5.1214) / 2), 2))) <= 15"""))
+              + cos(radians(p.latitude)) * cos(radians(52.0907)) * power(sin(radians(p.longitude - 5.1214) / 2), 2))) <= 15"""
+        ),
+    )
+)
 
 # 10. Custom fields of every type.
-rule_set("s10-custom-fields", 4)((
-    lambda n, s: ({"all": [
-        {"type": "custom_field", "key": "seating_preference", "operator": "in", "value": ["balkon", "loge"]},
-        {"any": [{"type": "custom_field", "key": "wheelchair_space", "operator": "is_true"},
-                 {"type": "custom_field", "key": "dietary_wishes", "operator": "is_not_empty"}]},
-        {"type": "custom_field", "key": "friend_since", "operator": "before", "value": "2024-01-01"}]}, None, None),
-    lambda n, s: """
+rule_set("s10-custom-fields", 4)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {
+                        "type": "custom_field",
+                        "key": "seating_preference",
+                        "operator": "in",
+                        "value": ["balkon", "loge"],
+                    },
+                    {
+                        "any": [
+                            {"type": "custom_field", "key": "wheelchair_space", "operator": "is_true"},
+                            {"type": "custom_field", "key": "dietary_wishes", "operator": "is_not_empty"},
+                        ]
+                    },
+                    {"type": "custom_field", "key": "friend_since", "operator": "before", "value": "2024-01-01"},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            """
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND p.custom_fields ->> 'seating_preference' IN ('balkon', 'loge')
           AND (p.custom_fields -> 'wheelchair_space' = 'true'::jsonb
                OR coalesce(p.custom_fields ->> 'dietary_wishes', '') !~ '^\\s*$')
-          AND (p.custom_fields ->> 'friend_since')::date < DATE '2024-01-01'"""))
+          AND (p.custom_fields ->> 'friend_since')::date < DATE '2024-01-01'"""
+        ),
+    )
+)
 
 # 11. Last-minute online buyers of the last month and upcoming events, VIP.
-rule_set("s11-last-minute-vip", 4)((
-    lambda n, s: ({"all": [
-        {"type": "impulsive", "max_days_before": 1},
-        {"type": "channel", "channel": "online"},
-        {"type": "last_purchase", "mode": "within", "days": 30},
-        {"type": "tag", "tag_id": n.tag["VIP"]}]}, {"days_back": 30}, None),
-    lambda n, s: f"""
+rule_set("s11-last-minute-vip", 4)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "impulsive", "max_days_before": 1},
+                    {"type": "channel", "channel": "online"},
+                    {"type": "last_purchase", "mode": "within", "days": 30},
+                    {"type": "tag", "tag_id": n.tag["VIP"]},
+                ]
+            },
+            {"days_back": 30},
+            None,
+        ),
+        lambda n, s: (
+            f"""
         WITH ev AS ({scope_events_sql(n, days_back=30)}),
-        f AS ({scoped_figures_sql('SELECT id FROM ev')})
+        f AS ({scoped_figures_sql("SELECT id FROM ev")})
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
         WHERE p.account_id = :a AND f.online AND f.last_date >= CAST(:today AS date) - 30
           AND p.id IN (SELECT person_id FROM ticket_fact WHERE account_id = :a AND event_id IN (SELECT id FROM ev)
                        AND event_date - order_date BETWEEN 0 AND 1)
-          AND {has_tag([n.tag['VIP']])}"""))
+          AND {has_tag([n.tag["VIP"]])}"""
+        ),
+    )
+)
 
 # 12. Membership of other segments: in the lapsed seniors or the dance fans, not press.
-rule_set("s12-segment-membership", 3)((
-    lambda n, s: ({"all": [{"any": [{"type": "segment", "segment_id": n.saved["s05-lapsed-seniors-5"]},
-                                    {"type": "segment", "segment_id": n.saved["s02-dance-utrecht-5"]}]},
-                           {"type": "tag", "tag_id": n.tag["Pers"], "has": False}]}, None, None),
-    lambda n, s: f"""
+rule_set("s12-segment-membership", 3)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {
+                        "any": [
+                            {"type": "segment", "segment_id": n.saved["s05-lapsed-seniors-5"]},
+                            {"type": "segment", "segment_id": n.saved["s02-dance-utrecht-5"]},
+                        ]
+                    },
+                    {"type": "tag", "tag_id": n.tag["Pers"], "has": False},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p LEFT JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
-        WHERE p.account_id = :a AND NOT {has_tag([n.tag['Pers']])} AND (
-          (coalesce(st.last_order_date < CAST(:today AS date) - 365, true) AND {consent(n, 'newsletter')}
-           AND {age_bounds(n, 60, None)} AND NOT {has_tag([n.tag['VIP']])} AND upper(p.country) = 'NL')
-          OR (coalesce(st.orders, 0) >= 3 AND {has_tag([n.tag['Dans']])} AND NOT {has_tag([n.tag['Klassieke muziek']])}
-              AND p.gender IN ('female', 'other') AND lower(p.city) = 'utrecht'))"""))
+        WHERE p.account_id = :a AND NOT {has_tag([n.tag["Pers"]])} AND (
+          (coalesce(st.last_order_date < CAST(:today AS date) - 365, true) AND {consent(n, "newsletter")}
+           AND {age_bounds(n, 60, None)} AND NOT {has_tag([n.tag["VIP"]])} AND upper(p.country) = 'NL')
+          OR (coalesce(st.orders, 0) >= 3 AND {has_tag([n.tag["Dans"]])} AND NOT {has_tag([n.tag["Klassieke muziek"]])}
+              AND p.gender IN ('female', 'other') AND lower(p.city) = 'utrecht'))"""
+        ),
+    )
+)
 
 # 13. A view nested under the Jazz segment: Jazz buyers who also bought dance this season.
-rule_set("s13-nested-view", 2)((
-    lambda n, s: ({"type": "purchase", "metric": "tickets", "min": 1},
-                  {"seasons": [n.season], "genre_tag_ids": n.descendants(s, "Dans")},
-                  n.saved["s01-jazz-recent-5"]),
-    lambda n, s: f"""
-        WITH jf AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Jazz'), days_back=120))}),
-        df AS ({scoped_figures_sql(scope_events_sql(n, seasons=[n.season], genre=n.descendants(s, 'Dans')))})
+rule_set("s13-nested-view", 2)(
+    (
+        lambda n, s: (
+            {"type": "purchase", "metric": "tickets", "min": 1},
+            {"seasons": [n.season], "genre_tag_ids": n.descendants(s, "Dans")},
+            n.saved["s01-jazz-recent-5"],
+        ),
+        lambda n, s: (
+            f"""
+        WITH jf AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, "Jazz"), days_back=120))}),
+        df AS ({scoped_figures_sql(scope_events_sql(n, seasons=[n.season], genre=n.descendants(s, "Dans")))})
         SELECT count(*) FROM person p JOIN jf ON jf.person_id = p.id JOIN df ON df.person_id = p.id
-        WHERE p.account_id = :a AND {jazz_recent(n, s, 'jf')}"""))
+        WHERE p.account_id = :a AND {jazz_recent(n, s, "jf")}"""
+        ),
+    )
+)
 
 # 14. Smart-colour productions, big spenders aged 30-50, not on the post list.
-rule_set("s14-smart-colour-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "revenue", "min": 100},
-        {"type": "age", "min": 30, "max": 50},
-        {"type": "consent", "consent_type_id": n.consent["post"], "granted": False},
-        {"type": "text", "field": "language", "operator": "in", "values": ["nl", "en"]},
-        {"type": "channel", "channel": "online"}]},
-        {"label_tag_ids": n.descendants(s, "Smart colours")}, None),
-    lambda n, s: f"""
-        WITH f AS ({scoped_figures_sql(scope_events_sql(n, label=n.descendants(s, 'Smart colours')))})
+rule_set("s14-smart-colour-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "revenue", "min": 100},
+                    {"type": "age", "min": 30, "max": 50},
+                    {"type": "consent", "consent_type_id": n.consent["post"], "granted": False},
+                    {"type": "text", "field": "language", "operator": "in", "values": ["nl", "en"]},
+                    {"type": "channel", "channel": "online"},
+                ]
+            },
+            {"label_tag_ids": n.descendants(s, "Smart colours")},
+            None,
+        ),
+        lambda n, s: (
+            f"""
+        WITH f AS ({scoped_figures_sql(scope_events_sql(n, label=n.descendants(s, "Smart colours")))})
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
-        WHERE p.account_id = :a AND f.revenue >= 100 AND {age_bounds(n, 30, 50)} AND NOT {consent(n, 'post')}
-          AND lower(p.language) IN ('nl', 'en') AND f.online"""))
+        WHERE p.account_id = :a AND f.revenue >= 100 AND {age_bounds(n, 30, 50)} AND NOT {consent(n, "post")}
+          AND lower(p.language) IN ('nl', 'en') AND f.online"""
+        ),
+    )
+)
 
 # 15. Top spenders with a subscription (unscoped): 5 conditions.
-rule_set("s15-top-spenders-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "revenue", "min": 300},
-        {"type": "purchase", "metric": "events", "min": 5},
-        {"type": "subscription"},
-        {"type": "consent", "consent_type_id": n.consent["newsletter"]},
-        {"type": "added_on", "before": str(n.today - timedelta(days=365))}]}, None, None),
-    lambda n, s: f"""
+rule_set("s15-top-spenders-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "revenue", "min": 300},
+                    {"type": "purchase", "metric": "events", "min": 5},
+                    {"type": "subscription"},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                    {"type": "added_on", "before": str(n.today - timedelta(days=365))},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
         WHERE p.account_id = :a AND st.revenue >= 300 AND st.events >= 5 AND {SUBSCRIBED}
-          AND {consent(n, 'newsletter')} AND {local_date('p.created_at')} <= DATE '{n.today - timedelta(days=365)}'"""))
+          AND {consent(n, "newsletter")} AND {local_date("p.created_at")} <= DATE '{n.today - timedelta(days=365)}'"""
+        ),
+    )
+)
 
 # 16. Around the city (any of three) with at least one ticket.
-rule_set("s16-any-region", 4)((
-    lambda n, s: ({"all": [
-        {"any": [{"type": "text", "field": "city", "operator": "in", "values": ["Amsterdam", "Rotterdam", "Den Haag"]},
-                 {"type": "tag", "tag_id": n.tag["Utrecht"], "include_subtags": True},
-                 {"type": "distance", "km": 10, "venue_id": n.venue_id}]},
-        {"type": "purchase", "metric": "tickets", "min": 1}]}, None, None),
-    lambda n, s: f"""
+rule_set("s16-any-region", 4)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {
+                        "any": [
+                            {
+                                "type": "text",
+                                "field": "city",
+                                "operator": "in",
+                                "values": ["Amsterdam", "Rotterdam", "Den Haag"],
+                            },
+                            {"type": "tag", "tag_id": n.tag["Utrecht"], "include_subtags": True},
+                            {"type": "distance", "km": 10, "venue_id": n.venue_id},
+                        ]
+                    },
+                    {"type": "purchase", "metric": "tickets", "min": 1},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id,
              (SELECT latitude, longitude FROM venue WHERE account_id = :a AND id = {n.venue_id}) v
         WHERE p.account_id = :a AND (lower(p.city) IN ('amsterdam', 'rotterdam', 'den haag')
-           OR {has_tag(n.descendants(s, 'Utrecht'))}
+           OR {has_tag(n.descendants(s, "Utrecht"))}
            OR 2 * 6371.0 * asin(sqrt(power(sin(radians(p.latitude - v.latitude) / 2), 2)
-              + cos(radians(p.latitude)) * cos(radians(v.latitude)) * power(sin(radians(p.longitude - v.longitude) / 2), 2))) <= 10)"""))
+              + cos(radians(p.latitude)) * cos(radians(v.latitude)) * power(sin(radians(p.longitude - v.longitude) / 2), 2))) <= 10)"""
+        ),
+    )
+)
 
 # 17. Men with two or more tickets for the next events (scope: events).
-rule_set("s17-next-events", 2)((
-    lambda n, s: ({"all": [{"type": "purchase", "metric": "tickets", "min": 2},
-                           {"type": "gender", "values": ["male"]}]}, {"event_ids": n.future_events}, None),
-    lambda n, s: f"""
+rule_set("s17-next-events", 2)(
+    (
+        lambda n, s: (
+            {"all": [{"type": "purchase", "metric": "tickets", "min": 2}, {"type": "gender", "values": ["male"]}]},
+            {"event_ids": n.future_events},
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p JOIN (SELECT person_id, count(*) AS tickets FROM ticket_fact
               WHERE account_id = :a AND event_id IN ({ids(n.future_events)}) GROUP BY person_id) f
           ON f.person_id = p.id
-        WHERE p.account_id = :a AND f.tickets >= 2 AND p.gender = 'male'"""))
+        WHERE p.account_id = :a AND f.tickets >= 2 AND p.gender = 'male'"""
+        ),
+    )
+)
 
 # 18. Classical regulars of the last year who chose classical themselves: 5 conditions.
-rule_set("s18-classical-regulars-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "purchase", "metric": "orders", "min": 2},
-        {"type": "last_purchase", "mode": "within", "days": 90},
-        {"type": "tag", "tag_id": n.tag["Klassieke muziek"], "source": "person", "include_subtags": True},
-        {"type": "consent", "consent_type_id": n.consent["newsletter"]},
-        {"type": "age", "min": 50}]},
-        {"genre_tag_ids": n.descendants(s, "Klassieke muziek"), "days_back": 365}, None),
-    lambda n, s: f"""
-        WITH f AS ({scoped_figures_sql(scope_events_sql(n, genre=n.descendants(s, 'Klassieke muziek'), days_back=365),
-                                       orders=True)})
+rule_set("s18-classical-regulars-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "purchase", "metric": "orders", "min": 2},
+                    {"type": "last_purchase", "mode": "within", "days": 90},
+                    {"type": "tag", "tag_id": n.tag["Klassieke muziek"], "source": "person", "include_subtags": True},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                    {"type": "age", "min": 50},
+                ]
+            },
+            {"genre_tag_ids": n.descendants(s, "Klassieke muziek"), "days_back": 365},
+            None,
+        ),
+        lambda n, s: (
+            f"""
+        WITH f AS ({
+                scoped_figures_sql(
+                    scope_events_sql(n, genre=n.descendants(s, "Klassieke muziek"), days_back=365), orders=True
+                )
+            })
         SELECT count(*) FROM person p JOIN f ON f.person_id = p.id
         WHERE p.account_id = :a AND f.orders >= 2 AND f.last_date >= CAST(:today AS date) - 90
-          AND {has_tag(n.descendants(s, 'Klassieke muziek'), 'person')} AND {consent(n, 'newsletter')}
-          AND {age_bounds(n, 50, None)}"""))
+          AND {has_tag(n.descendants(s, "Klassieke muziek"), "person")} AND {consent(n, "newsletter")}
+          AND {age_bounds(n, 50, None)}"""
+        ),
+    )
+)
 
 # 19. Names and postal codes (text operators).
-rule_set("s19-text-operators", 3)((
-    lambda n, s: ({"all": [
-        {"any": [{"type": "text", "field": "last_name", "operator": "starts_with", "value": "de "},
-                 {"type": "text", "field": "first_name", "operator": "contains", "value": "an"}]},
-        {"type": "text", "field": "email", "operator": "is_not_empty"},
-        {"type": "text", "field": "postal_code", "operator": "not_in", "values": ["1011 AB", "3511 AA"]}]}, None, None),
-    lambda n, s: """
+rule_set("s19-text-operators", 3)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {
+                        "any": [
+                            {"type": "text", "field": "last_name", "operator": "starts_with", "value": "de "},
+                            {"type": "text", "field": "first_name", "operator": "contains", "value": "an"},
+                        ]
+                    },
+                    {"type": "text", "field": "email", "operator": "is_not_empty"},
+                    {"type": "text", "field": "postal_code", "operator": "not_in", "values": ["1011 AB", "3511 AA"]},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            """
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND (lower(p.last_name) LIKE 'de %' OR strpos(lower(p.first_name), 'an') > 0)
           AND coalesce(p.email, '') !~ '^\\s*$'
-          AND (p.postal_code IS NULL OR lower(p.postal_code) NOT IN ('1011 ab', '3511 aa'))"""))
+          AND (p.postal_code IS NULL OR lower(p.postal_code) NOT IN ('1011 ab', '3511 aa'))"""
+        ),
+    )
+)
 
 # 20. Engaged persons: recent form, own Jazz choice, not staff-labelled VIP, subscribed, consenting.
-rule_set("s20-engaged-5", 5)((
-    lambda n, s: ({"all": [
-        {"type": "form", "within_days": 365},
-        {"type": "tag", "tag_id": n.tag["Jazz"], "source": "person"},
-        {"type": "tag", "tag_id": n.tag["VIP"], "source": "staff", "has": False},
-        {"type": "subscription", "holder": False},
-        {"type": "consent", "consent_type_id": n.consent["newsletter"]}]}, None, None),
-    lambda n, s: f"""
+rule_set("s20-engaged-5", 5)(
+    (
+        lambda n, s: (
+            {
+                "all": [
+                    {"type": "form", "within_days": 365},
+                    {"type": "tag", "tag_id": n.tag["Jazz"], "source": "person"},
+                    {"type": "tag", "tag_id": n.tag["VIP"], "source": "staff", "has": False},
+                    {"type": "subscription", "holder": False},
+                    {"type": "consent", "consent_type_id": n.consent["newsletter"]},
+                ]
+            },
+            None,
+            None,
+        ),
+        lambda n, s: (
+            f"""
         SELECT count(*) FROM person p WHERE p.account_id = :a
           AND p.id IN (SELECT person_id FROM form_submission WHERE account_id = :a
-                       AND {local_date('submitted_at')} >= CAST(:today AS date) - 365)
-          AND {has_tag([n.tag['Jazz']], 'person')} AND NOT {has_tag([n.tag['VIP']], 'staff')}
-          AND NOT {SUBSCRIBED} AND {consent(n, 'newsletter')}"""))
+                       AND {local_date("submitted_at")} >= CAST(:today AS date) - 365)
+          AND {has_tag([n.tag["Jazz"]], "person")} AND NOT {has_tag([n.tag["VIP"]], "staff")}
+          AND NOT {SUBSCRIBED} AND {consent(n, "newsletter")}"""
+        ),
+    )
+)
 
 
 # --------------------------------------------------------------------------- running
+
 
 def _time(run: Callable[[], int]) -> tuple[list[float], int]:
     run()  # warm
@@ -466,11 +767,13 @@ def _prepare(session: Session, account_id: int) -> Names:
     for spec in RULE_SETS:
         if spec.name in ("s01-jazz-recent-5", "s02-dance-utrecht-5", "s05-lapsed-seniors-5"):
             rules, scope, parent = spec.build(names, session)
-            existing = session.execute(text("select id from segment where account_id = :a and name = :n"),
-                                       {"a": account_id, "n": spec.name}).scalar()
+            existing = session.execute(
+                text("select id from segment where account_id = :a and name = :n"), {"a": account_id, "n": spec.name}
+            ).scalar()
             if existing is None:
-                existing = segments.create_segment(session, account_id, name=spec.name, rules=rules, scope=scope,
-                                                   parent_id=parent).id
+                existing = segments.create_segment(
+                    session, account_id, name=spec.name, rules=rules, scope=scope, parent_id=parent
+                ).id
             names.saved[spec.name] = existing
     session.commit()
     return names
@@ -490,8 +793,9 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
         params = {"a": ds.account_id, "now": names.now, "today": names.today}
 
         def compiled() -> int:
-            return segments.count_matching(session, ds.account_id, rules=rules, scope=scope, parent_id=parent,
-                                           now=names.now)
+            return segments.count_matching(
+                session, ds.account_id, rules=rules, scope=scope, parent_id=parent, now=names.now
+            )
 
         def handwritten() -> int:
             return session.execute(text(hand), params).scalar_one()
@@ -503,14 +807,29 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
     same = compiled_count == hand_count
     five = spec.conditions >= 5
     ok = same and ratio <= TARGET_RATIO and (not five or median * 1000 <= TARGET_MS)
-    figure = (f"{ms(median)} (p95 {ms(percentile(compiled_samples, 95))}) vs hand {ms(hand_median)} = "
-              f"{ratio:.2f}x, {compiled_count:,} members" + ("" if same else f" MISMATCH hand {hand_count:,}"))
+    figure = (
+        f"{ms(median)} (p95 {ms(percentile(compiled_samples, 95))}) vs hand {ms(hand_median)} = "
+        f"{ratio:.2f}x, {compiled_count:,} members" + ("" if same else f" MISMATCH hand {hand_count:,}")
+    )
     target = f"ratio <= {TARGET_RATIO}" + (f", median <= {TARGET_MS:.0f} ms" if five else "")
-    return Result(f"segment {spec.name}", figure, target, ok, seconds=median,
-                  details={"compiled_ms": median * 1000, "compiled_p95_ms": percentile(compiled_samples, 95) * 1000,
-                           "hand_ms": hand_median * 1000, "ratio": ratio, "count": compiled_count,
-                           "hand_count": hand_count, "conditions": spec.conditions,
-                           "rules": rules, "scope": scope})
+    return Result(
+        f"segment {spec.name}",
+        figure,
+        target,
+        ok,
+        seconds=median,
+        details={
+            "compiled_ms": median * 1000,
+            "compiled_p95_ms": percentile(compiled_samples, 95) * 1000,
+            "hand_ms": hand_median * 1000,
+            "ratio": ratio,
+            "count": compiled_count,
+            "hand_count": hand_count,
+            "conditions": spec.conditions,
+            "rules": rules,
+            "scope": scope,
+        },
+    )
 
 
 for _spec in RULE_SETS:
@@ -520,5 +839,8 @@ for _spec in RULE_SETS:
 def count_statement_sql(session: Session, account_id: int, rules, scope, parent) -> str:
     """The compiled SQL of a rule set (for EXPLAIN while tuning)."""
     stmt = segments.member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent)
-    return str(select(func.count()).select_from(stmt.subquery()).compile(
-        session.get_bind(), compile_kwargs={"literal_binds": True}))
+    return str(
+        select(func.count())
+        .select_from(stmt.subquery())
+        .compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    )

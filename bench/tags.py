@@ -90,8 +90,9 @@ def api(ds: Dataset) -> Api:
     settings = Settings(database_url=ds.engine.url.render_as_string(hide_password=False), secret_key=SECRET_KEY)
     runtime = build_runtime(settings, engine=ds.engine, load_entrypoints=False)
     with Session(ds.engine) as session:
-        user = accounts.get_staff_user_by_email(session, ds.account_id, STAFF_EMAIL) or \
-            accounts.create_staff_user(session, ds.account_id, email=STAFF_EMAIL, role="admin", name="bench")
+        user = accounts.get_staff_user_by_email(session, ds.account_id, STAFF_EMAIL) or accounts.create_staff_user(
+            session, ds.account_id, email=STAFF_EMAIL, role="admin", name="bench"
+        )
         _, secret = accounts.issue_token(session, ds.account_id, kind="staff", staff_user_id=user.id, name="bench")
         session.commit()
     _APIS[id(ds)] = found = Api(runtime, build_schema(settings), ResponseCache(), f"Bearer {secret}")
@@ -128,6 +129,7 @@ def _check(result) -> dict:
 
 # --------------------------------------------------------------------------- tag counts
 
+
 def _count_all_tags(a: Api) -> list[dict]:
     nodes, after = [], None
     while True:
@@ -146,33 +148,60 @@ def tag_counts(ds: Dataset) -> Result:
     samples = _timed(lambda: _count_all_tags(a), 50)
     with ds.engine.connect() as conn:
         started = time.perf_counter()
-        fresh = {row.tag_id: tuple(row[1:]) for row in conn.execute(text("""
+        fresh = {
+            row.tag_id: tuple(row[1:])
+            for row in conn.execute(
+                text("""
             SELECT t.id AS tag_id, count(DISTINCT l.person_id) AS persons,
                    count(l.person_id) FILTER (WHERE l.source = 'person') AS by_person,
                    count(l.person_id) FILTER (WHERE l.source = 'staff') AS by_staff,
                    count(l.person_id) FILTER (WHERE l.source = 'integration') AS by_integration
               FROM tag t LEFT JOIN person_tag l ON l.account_id = t.account_id AND l.tag_id = t.id
-             WHERE t.account_id = :a GROUP BY t.id"""), {"a": ds.account_id})}
+             WHERE t.account_id = :a GROUP BY t.id"""),
+                {"a": ds.account_id},
+            )
+        }
         group_by_seconds = time.perf_counter() - started
     from graph.core.ids import from_global_id
 
-    served = {from_global_id(n["id"])[1]: (n["counts"]["persons"], n["counts"]["personsByPerson"],
-                                           n["counts"]["personsByStaff"], n["counts"]["personsByIntegration"])
-              for n in nodes}
+    served = {
+        from_global_id(n["id"])[1]: (
+            n["counts"]["persons"],
+            n["counts"]["personsByPerson"],
+            n["counts"]["personsByStaff"],
+            n["counts"]["personsByIntegration"],
+        )
+        for n in nodes
+    }
     wrong = sorted(t for t in fresh if served.get(t) != fresh[t])
     exact = not wrong and len(served) == len(fresh)
     mid, p95 = median(samples), percentile(samples, 95)
-    print(f"  tag-counts: {len(nodes)} tags in {-(-len(nodes) // 200)} requests; median {ms(mid)}, p95 {ms(p95)}; "
-          f"exact against a fresh GROUP BY over {sum(f[1] + f[2] + f[3] for f in fresh.values()):,} links "
-          f"({ms(group_by_seconds)}): {'yes' if exact else f'NO, {len(wrong)} tags differ'}", file=sys.stderr)
-    return Result(f"tag-counts ({len(nodes)} tags, GraphQL, exact: {'yes' if exact else 'NO'})",
-                  f"median {ms(mid)}, p95 {ms(p95)}", "median ≤ 200 ms, exact", mid <= 0.2 and exact,
-                  seconds=mid, details={"tags": len(nodes), "runs": len(samples), "median_s": mid, "p95_s": p95,
-                                        "exact": exact, "differing_tags": wrong[:20],
-                                        "group_by_seconds": group_by_seconds})
+    print(
+        f"  tag-counts: {len(nodes)} tags in {-(-len(nodes) // 200)} requests; median {ms(mid)}, p95 {ms(p95)}; "
+        f"exact against a fresh GROUP BY over {sum(f[1] + f[2] + f[3] for f in fresh.values()):,} links "
+        f"({ms(group_by_seconds)}): {'yes' if exact else f'NO, {len(wrong)} tags differ'}",
+        file=sys.stderr,
+    )
+    return Result(
+        f"tag-counts ({len(nodes)} tags, GraphQL, exact: {'yes' if exact else 'NO'})",
+        f"median {ms(mid)}, p95 {ms(p95)}",
+        "median ≤ 200 ms, exact",
+        mid <= 0.2 and exact,
+        seconds=mid,
+        details={
+            "tags": len(nodes),
+            "runs": len(samples),
+            "median_s": mid,
+            "p95_s": p95,
+            "exact": exact,
+            "differing_tags": wrong[:20],
+            "group_by_seconds": group_by_seconds,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- preference centre
+
 
 @benchmark("preference-form")
 def preference_form(ds: Dataset) -> Result:
@@ -193,15 +222,29 @@ def preference_form(ds: Dataset) -> Result:
         samples.append(time.perf_counter() - started)
         selected += sum(t["selected"] + sum(c["selected"] for c in t["children"]) for t in data["tags"])
     mid, p95 = median(samples), percentile(samples, 95)
-    print(f"  preference-form: {len(links)} persons, {shown} tags on the form, {selected / len(links):.2f} "
-          f"selected per person; median {ms(mid)}, p95 {ms(p95)}", file=sys.stderr)
-    return Result(f"preference-form ({shown} tags, {len(links)} persons)", f"median {ms(mid)}, p95 {ms(p95)}",
-                  "median ≤ 15 ms", mid <= 0.015, seconds=mid,
-                  details={"runs": len(samples), "median_s": mid, "p95_s": p95, "tags_on_form": shown,
-                           "selected_per_person": selected / len(links)})
+    print(
+        f"  preference-form: {len(links)} persons, {shown} tags on the form, {selected / len(links):.2f} "
+        f"selected per person; median {ms(mid)}, p95 {ms(p95)}",
+        file=sys.stderr,
+    )
+    return Result(
+        f"preference-form ({shown} tags, {len(links)} persons)",
+        f"median {ms(mid)}, p95 {ms(p95)}",
+        "median ≤ 15 ms",
+        mid <= 0.015,
+        seconds=mid,
+        details={
+            "runs": len(samples),
+            "median_s": mid,
+            "p95_s": p95,
+            "tags_on_form": shown,
+            "selected_per_person": selected / len(links),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- tag tree
+
 
 def _count_tree(nodes: list[dict]) -> int:
     return sum(1 + _count_tree(n.get("children") or []) for n in nodes)
@@ -212,10 +255,13 @@ def tree_query(ds: Dataset) -> str:
     from graph.core.ids import to_global_id
 
     with ds.engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT name, id FROM tag WHERE account_id = :a AND parent_id IS NULL "
-                                      "AND name = ANY(:n)"), {"a": ds.account_id, "n": list(TREE_ROOTS)}).all())
-    parts = [f'{name.lower()}: tag(id: "{to_global_id("Tag", rows[name])}") {{ {TREE_FIELDS} }}'
-             for name in TREE_ROOTS]
+        rows = dict(
+            conn.execute(
+                text("SELECT name, id FROM tag WHERE account_id = :a AND parent_id IS NULL AND name = ANY(:n)"),
+                {"a": ds.account_id, "n": list(TREE_ROOTS)},
+            ).all()
+        )
+    parts = [f'{name.lower()}: tag(id: "{to_global_id("Tag", rows[name])}") {{ {TREE_FIELDS} }}' for name in TREE_ROOTS]
     return "query TagSubtrees { " + " ".join(parts) + " }"
 
 
@@ -246,20 +292,38 @@ def tag_tree(ds: Dataset) -> Result:
     full_cached = median(_timed(lambda: a.execute(a.staff, FULL_TREE_QUERY), 200))
     full_uncached = median(_timed(lambda: a.execute(a.staff, FULL_TREE_QUERY, cached=False), 50))
     full_json = median(_timed(lambda: json.dumps(full), 200))
-    info = {"tags": tags, "graphql_median_s": g, "json_median_s": j, "ratio": ratio,
-            "graphql_with_serialisation_s": gb, "ratio_with_serialisation": gb / j,
-            "uncached_execute_s": uncached, "uncached_ratio": uncached / j,
-            "execute_sync_no_auth_s": pure, "execute_sync_ratio": pure / j,
-            "full_tree_tags": full_tags, "full_tree_cached_s": full_cached, "full_tree_uncached_s": full_uncached,
-            "full_tree_json_s": full_json}
-    print(f"  tag-tree: {tags} tags ({', '.join(TREE_ROOTS)} subtrees, staff viewer); GraphQL {ms(g)} vs "
-          f"json.dumps {ms(j)} = {ratio:.1f}x (with the response body serialised: {gb / j:.1f}x); "
-          f"without the response cache {ms(uncached)} = {uncached / j:.1f}x; schema.execute_sync alone "
-          f"{ms(pure)} = {pure / j:.1f}x; whole staff tree ({full_tags} tags): cached {ms(full_cached)}, "
-          f"uncached {ms(full_uncached)}, json.dumps {ms(full_json)}", file=sys.stderr)
-    return Result(f"tag-tree-graphql-vs-json ({tags} tags)",
-                  f"{ratio:.1f}x ({ms(g)} vs {ms(j)}; uncached {uncached / j:.0f}x)", "≤ 10x",
-                  ratio <= 10, seconds=g, details=info)
+    info = {
+        "tags": tags,
+        "graphql_median_s": g,
+        "json_median_s": j,
+        "ratio": ratio,
+        "graphql_with_serialisation_s": gb,
+        "ratio_with_serialisation": gb / j,
+        "uncached_execute_s": uncached,
+        "uncached_ratio": uncached / j,
+        "execute_sync_no_auth_s": pure,
+        "execute_sync_ratio": pure / j,
+        "full_tree_tags": full_tags,
+        "full_tree_cached_s": full_cached,
+        "full_tree_uncached_s": full_uncached,
+        "full_tree_json_s": full_json,
+    }
+    print(
+        f"  tag-tree: {tags} tags ({', '.join(TREE_ROOTS)} subtrees, staff viewer); GraphQL {ms(g)} vs "
+        f"json.dumps {ms(j)} = {ratio:.1f}x (with the response body serialised: {gb / j:.1f}x); "
+        f"without the response cache {ms(uncached)} = {uncached / j:.1f}x; schema.execute_sync alone "
+        f"{ms(pure)} = {pure / j:.1f}x; whole staff tree ({full_tags} tags): cached {ms(full_cached)}, "
+        f"uncached {ms(full_uncached)}, json.dumps {ms(full_json)}",
+        file=sys.stderr,
+    )
+    return Result(
+        f"tag-tree-graphql-vs-json ({tags} tags)",
+        f"{ratio:.1f}x ({ms(g)} vs {ms(j)}; uncached {uncached / j:.0f}x)",
+        "≤ 10x",
+        ratio <= 10,
+        seconds=g,
+        details=info,
+    )
 
 
 # --------------------------------------------------------------------------- requests per second
@@ -310,8 +374,16 @@ def _parse_wrk(output: str) -> dict:
     return found
 
 
-def drive_api(ds: Dataset, *, factory: str = "marquee.asgi:create", threads: int = 1, connections: int = 8,
-              seconds: int = 15, persons: int = 50, extra_path: str | None = None) -> dict:
+def drive_api(
+    ds: Dataset,
+    *,
+    factory: str = "marquee.asgi:create",
+    threads: int = 1,
+    connections: int = 8,
+    seconds: int = 15,
+    persons: int = 50,
+    extra_path: str | None = None,
+) -> dict:
     """Start one uvicorn process on a free loopback port, check that it answers the preference
     centre, warm it up for 3 s and drive it with wrk for ``seconds``; the server is always
     stopped at the end. Returns what wrk reported (requests/s, latency percentiles, errors)."""
@@ -319,14 +391,31 @@ def drive_api(ds: Dataset, *, factory: str = "marquee.asgi:create", threads: int
     port = _free_port()
     links = person_links(ds, persons, seed=9)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")}
-    env.update(MARQUEE_DATABASE_URL=ds.engine.url.render_as_string(hide_password=False),
-               MARQUEE_SECRET_KEY=SECRET_KEY, MARQUEE_LOG_LEVEL="WARNING", MARQUEE_GRAPHQL_IDE="false",
-               PYTHONPATH=os.pathsep.join(p for p in (extra_path, str(ROOT)) if p))
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    env.update(
+        MARQUEE_DATABASE_URL=ds.engine.url.render_as_string(hide_password=False),
+        MARQUEE_SECRET_KEY=SECRET_KEY,
+        MARQUEE_LOG_LEVEL="WARNING",
+        MARQUEE_GRAPHQL_IDE="false",
+        PYTHONPATH=os.pathsep.join(p for p in (extra_path, str(ROOT)) if p),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -342,20 +431,30 @@ def drive_api(ds: Dataset, *, factory: str = "marquee.asgi:create", threads: int
                 raise RuntimeError(f"the API did not start: {log.read().decode(errors='replace')[-2000:]}")
             time.sleep(0.2)
         body = json.dumps({"query": PREFERENCE_QUERY})
-        request = urllib.request.Request(f"{url}/graphql", data=body.encode(), method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {links[0]}"})
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {links[0]}"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = json.loads(response.read())
         if answer.get("errors") or not (answer.get("data") or {}).get("preferenceCentre"):
             raise RuntimeError(f"the preference centre did not answer over HTTP: {str(answer)[:500]}")
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(WRK_SCRIPT.format(LINKS="{" + ", ".join(_lua_string(x) for x in links) + "}",
-                                           BODY=_lua_string(body)))
+            script.write(
+                WRK_SCRIPT.format(LINKS="{" + ", ".join(_lua_string(x) for x in links) + "}", BODY=_lua_string(body))
+            )
         try:
             base = [wrk, f"-t{threads}", f"-c{connections}", "--timeout", "5s", "-s", script.name]
             subprocess.run([*base, "-d3s", url], capture_output=True, text=True, timeout=30, check=True)  # warm-up
-            run = subprocess.run([*base, f"-d{seconds}s", "--latency", url], capture_output=True, text=True,
-                                 timeout=seconds + 30, check=True)
+            run = subprocess.run(
+                [*base, f"-d{seconds}s", "--latency", url],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 30,
+                check=True,
+            )
         finally:
             os.unlink(script.name)
     finally:
@@ -366,8 +465,13 @@ def drive_api(ds: Dataset, *, factory: str = "marquee.asgi:create", threads: int
             server.kill()
             server.wait()
         log.close()
-    return _parse_wrk(run.stdout) | {"wrk": run.stdout, "threads": threads, "connections": connections,
-                                     "seconds": seconds, "persons": len(links)}
+    return _parse_wrk(run.stdout) | {
+        "wrk": run.stdout,
+        "threads": threads,
+        "connections": connections,
+        "seconds": seconds,
+        "persons": len(links),
+    }
 
 
 @benchmark("preference-form-rps")
@@ -380,8 +484,16 @@ def preference_form_rps(ds: Dataset) -> Result:
     found = drive_api(ds)
     rps, errors = found.get("rps", 0.0), found.get("non_2xx", 0)
     p50, p90, p99 = (found.get(f"p{p}_ms", float("nan")) for p in (50, 90, 99))
-    print(f"  preference-form-rps: wrk -t{found['threads']} -c{found['connections']} -d{found['seconds']}s over "
-          f"{found['persons']} person links: {rps:.0f} req/s, latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
-          f"p99 {p99:.1f} ms, non-2xx {errors}", file=sys.stderr)
-    return Result(name, f"{rps:.0f} req/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, c={found['connections']})",
-                  target, rps >= 300 and not errors, details=found)
+    print(
+        f"  preference-form-rps: wrk -t{found['threads']} -c{found['connections']} -d{found['seconds']}s over "
+        f"{found['persons']} person links: {rps:.0f} req/s, latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
+        f"p99 {p99:.1f} ms, non-2xx {errors}",
+        file=sys.stderr,
+    )
+    return Result(
+        name,
+        f"{rps:.0f} req/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, c={found['connections']})",
+        target,
+        rps >= 300 and not errors,
+        details=found,
+    )

@@ -23,8 +23,7 @@ def utcnow() -> datetime:
 
 def account_id_field() -> Any:
     return Field(
-        sa_column=Column(BigInteger, ForeignKey("account.id", ondelete="CASCADE"),
-                         primary_key=True, nullable=False)
+        sa_column=Column(BigInteger, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True, nullable=False)
     )
 
 
@@ -33,8 +32,9 @@ def id_field() -> Any:
 
 
 def created_at_field() -> Any:
-    return Field(default_factory=utcnow,
-                 sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
+    return Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
 
 
 def timestamp_field(nullable: bool = True) -> Any:
@@ -42,10 +42,8 @@ def timestamp_field(nullable: bool = True) -> Any:
 
 
 def jsonb_field(default_factory=dict) -> Any:
-    return Field(default_factory=default_factory,
-                 sa_column=Column(JSONB, nullable=False, server_default="{}"))
+    return Field(default_factory=default_factory, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
 def bigint_field(*, nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None if nullable else ...,
-                 sa_column=Column(BigInteger, nullable=nullable, index=index))
+    return Field(default=None if nullable else ..., sa_column=Column(BigInteger, nullable=nullable, index=index))

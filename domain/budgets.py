@@ -49,8 +49,11 @@ def time_budget(session: Session, what: str, *path: str) -> Iterator[None]:
         aborted = local
         if not is_cancelled(error):
             raise
-        raise OverBudget.single(ErrorCode.TOO_COSTLY, f"{what} took longer than its budget of {budget / 1000:g} s; "
-                                "narrow it down and try again", *path) from None
+        raise OverBudget.single(
+            ErrorCode.TOO_COSTLY,
+            f"{what} took longer than its budget of {budget / 1000:g} s; narrow it down and try again",
+            *path,
+        ) from None
     finally:
         if not aborted:
             connection.execute(_RESTORE, {"value": previous, "local": local})

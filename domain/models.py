@@ -7,11 +7,13 @@ from domain.forms.models import Form, FormSubmission, FormTag  # noqa: F401
 from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact  # noqa: F401
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue  # noqa: F401
 from domain.jobs_state.models import Job  # noqa: F401
-from domain.people.models import (ConsentType, CustomFieldDefinition, Organisation, Person,  # noqa: F401
-                                  PersonConsent, PersonIdentity)
+from domain.people.models import (
+    Person,  # noqa: F401
+)
 
 from domain.segments.models import Segment, SegmentReference  # noqa: F401
-from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory,  # noqa: F401
-                                 TagCounter)
+from domain.tags.models import (
+    TagCategory,  # noqa: F401
+)
 
 metadata = SQLModel.metadata

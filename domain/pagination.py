@@ -84,9 +84,17 @@ def page_size(first: int | None, *, maximum: int = MAX_PAGE_SIZE, default: int =
     return first
 
 
-def keyset_page(session, stmt: Select, keys: list[ColumnElement], *, descending: bool,
-                first: int | None, after: str | None, maximum: int = MAX_PAGE_SIZE,
-                coerce=lambda values: values) -> Page:
+def keyset_page(
+    session,
+    stmt: Select,
+    keys: list[ColumnElement],
+    *,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+    maximum: int = MAX_PAGE_SIZE,
+    coerce=lambda values: values,
+) -> Page:
     """Run ``stmt`` ordered by ``keys`` (all ascending or all descending; the last key unique).
 
     ``stmt`` must select the row object first and the key values after it.
@@ -100,8 +108,12 @@ def keyset_page(session, stmt: Select, keys: list[ColumnElement], *, descending:
     rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
     has_next = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=[r[0] for r in rows], cursors=[encode_cursor(r[1:]) for r in rows],
-                has_next_page=has_next, has_previous_page=bool(after))
+    return Page(
+        items=[r[0] for r in rows],
+        cursors=[encode_cursor(r[1:]) for r in rows],
+        has_next_page=has_next,
+        has_previous_page=bool(after),
+    )
 
 
 __all__ = ["Page", "keyset_page", "encode_cursor", "decode_cursor", "page_size"]

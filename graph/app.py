@@ -57,8 +57,14 @@ def error_response(request_headers, status: int, message: str, code: str, extra_
 
 
 SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
-HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 408: "REQUEST_TIMEOUT",
-              413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
 class Metrics:
@@ -77,12 +83,13 @@ class Metrics:
     def __init__(self) -> None:
         self._operations: set[str] = set()
         self.registry = CollectorRegistry()
-        self.requests = Counter("marquee_graphql_requests", "GraphQL requests", ["operation"],
-                                registry=self.registry)
-        self.errors = Counter("marquee_graphql_errors", "GraphQL requests answered with errors", ["operation"],
-                              registry=self.registry)
-        self.latency = Histogram("marquee_graphql_seconds", "GraphQL execution time", ["operation"],
-                                 registry=self.registry)
+        self.requests = Counter("marquee_graphql_requests", "GraphQL requests", ["operation"], registry=self.registry)
+        self.errors = Counter(
+            "marquee_graphql_errors", "GraphQL requests answered with errors", ["operation"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "marquee_graphql_seconds", "GraphQL execution time", ["operation"], registry=self.registry
+        )
 
 
 class JobStates:
@@ -122,8 +129,12 @@ class MarqueeGraphQL(GraphQL):
     """
 
     def __init__(self, runtime: Runtime, metrics: Metrics, **kwargs):
-        super().__init__(build_schema(runtime.settings), allow_queries_via_get=True,
-                         graphql_ide="graphiql" if runtime.settings.graphql_ide else None, **kwargs)
+        super().__init__(
+            build_schema(runtime.settings),
+            allow_queries_via_get=True,
+            graphql_ide="graphiql" if runtime.settings.graphql_ide else None,
+            **kwargs,
+        )
         self.runtime = runtime
         self.metrics = metrics
         self.response_cache = ResponseCache()
@@ -147,16 +158,24 @@ class MarqueeGraphQL(GraphQL):
             raise HTTPException(415, "Send the request as application/json.")
         data = self.parse_json(await request.get_body())
         if not isinstance(data, dict):
-            raise HTTPException(400, "The request body must be a JSON object with a `query` "
-                                     "(batches of operations are not accepted).")
+            raise HTTPException(
+                400, "The request body must be a JSON object with a `query` (batches of operations are not accepted)."
+            )
         _check_operation_name(data.get("operationName"))
-        for key, kinds, what in (("query", (str,), "a string"), ("variables", (dict,), "an object"),
-                                 ("extensions", (dict,), "an object")):
+        for key, kinds, what in (
+            ("query", (str,), "a string"),
+            ("variables", (dict,), "an object"),
+            ("extensions", (dict,), "an object"),
+        ):
             if not isinstance(data.get(key), (*kinds, type(None))):
                 raise HTTPException(400, f"The GraphQL operation's `{key}` must be {what} or null, if provided.")
-        return GraphQLRequestData(query=data.get("query"), variables=data.get("variables"),
-                                  operation_name=data.get("operationName"), extensions=data.get("extensions"),
-                                  protocol="http")
+        return GraphQLRequestData(
+            query=data.get("query"),
+            variables=data.get("variables"),
+            operation_name=data.get("operationName"),
+            extensions=data.get("extensions"),
+            protocol="http",
+        )
 
     async def get_context(self, request, response) -> Context:
         ctx = Context(self.runtime, request.headers.get("authorization"), request)
@@ -188,8 +207,9 @@ class MarqueeGraphQL(GraphQL):
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         allowed = OperationType.from_http(request_adapter.method)
-        persisted = (request_data.extensions or {}).get("persistedQuery") \
-            if isinstance(request_data.extensions, dict) else None
+        persisted = (
+            (request_data.extensions or {}).get("persistedQuery") if isinstance(request_data.extensions, dict) else None
+        )
         to_store = persisted is not None and request_data.query is not None
         if persisted is not None:
             try:
@@ -205,10 +225,17 @@ class MarqueeGraphQL(GraphQL):
         def run():
             started = time.perf_counter()
             try:
-                return execute(self.schema, self.response_cache, context, query=request_data.query,
-                               variables=request_data.variables, operation_name=request_data.operation_name,
-                               allowed_operation_types=allowed, extensions=request_data.extensions,
-                               root_value=root_value)
+                return execute(
+                    self.schema,
+                    self.response_cache,
+                    context,
+                    query=request_data.query,
+                    variables=request_data.variables,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    extensions=request_data.extensions,
+                    root_value=root_value,
+                )
             finally:
                 context.close()
                 self.metrics.latency.labels(operation).observe(time.perf_counter() - started)
@@ -243,8 +270,9 @@ class MarqueeGraphQL(GraphQL):
             response = await self.run(request)
         except HTTPException as e:
             allow = {"allow": "POST"} if e.status_code == 405 else None
-            response = error_response(request.headers, e.status_code, e.reason,
-                                      HTTP_CODES.get(e.status_code, "BAD_REQUEST"), allow)
+            response = error_response(
+                request.headers, e.status_code, e.reason, HTTP_CODES.get(e.status_code, "BAD_REQUEST"), allow
+            )
         await response(scope, receive, send)
 
     async def process_result(self, request, result):
@@ -271,9 +299,6 @@ class MarqueeGraphQL(GraphQL):
 def _check_operation_name(name) -> None:
     if name is not None and not isinstance(name, str):
         raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
-
-
-
 
 
 class BodyLimit:
@@ -318,8 +343,13 @@ class BodyLimit:
         except BodyTooLarge:
             await error_response(headers, 413, too_large, HTTP_CODES[413])(scope, receive, send)
         except BodyTimeout:
-            await error_response(headers, 408, f"the request body did not arrive within {self.seconds:g} s",
-                                 HTTP_CODES[408], {"connection": "close"})(scope, receive, send)
+            await error_response(
+                headers,
+                408,
+                f"the request body did not arrive within {self.seconds:g} s",
+                HTTP_CODES[408],
+                {"connection": "close"},
+            )(scope, receive, send)
 
 
 class BodyTooLarge(Exception):
@@ -354,16 +384,26 @@ class RequestId:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", request_id.encode())]}
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
             await send(message)
+
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            ACCESS_LOG.info("%s %s %s", scope.get("method"), scope.get("path"), status, extra={
-                "request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
-                "operation": (scope.get("state") or {}).get("operation"), "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            ACCESS_LOG.info(
+                "%s %s %s",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "operation": (scope.get("state") or {}).get("operation"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
             REQUEST_ID.reset(token)
 
 
@@ -371,16 +411,23 @@ def preference_page_headers(page: str, frame_ancestors: tuple[str, ...]) -> dict
     """The preference page runs only its own inline script and style (by hash), talks only to this
     API, and may be framed only by the origins the venue names (``MARQUEE_FRAME_ANCESTORS``; none
     by default) — a page that holds a person's link must not be framed by anyone."""
+
     def hashes(tag: str) -> str:
         bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.S)
         return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies)
 
     ancestors = " ".join(frame_ancestors) or "'none'"
-    policy = (f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
-              f"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
-              f"frame-ancestors {ancestors}")
-    headers = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer", "Content-Security-Policy": policy,
-               "X-Content-Type-Options": "nosniff"}
+    policy = (
+        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+        f"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+        f"frame-ancestors {ancestors}"
+    )
+    headers = {
+        "Cache-Control": "no-cache",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+    }
     if not frame_ancestors:
         headers["X-Frame-Options"] = "DENY"
     return headers

@@ -81,8 +81,9 @@ class Context:
         settings = self.runtime.settings
         if secret.startswith(PERSON_TOKEN_PREFIX):
             try:
-                visit = forms.open_person_link(self.session, settings.secret_key, secret,
-                                               max_age=settings.preference_link_max_age)
+                visit = forms.open_person_link(
+                    self.session, settings.secret_key, secret, max_age=settings.preference_link_max_age
+                )
             except PersonTokenExpired:
                 self.auth_error = "this link has expired"
                 return None

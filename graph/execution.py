@@ -16,8 +16,9 @@ from graph.tags.response_cache import ResponseCache, is_static_tag_query
 
 
 def limits_of(settings) -> Limits:
-    return Limits(max_tokens=settings.max_query_tokens, max_depth=settings.max_query_depth,
-                  max_aliases=settings.max_aliases)
+    return Limits(
+        max_tokens=settings.max_query_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases
+    )
 
 
 def _document_key(query: str | None, operation_name: str | None, variables) -> tuple | None:
@@ -31,14 +32,26 @@ def _document_key(query: str | None, operation_name: str | None, variables) -> t
     return (query, operation_name, frozen)
 
 
-def execute(schema, cache: ResponseCache | None, context, *, query: str | None, variables: dict | None = None,
-            operation_name: str | None = None, allowed_operation_types=None, extensions: dict | None = None,
-            root_value=None) -> ExecutionResult:
+def execute(
+    schema,
+    cache: ResponseCache | None,
+    context,
+    *,
+    query: str | None,
+    variables: dict | None = None,
+    operation_name: str | None = None,
+    allowed_operation_types=None,
+    extensions: dict | None = None,
+    root_value=None,
+) -> ExecutionResult:
     prepared: Prepared | None = None
     if query:
         prepared = prepare(query, operation_name, limits_of(context.runtime.settings))
-        odd = prepared.errors[0] if prepared.errors else \
-            check_literals(prepared) or check_variables(variables if isinstance(variables, dict) else None)
+        odd = (
+            prepared.errors[0]
+            if prepared.errors
+            else check_literals(prepared) or check_variables(variables if isinstance(variables, dict) else None)
+        )
         if odd is not None:
             return ExecutionResult(data=None, errors=[odd])
         if context.session_not_started:
@@ -53,9 +66,15 @@ def execute(schema, cache: ResponseCache | None, context, *, query: str | None, 
             data = cache.get(key)
             if data is not None:
                 return ExecutionResult(data=data, errors=None)
-    result = schema.execute_sync(query, variable_values=variables, context_value=context, root_value=root_value,
-                                 operation_name=operation_name, allowed_operation_types=allowed_operation_types,
-                                 operation_extensions=extensions)
+    result = schema.execute_sync(
+        query,
+        variable_values=variables,
+        context_value=context,
+        root_value=root_value,
+        operation_name=operation_name,
+        allowed_operation_types=allowed_operation_types,
+        operation_extensions=extensions,
+    )
     if key is not None and not result.errors and result.data is not None:
         cache.put(key, result.data)
     return result

@@ -58,15 +58,15 @@ class MarqueeExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_value(return_type, field_details_list, info, path, result, position_context)
         document = getattr(self.context_value, "document_key", None)
         if document is None:
-            return super().complete_value(return_type, field_details_list, info, path, result.build(),
-                                          position_context)
+            return super().complete_value(return_type, field_details_list, info, path, result.build(), position_context)
         key = (result.key, document, _response_path(path))
         found = COMPLETIONS.get(key, _REGULAR)
         if found is not _REGULAR:
             return found
         errors = len(self.collected_errors.errors)
-        completed = super().complete_value(return_type, field_details_list, info, path, result.build(),
-                                           position_context)
+        completed = super().complete_value(
+            return_type, field_details_list, info, path, result.build(), position_context
+        )
         if len(self.collected_errors.errors) == errors and not self.is_awaitable(completed):
             COMPLETIONS.put(key, completed)
         return completed
@@ -74,8 +74,12 @@ class MarqueeExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
         first = field_details_list[0].node
         field_def = parent_type.fields.get(first.name.value)
-        if (field_def is not None and not first.arguments and not _wraps_resolvers(self.middleware_manager)
-                and getattr(field_def.resolve, "_is_default", False)):
+        if (
+            field_def is not None
+            and not first.arguments
+            and not _wraps_resolvers(self.middleware_manager)
+            and getattr(field_def.resolve, "_is_default", False)
+        ):
             value = _plain_leaf(field_def, source)
             if value is not _REGULAR:
                 return value

@@ -48,8 +48,9 @@ class PersistedQueries:
     def resolve(self, query: str | None, persisted: Any) -> str:
         """The document to run for a request carrying ``persistedQuery`` (nothing is stored yet)."""
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
-            raise PersistedQueryError("PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
-                                      "Unsupported persisted query version (only version 1).", 400)
+            raise PersistedQueryError(
+                "PERSISTED_QUERY_VERSION_NOT_SUPPORTED", "Unsupported persisted query version (only version 1).", 400
+            )
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise PersistedQueryError("BAD_PERSISTED_QUERY", "sha256Hash must be 64 lower-case hex digits.", 400)

@@ -27,8 +27,9 @@ from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
 from marquee.settings import Settings
 
-Query = merge_types("Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery,
-                              SegmentQuery))
+Query = merge_types(
+    "Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery)
+)
 Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 
@@ -55,25 +56,47 @@ class InputErrorCodes(SchemaExtension):
                 node = error.nodes[0] if error.nodes else None
                 takes_input = node is not None and any(a.name.value == "input" for a in node.arguments or ())
                 prefix = ("input",) if takes_input else ()
-                error.extensions = {**(error.extensions or {}), "code": original.problems[0].code.name,
-                                    "problems": [{"code": p.code.name, "message": p.message,
-                                                  "path": input_path(p.path, prefix)}
-                                                 for p in original.problems]}
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": original.problems[0].code.name,
+                    "problems": [
+                        {"code": p.code.name, "message": p.message, "path": input_path(p.path, prefix)}
+                        for p in original.problems
+                    ],
+                }
 
 
 class MarqueeSchema(strawberry.Schema):
-    async def stream(self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
-                     operation_extensions=None, allowed_operation_types=None):
+    async def stream(
+        self,
+        query,
+        variable_values=None,
+        context_value=None,
+        root_value=None,
+        operation_name=None,
+        operation_extensions=None,
+        allowed_operation_types=None,
+    ):
         """Streaming transports (the WebSocket) run subscriptions only: queries and mutations go
         over HTTP, where each request gets its own session and transaction."""
-        return await super().stream(query, variable_values, context_value, root_value, operation_name,
-                                    operation_extensions, allowed_operation_types=(OperationType.SUBSCRIPTION,))
+        return await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        )
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Log only unexpected errors: bad input and refused permissions are answers, not faults."""
-        unexpected = [e for e in errors
-                      if getattr(e, "original_error", None) is not None
-                      and not isinstance(e.original_error, (InputError, type(e)))]
+        unexpected = [
+            e
+            for e in errors
+            if getattr(e, "original_error", None) is not None
+            and not isinstance(e.original_error, (InputError, type(e)))
+        ]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
@@ -89,9 +112,14 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if settings.is_production:
         extensions.append(lambda: MaskErrors(should_mask_error=_masked, error_message="Unexpected error."))
-    return MarqueeSchema(query=Query, mutation=Mutation, subscription=Subscription, types=NODE_TYPES,
-                         extensions=extensions,
-                         execution_context_class=MarqueeExecutor)
+    return MarqueeSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=NODE_TYPES,
+        extensions=extensions,
+        execution_context_class=MarqueeExecutor,
+    )
 
 
 schema = build_schema()

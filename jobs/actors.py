@@ -31,8 +31,15 @@ MINUTE_MS = 60_000
 DEMO_LOCK_NAMESPACE = 0x44454D4F  # "DEMO": one demo load per account at a time
 
 
-@actor("marquee.load_demo_data", max_retries=3, min_backoff=5_000, max_backoff=5 * MINUTE_MS,
-       time_limit=30 * MINUTE_MS, throws=(JobRefused, InputError), notify_shutdown=True)
+@actor(
+    "marquee.load_demo_data",
+    max_retries=3,
+    min_backoff=5_000,
+    max_backoff=5 * MINUTE_MS,
+    time_limit=30 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
 def load_demo_data(job_id: int) -> None:
     """Load the demo venue's data into the (empty) account of job ``job_id``.
 
@@ -51,11 +58,14 @@ def _load_demo_data_work(job: Job, progress: Progress) -> dict[str, Any]:
     engine = get_runtime().engine
     with engine.connect() as conn, conn.begin():
         # Serialise demo loads per account without blocking other writes to it.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :account)"),
-                     {"ns": DEMO_LOCK_NAMESPACE, "account": job.account_id & 0x7FFFFFFF})
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :account)"),
+            {"ns": DEMO_LOCK_NAMESPACE, "account": job.account_id & 0x7FFFFFFF},
+        )
         if conn.execute(select(Person.id).where(Person.account_id == job.account_id).limit(1)).first():
-            raise JobRefused(f"account {job.account_id} already holds persons; demo data is loaded "
-                             "only into an empty account")
+            raise JobRefused(
+                f"account {job.account_id} already holds persons; demo data is loaded only into an empty account"
+            )
         counts = generate(conn, job.account_id, people=people, seed=seed, progress=progress)
         result = {str(k): v for k, v in dict(counts or {}).items()}
         # Recorded in the same transaction as the data: a redelivery finds the job done.

@@ -40,8 +40,10 @@ def setup_broker(redis_url: str | None = None, *, namespace: str | None = None) 
     global _broker
     url = redis_url or settings_from_env().redis_url
     if not url:
-        raise RuntimeError("MARQUEE_REDIS_URL is not set (run through `marquee`, which starts an embedded "
-                           "Redis when none is configured)")
+        raise RuntimeError(
+            "MARQUEE_REDIS_URL is not set (run through `marquee`, which starts an embedded "
+            "Redis when none is configured)"
+        )
     namespace = namespace or os.environ.get("MARQUEE_REDIS_NAMESPACE") or DEFAULT_NAMESPACE
     broker = RedisBroker(url=url, namespace=namespace)
     broker.add_middleware(CurrentMessage())
@@ -83,8 +85,14 @@ def actor(actor_name: str, *, max_retries: int = DEFAULT_MAX_RETRIES, **options:
 
     def decorate(fn: Callable) -> dramatiq.Actor:
         with _lock:
-            declared = dramatiq.actor(fn, actor_name=actor_name, queue_name=options.pop("queue_name", QUEUE),
-                                      broker=get_broker(), max_retries=max_retries, **options)
+            declared = dramatiq.actor(
+                fn,
+                actor_name=actor_name,
+                queue_name=options.pop("queue_name", QUEUE),
+                broker=get_broker(),
+                max_retries=max_retries,
+                **options,
+            )
             _actors[actor_name] = declared
         return declared
 
@@ -97,8 +105,9 @@ def will_retry(exc: BaseException) -> bool:
     if message is None:
         return False
     broker = _broker
-    declared = (broker.actors.get(message.actor_name) if broker is not None else None) \
-        or _actors.get(message.actor_name)
+    declared = (broker.actors.get(message.actor_name) if broker is not None else None) or _actors.get(
+        message.actor_name
+    )
     actor_options = declared.options if declared is not None else {}
     throws = message.options.get("throws") or actor_options.get("throws")
     if throws and isinstance(exc, throws):

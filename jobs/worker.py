@@ -23,8 +23,17 @@ def worker_command(processes: int = 1, threads: int = 4, *, queues: list[str] | 
     if processes < 1 or threads < 1:
         raise ValueError("processes and threads must be at least 1")
     # jobs.entry configures JSON logging in each worker process; dramatiq's own plain format is off.
-    argv = [sys.executable, "-m", "dramatiq", "jobs.entry:broker", "--skip-logging",
-            "--processes", str(processes), "--threads", str(threads)]
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "jobs.entry:broker",
+        "--skip-logging",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     if queues:
         argv += ["--queues", *queues]
     return argv

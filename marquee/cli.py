@@ -22,8 +22,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from marquee.settings import Settings, get_settings
 
-app = typer.Typer(help="Marquee: audience CRM and marketing platform for venues.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Marquee: audience CRM and marketing platform for venues.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
@@ -43,8 +46,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _options(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                               help="Print the version and exit.")) -> None:
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Marquee: audience CRM and marketing platform for venues."""
 
 
@@ -98,8 +104,9 @@ def servers(*, need_redis: bool = True) -> Iterator[Settings]:
     settings = get_settings()
     # SIGTERM ends the command like Ctrl-C: the servers below are stopped on the way out (its
     # default action, or uvicorn re-raising it after its own shutdown, would skip that).
-    previous = signal.signal(signal.SIGTERM, _terminate) \
-        if threading.current_thread() is threading.main_thread() else None
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
     running = ensure_servers(settings.database_url, settings.redis_url, settings.data_dir, need_redis=need_redis)
     try:
         assert running.database_url is not None
@@ -145,12 +152,14 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 
 @app.command("create-account")
-def create_account(name: str = typer.Argument(..., help="Display name of the venue."),
-                   slug: str | None = typer.Option(None, help="Short unique name (default: from the name)."),
-                   timezone: str = typer.Option("Europe/Amsterdam", help="IANA time zone of the account."),
-                   module: list[str] = typer.Option([], help="Module to switch on: recommendations, business."),
-                   admin_email: str = typer.Option(..., help="E-mail of the first admin user."),
-                   tag_name_policy: str = typer.Option("preserve", help="preserve or canonical.")) -> None:
+def create_account(
+    name: str = typer.Argument(..., help="Display name of the venue."),
+    slug: str | None = typer.Option(None, help="Short unique name (default: from the name)."),
+    timezone: str = typer.Option("Europe/Amsterdam", help="IANA time zone of the account."),
+    module: list[str] = typer.Option([], help="Module to switch on: recommendations, business."),
+    admin_email: str = typer.Option(..., help="E-mail of the first admin user."),
+    tag_name_policy: str = typer.Option("preserve", help="preserve or canonical."),
+) -> None:
     """Create an account with an admin user and print the admin's API token."""
     from domain.accounts import service as accounts  # noqa: PLC0415
     from domain.errors import InputError  # noqa: PLC0415
@@ -160,11 +169,18 @@ def create_account(name: str = typer.Argument(..., help="Display name of the ven
         _migrate(settings)
         try:
             with session_scope(_engine(settings)) as session:
-                account = accounts.create_account(session, name=name, slug=slug, timezone_name=timezone,
-                                                  modules=module, tag_name_policy=tag_name_policy)
+                account = accounts.create_account(
+                    session,
+                    name=name,
+                    slug=slug,
+                    timezone_name=timezone,
+                    modules=module,
+                    tag_name_policy=tag_name_policy,
+                )
                 user = accounts.create_staff_user(session, account.id, email=admin_email, role="admin")
-                _, secret = accounts.issue_token(session, account.id, kind="staff", staff_user_id=user.id,
-                                                 name="created by marquee create-account")
+                _, secret = accounts.issue_token(
+                    session, account.id, kind="staff", staff_user_id=user.id, name="created by marquee create-account"
+                )
                 slug_out = account.slug
         except InputError as exc:
             _fail_input(exc)
@@ -173,13 +189,15 @@ def create_account(name: str = typer.Argument(..., help="Display name of the ven
 
 
 @app.command("create-token")
-def create_token(account: str = typer.Option(..., help="Account slug."),
-                 kind: str = typer.Option("staff", help="staff, website or connector."),
-                 email: str | None = typer.Option(None, help="Staff user's e-mail (kind staff)."),
-                 role: str = typer.Option("admin", help="Role when the staff user is created."),
-                 plugin: str | None = typer.Option(None, help="Plugin name (kind connector)."),
-                 scope: list[str] = typer.Option([], help="Scopes of a connector key."),
-                 name: str = typer.Option("", help="A note to recognise the token by.")) -> None:
+def create_token(
+    account: str = typer.Option(..., help="Account slug."),
+    kind: str = typer.Option("staff", help="staff, website or connector."),
+    email: str | None = typer.Option(None, help="Staff user's e-mail (kind staff)."),
+    role: str = typer.Option("admin", help="Role when the staff user is created."),
+    plugin: str | None = typer.Option(None, help="Plugin name (kind connector)."),
+    scope: list[str] = typer.Option([], help="Scopes of a connector key."),
+    name: str = typer.Option("", help="A note to recognise the token by."),
+) -> None:
     """Issue a bearer token (the secret is printed once)."""
     from domain.accounts import service as accounts  # noqa: PLC0415
     from domain.errors import InputError  # noqa: PLC0415
@@ -200,12 +218,20 @@ def create_token(account: str = typer.Option(..., help="Account slug."),
                     raise typer.Exit(EXIT_NOT_FOUND)
                 user_id = None
                 if kind == "staff":
-                    user = accounts.get_staff_user_by_email(session, found.id, email) or \
-                        accounts.create_staff_user(session, found.id, email=email, role=role)
+                    user = accounts.get_staff_user_by_email(session, found.id, email) or accounts.create_staff_user(
+                        session, found.id, email=email, role=role
+                    )
                     user_id = user.id
-                _, secret = accounts.issue_token(session, found.id, kind=kind, staff_user_id=user_id,
-                                                 plugin=plugin, scopes=scope, name=name,
-                                                 plugin_scopes=_installed_plugins() if kind == "connector" else None)
+                _, secret = accounts.issue_token(
+                    session,
+                    found.id,
+                    kind=kind,
+                    staff_user_id=user_id,
+                    plugin=plugin,
+                    scopes=scope,
+                    name=name,
+                    plugin_scopes=_installed_plugins() if kind == "connector" else None,
+                )
         except InputError as exc:
             _fail_input(exc)
     typer.echo(secret)
@@ -241,18 +267,25 @@ def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tupl
     with session_scope(engine) as session:
         account = accounts.get_account_by_slug(session, slug)
         if account is None:
-            account = accounts.create_account(session, name="Stadsschouwburg Demo", slug=slug,
-                                              modules=["recommendations", "business"])
+            account = accounts.create_account(
+                session, name="Stadsschouwburg Demo", slug=slug, modules=["recommendations", "business"]
+            )
         account_id = int(account.id)
-        existing = session.execute(select(func.count()).select_from(Person)
-                                   .where(Person.account_id == account_id)).scalar_one()
+        existing = session.execute(
+            select(func.count()).select_from(Person).where(Person.account_id == account_id)
+        ).scalar_one()
     if existing:
         console.print(f"account [bold]{slug}[/bold] already holds {existing:,} persons; not loading again")
         engine.dispose()
         return account_id, False
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("demo data", total=1.0)
 
         def report(fraction: float, message: str) -> None:
@@ -261,15 +294,19 @@ def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tupl
         with engine.begin() as conn:
             counts = load_demo_data(conn, account_id, people=people, seed=seed, progress=report)
     engine.dispose()
-    console.print(f"loaded in {time.perf_counter() - started:.1f} s: " +
-                  ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int)))
+    console.print(
+        f"loaded in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
+    )
     return account_id, True
 
 
 @app.command("demo-data")
-def demo_data(people: int = typer.Option(20_000, min=1, max=5_000_000, help="Number of persons."),
-              seed: int = typer.Option(42, help="Same seed, same data."),
-              account: str = typer.Option(DEMO_SLUG, help="Slug of the account to create and fill.")) -> None:
+def demo_data(
+    people: int = typer.Option(20_000, min=1, max=5_000_000, help="Number of persons."),
+    seed: int = typer.Option(42, help="Same seed, same data."),
+    account: str = typer.Option(DEMO_SLUG, help="Slug of the account to create and fill."),
+) -> None:
     """Load realistic demo data (persons, catalogue, orders, consents) into a new account."""
     with servers(need_redis=False) as settings:
         _migrate(settings)
@@ -277,20 +314,30 @@ def demo_data(people: int = typer.Option(20_000, min=1, max=5_000_000, help="Num
 
 
 @app.command()
-def serve(host: str = typer.Option(None, help="Interface to listen on.", show_default="MARQUEE_HOST or 127.0.0.1"),
-          port: int = typer.Option(None, help="TCP port.", show_default="MARQUEE_PORT or 8000"),
-          workers: int = typer.Option(1, help="API processes.")) -> None:
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on.", show_default="MARQUEE_HOST or 127.0.0.1"),
+    port: int = typer.Option(None, help="TCP port.", show_default="MARQUEE_PORT or 8000"),
+    workers: int = typer.Option(1, help="API processes."),
+) -> None:
     """Run the API (GraphQL at /graphql)."""
     import uvicorn  # noqa: PLC0415
 
     with servers() as settings:
-        uvicorn.run("marquee.asgi:create", factory=True, host=host or settings.host, port=port or settings.port,
-                    workers=workers, log_level="warning")
+        uvicorn.run(
+            "marquee.asgi:create",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level="warning",
+        )
 
 
 @app.command()
-def worker(processes: int = typer.Option(1, help="Worker processes."),
-           threads: int = typer.Option(4, help="Threads per process.")) -> None:
+def worker(
+    processes: int = typer.Option(1, help="Worker processes."),
+    threads: int = typer.Option(4, help="Threads per process."),
+) -> None:
     """Run the background worker (dramatiq on Redis)."""
     from jobs.worker import run_worker  # noqa: PLC0415
 
@@ -299,9 +346,11 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
 
 
 @app.command()
-def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo account."),
-         port: int = typer.Option(None, help="TCP port of the API.", show_default="MARQUEE_PORT or 8000"),
-         reset: bool = typer.Option(False, "--reset", help="Delete the demo account and load it again.")) -> None:
+def demo(
+    people: int = typer.Option(20_000, min=1, help="Persons in the demo account."),
+    port: int = typer.Option(None, help="TCP port of the API.", show_default="MARQUEE_PORT or 8000"),
+    reset: bool = typer.Option(False, "--reset", help="Delete the demo account and load it again."),
+) -> None:
     """Everything at once: servers, migrations, demo data, API and worker. Ctrl-C stops it all."""
     from domain.accounts import service as accounts  # noqa: PLC0415
     from domain.demo.service import create_demo_segments, demo_person  # noqa: PLC0415
@@ -320,24 +369,45 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
         account_id, _ = _load_demo(settings, people=people, seed=42, slug=DEMO_SLUG)
         engine = _engine(settings)
         with session_scope(engine) as session:
-            user = accounts.get_staff_user_by_email(session, account_id, "admin@demo.example") or \
-                accounts.create_staff_user(session, account_id, email="admin@demo.example", role="admin",
-                                           name="Demo Admin")
-            _, token = accounts.issue_token(session, account_id, kind="staff", staff_user_id=user.id,
-                                            name="make demo")
+            user = accounts.get_staff_user_by_email(
+                session, account_id, "admin@demo.example"
+            ) or accounts.create_staff_user(
+                session, account_id, email="admin@demo.example", role="admin", name="Demo Admin"
+            )
+            _, token = accounts.issue_token(session, account_id, kind="staff", staff_user_id=user.id, name="make demo")
             create_demo_segments(session, account_id)
             forms.preference_centre(session, account_id)
             shown = demo_person(session, account_id)
             link = None
             if shown is not None:
                 base = settings.public_url or f"http://{settings.host}:{port}"
-                link, _, _ = forms.make_preference_link(session, account_id, shown.id, secret_key=settings.secret_key,
-                                                        base_url=base, max_age=settings.preference_link_max_age)
+                link, _, _ = forms.make_preference_link(
+                    session,
+                    account_id,
+                    shown.id,
+                    secret_key=settings.secret_key,
+                    base_url=base,
+                    max_age=settings.preference_link_max_age,
+                )
                 who = f"{shown.first_name} {shown.last_name or ''}".strip()
         engine.dispose()
         env = dict(os.environ, MARQUEE_PORT=str(port))
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "marquee.asgi:create",
-                                "--host", settings.host, "--port", str(port), "--log-level", "warning"], env=env)
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "marquee.asgi:create",
+                "--host",
+                settings.host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
         work = subprocess.Popen([sys.executable, "-m", "marquee.cli", "worker"], env=env)
         children = [api, work]
         signal.signal(signal.SIGTERM, _interrupt)
@@ -346,15 +416,17 @@ def demo(people: int = typer.Option(20_000, min=1, help="Persons in the demo acc
             url = f"http://{settings.host}:{port}"
             query = '{"query":"{ segments { edges { node { name count } } } }"}'
             preference = f"  Preference centre of {who}:\n    {link}\n" if link else ""
-            typer.echo(f"\nMarquee is running.\n"
-                       f"  Explorer (signed in as the demo admin):\n    {url}/graphql#token={token}\n"
-                       f"  GraphQL endpoint:     {url}/graphql\n"
-                       f"  Staff token (admin of account '{DEMO_SLUG}'):\n    {token}\n"
-                       f"{preference}"
-                       f"  Saved segments, counted:\n    curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
-                       f"-H 'Content-Type: application/json' -d '{query}'\n"
-                       f"  Start again with fresh demo data: marquee demo --reset (or make demo-reset)\n"
-                       f"Press Ctrl-C to stop.")
+            typer.echo(
+                f"\nMarquee is running.\n"
+                f"  Explorer (signed in as the demo admin):\n    {url}/graphql#token={token}\n"
+                f"  GraphQL endpoint:     {url}/graphql\n"
+                f"  Staff token (admin of account '{DEMO_SLUG}'):\n    {token}\n"
+                f"{preference}"
+                f"  Saved segments, counted:\n    curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
+                f"-H 'Content-Type: application/json' -d '{query}'\n"
+                f"  Start again with fresh demo data: marquee demo --reset (or make demo-reset)\n"
+                f"Press Ctrl-C to stop."
+            )
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             console.print("[red]a process stopped; shutting down[/red]")

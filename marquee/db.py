@@ -15,15 +15,16 @@ def normalise_database_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
 IDLE_PING_SECONDS = 10.0
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
-                idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS
+) -> Engine:
     engine = create_engine(
         normalise_database_url(url),
         pool_size=pool_size,
@@ -43,6 +44,7 @@ def ping_when_idle(engine: Engine, seconds: float) -> None:
     database restart or failover goes unnoticed) is pinged; a dead one is replaced before the
     request sees it. A busy connection that breaks is caught by SQLAlchemy's disconnect
     handling, which invalidates the pool."""
+
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection, record) -> None:
         record.info["idle_since"] = time.monotonic()

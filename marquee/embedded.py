@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # platformdirs warns on every command although its fallback is fine.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
+
 # Applied once to the embedded server (ALTER SYSTEM) and followed by a restart. The
 # figures suit this project's 2-core / 24 GB machines and the 1M-person benchmark set.
 def usable_cores() -> int:
@@ -151,8 +152,9 @@ def start_redis(data_dir: Path) -> tuple[str, object]:
     return f"unix://{client.socket_file}", client
 
 
-def ensure_servers(database_url: str | None, redis_url: str | None, data_dir: Path,
-                   *, need_redis: bool = True) -> EmbeddedServers:
+def ensure_servers(
+    database_url: str | None, redis_url: str | None, data_dir: Path, *, need_redis: bool = True
+) -> EmbeddedServers:
     """Start whatever is not configured by URL; return the URLs to use."""
     servers = EmbeddedServers(database_url=database_url, redis_url=redis_url)
     if not database_url:
@@ -160,5 +162,3 @@ def ensure_servers(database_url: str | None, redis_url: str | None, data_dir: Pa
     if need_redis and not redis_url:
         servers.redis_url, servers._redis = start_redis(data_dir)
     return servers
-
-

@@ -105,8 +105,9 @@ def _no_dml(state):
 _runtime: Runtime | None = None
 
 
-def build_runtime(settings: Settings | None = None, *, engine: Engine | None = None,
-                  load_entrypoints: bool = True) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None, *, engine: Engine | None = None, load_entrypoints: bool = True
+) -> Runtime:
     from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
 
     settings = settings or get_settings()

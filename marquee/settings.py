@@ -37,8 +37,10 @@ MIN_SECRET_LENGTH = 32
 def check_secret(secret: str | None) -> str:
     """A production secret: set, not the published development one, long and varied enough."""
     if not secret:
-        raise SettingsError("MARQUEE_SECRET_KEY must be set in production (for example: "
-                            "python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        raise SettingsError(
+            "MARQUEE_SECRET_KEY must be set in production (for example: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     if secret == DEVELOPMENT_SECRET:
         raise SettingsError("MARQUEE_SECRET_KEY is the published development secret; production needs its own")
     if len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10:
@@ -126,8 +128,9 @@ def _instant(value: str | None, production: bool) -> datetime | None:
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:
-        raise SettingsError(f"MARQUEE_NOW must be an ISO instant such as 2026-05-01T12:00:00+02:00, "
-                            f"not {value!r}") from None
+        raise SettingsError(
+            f"MARQUEE_NOW must be an ISO instant such as 2026-05-01T12:00:00+02:00, not {value!r}"
+        ) from None
     if instant.tzinfo is None:
         raise SettingsError("MARQUEE_NOW needs its offset from UTC (…+02:00 or …Z)")
     return instant

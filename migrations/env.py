@@ -34,8 +34,13 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                      include_object=include_object, transaction_per_migration=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        include_object=include_object,
+        transaction_per_migration=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

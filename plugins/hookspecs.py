@@ -20,8 +20,15 @@ from __future__ import annotations
 
 import pluggy
 
-from domain.events import (DomainEvent, FormSubmitted, PersonCreated, PersonDeleted, PersonUpdated, TagsAttached,
-                           TagsMerged)
+from domain.events import (
+    DomainEvent,
+    FormSubmitted,
+    PersonCreated,
+    PersonDeleted,
+    PersonUpdated,
+    TagsAttached,
+    TagsMerged,
+)
 
 PROJECT = "marquee"
 

@@ -30,9 +30,12 @@ def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
 
     def before(hook_name, hook_impls, kwargs):
         started[id(kwargs)] = time.perf_counter()
-        trace_log.info("hook %s(%s) -> %s", hook_name,
-                       ", ".join(f"{k}={v!r}" for k, v in kwargs.items()),
-                       [impl.plugin_name for impl in hook_impls])
+        trace_log.info(
+            "hook %s(%s) -> %s",
+            hook_name,
+            ", ".join(f"{k}={v!r}" for k, v in kwargs.items()),
+            [impl.plugin_name for impl in hook_impls],
+        )
 
     def after(outcome, hook_name, hook_impls, kwargs):
         ms = (time.perf_counter() - started.pop(id(kwargs), time.perf_counter())) * 1000
@@ -101,15 +104,18 @@ class PluginFacade:
             callers = [(impls[0].plugin_name if impls else None, hook)]
         else:
             plugins = {i.plugin for i in impls}
-            callers = [(i.plugin_name, self.pm.subset_hook_caller(hook_name, plugins - {i.plugin}))
-                       for i in impls]
+            callers = [(i.plugin_name, self.pm.subset_hook_caller(hook_name, plugins - {i.plugin})) for i in impls]
         for plugin_name, caller in callers:
             try:
                 caller(**kwargs)
             except Exception:
                 self.failures[hook_name] += 1
-                log.exception("plugin %r failed in %s(%s)", plugin_name, hook_name,
-                              ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
+                log.exception(
+                    "plugin %r failed in %s(%s)",
+                    plugin_name,
+                    hook_name,
+                    ", ".join(f"{k}={v!r}" for k, v in kwargs.items()),
+                )
 
     # -- contributions -------------------------------------------------------------------------
     def plugin_infos(self) -> list[dict]:
@@ -121,6 +127,7 @@ class PluginFacade:
             scopes = info.get("scopes") or []
             if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
                 raise TypeError(f"plugin {info['name']!r}: scopes must be a list of strings")
-            infos.append({"name": info["name"], "description": str(info.get("description") or ""),
-                          "scopes": list(scopes)})
+            infos.append(
+                {"name": info["name"], "description": str(info.get("description") or ""), "scopes": list(scopes)}
+            )
         return infos

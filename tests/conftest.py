@@ -53,9 +53,12 @@ def db_url(server_url):
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     yield url
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
-            {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -101,8 +104,14 @@ def session(connection):
 
 @pytest.fixture()
 def test_settings(db_url, redis_url) -> Settings:
-    return Settings(environment="test", database_url=db_url, redis_url=redis_url,
-                    secret_key="test-secret", introspection=True, graphql_ide=True)
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        redis_url=redis_url,
+        secret_key="test-secret",
+        introspection=True,
+        graphql_ide=True,
+    )
 
 
 @pytest.fixture()
@@ -126,17 +135,16 @@ class AccountFixture:
     def __init__(self, session: Session, name: str):
         self.account = accounts.create_account(session, name=name)
         self.id = self.account.id
-        self.admin = accounts.create_staff_user(session, self.id, email=f"admin@{self.account.slug}.test",
-                                                role="admin")
-        self.marketer = accounts.create_staff_user(session, self.id, email=f"m@{self.account.slug}.test",
-                                                   role="marketer")
-        self.viewer_user = accounts.create_staff_user(session, self.id, email=f"v@{self.account.slug}.test",
-                                                      role="viewer")
+        self.admin = accounts.create_staff_user(session, self.id, email=f"admin@{self.account.slug}.test", role="admin")
+        self.marketer = accounts.create_staff_user(
+            session, self.id, email=f"m@{self.account.slug}.test", role="marketer"
+        )
+        self.viewer_user = accounts.create_staff_user(
+            session, self.id, email=f"v@{self.account.slug}.test", role="viewer"
+        )
         _, self.admin_token = accounts.issue_token(session, self.id, kind="staff", staff_user_id=self.admin.id)
-        _, self.marketer_token = accounts.issue_token(session, self.id, kind="staff",
-                                                      staff_user_id=self.marketer.id)
-        _, self.viewer_token = accounts.issue_token(session, self.id, kind="staff",
-                                                    staff_user_id=self.viewer_user.id)
+        _, self.marketer_token = accounts.issue_token(session, self.id, kind="staff", staff_user_id=self.marketer.id)
+        _, self.viewer_token = accounts.issue_token(session, self.id, kind="staff", staff_user_id=self.viewer_user.id)
         _, self.website_key = accounts.issue_token(session, self.id, kind="website")
         session.flush()
 

@@ -41,8 +41,12 @@ def venue(session, account_id: int, **values):
 
 
 def event(session, account_id: int, production_id: int, venue_id: int, starts_at: datetime | None = None):
-    row = Event(account_id=account_id, production_id=production_id, venue_id=venue_id,
-                starts_at=starts_at or datetime.now(UTC) + timedelta(days=30))
+    row = Event(
+        account_id=account_id,
+        production_id=production_id,
+        venue_id=venue_id,
+        starts_at=starts_at or datetime.now(UTC) + timedelta(days=30),
+    )
     session.add(row)
     session.flush()
     return row

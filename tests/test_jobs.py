@@ -49,8 +49,9 @@ def _declare_scripted_actor():
     if _scripted is None:
         from marquee.runtime import get_runtime
 
-        @job_broker.actor("marquee.test.scripted", max_retries=1, min_backoff=10, max_backoff=50,
-                          throws=(jobs.JobRefused,))
+        @job_broker.actor(
+            "marquee.test.scripted", max_retries=1, min_backoff=10, max_backoff=50, throws=(jobs.JobRefused,)
+        )
         def scripted(job_id: int) -> None:
             jobs.run_job(get_runtime().engine, job_id, _scripted_work, will_retry=job_broker.will_retry)
 
@@ -59,6 +60,7 @@ def _declare_scripted_actor():
 
 
 # -- fixtures -----------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def broker(redis_url):
@@ -129,6 +131,7 @@ def _settled(job: Job) -> bool:
 
 # -- the domain service, without a broker -------------------------------------------------------
 
+
 def test_create_list_and_get_jobs_are_account_scoped(session, account, other_account):
     ids = [jobs.create_job(session, account.id, kind="export", params={"n": i}).id for i in range(3)]
     jobs.create_job(session, other_account.id, kind="export", params={})
@@ -164,8 +167,7 @@ def test_run_job_records_start_progress_and_result(committed_engine):
     assert jobs.run_job(engine, job_id, work) == {"rows": 3}
     assert seen == {"status": "running", "attempts": 1, "n": 3, "progress": (0.25, "a quarter")}
     job = _load(engine, job_id)
-    assert (job.status, job.result, job.progress, job.error, job.attempts) == ("succeeded", {"rows": 3}, 1.0,
-                                                                               None, 1)
+    assert (job.status, job.result, job.progress, job.error, job.attempts) == ("succeeded", {"rows": 3}, 1.0, None, 1)
     assert job.started_at is not None and job.finished_at >= job.started_at
 
 
@@ -245,6 +247,7 @@ def test_a_job_running_elsewhere_is_not_started_twice(committed_engine):
 
 # -- through the real broker and a worker -------------------------------------------------------
 
+
 def test_broker_handles_the_configured_url_and_moves_actors(redis_url, broker):
     import jobs.actors as actors
 
@@ -304,8 +307,12 @@ def test_redelivery_of_a_succeeded_job_does_nothing(worker, broker, jobs_runtime
     broker.join(job_broker.QUEUE, timeout=WAIT * 1000)
     worker.join()
     after = _load(engine, job_id)
-    assert (after.status, after.attempts, after.finished_at, after.result) == \
-        ("succeeded", 1, before.finished_at, before.result)
+    assert (after.status, after.attempts, after.finished_at, after.result) == (
+        "succeeded",
+        1,
+        before.finished_at,
+        before.result,
+    )
 
 
 def test_load_demo_data_end_to_end(worker, broker, jobs_runtime):
@@ -323,8 +330,9 @@ def test_load_demo_data_end_to_end(worker, broker, jobs_runtime):
 
     def persons() -> int:
         with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(Person)
-                                .where(Person.account_id == account_id)).scalar_one()
+            return conn.execute(
+                select(func.count()).select_from(Person).where(Person.account_id == account_id)
+            ).scalar_one()
 
     loaded = persons()
     assert loaded >= 300
@@ -375,11 +383,19 @@ def test_run_worker_runs_jobs_in_worker_processes(broker, jobs_runtime, db_url, 
     account_id = _account(engine, "Worker Venue")
     job_id = _job(engine, account_id, "load_demo_data", {"people": 300, "seed": 3})
     actors.load_demo_data.send(job_id)
-    env = dict(os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url,
-               MARQUEE_REDIS_NAMESPACE=broker.namespace)
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from jobs.worker import run_worker; "
-                             "sys.exit(run_worker(processes=1, threads=1))"], env=env, stderr=subprocess.PIPE,
-                            text=True)
+    env = dict(
+        os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url, MARQUEE_REDIS_NAMESPACE=broker.namespace
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jobs.worker import run_worker; sys.exit(run_worker(processes=1, threads=1))",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         job = _wait_for(engine, job_id, _settled, timeout=120)
         assert job.status == "succeeded", job.error

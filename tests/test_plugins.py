@@ -47,8 +47,11 @@ class Exploder:
 
 
 def _spec_functions():
-    return {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-            if getattr(fn, "marquee_spec", None) is not None}
+    return {
+        name: fn
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if getattr(fn, "marquee_spec", None) is not None
+    }
 
 
 @pytest.fixture()
@@ -63,8 +66,15 @@ def recorder(runtime):
 
 def test_every_hookspec_is_documented():
     specs = _spec_functions()
-    assert {"register_plugin_info", "on_person_created", "on_person_updated", "on_person_deleted",
-            "on_tags_attached", "on_tags_merged", "on_form_submitted"} <= set(specs)
+    assert {
+        "register_plugin_info",
+        "on_person_created",
+        "on_person_updated",
+        "on_person_deleted",
+        "on_tags_attached",
+        "on_tags_merged",
+        "on_form_submitted",
+    } <= set(specs)
     for name, fn in specs.items():
         doc = inspect.getdoc(fn) or ""
         assert len(doc) > 60, f"hookspec {name} needs a docstring saying when it fires and what it gets"
@@ -118,8 +128,9 @@ def test_update_and_delete_deliver_their_events(runtime, account, recorder):
     session = runtime.new_session()
     person = people.create_person(session, account.id, people.PersonFields(first_name="Ada"), timezone_name=TZ)
     session.commit()
-    people.update_person(session, account.id, person.id, people.PersonChanges(first_name="Grace", city="Utrecht"),
-                         timezone_name=TZ)
+    people.update_person(
+        session, account.id, person.id, people.PersonChanges(first_name="Grace", city="Utrecht"), timezone_name=TZ
+    )
     session.commit()
     people.update_person(session, account.id, person.id, people.PersonChanges(city="Utrecht"), timezone_name=TZ)
     session.commit()  # nothing changed: no event
@@ -190,8 +201,7 @@ def test_plugin_infos():
     facade = PluginFacade(build_plugin_manager(load_entrypoints=False))
     assert facade.plugin_infos() == []
     facade.pm.register(Recorder("crm-sync"))
-    assert facade.plugin_infos() == [{"name": "crm-sync", "description": "records events",
-                                      "scopes": ["people:read"]}]
+    assert facade.plugin_infos() == [{"name": "crm-sync", "description": "records events", "scopes": ["people:read"]}]
 
 
 def test_unmapped_event_is_logged_or_raises_when_strict(caplog):
@@ -230,9 +240,11 @@ def test_connector_keys_belong_to_installed_plugins_and_their_declared_scopes(se
         accounts.issue_token(session, account.id, kind="connector", plugin="nope", plugin_scopes=installed)
     assert [(p.code, p.path) for p in unknown.value.problems] == [(ErrorCode.NOT_FOUND, ("plugin",))]
     with pytest.raises(InputError) as undeclared:
-        accounts.issue_token(session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:write"],
-                             plugin_scopes=installed)
+        accounts.issue_token(
+            session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:write"], plugin_scopes=installed
+        )
     assert [(p.code, p.path) for p in undeclared.value.problems] == [(ErrorCode.INVALID_CHOICE, ("scopes",))]
-    token, secret = accounts.issue_token(session, account.id, kind="connector", plugin="mailchimp",
-                                         scopes=["tags:read"], plugin_scopes=installed)
+    token, secret = accounts.issue_token(
+        session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:read"], plugin_scopes=installed
+    )
     assert token.plugin == "mailchimp" and secret.startswith("mqc_")

@@ -64,22 +64,39 @@ def test_rules_of_version_1_become_version_2_with_their_references(server_url):
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(make_url(server_url).set(database=name))
-    v1 = {"all": [{"type": "added_on", "after": "2026-05-01", "before": "2026-05-31"},
-                  {"type": "text", "field": "city", "op": "in", "value": ["Utrecht"]},
-                  {"type": "distance", "km": 5, "lat": 52.0, "lon": 5.0},
-                  {"type": "tag", "tag_id": 0}]}
+    v1 = {
+        "all": [
+            {"type": "added_on", "after": "2026-05-01", "before": "2026-05-31"},
+            {"type": "text", "field": "city", "op": "in", "value": ["Utrecht"]},
+            {"type": "distance", "km": 5, "lat": 52.0, "lon": 5.0},
+            {"type": "tag", "tag_id": 0},
+        ]
+    }
     try:
         upgrade(engine, "0008")
         with engine.begin() as conn:
-            account = conn.execute(text("INSERT INTO account (name, slug, timezone, modules, tag_name_policy) "
-                                        "VALUES ('A', 'a', 'UTC', '{}', 'preserve') RETURNING id")).scalar_one()
-            tag = conn.execute(text("INSERT INTO tag (account_id, name, name_key, label) VALUES (:a, 'T', 't', 'T') "
-                                    "RETURNING id"), {"a": account}).scalar_one()
+            account = conn.execute(
+                text(
+                    "INSERT INTO account (name, slug, timezone, modules, tag_name_policy) "
+                    "VALUES ('A', 'a', 'UTC', '{}', 'preserve') RETURNING id"
+                )
+            ).scalar_one()
+            tag = conn.execute(
+                text("INSERT INTO tag (account_id, name, name_key, label) VALUES (:a, 'T', 't', 'T') RETURNING id"),
+                {"a": account},
+            ).scalar_one()
             v1["all"][3]["tag_id"] = tag
-            conn.execute(text("INSERT INTO segment (account_id, name, rules, scope) VALUES (:a, 's', "
-                              "CAST(:r AS jsonb), CAST(:s AS jsonb))"),
-                         {"a": account, "r": json.dumps(v1),
-                          "s": json.dumps({"genre_tag_ids": [tag, tag + 1000], "promoters": []})})
+            conn.execute(
+                text(
+                    "INSERT INTO segment (account_id, name, rules, scope) VALUES (:a, 's', "
+                    "CAST(:r AS jsonb), CAST(:s AS jsonb))"
+                ),
+                {
+                    "a": account,
+                    "r": json.dumps(v1),
+                    "s": json.dumps({"genre_tag_ids": [tag, tag + 1000], "promoters": []}),
+                },
+            )
         upgrade(engine)
         with engine.connect() as conn:
             rules, scope, version = conn.execute(text("SELECT rules, scope, rules_version FROM segment")).one()

@@ -20,14 +20,17 @@ def test_unknown_environment_names_are_refused(name):
         settings_from_env({"MARQUEE_ENV": name, "MARQUEE_SECRET_KEY": STRONG})
 
 
-@pytest.mark.parametrize(("secret", "message"), [
-    (None, "must be set in production"),
-    ("", "must be set in production"),
-    (DEVELOPMENT_SECRET, "published development secret"),
-    ("x", "too weak"),
-    ("a" * 64, "too weak"),
-    ("abcdefgh" * 3, "too weak"),
-])
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (None, "must be set in production"),
+        ("", "must be set in production"),
+        (DEVELOPMENT_SECRET, "published development secret"),
+        ("x", "too weak"),
+        ("a" * 64, "too weak"),
+        ("abcdefgh" * 3, "too weak"),
+    ],
+)
 def test_production_refuses_missing_default_or_weak_secrets(secret, message):
     env = {"MARQUEE_ENV": "production"}
     if secret is not None:
@@ -52,8 +55,13 @@ def test_numbers_in_settings_are_checked():
 
 
 def marquee(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "marquee.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "marquee.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_prints_its_version():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Column, ForeignKeyConstraint,
-                        Identity, Index, Text, text)
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, ForeignKeyConstraint, Identity, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from domain.base import account_id_field, created_at_field, id_field, timestamp_field
@@ -44,14 +43,16 @@ class Account(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
     slug: str = Field(sa_column=Column(Text, nullable=False))
-    timezone: str = Field(default="Europe/Amsterdam",
-                          sa_column=Column(Text, nullable=False, server_default="Europe/Amsterdam"))
-    modules: list[str] = Field(default_factory=list,
-                               sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
-    tag_name_policy: str = Field(default="preserve",
-                                 sa_column=Column(Text, nullable=False, server_default="preserve"))
-    tags_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"),
-                              description="bumped with every change to the account's tags: caches key on it")
+    timezone: str = Field(
+        default="Europe/Amsterdam", sa_column=Column(Text, nullable=False, server_default="Europe/Amsterdam")
+    )
+    modules: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
+    tag_name_policy: str = Field(default="preserve", sa_column=Column(Text, nullable=False, server_default="preserve"))
+    tags_version: int = Field(
+        default=0,
+        sa_column=Column(BigInteger, nullable=False, server_default="0"),
+        description="bumped with every change to the account's tags: caches key on it",
+    )
     created_at: datetime = created_at_field()
 
     def has_module(self, module: Module | str) -> bool:
@@ -86,8 +87,12 @@ class ApiToken(SQLModel, table=True):
         CheckConstraint("kind in ('staff', 'website', 'connector')", name="ck_api_token_kind"),
         CheckConstraint("kind <> 'staff' or staff_user_id is not null", name="ck_api_token_staff_user"),
         CheckConstraint("kind <> 'connector' or plugin is not null", name="ck_api_token_connector_plugin"),
-        ForeignKeyConstraint(["account_id", "staff_user_id"], ["staff_user.account_id", "staff_user.id"],
-                             ondelete="CASCADE", name="fk_api_token_staff_user"),
+        ForeignKeyConstraint(
+            ["account_id", "staff_user_id"],
+            ["staff_user.account_id", "staff_user.id"],
+            ondelete="CASCADE",
+            name="fk_api_token_staff_user",
+        ),
         Index("uq_api_token_digest", "token_digest", unique=True),
     )
 
@@ -99,8 +104,7 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(sa_column=Column(Text, nullable=False))
     staff_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     plugin: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    scopes: list[str] = Field(default_factory=list,
-                              sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"))
     created_at: datetime = created_at_field()
     expires_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()

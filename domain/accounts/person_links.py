@@ -40,20 +40,24 @@ def verify_person_token(secret_key: str, token: str, *, max_age: int) -> tuple[i
         return None
     serializer = URLSafeTimedSerializer(secret_key, salt=_SALT, signer=ClockSigner)
     try:
-        payload = serializer.loads(token[len(PERSON_TOKEN_PREFIX):], max_age=max_age)
+        payload = serializer.loads(token[len(PERSON_TOKEN_PREFIX) :], max_age=max_age)
     except SignatureExpired:
         raise PersonTokenExpired() from None
     except (BadSignature, ValueError, TypeError):
         return None
-    if not isinstance(payload, list) or len(payload) not in (2, 3) or \
-            not all(isinstance(v, int) and not isinstance(v, bool) for v in payload):
+    if (
+        not isinstance(payload, list)
+        or len(payload) not in (2, 3)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in payload)
+    ):
         return None
     account_id, person_id, version = (*payload, 0)[:3]
     return account_id, person_id, version
 
 
-def preference_link(secret_key: str, base_url: str, max_age: int, *, account_id: int,
-                    person_id: int, version: int = 0) -> tuple[str, str, datetime]:
+def preference_link(
+    secret_key: str, base_url: str, max_age: int, *, account_id: int, person_id: int, version: int = 0
+) -> tuple[str, str, datetime]:
     """A person's preference-centre link: (url, token, expires at). The token rides in the URL
     fragment, so it never reaches server logs or referrers."""
     token = sign_person_token(secret_key, account_id=account_id, person_id=person_id, version=version)

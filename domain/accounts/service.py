@@ -30,14 +30,25 @@ def slugify(name: str) -> str:
 
 
 def account_info(account: Account) -> AccountInfo:
-    return AccountInfo(id=account.id, name=account.name, timezone=account.timezone,
-                       modules=tuple(account.modules), tag_name_policy=account.tag_name_policy,
-                       tags_version=account.tags_version)
+    return AccountInfo(
+        id=account.id,
+        name=account.name,
+        timezone=account.timezone,
+        modules=tuple(account.modules),
+        tag_name_policy=account.tag_name_policy,
+        tags_version=account.tags_version,
+    )
 
 
-def create_account(session: Session, *, name: str, slug: str | None = None,
-                   timezone_name: str = "Europe/Amsterdam", modules: list[str] | None = None,
-                   tag_name_policy: str = "preserve") -> Account:
+def create_account(
+    session: Session,
+    *,
+    name: str,
+    slug: str | None = None,
+    timezone_name: str = "Europe/Amsterdam",
+    modules: list[str] | None = None,
+    tag_name_policy: str = "preserve",
+) -> Account:
     problems = Collector()
     name = (name or "").strip()
     if not name:
@@ -61,8 +72,7 @@ def create_account(session: Session, *, name: str, slug: str | None = None,
     problems.raise_if_any()
     if session.execute(select(Account.id).where(Account.slug == slug)).first():
         raise InputError.single(ErrorCode.DUPLICATE, f"an account with slug {slug!r} exists", "slug")
-    account = Account(name=name, slug=slug, timezone=timezone_name, modules=modules,
-                      tag_name_policy=tag_name_policy)
+    account = Account(name=name, slug=slug, timezone=timezone_name, modules=modules, tag_name_policy=tag_name_policy)
     session.add(account)
     session.flush()
     return account
@@ -79,8 +89,9 @@ def get_account_by_slug(session: Session, slug: str) -> Account | None:
     return session.execute(select(Account).where(Account.slug == slug)).scalar_one_or_none()
 
 
-def create_staff_user(session: Session, account_id: int, *, email: str, role: str,
-                      name: str = "", password: str | None = None) -> StaffUser:
+def create_staff_user(
+    session: Session, account_id: int, *, email: str, role: str, name: str = "", password: str | None = None
+) -> StaffUser:
     from domain.people.validation import normalise_email  # noqa: PLC0415
 
     problems = Collector()
@@ -106,15 +117,24 @@ def get_staff_user_by_email(session: Session, account_id: int, email: str) -> St
     from sqlalchemy import func  # noqa: PLC0415
 
     return session.execute(
-        select(StaffUser).where(StaffUser.account_id == account_id,
-                                func.lower(StaffUser.email) == email.strip().lower())
+        select(StaffUser).where(
+            StaffUser.account_id == account_id, func.lower(StaffUser.email) == email.strip().lower()
+        )
     ).scalar_one_or_none()
 
 
-def issue_token(session: Session, account_id: int, *, kind: TokenKind | str, name: str = "",
-                staff_user_id: int | None = None, plugin: str | None = None,
-                scopes: list[str] | None = None, expires_at: datetime | None = None,
-                plugin_scopes: dict[str, list[str]] | None = None) -> tuple[ApiToken, str]:
+def issue_token(
+    session: Session,
+    account_id: int,
+    *,
+    kind: TokenKind | str,
+    name: str = "",
+    staff_user_id: int | None = None,
+    plugin: str | None = None,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    plugin_scopes: dict[str, list[str]] | None = None,
+) -> tuple[ApiToken, str]:
     """Create a credential; returns the row and the secret, which is shown only once.
 
     A connector key belongs to an installed plugin and holds only scopes that plugin declares:
@@ -127,14 +147,25 @@ def issue_token(session: Session, account_id: int, *, kind: TokenKind | str, nam
             raise InputError.single(ErrorCode.NOT_FOUND, f"no plugin {plugin!r} is installed ({known})", "plugin")
         undeclared = sorted(set(scopes or []) - set(installed[plugin]))
         if undeclared:
-            raise InputError.single(ErrorCode.INVALID_CHOICE, f"plugin {plugin!r} does not declare the scope(s) "
-                                    f"{', '.join(undeclared)}", "scopes")
+            raise InputError.single(
+                ErrorCode.INVALID_CHOICE,
+                f"plugin {plugin!r} does not declare the scope(s) {', '.join(undeclared)}",
+                "scopes",
+            )
     elif plugin is not None or scopes:
         raise InputError.single(ErrorCode.INVALID, "only connector keys name a plugin and scopes", "plugin")
     secret = TOKEN_PREFIXES[kind] + secrets.token_urlsafe(32)
-    token = ApiToken(account_id=account_id, kind=kind.value, name=name, token_digest=digest(secret),
-                     prefix=secret[:10], staff_user_id=staff_user_id, plugin=plugin,
-                     scopes=list(scopes or []), expires_at=expires_at)
+    token = ApiToken(
+        account_id=account_id,
+        kind=kind.value,
+        name=name,
+        token_digest=digest(secret),
+        prefix=secret[:10],
+        staff_user_id=staff_user_id,
+        plugin=plugin,
+        scopes=list(scopes or []),
+        expires_at=expires_at,
+    )
     session.add(token)
     session.flush()
     return token, secret
@@ -142,9 +173,10 @@ def issue_token(session: Session, account_id: int, *, kind: TokenKind | str, nam
 
 def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
     result = session.execute(
-        update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.id == token_id,
-                               ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now()))
+        update(ApiToken)
+        .where(ApiToken.account_id == account_id, ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
     return result.rowcount > 0
 
 
@@ -161,8 +193,7 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     row = session.execute(
         select(ApiToken, Account, StaffUser.role)
         .join(Account, Account.id == ApiToken.account_id)
-        .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id)
-                   & (StaffUser.id == ApiToken.staff_user_id))
+        .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id) & (StaffUser.id == ApiToken.staff_user_id))
         .where(ApiToken.token_digest == digest(secret), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
@@ -171,8 +202,12 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     if token.expires_at is not None and token.expires_at <= clock.now():
         return None
     kind = ViewerKind(token.kind)
-    return Viewer(kind=kind, account=account_info(account), role=role if kind is ViewerKind.STAFF else None,
-                  staff_user_id=token.staff_user_id, plugin=token.plugin,
-                  scopes=frozenset(token.scopes), token_id=token.id)
-
-
+    return Viewer(
+        kind=kind,
+        account=account_info(account),
+        role=role if kind is ViewerKind.STAFF else None,
+        staff_user_id=token.staff_user_id,
+        plugin=token.plugin,
+        scopes=frozenset(token.scopes),
+        token_id=token.id,
+    )

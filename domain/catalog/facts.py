@@ -22,13 +22,17 @@ from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 
-
 class TicketFact(SQLModel, table=True):
     __tablename__ = "ticket_fact"
     __table_args__ = (
         Index("ix_ticket_fact_person", "account_id", "person_id"),
-        Index("ix_ticket_fact_event", "account_id", "event_id", "person_id",
-              postgresql_include=["order_id", "price", "order_date", "event_date", "channel"]),
+        Index(
+            "ix_ticket_fact_event",
+            "account_id",
+            "event_id",
+            "person_id",
+            postgresql_include=["order_id", "price", "order_date", "event_date", "channel"],
+        ),
     )
 
     account_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))

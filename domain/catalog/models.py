@@ -6,8 +6,18 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, CheckConstraint, Column, Date, DateTime, Float, ForeignKeyConstraint,
-                        Index, Numeric, Text)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from domain.base import account_id_field, created_at_field, id_field
@@ -19,8 +29,14 @@ class Channel(str, enum.Enum):
 
 
 def _external_key(table: str) -> Index:
-    return Index(f"uq_{table}_external", "account_id", "source", "external_id", unique=True,
-                 postgresql_where="external_id is not null")
+    return Index(
+        f"uq_{table}_external",
+        "account_id",
+        "source",
+        "external_id",
+        unique=True,
+        postgresql_where="external_id is not null",
+    )
 
 
 class Venue(SQLModel, table=True):
@@ -63,10 +79,13 @@ class Event(SQLModel, table=True):
 
     __tablename__ = "event"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "production_id"], ["production.account_id", "production.id"],
-                             ondelete="CASCADE", name="fk_event_production"),
-        ForeignKeyConstraint(["account_id", "venue_id"], ["venue.account_id", "venue.id"],
-                             name="fk_event_venue"),
+        ForeignKeyConstraint(
+            ["account_id", "production_id"],
+            ["production.account_id", "production.id"],
+            ondelete="CASCADE",
+            name="fk_event_production",
+        ),
+        ForeignKeyConstraint(["account_id", "venue_id"], ["venue.account_id", "venue.id"], name="fk_event_venue"),
         _external_key("event"),
         Index("ix_event_production", "account_id", "production_id", "starts_at"),
         Index("ix_event_starts_at", "account_id", "starts_at"),
@@ -87,8 +106,9 @@ class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("channel in ('online', 'box_office')", name="ck_orders_channel"),
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"],
-                             ondelete="CASCADE", name="fk_orders_person"),
+        ForeignKeyConstraint(
+            ["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE", name="fk_orders_person"
+        ),
         _external_key("orders"),
         Index("ix_orders_person", "account_id", "person_id", "created_at"),
     )
@@ -108,12 +128,13 @@ class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
         CheckConstraint("price >= 0", name="ck_ticket_price"),
-        ForeignKeyConstraint(["account_id", "order_id"], ["orders.account_id", "orders.id"],
-                             ondelete="CASCADE", name="fk_ticket_order"),
-        ForeignKeyConstraint(["account_id", "event_id"], ["event.account_id", "event.id"],
-                             name="fk_ticket_event"),
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"],
-                             ondelete="CASCADE", name="fk_ticket_person"),
+        ForeignKeyConstraint(
+            ["account_id", "order_id"], ["orders.account_id", "orders.id"], ondelete="CASCADE", name="fk_ticket_order"
+        ),
+        ForeignKeyConstraint(["account_id", "event_id"], ["event.account_id", "event.id"], name="fk_ticket_event"),
+        ForeignKeyConstraint(
+            ["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE", name="fk_ticket_person"
+        ),
         _external_key("ticket"),
         Index("ix_ticket_order", "account_id", "order_id"),
         Index("ix_ticket_event", "account_id", "event_id"),
@@ -136,8 +157,12 @@ class Subscription(SQLModel, table=True):
     __tablename__ = "subscription"
     __table_args__ = (
         CheckConstraint("valid_until is null or valid_until >= valid_from", name="ck_subscription_period"),
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"],
-                             ondelete="CASCADE", name="fk_subscription_person"),
+        ForeignKeyConstraint(
+            ["account_id", "person_id"],
+            ["person.account_id", "person.id"],
+            ondelete="CASCADE",
+            name="fk_subscription_person",
+        ),
         Index("ix_subscription_person", "account_id", "person_id"),
     )
 

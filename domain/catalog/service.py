@@ -14,8 +14,15 @@ from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 
 def _by_id_page(session: Session, model, account_id: int, *, first, after, where=()) -> Page:
     stmt = select(model, model.id).where(model.account_id == account_id, *where)
-    return keyset_page(session, stmt, [model.id], descending=False, first=first, after=after,
-                       coerce=lambda values: [cursor_int(values[0])])
+    return keyset_page(
+        session,
+        stmt,
+        [model.id],
+        descending=False,
+        first=first,
+        after=after,
+        coerce=lambda values: [cursor_int(values[0])],
+    )
 
 
 def list_venues(session: Session, account_id: int, *, first=None, after=None) -> Page[Venue]:
@@ -31,16 +38,30 @@ def delete_venue(session: Session, account_id: int, venue_id: int) -> None:
 
     if session.execute(select(Venue.id).where(Venue.account_id == account_id, Venue.id == venue_id)).first() is None:
         raise not_found("venue", "id")
-    if session.execute(select(Event.id).where(Event.account_id == account_id, Event.venue_id == venue_id)
-                       .limit(1)).first():
+    if session.execute(
+        select(Event.id).where(Event.account_id == account_id, Event.venue_id == venue_id).limit(1)
+    ).first():
         raise InputError.single(ErrorCode.CONFLICT, "events take place at this venue", "id")
-    delete_unless_used(session, account_id, "venue", venue_id,
-                       delete(Venue).where(Venue.account_id == account_id, Venue.id == venue_id), "id")
+    delete_unless_used(
+        session,
+        account_id,
+        "venue",
+        venue_id,
+        delete(Venue).where(Venue.account_id == account_id, Venue.id == venue_id),
+        "id",
+    )
 
 
-def list_productions(session: Session, account_id: int, *, search: str | None = None,
-                     season: str | None = None, promoter: str | None = None,
-                     first=None, after=None) -> Page[Production]:
+def list_productions(
+    session: Session,
+    account_id: int,
+    *,
+    search: str | None = None,
+    season: str | None = None,
+    promoter: str | None = None,
+    first=None,
+    after=None,
+) -> Page[Production]:
     where = []
     if search:
         where.append(func.lower(Production.title).contains(search.strip().lower(), autoescape=True))
@@ -51,9 +72,16 @@ def list_productions(session: Session, account_id: int, *, search: str | None = 
     return _by_id_page(session, Production, account_id, first=first, after=after, where=where)
 
 
-def list_events(session: Session, account_id: int, *, production_id: int | None = None,
-                starts_after: datetime | None = None, starts_before: datetime | None = None,
-                first=None, after=None) -> Page[Event]:
+def list_events(
+    session: Session,
+    account_id: int,
+    *,
+    production_id: int | None = None,
+    starts_after: datetime | None = None,
+    starts_before: datetime | None = None,
+    first=None,
+    after=None,
+) -> Page[Event]:
     keys = [Event.starts_at, Event.id]
     stmt = select(Event, *keys).where(Event.account_id == account_id)
     if production_id is not None:
@@ -62,8 +90,15 @@ def list_events(session: Session, account_id: int, *, production_id: int | None 
         stmt = stmt.where(Event.starts_at >= starts_after)
     if starts_before is not None:
         stmt = stmt.where(Event.starts_at < starts_before)
-    return keyset_page(session, stmt, keys, descending=False, first=first, after=after,
-                       coerce=lambda v: [cursor_datetime(v[0]), cursor_int(v[1])])
+    return keyset_page(
+        session,
+        stmt,
+        keys,
+        descending=False,
+        first=first,
+        after=after,
+        coerce=lambda v: [cursor_datetime(v[0]), cursor_int(v[1])],
+    )
 
 
 def rows_by_id(session: Session, model, account_id: int, ids: list[int]) -> dict[int, object]:
@@ -77,8 +112,10 @@ def events_by_production(session: Session, account_id: int, production_ids: list
     out: dict[int, list[Event]] = defaultdict(list)
     if production_ids:
         rows = session.execute(
-            select(Event).where(Event.account_id == account_id, Event.production_id.in_(production_ids))
-            .order_by(Event.starts_at, Event.id)).scalars()
+            select(Event)
+            .where(Event.account_id == account_id, Event.production_id.in_(production_ids))
+            .order_by(Event.starts_at, Event.id)
+        ).scalars()
         for row in rows:
             out[row.production_id].append(row)
     return out
@@ -88,32 +125,53 @@ def purchase_summary(session: Session, account_id: int, person_ids: list[int]) -
     """Orders, tickets, revenue and last purchase per person, in one statement."""
     if not person_ids:
         return {}
-    orders = (select(Order.person_id, func.count().label("orders"),
-                     func.max(Order.created_at).label("last_purchase_at"))
-              .where(Order.account_id == account_id, Order.person_id.in_(person_ids))
-              .group_by(Order.person_id).subquery())
-    tickets = (select(Ticket.person_id, func.count().label("tickets"), func.sum(Ticket.price).label("revenue"))
-               .where(Ticket.account_id == account_id, Ticket.person_id.in_(person_ids))
-               .group_by(Ticket.person_id).subquery())
+    orders = (
+        select(Order.person_id, func.count().label("orders"), func.max(Order.created_at).label("last_purchase_at"))
+        .where(Order.account_id == account_id, Order.person_id.in_(person_ids))
+        .group_by(Order.person_id)
+        .subquery()
+    )
+    tickets = (
+        select(Ticket.person_id, func.count().label("tickets"), func.sum(Ticket.price).label("revenue"))
+        .where(Ticket.account_id == account_id, Ticket.person_id.in_(person_ids))
+        .group_by(Ticket.person_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(orders.c.person_id, orders.c.orders, orders.c.last_purchase_at, tickets.c.tickets,
-               tickets.c.revenue)
-        .outerjoin(tickets, tickets.c.person_id == orders.c.person_id)).all()
-    return {r.person_id: {"orders": r.orders, "tickets": r.tickets or 0, "revenue": r.revenue or 0,
-                          "last_purchase_at": r.last_purchase_at} for r in rows}
+        select(
+            orders.c.person_id, orders.c.orders, orders.c.last_purchase_at, tickets.c.tickets, tickets.c.revenue
+        ).outerjoin(tickets, tickets.c.person_id == orders.c.person_id)
+    ).all()
+    return {
+        r.person_id: {
+            "orders": r.orders,
+            "tickets": r.tickets or 0,
+            "revenue": r.revenue or 0,
+            "last_purchase_at": r.last_purchase_at,
+        }
+        for r in rows
+    }
 
 
 def subscriptions_by_person(session: Session, account_id: int, person_ids: list[int]) -> dict[int, list]:
     out: dict[int, list[Subscription]] = defaultdict(list)
     if person_ids:
         rows = session.execute(
-            select(Subscription).where(Subscription.account_id == account_id,
-                                       Subscription.person_id.in_(person_ids))
-            .order_by(Subscription.valid_from)).scalars()
+            select(Subscription)
+            .where(Subscription.account_id == account_id, Subscription.person_id.in_(person_ids))
+            .order_by(Subscription.valid_from)
+        ).scalars()
         for row in rows:
             out[row.person_id].append(row)
     return out
 
 
-__all__ = ["list_venues", "list_productions", "list_events", "rows_by_id", "events_by_production",
-           "purchase_summary", "subscriptions_by_person"]
+__all__ = [
+    "list_venues",
+    "list_productions",
+    "list_events",
+    "rows_by_id",
+    "events_by_production",
+    "purchase_summary",
+    "subscriptions_by_person",
+]

@@ -61,6 +61,8 @@ def _lead_floor(start: np.ndarray, now: int) -> tuple[np.ndarray, np.ndarray]:
     can have been (0 for past events), and the share of purchases made closer than that."""
     min_lead = np.clip(-(-(start - now) // DAY), 0, None)
     return min_lead, np.where(min_lead > 0, _LEAD_CDF[np.maximum(min_lead - 1, 0)], 0.0)
+
+
 _TICKETS_PER_ORDER_P = (0.32, 0.50, 0.07, 0.08, 0.02, 0.01)  # 1..6 tickets, mean ~2
 _SECOND_EVENT_SHARE = 0.05  # orders with 2+ tickets that add a second event
 _REDUCED_SHARE, _REDUCED_FACTOR, _COMPLIMENTARY_SHARE = 0.08, 0.75, 0.003
@@ -98,6 +100,7 @@ def person_affinities(seed: int, people: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- catalogue
+
 
 @dataclass(frozen=True)
 class Production:
@@ -151,7 +154,7 @@ def _start_time(genre: str, weekday: int) -> time:
 def _events_per_production(rng: np.random.Generator, genre: str) -> int:
     if genre in ("musical", "family", "circus"):
         return int(rng.integers(3, 13))
-    return int(rng.choice([1, 2, 3, 4, 5, 6, 8], p=[.45, .25, .12, .08, .05, .03, .02]))
+    return int(rng.choice([1, 2, 3, 4, 5, 6, 8], p=[0.45, 0.25, 0.12, 0.08, 0.05, 0.03, 0.02]))
 
 
 def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
@@ -159,8 +162,7 @@ def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
 
 
 def _title(rng: np.random.Generator, genre: str) -> str:
-    performer = (f"{_pick(rng, pools.FEMALE_FIRST_NAMES + pools.MALE_FIRST_NAMES)} "
-                 f"{_pick(rng, pools.COMMON_LAST_NAMES)}")
+    performer = f"{_pick(rng, pools.FEMALE_FIRST_NAMES + pools.MALE_FIRST_NAMES)} {_pick(rng, pools.COMMON_LAST_NAMES)}"
     if rng.random() < 0.3:
         phrase = _pick(rng, pools.STANDALONE_TITLES)
     else:
@@ -194,9 +196,13 @@ def build_catalog(seed: int, people: int, today: date) -> Catalog:
     years = sorted(seasons)
     season_share = np.array([len(seasons[y]) for y in years], dtype=float)
     season_share /= season_share.sum()
-    promoters = [pools.PROMOTER_FORMS[int(f)].format(pools.COMMON_LAST_NAMES[int(n)])
-                 for f, n in zip(rng.integers(len(pools.PROMOTER_FORMS), size=12),
-                                 rng.choice(len(pools.COMMON_LAST_NAMES), size=12, replace=False))]
+    promoters = [
+        pools.PROMOTER_FORMS[int(f)].format(pools.COMMON_LAST_NAMES[int(n)])
+        for f, n in zip(
+            rng.integers(len(pools.PROMOTER_FORMS), size=12),
+            rng.choice(len(pools.COMMON_LAST_NAMES), size=12, replace=False),
+        )
+    ]
     # Every genre gets a production first, then genres follow their popularity.
     genre_queue = [int(g) for g in rng.permutation(len(GENRES))]
     productions: list[Production] = []
@@ -214,15 +220,23 @@ def build_catalog(seed: int, people: int, today: date) -> Catalog:
         if offsets[-1] >= len(days):
             offsets = np.arange(n)
         first = int(rng.integers(len(days) - offsets[-1]))
-        starts = [int(datetime.combine(d, _start_time(genre, d.weekday()), TZ).timestamp())
-                  for d in (days[first + int(o)] for o in offsets)]
+        starts = [
+            int(datetime.combine(d, _start_time(genre, d.weekday()), TZ).timestamp())
+            for d in (days[first + int(o)] for o in offsets)
+        ]
         created = min(starts[0] - 400 * DAY - int(rng.integers(90 * DAY)), now - DAY)
-        productions.append(Production(
-            title=_title(rng, genre), genre=g,
-            promoter=None if rng.random() < 0.08 else promoters[int(rng.integers(len(promoters)))],
-            season=f"{year}-{year + 1}", venue=int(rng.choice(venues)),
-            price_cents=round(rng.uniform(low, high) * 2) * 50,
-            popularity=float(rng.lognormal(0, 0.7)), created_at=created))
+        productions.append(
+            Production(
+                title=_title(rng, genre),
+                genre=g,
+                promoter=None if rng.random() < 0.08 else promoters[int(rng.integers(len(promoters)))],
+                season=f"{year}-{year + 1}",
+                venue=int(rng.choice(venues)),
+                price_cents=round(rng.uniform(low, high) * 2) * 50,
+                popularity=float(rng.lognormal(0, 0.7)),
+                created_at=created,
+            )
+        )
         event_production += [len(productions) - 1] * n
         event_start += starts
         remaining -= n
@@ -308,15 +322,13 @@ def _generate_orders(rng: np.random.Generator, sales: _SalesModel, affinity: np.
     rank = sales.start_rank[event]
     span = np.searchsorted(sales.event_start[sales.by_start], start + 60 * DAY, side="right") - rank - 1
     second = (tickets >= 2) & (rng.random(m) < _SECOND_EVENT_SHARE) & (span > 0)
-    pick = np.minimum(rank + 1 + (rng.random(m) * np.maximum(span, 1)).astype(np.int64),
-                      len(sales.by_start) - 1)
+    pick = np.minimum(rank + 1 + (rng.random(m) * np.maximum(span, 1)).astype(np.int64), len(sales.by_start) - 1)
     event_b = np.where(second, sales.by_start[pick], event)
     first_event_tickets = tickets - np.where(second, tickets // 2, 0)
 
     ticket_order = np.repeat(np.arange(m), tickets)
     position = np.arange(len(ticket_order)) - (np.cumsum(tickets) - tickets)[ticket_order]
-    ticket_event = np.where(position < first_event_tickets[ticket_order],
-                            event[ticket_order], event_b[ticket_order])
+    ticket_event = np.where(position < first_event_tickets[ticket_order], event[ticket_order], event_b[ticket_order])
     level = np.asarray(pools.SEAT_LEVELS)[rng.choice(3, size=m, p=pools.SEAT_LEVEL_SHARES)]
     r = rng.random(len(ticket_order))
     factor = level[ticket_order] * np.where((position > 0) & (r < _REDUCED_SHARE), _REDUCED_FACTOR, 1.0)
@@ -343,8 +355,16 @@ def _last_name_p() -> np.ndarray:
 _LAST_P = _last_name_p()
 _STREETS = [base + suffix for base in pools.STREET_BASES for suffix in pools.STREET_SUFFIXES]
 _GENDERS = np.array(["female", "male", "other", None], dtype=object)
-_EMAIL_TEMPLATES = ("{f}.{l}", "{f}{l}", "{i}.{l}", "{i}{l}{yy:02d}", "{f}.{l}{yy:02d}", "{l}.{f}",
-                    "{f}_{l}", "{f}{nn}")
+_EMAIL_TEMPLATES = (
+    "{f}.{l}",
+    "{f}{l}",
+    "{i}.{l}",
+    "{i}{l}{yy:02d}",
+    "{f}.{l}{yy:02d}",
+    "{l}.{f}",
+    "{f}_{l}",
+    "{f}{nn}",
+)
 _EMAIL_TEMPLATE_P = np.array([30, 12, 14, 8, 8, 5, 5, 6]) / 88
 _EMAIL_DOMAINS = [d for d, _ in pools.EMAIL_DOMAINS]
 _EMAIL_DOMAIN_P = np.array([w for _, w in pools.EMAIL_DOMAINS]) / sum(w for _, w in pools.EMAIL_DOMAINS)
@@ -359,8 +379,10 @@ def _city_table() -> tuple[list[pools.City], np.ndarray]:
     cities = list(pools.CITIES + pools.FOREIGN_CITIES)
     home = next(c for c in cities if c.name == pools.HOME_CITY)
     lat, lon = np.radians([c.latitude for c in cities]), np.radians([c.longitude for c in cities])
-    hav = (np.sin((lat - np.radians(home.latitude)) / 2) ** 2
-           + np.cos(lat) * np.cos(np.radians(home.latitude)) * np.sin((lon - np.radians(home.longitude)) / 2) ** 2)
+    hav = (
+        np.sin((lat - np.radians(home.latitude)) / 2) ** 2
+        + np.cos(lat) * np.cos(np.radians(home.latitude)) * np.sin((lon - np.radians(home.longitude)) / 2) ** 2
+    )
     km = 12_742 * np.arcsin(np.sqrt(hav))
     population = np.array([c.population for c in cities], dtype=float)
     weights = []
@@ -372,9 +394,11 @@ def _city_table() -> tuple[list[pools.City], np.ndarray]:
 
 
 _CITIES, _CITY_P = _city_table()
-_LANGUAGES = {"NL": (("nl", "en", "de", "fr"), (0.93, 0.05, 0.015, 0.005)),
-              "BE": (("nl", "fr"), (0.6, 0.4)),
-              "DE": (("de", "en"), (0.9, 0.1))}
+_LANGUAGES = {
+    "NL": (("nl", "en", "de", "fr"), (0.93, 0.05, 0.015, 0.005)),
+    "BE": (("nl", "fr"), (0.6, 0.4)),
+    "DE": (("de", "en"), (0.9, 0.1)),
+}
 
 _CUSTOM_FIELDS: tuple[tuple[str, str, str, list[str]], ...] = (
     ("dietary_wishes", "Dieetwensen", "text", []),
@@ -410,8 +434,9 @@ class _EmailBook:
         self.taken: set[str] = set()
         self.next_suffix: dict[str, int] = {}
 
-    def make(self, rng: np.random.Generator, first: np.ndarray, last: np.ndarray, year: np.ndarray,
-             present: np.ndarray) -> list[str | None]:
+    def make(
+        self, rng: np.random.Generator, first: np.ndarray, last: np.ndarray, year: np.ndarray, present: np.ndarray
+    ) -> list[str | None]:
         size = len(first)
         template = rng.choice(len(_EMAIL_TEMPLATES), size=size, p=_EMAIL_TEMPLATE_P).tolist()
         domain = rng.choice(len(_EMAIL_DOMAINS), size=size, p=_EMAIL_DOMAIN_P).tolist()
@@ -420,8 +445,7 @@ class _EmailBook:
         out: list[str | None] = [None] * size
         for i in np.flatnonzero(present).tolist():
             f = _FIRST_SLUGS[first[i]]
-            local = _EMAIL_TEMPLATES[template[i]].format(f=f, l=_LAST_SLUGS[last[i]], i=f[0], yy=year[i],
-                                                         nn=number[i])
+            local = _EMAIL_TEMPLATES[template[i]].format(f=f, l=_LAST_SLUGS[last[i]], i=f[0], yy=year[i], nn=number[i])
             email = f"{local}@{_EMAIL_DOMAINS[domain[i]]}"
             if email in self.taken:
                 k = self.next_suffix.get(email, 2)
@@ -468,9 +492,10 @@ def _custom_field_values(rng: np.random.Generator, size: int, created: np.ndarra
     shares = np.array([0.15, 0.6, 0.25, 0.35, 0.5])
     present = (rng.random((size, len(shares))) < shares).tolist()
     diet = rng.integers(len(_DIETARY), size=size).tolist()
-    household = rng.choice([1, 2, 3, 4, 5, 6], size=size, p=[.22, .42, .14, .15, .05, .02]).tolist()
-    since = np.datetime_as_string((created - rng.integers(0, 12 * 365, size=size) * DAY)
-                                  .astype("datetime64[s]").astype("datetime64[D]")).tolist()
+    household = rng.choice([1, 2, 3, 4, 5, 6], size=size, p=[0.22, 0.42, 0.14, 0.15, 0.05, 0.02]).tolist()
+    since = np.datetime_as_string(
+        (created - rng.integers(0, 12 * 365, size=size) * DAY).astype("datetime64[s]").astype("datetime64[D]")
+    ).tolist()
     wheelchair = (rng.random(size) < 0.08).tolist()
     seating_choices = _CUSTOM_FIELDS[4][3]
     seating = rng.integers(len(seating_choices), size=size).tolist()
@@ -503,19 +528,35 @@ class _Persons:
     has_birth: np.ndarray
 
 
-_PERSON_COLUMNS = ("email", "first_name", "last_name", "gender", "birth_date", "language", "address",
-                   "postal_code", "city", "country", "latitude", "longitude", "custom_fields",
-                   "created_at", "updated_at")
+_PERSON_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "language",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+)
 
 
-def _generate_persons(rng: np.random.Generator, size: int, today: date, now: int, first_order: np.ndarray,
-                      emails: _EmailBook) -> _Persons:
+def _generate_persons(
+    rng: np.random.Generator, size: int, today: date, now: int, first_order: np.ndarray, emails: _EmailBook
+) -> _Persons:
     """One chunk of persons; ``first_order`` is each person's first order time (-1 for none)."""
     gender = rng.choice(4, size=size, p=(0.53, 0.43, 0.01, 0.03))  # female, male, other, unknown
     female_name = (gender == 0) | ((gender >= 2) & (rng.random(size) < 0.5))
     n_female = len(pools.FEMALE_FIRST_NAMES)
-    first = np.where(female_name, rng.integers(n_female, size=size),
-                     n_female + rng.integers(len(pools.MALE_FIRST_NAMES), size=size))
+    first = np.where(
+        female_name, rng.integers(n_female, size=size), n_female + rng.integers(len(pools.MALE_FIRST_NAMES), size=size)
+    )
     last = rng.choice(len(_LAST_NAMES), size=size, p=_LAST_P)
 
     age_days = (np.clip(rng.normal(50, 17, size), 16, 94) * 365.25).astype(np.int64)
@@ -533,8 +574,7 @@ def _generate_persons(rng: np.random.Generator, size: int, today: date, now: int
         language[chosen] = np.array(codes, dtype=object)[rng.choice(len(codes), size=int(chosen.sum()), p=shares)]
     spread = 0.004 * np.sqrt(np.array([c.population for c in _CITIES]) / 50)[city]
     latitude = np.round(np.array([c.latitude for c in _CITIES])[city] + rng.normal(0, 1, size) * spread, 5)
-    longitude = np.round(np.array([c.longitude for c in _CITIES])[city]
-                         + rng.normal(0, 1, size) * spread * 1.6, 5)
+    longitude = np.round(np.array([c.longitude for c in _CITIES])[city] + rng.normal(0, 1, size) * spread * 1.6, 5)
 
     has_email = rng.random(size) < 0.97
     email = emails.make(rng, first, last, birth.astype("datetime64[Y]").astype(np.int64) + 1970, has_email)
@@ -565,8 +605,9 @@ def _generate_persons(rng: np.random.Generator, size: int, today: date, now: int
     return _Persons(columns, created, has_email, has_address, city, age_days // 365, has_birth)
 
 
-def _identities(rng: np.random.Generator, first_index: int, created: np.ndarray, buyer: np.ndarray,
-                has_email: np.ndarray) -> tuple[np.ndarray, list, list, list]:
+def _identities(
+    rng: np.random.Generator, first_index: int, created: np.ndarray, buyer: np.ndarray, has_email: np.ndarray
+) -> tuple[np.ndarray, list, list, list]:
     """(chunk-local person, source, external id, created_at) of external identities: the
     ticketing system knows every buyer and half of the others; the mailer a third of e-mailers."""
     size = len(created)
@@ -578,18 +619,22 @@ def _identities(rng: np.random.Generator, first_index: int, created: np.ndarray,
     source = np.array(["ticketing"] * len(ticketing) + ["mailer"] * len(mailer), dtype=object)[order]
     index = (first_index + person).astype(np.int64)
     # Customer numbers for ticketing; a unique 40-bit hash for the mailer (odd multiplier).
-    external = [str(1_000_000 + i) if s == "ticketing" else f"{(i * 0x9E3779B1) % (1 << 40):010x}"
-                for i, s in zip(index.tolist(), source.tolist())]
+    external = [
+        str(1_000_000 + i) if s == "ticketing" else f"{(i * 0x9E3779B1) % (1 << 40):010x}"
+        for i, s in zip(index.tolist(), source.tolist())
+    ]
     return person, source.tolist(), external, _timestamps(created[person]).tolist()
 
 
-def _consents(rng: np.random.Generator, now: int, created: np.ndarray, has_email: np.ndarray,
-              has_address: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list, list, list, list]:
+def _consents(
+    rng: np.random.Generator, now: int, created: np.ndarray, has_email: np.ndarray, has_address: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list, list, list, list, list]:
     """(person, consent type index, granted, granted_at, withdrawn_at, updated_at, source)."""
     size = len(created)
     persons, types, granted, granted_at, withdrawn_at = [], [], [], [], []
-    for t, (eligible, share, granted_share) in enumerate(((has_email, 0.85, 0.72), (has_email, 0.45, 0.55),
-                                                           (has_address, 0.2, 0.8))):
+    for t, (eligible, share, granted_share) in enumerate(
+        ((has_email, 0.85, 0.72), (has_email, 0.45, 0.55), (has_address, 0.2, 0.8))
+    ):
         chosen = np.flatnonzero(eligible & (rng.random(size) < share))
         yes = rng.random(len(chosen)) < granted_share
         start = created[chosen]
@@ -607,15 +652,20 @@ def _consents(rng: np.random.Generator, now: int, created: np.ndarray, has_email
     granted_a, granted_at_a = np.concatenate(granted)[order], np.concatenate(granted_at)[order]
     withdrawn_at_a = np.concatenate(withdrawn_at)[order]
     source = _CONSENT_SOURCES[rng.choice(4, size=len(person), p=(0.55, 0.3, 0.1, 0.05))]
-    return (person, kind, granted_a.tolist(),
-            _nullable(_timestamps(granted_at_a), granted_at_a >= 0),
-            _nullable(_timestamps(withdrawn_at_a), withdrawn_at_a >= 0),
-            _timestamps(np.maximum(granted_at_a, withdrawn_at_a)).tolist(),
-            source.tolist())
+    return (
+        person,
+        kind,
+        granted_a.tolist(),
+        _nullable(_timestamps(granted_at_a), granted_at_a >= 0),
+        _nullable(_timestamps(withdrawn_at_a), withdrawn_at_a >= 0),
+        _timestamps(np.maximum(granted_at_a, withdrawn_at_a)).tolist(),
+        source.tolist(),
+    )
 
 
-def _subscriptions(rng: np.random.Generator, today: date, now: int, created: np.ndarray,
-                   orders_per_person: np.ndarray) -> tuple[list, list, list, list, list]:
+def _subscriptions(
+    rng: np.random.Generator, today: date, now: int, created: np.ndarray, orders_per_person: np.ndarray
+) -> tuple[list, list, list, list, list]:
     """(person, name, valid_from, valid_until, created_at) for a few percent of persons (more
     among frequent buyers): season subscriptions, some current, some expired, and open-ended
     friends' passes."""
@@ -636,8 +686,15 @@ def _subscriptions(rng: np.random.Generator, today: date, now: int, created: np.
             continue
         for year in range(last[i] - seasons[i] + 1, last[i] + 1):
             start = date(year, 9, 1)
-            rows.append((p, f"{pools.SUBSCRIPTION_NAMES[kind[i]]} {year}-{year + 1}", start,
-                         date(year + 1, 6, 30), datetime.combine(start - timedelta(days=lead[i]), time(11), TZ)))
+            rows.append(
+                (
+                    p,
+                    f"{pools.SUBSCRIPTION_NAMES[kind[i]]} {year}-{year + 1}",
+                    start,
+                    date(year + 1, 6, 30),
+                    datetime.combine(start - timedelta(days=lead[i]), time(11), TZ),
+                )
+            )
     if not rows:
         return [], [], [], [], []
     people, names, starts, ends, created_at = (list(column) for column in zip(*rows))
@@ -645,6 +702,7 @@ def _subscriptions(rng: np.random.Generator, today: date, now: int, created: np.
 
 
 # --------------------------------------------------------------------------- loading
+
 
 def _reserve_ids(cur, table: str, n: int) -> int:
     """Reserve ``n`` consecutive ids from ``table``'s identity sequence; return the first.
@@ -654,8 +712,10 @@ def _reserve_ids(cur, table: str, n: int) -> int:
     """
     if n == 0:
         return 0
-    cur.execute("select setval(s::regclass, nextval(s::regclass) + %s - 1) "
-                "from pg_get_serial_sequence(%s, 'id') as s", (n, table))
+    cur.execute(
+        "select setval(s::regclass, nextval(s::regclass) + %s - 1) from pg_get_serial_sequence(%s, 'id') as s",
+        (n, table),
+    )
     return cur.fetchone()[0] - n + 1
 
 
@@ -673,27 +733,61 @@ def _load_catalog(cur, account_id: int, catalog: Catalog) -> tuple[int, int]:
     event_id = _reserve_ids(cur, "event", len(catalog.event_start))
     opened = _timestamps(np.array([min(p.created_at for p in catalog.productions) - 30 * DAY]))[0]
     venues = pools.VENUES
-    _copy(cur, "venue", ("id", "name", "address", "city", "latitude", "longitude", "source", "external_id",
-                         "created_at"), account_id,
-          ([venue_id + i for i in range(len(venues))], [v.name for v in venues], [v.address for v in venues],
-           [v.city for v in venues], [v.latitude for v in venues], [v.longitude for v in venues],
-           repeat(SOURCE), [f"V{i + 1}" for i in range(len(venues))], repeat(opened)))
+    _copy(
+        cur,
+        "venue",
+        ("id", "name", "address", "city", "latitude", "longitude", "source", "external_id", "created_at"),
+        account_id,
+        (
+            [venue_id + i for i in range(len(venues))],
+            [v.name for v in venues],
+            [v.address for v in venues],
+            [v.city for v in venues],
+            [v.latitude for v in venues],
+            [v.longitude for v in venues],
+            repeat(SOURCE),
+            [f"V{i + 1}" for i in range(len(venues))],
+            repeat(opened),
+        ),
+    )
     productions = catalog.productions
     created = _timestamps(np.array([p.created_at for p in productions])).tolist()
-    _copy(cur, "production", ("id", "title", "promoter", "season", "description", "source", "external_id",
-                              "created_at"), account_id,
-          ([production_id + i for i in range(len(productions))], [p.title for p in productions],
-           [p.promoter for p in productions], [p.season for p in productions],
-           [f"{pools.GENRE_LABELS[GENRES[p.genre]]} in {pools.VENUES[p.venue].name}, seizoen {p.season}."
-            for p in productions],
-           repeat(SOURCE), [f"P{10_000 + i}" for i in range(len(productions))], created))
+    _copy(
+        cur,
+        "production",
+        ("id", "title", "promoter", "season", "description", "source", "external_id", "created_at"),
+        account_id,
+        (
+            [production_id + i for i in range(len(productions))],
+            [p.title for p in productions],
+            [p.promoter for p in productions],
+            [p.season for p in productions],
+            [
+                f"{pools.GENRE_LABELS[GENRES[p.genre]]} in {pools.VENUES[p.venue].name}, seizoen {p.season}."
+                for p in productions
+            ],
+            repeat(SOURCE),
+            [f"P{10_000 + i}" for i in range(len(productions))],
+            created,
+        ),
+    )
     prod = catalog.event_production.tolist()
-    _copy(cur, "event", ("id", "production_id", "venue_id", "starts_at", "capacity", "source", "external_id",
-                         "created_at"), account_id,
-          ([event_id + i for i in range(len(prod))], [production_id + p for p in prod],
-           [venue_id + productions[p].venue for p in prod], _timestamps(catalog.event_start).tolist(),
-           [venues[productions[p].venue].capacity for p in prod], repeat(SOURCE),
-           [f"E{100_000 + i}" for i in range(len(prod))], [created[p] for p in prod]))
+    _copy(
+        cur,
+        "event",
+        ("id", "production_id", "venue_id", "starts_at", "capacity", "source", "external_id", "created_at"),
+        account_id,
+        (
+            [event_id + i for i in range(len(prod))],
+            [production_id + p for p in prod],
+            [venue_id + productions[p].venue for p in prod],
+            _timestamps(catalog.event_start).tolist(),
+            [venues[productions[p].venue].capacity for p in prod],
+            repeat(SOURCE),
+            [f"E{100_000 + i}" for i in range(len(prod))],
+            [created[p] for p in prod],
+        ),
+    )
     return production_id, event_id
 
 
@@ -701,19 +795,47 @@ def _load_definitions(cur, account_id: int, now: int) -> int:
     """Custom field definitions and consent types; returns the first consent type id."""
     at = _timestamps(np.array([now - 9 * 365 * DAY]))[0]
     field_id = _reserve_ids(cur, "custom_field_definition", len(_CUSTOM_FIELDS))
-    _copy(cur, "custom_field_definition", ("id", "key", "label", "type", "choices", "created_at"), account_id,
-          ([field_id + i for i in range(len(_CUSTOM_FIELDS))], *zip(*[(k, lbl, t, json.dumps(c))
-                                                                      for k, lbl, t, c in _CUSTOM_FIELDS]),
-           repeat(at)))
+    _copy(
+        cur,
+        "custom_field_definition",
+        ("id", "key", "label", "type", "choices", "created_at"),
+        account_id,
+        (
+            [field_id + i for i in range(len(_CUSTOM_FIELDS))],
+            *zip(*[(k, lbl, t, json.dumps(c)) for k, lbl, t, c in _CUSTOM_FIELDS]),
+            repeat(at),
+        ),
+    )
     consent_id = _reserve_ids(cur, "consent_type", len(_CONSENT_TYPES))
-    _copy(cur, "consent_type", ("id", "key", "name", "description", "created_at"), account_id,
-          ([consent_id + i for i in range(len(_CONSENT_TYPES))], *zip(*_CONSENT_TYPES), repeat(at)))
+    _copy(
+        cur,
+        "consent_type",
+        ("id", "key", "name", "description", "created_at"),
+        account_id,
+        ([consent_id + i for i in range(len(_CONSENT_TYPES))], *zip(*_CONSENT_TYPES), repeat(at)),
+    )
     return consent_id
 
 
-DEMO_TABLES = ("venue", "production", "event", "custom_field_definition", "consent_type", "person",
-               "person_identity", "person_consent", "subscription", "orders", "ticket", "tag_category", "tag",
-               "production_tag", "person_tag", "form", "form_tag")
+DEMO_TABLES = (
+    "venue",
+    "production",
+    "event",
+    "custom_field_definition",
+    "consent_type",
+    "person",
+    "person_identity",
+    "person_consent",
+    "subscription",
+    "orders",
+    "ticket",
+    "tag_category",
+    "tag",
+    "production_tag",
+    "person_tag",
+    "form",
+    "form_tag",
+)
 
 
 @dataclass(frozen=True)
@@ -728,54 +850,124 @@ class _TagPlan:
     def build(cls, seed: int, catalog: Catalog, today: date) -> _TagPlan:
         tree = demo_tags.build_tree(today)
         genres = np.array([p.genre for p in catalog.productions], dtype=np.int64)
-        return cls(tree, demo_tags.production_tags(np.random.default_rng([seed, _TAGS]), tree, genres),
-                   catalog.event_production)
+        return cls(
+            tree,
+            demo_tags.production_tags(np.random.default_rng([seed, _TAGS]), tree, genres),
+            catalog.event_production,
+        )
 
 
-_PREFERENCE_CENTRE = ("Jouw voorkeuren", "Waar ben je in geïnteresseerd?",
-                      "Kies de genres waarover je van ons wilt horen. Je kunt je keuze altijd weer aanpassen.")
+_PREFERENCE_CENTRE = (
+    "Jouw voorkeuren",
+    "Waar ben je in geïnteresseerd?",
+    "Kies de genres waarover je van ons wilt horen. Je kunt je keuze altijd weer aanpassen.",
+)
 
 
-def _load_tags(cur, account_id: int, plan: _TagPlan, catalog: Catalog, production_id: int,
-               now: int) -> tuple[int, dict[str, int]]:
+def _load_tags(
+    cur, account_id: int, plan: _TagPlan, catalog: Catalog, production_id: int, now: int
+) -> tuple[int, dict[str, int]]:
     """Tag categories, tags, production tags and the preference centre with its tags; returns
     the first tag id (tag i of the tree has id ``first + i``) and rows per table."""
     tree = plan.tree
     at = _timestamps(np.array([now - 9 * 365 * DAY]))[0]
     category_id = _reserve_ids(cur, "tag_category", len(demo_tags.CATEGORIES))
-    _copy(cur, "tag_category", ("id", "name", "position", "created_at"), account_id,
-          ([category_id + i for i in range(len(demo_tags.CATEGORIES))], demo_tags.CATEGORIES,
-           range(1, len(demo_tags.CATEGORIES) + 1), repeat(at)))
+    _copy(
+        cur,
+        "tag_category",
+        ("id", "name", "position", "created_at"),
+        account_id,
+        (
+            [category_id + i for i in range(len(demo_tags.CATEGORIES))],
+            demo_tags.CATEGORIES,
+            range(1, len(demo_tags.CATEGORIES) + 1),
+            repeat(at),
+        ),
+    )
     tag_id = _reserve_ids(cur, "tag", len(tree.tags))
     t = tree.tags
-    _copy(cur, "tag", ("id", "category_id", "parent_id", "name", "name_key", "note", "active", "label",
-                       "description", "show_on_form", "visible_to_everyone", "position", "show_on_website",
-                       "starred", "created_at", "updated_at"), account_id,
-          ([tag_id + i for i in range(len(t))], [category_id + d.category for d in t],
-           [None if d.parent is None else tag_id + d.parent for d in t], [d.name for d in t],
-           [name_key(d.name) for d in t], [d.note for d in t], [d.active for d in t], [d.name for d in t],
-           [d.description for d in t], [d.show_on_form for d in t], repeat(True), [d.position for d in t],
-           [d.show_on_website for d in t], [d.starred for d in t], repeat(at), repeat(at)))
+    _copy(
+        cur,
+        "tag",
+        (
+            "id",
+            "category_id",
+            "parent_id",
+            "name",
+            "name_key",
+            "note",
+            "active",
+            "label",
+            "description",
+            "show_on_form",
+            "visible_to_everyone",
+            "position",
+            "show_on_website",
+            "starred",
+            "created_at",
+            "updated_at",
+        ),
+        account_id,
+        (
+            [tag_id + i for i in range(len(t))],
+            [category_id + d.category for d in t],
+            [None if d.parent is None else tag_id + d.parent for d in t],
+            [d.name for d in t],
+            [name_key(d.name) for d in t],
+            [d.note for d in t],
+            [d.active for d in t],
+            [d.name for d in t],
+            [d.description for d in t],
+            [d.show_on_form for d in t],
+            repeat(True),
+            [d.position for d in t],
+            [d.show_on_website for d in t],
+            [d.starred for d in t],
+            repeat(at),
+            repeat(at),
+        ),
+    )
     tag, production, source = plan.productions.links()
     order = np.lexsort((source, tag, production))
     tag, production, source = tag[order], production[order], source[order]
     created = _timestamps(np.array([p.created_at for p in catalog.productions]))[production]
-    _copy(cur, "production_tag", ("tag_id", "production_id", "source", "actor", "created_at"), account_id,
-          ((tag_id + tag).tolist(), (production_id + production).tolist(),
-           [demo_tags.SOURCES[s] for s in source.tolist()],
-           [SOURCE if s == demo_tags.INTEGRATION else None for s in source.tolist()], created.tolist()))
-    counts = {"tag_category": len(demo_tags.CATEGORIES), "tag": len(t), "production_tag": len(tag),
-              "form": 0, "form_tag": 0}
+    _copy(
+        cur,
+        "production_tag",
+        ("tag_id", "production_id", "source", "actor", "created_at"),
+        account_id,
+        (
+            (tag_id + tag).tolist(),
+            (production_id + production).tolist(),
+            [demo_tags.SOURCES[s] for s in source.tolist()],
+            [SOURCE if s == demo_tags.INTEGRATION else None for s in source.tolist()],
+            created.tolist(),
+        ),
+    )
+    counts = {
+        "tag_category": len(demo_tags.CATEGORIES),
+        "tag": len(t),
+        "production_tag": len(tag),
+        "form": 0,
+        "form_tag": 0,
+    }
     # The preference centre (an account has one): created with its tags unless it exists already.
     title, tags_title, tags_description = _PREFERENCE_CENTRE
-    cur.execute("insert into form (account_id, kind, title, tags_title, tags_description, created_at, updated_at) "
-                "values (%s, 'preference_centre', %s, %s, %s, %s, %s) "
-                "on conflict (account_id) where kind = 'preference_centre' do nothing returning id",
-                (account_id, title, tags_title, tags_description, at, at))
+    cur.execute(
+        "insert into form (account_id, kind, title, tags_title, tags_description, created_at, updated_at) "
+        "values (%s, 'preference_centre', %s, %s, %s, %s, %s) "
+        "on conflict (account_id) where kind = 'preference_centre' do nothing returning id",
+        (account_id, title, tags_title, tags_description, at, at),
+    )
     row = cur.fetchone()
     if row is not None:
-        _copy(cur, "form_tag", ("form_id", "tag_id", "position"), account_id,
-              (repeat(row[0]), [tag_id + i for i in tree.form], range(1, len(tree.form) + 1)))
+        _copy(
+            cur,
+            "form_tag",
+            ("form_id", "tag_id", "position"),
+            account_id,
+            (repeat(row[0]), [tag_id + i for i in tree.form], range(1, len(tree.form) + 1)),
+        )
         counts.update(form=1, form_tag=len(tree.form))
     return tag_id, counts
 
@@ -800,8 +992,17 @@ class _Chunk:
     tag_times: list[str]
 
 
-def _generate_chunk(seed: int, chunk: int, start: int, size: int, sales: _SalesModel, today: date,
-                    emails: _EmailBook, plan: _TagPlan, first_person_id: int) -> _Chunk:
+def _generate_chunk(
+    seed: int,
+    chunk: int,
+    start: int,
+    size: int,
+    sales: _SalesModel,
+    today: date,
+    emails: _EmailBook,
+    plan: _TagPlan,
+    first_person_id: int,
+) -> _Chunk:
     affinity = _chunk_affinities(seed, chunk, size)
     orders = _generate_orders(np.random.default_rng([seed, _ORDERS, chunk]), sales, affinity)
     buyer = orders.per_person > 0
@@ -816,18 +1017,35 @@ def _generate_chunk(seed: int, chunk: int, start: int, size: int, sales: _SalesM
     subscriptions = _subscriptions(rng, today, sales.now, persons.created, orders.per_person)
     ticket_order = orders.ticket_order
     links = demo_tags.person_links(
-        np.random.default_rng([seed, _TAGS, chunk]), plan.tree, affinity=affinity, now=sales.now,
-        person_created=persons.created, city=persons.city, has_address=persons.has_address, age=persons.age,
-        has_birth=persons.has_birth, orders_per_person=orders.per_person,
-        ticket_person=orders.person[ticket_order], ticket_production=plan.event_production[orders.ticket_event],
-        ticket_time=orders.created[ticket_order], productions=plan.productions,
-        subscription_person=np.asarray(subscriptions[0], dtype=np.int64), subscription_name=subscriptions[1],
-        subscription_created=np.array([int(d.timestamp()) for d in subscriptions[4]], dtype=np.int64))
+        np.random.default_rng([seed, _TAGS, chunk]),
+        plan.tree,
+        affinity=affinity,
+        now=sales.now,
+        person_created=persons.created,
+        city=persons.city,
+        has_address=persons.has_address,
+        age=persons.age,
+        has_birth=persons.has_birth,
+        orders_per_person=orders.per_person,
+        ticket_person=orders.person[ticket_order],
+        ticket_production=plan.event_production[orders.ticket_event],
+        ticket_time=orders.created[ticket_order],
+        productions=plan.productions,
+        subscription_person=np.asarray(subscriptions[0], dtype=np.int64),
+        subscription_name=subscriptions[1],
+        subscription_created=np.array([int(d.timestamp()) for d in subscriptions[4]], dtype=np.int64),
+    )
     person_actor = np.char.add("person:", (first_person_id + start + links.person).astype(str)).astype(object)
-    actors = np.where(links.source == demo_tags.PERSON, person_actor,
-                      np.where(links.source == demo_tags.INTEGRATION, SOURCE, None))
+    actors = np.where(
+        links.source == demo_tags.PERSON, person_actor, np.where(links.source == demo_tags.INTEGRATION, SOURCE, None)
+    )
     return _Chunk(
-        start, size, persons.columns, identities, consents, subscriptions,
+        start,
+        size,
+        persons.columns,
+        identities,
+        consents,
+        subscriptions,
         orders,
         np.where(orders.box_office, "box_office", "online").astype(object).tolist(),
         _timestamps(orders.created).tolist(),
@@ -835,11 +1053,20 @@ def _generate_chunk(seed: int, chunk: int, start: int, size: int, sales: _SalesM
         links,
         np.array(demo_tags.SOURCES, dtype=object)[links.source].tolist(),
         actors.tolist(),
-        _timestamps(links.created).tolist())
+        _timestamps(links.created).tolist(),
+    )
 
 
-def _load_chunk(cur, account_id: int, data: _Chunk, first_person_id: int, consent_type_id: int,
-                event_id: int, first_tag_id: int, step: Callable[[float, str], None]) -> dict[str, int]:
+def _load_chunk(
+    cur,
+    account_id: int,
+    data: _Chunk,
+    first_person_id: int,
+    consent_type_id: int,
+    event_id: int,
+    first_tag_id: int,
+    step: Callable[[float, str], None],
+) -> dict[str, int]:
     """Reserve ids for one generated chunk and COPY it; returns rows per table."""
     person_ids = first_person_id + data.start + np.arange(data.size)
     _copy(cur, "person", ("id", *_PERSON_COLUMNS), account_id, (person_ids.tolist(), *data.persons))
@@ -847,50 +1074,106 @@ def _load_chunk(cur, account_id: int, data: _Chunk, first_person_id: int, consen
 
     who, *rest = data.identities
     first_id = _reserve_ids(cur, "person_identity", len(who))
-    _copy(cur, "person_identity", ("id", "person_id", "source", "external_id", "created_at"), account_id,
-          (range(first_id, first_id + len(who)), person_ids[who].tolist(), *rest))
+    _copy(
+        cur,
+        "person_identity",
+        ("id", "person_id", "source", "external_id", "created_at"),
+        account_id,
+        (range(first_id, first_id + len(who)), person_ids[who].tolist(), *rest),
+    )
     step(0.4, "consents")
 
     who, kind, *rest = data.consents
-    _copy(cur, "person_consent", ("person_id", "consent_type_id", "granted", "granted_at", "withdrawn_at",
-                                  "updated_at", "source"), account_id,
-          (person_ids[who].tolist(), (consent_type_id + kind).tolist(), *rest))
+    _copy(
+        cur,
+        "person_consent",
+        ("person_id", "consent_type_id", "granted", "granted_at", "withdrawn_at", "updated_at", "source"),
+        account_id,
+        (person_ids[who].tolist(), (consent_type_id + kind).tolist(), *rest),
+    )
     subscription_person, *rest = data.subscriptions
     first_id = _reserve_ids(cur, "subscription", len(subscription_person))
-    _copy(cur, "subscription", ("id", "person_id", "name", "valid_from", "valid_until", "created_at"),
-          account_id, (range(first_id, first_id + len(subscription_person)),
-                       person_ids[subscription_person].tolist(), *rest))
+    _copy(
+        cur,
+        "subscription",
+        ("id", "person_id", "name", "valid_from", "valid_until", "created_at"),
+        account_id,
+        (range(first_id, first_id + len(subscription_person)), person_ids[subscription_person].tolist(), *rest),
+    )
     step(0.5, "orders")
 
     orders = data.orders
     n_orders, n_tickets = len(orders.person), len(orders.ticket_order)
     order_id = _reserve_ids(cur, "orders", n_orders)
     order_person = person_ids[orders.person]
-    _copy(cur, "orders", ("id", "person_id", "channel", "created_at", "source", "external_id"), account_id,
-          (range(order_id, order_id + n_orders), order_person.tolist(), data.order_channels, data.order_times,
-           repeat(SOURCE), map(str, range(order_id, order_id + n_orders))))
+    _copy(
+        cur,
+        "orders",
+        ("id", "person_id", "channel", "created_at", "source", "external_id"),
+        account_id,
+        (
+            range(order_id, order_id + n_orders),
+            order_person.tolist(),
+            data.order_channels,
+            data.order_times,
+            repeat(SOURCE),
+            map(str, range(order_id, order_id + n_orders)),
+        ),
+    )
     step(0.6, "tickets")
 
     ticket_id = _reserve_ids(cur, "ticket", n_tickets)
-    _copy(cur, "ticket", ("id", "order_id", "event_id", "person_id", "price", "source"), account_id,
-          (range(ticket_id, ticket_id + n_tickets), (order_id + orders.ticket_order).tolist(),
-           (event_id + orders.ticket_event).tolist(), order_person[orders.ticket_order].tolist(),
-           data.ticket_prices, repeat(SOURCE)))
+    _copy(
+        cur,
+        "ticket",
+        ("id", "order_id", "event_id", "person_id", "price", "source"),
+        account_id,
+        (
+            range(ticket_id, ticket_id + n_tickets),
+            (order_id + orders.ticket_order).tolist(),
+            (event_id + orders.ticket_event).tolist(),
+            order_person[orders.ticket_order].tolist(),
+            data.ticket_prices,
+            repeat(SOURCE),
+        ),
+    )
     step(0.8, "tags")
 
     links = data.tags
-    _copy(cur, "person_tag", ("tag_id", "person_id", "source", "actor", "created_at"), account_id,
-          ((first_tag_id + links.tag).tolist(), person_ids[links.person].tolist(), data.tag_sources,
-           data.tag_actors, data.tag_times))
+    _copy(
+        cur,
+        "person_tag",
+        ("tag_id", "person_id", "source", "actor", "created_at"),
+        account_id,
+        (
+            (first_tag_id + links.tag).tolist(),
+            person_ids[links.person].tolist(),
+            data.tag_sources,
+            data.tag_actors,
+            data.tag_times,
+        ),
+    )
     step(1.0, "done")
-    return {"person": data.size, "person_identity": len(data.identities[0]), "person_consent": len(who),
-            "subscription": len(subscription_person), "orders": n_orders, "ticket": n_tickets,
-            "person_tag": len(links)}
+    return {
+        "person": data.size,
+        "person_identity": len(data.identities[0]),
+        "person_consent": len(who),
+        "subscription": len(subscription_person),
+        "orders": n_orders,
+        "ticket": n_tickets,
+        "person_tag": len(links),
+    }
 
 
-def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *, people: int,
-                   seed: int = 42, today: date | None = None,
-                   progress: Progress | None = None) -> dict[str, int]:
+def load_demo_data(
+    connection: sqlalchemy.engine.Connection,
+    account_id: int,
+    *,
+    people: int,
+    seed: int = 42,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
     """Fill an existing, empty account with realistic demo data; return row counts per table.
 
     Besides one count per table the result holds ``first_person_id`` (person i of
@@ -922,9 +1205,13 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         consent_type_id = _load_definitions(cur, account_id, now)
         first_tag_id, tag_counts = _load_tags(cur, account_id, plan, catalog, production_id, now)
         counts.update(tag_counts)
-        counts.update(venue=len(pools.VENUES), production=len(catalog.productions),
-                      event=len(catalog.event_start), custom_field_definition=len(_CUSTOM_FIELDS),
-                      consent_type=len(_CONSENT_TYPES))
+        counts.update(
+            venue=len(pools.VENUES),
+            production=len(catalog.productions),
+            event=len(catalog.event_start),
+            custom_field_definition=len(_CUSTOM_FIELDS),
+            consent_type=len(_CONSENT_TYPES),
+        )
         first_person_id = _reserve_ids(cur, "person", people)
         emails = _EmailBook()  # chunks are generated one after the other, so its order is fixed
         chunks = _chunks(people)
@@ -937,21 +1224,28 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
                 upcoming = worker.submit(generate[0], seed, *chunks[i + 1], *generate[1:])
 
             def step(part: float, what: str, start: int = start, size: int = size) -> None:
-                report(0.01 + 0.94 * (start + part * size) / people,
-                       f"persons {start + 1:,}–{start + size:,} of {people:,}: {what}")
+                report(
+                    0.01 + 0.94 * (start + part * size) / people,
+                    f"persons {start + 1:,}–{start + size:,} of {people:,}: {what}",
+                )
 
-            for table, n in _load_chunk(cur, account_id, data, first_person_id, consent_type_id, event_id,
-                                        first_tag_id, step).items():
+            for table, n in _load_chunk(
+                cur, account_id, data, first_person_id, consent_type_id, event_id, first_tag_id, step
+            ).items():
                 counts[table] += n
             sold += np.bincount(data.orders.ticket_event, minlength=len(sold))
 
         # Halls are as big as the sales need (the data set fixes tickets per event).
-        capacity = np.maximum([pools.VENUES[catalog.productions[p].venue].capacity
-                               for p in catalog.event_production.tolist()], -(-sold * 11 // 500) * 50)
-        cur.execute("update event e set capacity = v.capacity "
-                    "from unnest(%s::bigint[], %s::bigint[]) as v(id, capacity) "
-                    "where e.account_id = %s and e.id = v.id",
-                    ((event_id + np.arange(len(sold))).tolist(), capacity.tolist(), account_id))
+        capacity = np.maximum(
+            [pools.VENUES[catalog.productions[p].venue].capacity for p in catalog.event_production.tolist()],
+            -(-sold * 11 // 500) * 50,
+        )
+        cur.execute(
+            "update event e set capacity = v.capacity "
+            "from unnest(%s::bigint[], %s::bigint[]) as v(id, capacity) "
+            "where e.account_id = %s and e.id = v.id",
+            ((event_id + np.arange(len(sold))).tolist(), capacity.tolist(), account_id),
+        )
         if superuser:  # the caller's further work in this transaction fires triggers again
             cur.execute("select set_config('session_replication_role', %s, true)", (replication_role,))
         report(0.95, "tag counters")
@@ -966,6 +1260,10 @@ def load_demo_data(connection: sqlalchemy.engine.Connection, account_id: int, *,
         report(0.99, "analyze")
         cur.execute(f"analyze {', '.join((*DEMO_TABLES, *derived))}")
     report(1.0, "done")
-    counts.update(first_person_id=first_person_id, first_production_id=production_id, first_event_id=event_id,
-                  first_tag_id=first_tag_id)
+    counts.update(
+        first_person_id=first_person_id,
+        first_production_id=production_id,
+        first_event_id=event_id,
+        first_tag_id=first_tag_id,
+    )
     return counts

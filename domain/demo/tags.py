@@ -71,10 +71,14 @@ GENRE_DESCRIPTIONS = {
 # (name, description, share of persons with the colour): the smart colour model's four
 # base colours and their mixes.
 SMART_COLOURS = (
-    ("Rood", "Vrij, uitbundig en ondernemend.", 0.16), ("Geel", "Gezellig, harmonieus en zorgzaam.", 0.18),
-    ("Groen", "Ingetogen, rustig en bescheiden.", 0.14), ("Blauw", "Zakelijk, gestructureerd en kritisch.", 0.16),
-    ("Oranje", "Sociaal en avontuurlijk.", 0.09), ("Paars", "Onafhankelijk en eigenzinnig.", 0.09),
-    ("Aqua", "Beschouwend en afwachtend.", 0.08), ("Lime", "Loyaal en behulpzaam.", 0.10),
+    ("Rood", "Vrij, uitbundig en ondernemend.", 0.16),
+    ("Geel", "Gezellig, harmonieus en zorgzaam.", 0.18),
+    ("Groen", "Ingetogen, rustig en bescheiden.", 0.14),
+    ("Blauw", "Zakelijk, gestructureerd en kritisch.", 0.16),
+    ("Oranje", "Sociaal en avontuurlijk.", 0.09),
+    ("Paars", "Onafhankelijk en eigenzinnig.", 0.09),
+    ("Aqua", "Beschouwend en afwachtend.", 0.08),
+    ("Lime", "Loyaal en behulpzaam.", 0.10),
 )
 INTERESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Inleidingen en nagesprekken", ("Inleiding vooraf", "Nagesprek", "Meet and greet", "Open repetitie")),
@@ -83,31 +87,77 @@ INTERESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Eten en drinken", ("Diner vooraf", "Borrel na afloop", "High tea", "Wijnproeverij")),
     ("Talentontwikkeling", ("Nieuwe makers", "Try-outs", "Studentenvoorstellingen", "Open podium")),
     ("Educatie", ("Schoolvoorstellingen", "Lesmateriaal", "Docentendag", "Cultuurkaart")),
-    ("Toegankelijkheid", ("Rolstoeltoegankelijk", "Ringleiding", "Audiodescriptie", "Prikkelarme voorstelling",
-                          "Boventiteling")),
+    (
+        "Toegankelijkheid",
+        ("Rolstoeltoegankelijk", "Ringleiding", "Audiodescriptie", "Prikkelarme voorstelling", "Boventiteling"),
+    ),
     ("Uitgaan", ("Premières", "Seizoenspresentatie", "Festivals", "Zomerprogramma", "Oudejaarsavond")),
     ("Maatschappij", ("Debat", "Lezingen", "Filmvertoningen", "Exposities")),
     ("Gezelschap", ("Uit met kinderen", "Uit met vrienden", "Uit met collega's", "Uit met z'n tweeën")),
     ("Steun het theater", ("Vriendenkring", "Sponsoring", "Nalatenschap", "Crowdfunding")),
     ("Op de hoogte blijven", ("Last-minute aanbiedingen", "Programmaboekje", "WhatsApp-updates", "Podcast")),
 )
-PROVINCES = ("Groningen", "Friesland", "Drenthe", "Overijssel", "Flevoland", "Gelderland", "Utrecht",
-             "Noord-Holland", "Zuid-Holland", "Zeeland", "Noord-Brabant", "Limburg")
+PROVINCES = (
+    "Groningen",
+    "Friesland",
+    "Drenthe",
+    "Overijssel",
+    "Flevoland",
+    "Gelderland",
+    "Utrecht",
+    "Noord-Holland",
+    "Zuid-Holland",
+    "Zeeland",
+    "Noord-Brabant",
+    "Limburg",
+)
 COUNTRIES = {"BE": "België", "DE": "Duitsland"}
 # Province of every Dutch city in pools.CITIES.
 CITY_PROVINCE = {
-    "Amsterdam": "Noord-Holland", "Rotterdam": "Zuid-Holland", "Den Haag": "Zuid-Holland", "Utrecht": "Utrecht",
-    "Eindhoven": "Noord-Brabant", "Groningen": "Groningen", "Tilburg": "Noord-Brabant", "Almere": "Flevoland",
-    "Breda": "Noord-Brabant", "Nijmegen": "Gelderland", "Apeldoorn": "Gelderland", "Haarlem": "Noord-Holland",
-    "Arnhem": "Gelderland", "Enschede": "Overijssel", "Amersfoort": "Utrecht", "Zaandam": "Noord-Holland",
-    "'s-Hertogenbosch": "Noord-Brabant", "Hoofddorp": "Noord-Holland", "Zwolle": "Overijssel",
-    "Zoetermeer": "Zuid-Holland", "Leiden": "Zuid-Holland", "Maastricht": "Limburg", "Dordrecht": "Zuid-Holland",
-    "Ede": "Gelderland", "Alphen aan den Rijn": "Zuid-Holland", "Leeuwarden": "Friesland",
-    "Alkmaar": "Noord-Holland", "Emmen": "Drenthe", "Delft": "Zuid-Holland", "Deventer": "Overijssel",
-    "Venlo": "Limburg", "Hilversum": "Noord-Holland", "Zeist": "Utrecht", "Nieuwegein": "Utrecht",
-    "Houten": "Utrecht", "Veenendaal": "Utrecht", "Woerden": "Utrecht", "IJsselstein": "Utrecht",
-    "Maarssen": "Utrecht", "Soest": "Utrecht", "Bilthoven": "Utrecht", "Gouda": "Zuid-Holland",
-    "Middelburg": "Zeeland", "Heerlen": "Limburg",
+    "Amsterdam": "Noord-Holland",
+    "Rotterdam": "Zuid-Holland",
+    "Den Haag": "Zuid-Holland",
+    "Utrecht": "Utrecht",
+    "Eindhoven": "Noord-Brabant",
+    "Groningen": "Groningen",
+    "Tilburg": "Noord-Brabant",
+    "Almere": "Flevoland",
+    "Breda": "Noord-Brabant",
+    "Nijmegen": "Gelderland",
+    "Apeldoorn": "Gelderland",
+    "Haarlem": "Noord-Holland",
+    "Arnhem": "Gelderland",
+    "Enschede": "Overijssel",
+    "Amersfoort": "Utrecht",
+    "Zaandam": "Noord-Holland",
+    "'s-Hertogenbosch": "Noord-Brabant",
+    "Hoofddorp": "Noord-Holland",
+    "Zwolle": "Overijssel",
+    "Zoetermeer": "Zuid-Holland",
+    "Leiden": "Zuid-Holland",
+    "Maastricht": "Limburg",
+    "Dordrecht": "Zuid-Holland",
+    "Ede": "Gelderland",
+    "Alphen aan den Rijn": "Zuid-Holland",
+    "Leeuwarden": "Friesland",
+    "Alkmaar": "Noord-Holland",
+    "Emmen": "Drenthe",
+    "Delft": "Zuid-Holland",
+    "Deventer": "Overijssel",
+    "Venlo": "Limburg",
+    "Hilversum": "Noord-Holland",
+    "Zeist": "Utrecht",
+    "Nieuwegein": "Utrecht",
+    "Houten": "Utrecht",
+    "Veenendaal": "Utrecht",
+    "Woerden": "Utrecht",
+    "IJsselstein": "Utrecht",
+    "Maarssen": "Utrecht",
+    "Soest": "Utrecht",
+    "Bilthoven": "Utrecht",
+    "Gouda": "Zuid-Holland",
+    "Middelburg": "Zeeland",
+    "Heerlen": "Limburg",
 }
 # More places per province or country, for staff who tag by region (no generated person lives there).
 MORE_PLACES = {
@@ -116,45 +166,132 @@ MORE_PLACES = {
     "Drenthe": ("Assen", "Hoogeveen", "Meppel", "Coevorden", "Roden"),
     "Overijssel": ("Almelo", "Hengelo", "Kampen", "Oldenzaal", "Rijssen", "Hardenberg"),
     "Flevoland": ("Lelystad", "Dronten", "Emmeloord", "Zeewolde"),
-    "Gelderland": ("Doetinchem", "Harderwijk", "Tiel", "Zutphen", "Wageningen", "Barneveld", "Culemborg",
-                   "Winterswijk"),
-    "Utrecht": ("Baarn", "Bunnik", "De Bilt", "Leusden", "Montfoort", "Vianen", "Wijk bij Duurstede",
-                "Driebergen", "Breukelen", "Mijdrecht", "Lopik", "Rhenen"),
-    "Noord-Holland": ("Purmerend", "Hoorn", "Den Helder", "Heemskerk", "Bussum", "Amstelveen", "Enkhuizen",
-                      "Weesp", "Huizen", "Laren"),
-    "Zuid-Holland": ("Schiedam", "Vlaardingen", "Spijkenisse", "Gorinchem", "Rijswijk", "Katwijk",
-                     "Capelle aan den IJssel", "Leidschendam", "Wassenaar", "Bodegraven"),
+    "Gelderland": (
+        "Doetinchem",
+        "Harderwijk",
+        "Tiel",
+        "Zutphen",
+        "Wageningen",
+        "Barneveld",
+        "Culemborg",
+        "Winterswijk",
+    ),
+    "Utrecht": (
+        "Baarn",
+        "Bunnik",
+        "De Bilt",
+        "Leusden",
+        "Montfoort",
+        "Vianen",
+        "Wijk bij Duurstede",
+        "Driebergen",
+        "Breukelen",
+        "Mijdrecht",
+        "Lopik",
+        "Rhenen",
+    ),
+    "Noord-Holland": (
+        "Purmerend",
+        "Hoorn",
+        "Den Helder",
+        "Heemskerk",
+        "Bussum",
+        "Amstelveen",
+        "Enkhuizen",
+        "Weesp",
+        "Huizen",
+        "Laren",
+    ),
+    "Zuid-Holland": (
+        "Schiedam",
+        "Vlaardingen",
+        "Spijkenisse",
+        "Gorinchem",
+        "Rijswijk",
+        "Katwijk",
+        "Capelle aan den IJssel",
+        "Leidschendam",
+        "Wassenaar",
+        "Bodegraven",
+    ),
     "Zeeland": ("Vlissingen", "Goes", "Terneuzen", "Zierikzee", "Hulst"),
-    "Noord-Brabant": ("Helmond", "Oss", "Roosendaal", "Bergen op Zoom", "Uden", "Veghel", "Waalwijk",
-                      "Oosterhout"),
+    "Noord-Brabant": ("Helmond", "Oss", "Roosendaal", "Bergen op Zoom", "Uden", "Veghel", "Waalwijk", "Oosterhout"),
     "Limburg": ("Roermond", "Sittard", "Geleen", "Weert", "Kerkrade", "Venray"),
     "België": ("Brussel", "Leuven", "Hasselt", "Mechelen"),
     "Duitsland": ("Keulen", "Kleef", "Münster", "Emmerich"),
 }
 # (name, share of persons, starred): relation labels staff give by hand.
 RELATIONS = (
-    ("VIP", 0.004, True), ("Pers", 0.001, True), ("Donateur", 0.015, True), ("Vrijwilliger", 0.003, False),
-    ("Lid", 0.02, False), ("Vriend van het theater", 0.03, False), ("Sponsor", 0.001, False),
-    ("Bestuur", 0.0001, False), ("Artiest", 0.002, False), ("Medewerker", 0.002, False),
-    ("Oud-medewerker", 0.001, False), ("Ambassadeur", 0.001, False), ("Mecenas", 0.0005, False),
-    ("Zakelijke relatie", 0.005, False), ("Leverancier", 0.0005, False),
+    ("VIP", 0.004, True),
+    ("Pers", 0.001, True),
+    ("Donateur", 0.015, True),
+    ("Vrijwilliger", 0.003, False),
+    ("Lid", 0.02, False),
+    ("Vriend van het theater", 0.03, False),
+    ("Sponsor", 0.001, False),
+    ("Bestuur", 0.0001, False),
+    ("Artiest", 0.002, False),
+    ("Medewerker", 0.002, False),
+    ("Oud-medewerker", 0.001, False),
+    ("Ambassadeur", 0.001, False),
+    ("Mecenas", 0.0005, False),
+    ("Zakelijke relatie", 0.005, False),
+    ("Leverancier", 0.0005, False),
 )
 # (name, share of persons): audience labels; "65+" and "Student" follow the birth date instead.
-AUDIENCES = (("Student", 0.0), ("65+", 0.0), ("CJP", 0.02), ("Stadspas", 0.04), ("Gezin", 0.06),
-             ("Groepsboeker", 0.01), ("School", 0.002), ("Docent", 0.01), ("Zorginstelling", 0.0005),
-             ("Bedrijf", 0.005))
-CAMPAIGNS = ("Seizoensopening", "Voorjaarsactie", "Last-minute", "Kerstactie", "Abonnementenverkoop",
-             "Winactie", "Black Friday")
+AUDIENCES = (
+    ("Student", 0.0),
+    ("65+", 0.0),
+    ("CJP", 0.02),
+    ("Stadspas", 0.04),
+    ("Gezin", 0.06),
+    ("Groepsboeker", 0.01),
+    ("School", 0.002),
+    ("Docent", 0.01),
+    ("Zorginstelling", 0.0005),
+    ("Bedrijf", 0.005),
+)
+CAMPAIGNS = (
+    "Seizoensopening",
+    "Voorjaarsactie",
+    "Last-minute",
+    "Kerstactie",
+    "Abonnementenverkoop",
+    "Winactie",
+    "Black Friday",
+)
 CAMPAIGN_SHARE = 0.004  # of persons per campaign tag
 # (name, share of persons): behaviour labels; the first ones follow purchases and addresses.
-BEHAVIOUR = (("Terugkerende bezoeker", 0.0), ("Eerste bezoek", 0.0), ("Heavy user", 0.0),
-             ("Adres onbekend", 0.0), ("Nieuwsbrief-opener", 0.08), ("No-show", 0.01), ("E-mail bounce", 0.015),
-             ("Verhuisd", 0.01), ("Klacht", 0.004), ("Dubbel account", 0.003), ("Fax-nummer", 0.0),
-             ("Overleden", 0.001))
+BEHAVIOUR = (
+    ("Terugkerende bezoeker", 0.0),
+    ("Eerste bezoek", 0.0),
+    ("Heavy user", 0.0),
+    ("Adres onbekend", 0.0),
+    ("Nieuwsbrief-opener", 0.08),
+    ("No-show", 0.01),
+    ("E-mail bounce", 0.015),
+    ("Verhuisd", 0.01),
+    ("Klacht", 0.004),
+    ("Dubbel account", 0.003),
+    ("Fax-nummer", 0.0),
+    ("Overleden", 0.001),
+)
 EVENT_LISTS = ("Uitmarkt", "Open dag", "Premièregasten", "Seizoenspresentatie gasten", "Nieuwjaarsborrel")
 EVENT_LIST_SHARE = 0.002
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 MAILINGS = 24  # monthly mailing selections of the last two years
 MAILING_SHARE = 0.005
 SEASONS_BACK = 7  # season label groups cover the current season and this many before it
@@ -212,11 +349,19 @@ def build_tree(today: date) -> TagTree:
     popularity = {g[0]: g[1] for g in pools.GENRES}
     for genre, _, _, _ in pools.GENRES:
         label = pools.GENRE_LABELS[genre]
-        g = tree.add(label, GENRES_C, root, description=GENRE_DESCRIPTIONS[genre], show_on_form=True,
-                     show_on_website=True, starred=popularity[genre] >= 1.3)
+        g = tree.add(
+            label,
+            GENRES_C,
+            root,
+            description=GENRE_DESCRIPTIONS[genre],
+            show_on_form=True,
+            show_on_website=True,
+            starred=popularity[genre] >= 1.3,
+        )
         tree.genre.append(g)
-        tree.subgenres.append([tree.add(sub, GENRES_C, g, show_on_form=True, show_on_website=True)
-                               for sub in SUBGENRES[genre]])
+        tree.subgenres.append(
+            [tree.add(sub, GENRES_C, g, show_on_form=True, show_on_website=True) for sub in SUBGENRES[genre]]
+        )
     # Genre tags are ordered by position on forms; subgenres by their own position.
     root = tree.add("Smart colours", COLOURS_C, None, note="Smart colours: leefstijlmodel, vier basiskleuren.")
     tree.colours = [tree.add(name, COLOURS_C, root, description=text) for name, text, _ in SMART_COLOURS]
@@ -224,8 +369,10 @@ def build_tree(today: date) -> TagTree:
     root = tree.add("Interests", INTERESTS_C, None)
     for theme, topics in INTERESTS:
         t = tree.add(theme, INTERESTS_C, root, show_on_form=True)
-        tree.interests += [tree.add(topic, INTERESTS_C, t, show_on_form=True,
-                                    show_on_website=theme == "Toegankelijkheid") for topic in topics]
+        tree.interests += [
+            tree.add(topic, INTERESTS_C, t, show_on_form=True, show_on_website=theme == "Toegankelijkheid")
+            for topic in topics
+        ]
 
     root = tree.add("Regions", REGIONS_C, None, note="Woonplaats volgens het adres.")
     region: dict[str, int] = {}
@@ -251,13 +398,19 @@ def build_tree(today: date) -> TagTree:
         tree.labels[name] = tree.add(name, LABELS_C, group)
     group = tree.add("Gedrag", LABELS_C, root)
     for name, _ in BEHAVIOUR:
-        tree.labels[name] = tree.add(name, LABELS_C, group, active=name != "Fax-nummer",
-                                     note="Vervallen: we faxen niet meer." if name == "Fax-nummer" else "")
+        tree.labels[name] = tree.add(
+            name,
+            LABELS_C,
+            group,
+            active=name != "Fax-nummer",
+            note="Vervallen: we faxen niet meer." if name == "Fax-nummer" else "",
+        )
     group = tree.add("Campagnes", LABELS_C, root)
     for year in seasons:
         for campaign in CAMPAIGNS:
-            tree.campaigns.append(tree.add(f"{campaign} {year}-{year + 1}", LABELS_C, group,
-                                           active=year >= current - 5))
+            tree.campaigns.append(
+                tree.add(f"{campaign} {year}-{year + 1}", LABELS_C, group, active=year >= current - 5)
+            )
     group = tree.add("Abonnementen", LABELS_C, root, note="Gezet door de kaartverkoopkoppeling.")
     for year in seasons:
         for name in pools.SUBSCRIPTION_NAMES:
@@ -285,6 +438,7 @@ def build_tree(today: date) -> TagTree:
 
 # --------------------------------------------------------------------------- links
 
+
 @dataclass(frozen=True)
 class ProductionTags:
     """Per production: its genre's tag, a subgenre tag (-1: none), a smart colour tag (-1: none)."""
@@ -307,9 +461,10 @@ def production_tags(rng: np.random.Generator, tree: TagTree, genres: np.ndarray)
     """Each production's genre (always) and subgenre (mostly) from the feed, a colour often."""
     n = len(genres)
     pick = rng.random(n)
-    subgenre = np.array([tree.subgenres[g][int(u * len(tree.subgenres[g]))] for g, u in zip(genres.tolist(),
-                                                                                              pick.tolist())],
-                        dtype=np.int64).reshape(n)
+    subgenre = np.array(
+        [tree.subgenres[g][int(u * len(tree.subgenres[g]))] for g, u in zip(genres.tolist(), pick.tolist())],
+        dtype=np.int64,
+    ).reshape(n)
     subgenre[rng.random(n) >= _PRODUCTION_SUBGENRE_SHARE] = -1
     colour = np.asarray(tree.colours)[rng.integers(len(tree.colours), size=n)]
     colour[rng.random(n) >= 0.6] = -1
@@ -345,12 +500,26 @@ def _bernoulli_links(rng: np.random.Generator, size: int, tags: list[int], share
     return person, np.asarray(tags, dtype=np.int64)[column]
 
 
-def person_links(rng: np.random.Generator, tree: TagTree, *, affinity: np.ndarray, now: int,
-                 person_created: np.ndarray, city: np.ndarray, has_address: np.ndarray, age: np.ndarray,
-                 has_birth: np.ndarray, orders_per_person: np.ndarray, ticket_person: np.ndarray,
-                 ticket_production: np.ndarray, ticket_time: np.ndarray, productions: ProductionTags,
-                 subscription_person: np.ndarray, subscription_name: list[str],
-                 subscription_created: np.ndarray) -> PersonLinks:
+def person_links(
+    rng: np.random.Generator,
+    tree: TagTree,
+    *,
+    affinity: np.ndarray,
+    now: int,
+    person_created: np.ndarray,
+    city: np.ndarray,
+    has_address: np.ndarray,
+    age: np.ndarray,
+    has_birth: np.ndarray,
+    orders_per_person: np.ndarray,
+    ticket_person: np.ndarray,
+    ticket_production: np.ndarray,
+    ticket_time: np.ndarray,
+    productions: ProductionTags,
+    subscription_person: np.ndarray,
+    subscription_name: list[str],
+    subscription_created: np.ndarray,
+) -> PersonLinks:
     """All tag links of one chunk of persons (chunk-local indexes)."""
     size = len(affinity)
     tags, persons, sources, created = [], [], [], []
@@ -393,8 +562,10 @@ def person_links(rng: np.random.Generator, tree: TagTree, *, affinity: np.ndarra
     with_sub = rng.random(len(person)) < _STATED_SUBGENRE_SHARE
     sub_person, sub_genre = person[with_sub], genre[with_sub]
     u = rng.random(len(sub_person))
-    sub = np.array([tree.subgenres[g][int(x * len(tree.subgenres[g]))]
-                    for g, x in zip(sub_genre.tolist(), u.tolist())], dtype=np.int64)
+    sub = np.array(
+        [tree.subgenres[g][int(x * len(tree.subgenres[g]))] for g, x in zip(sub_genre.tolist(), u.tolist())],
+        dtype=np.int64,
+    )
     add(sub_person, sub, PERSON)
     # person: interests (1-3 distinct topics, some far more popular than others)
     chooser = np.flatnonzero(rng.random(size) < _INTEREST_SHARE)
@@ -411,8 +582,11 @@ def person_links(rng: np.random.Generator, tree: TagTree, *, affinity: np.ndarra
     # staff: smart colour for persons who took the survey
     shares = np.array([s for _, _, s in SMART_COLOURS])
     surveyed = np.flatnonzero(rng.random(size) < _SURVEYED_SHARE)
-    add(surveyed, np.asarray(tree.colours, dtype=np.int64)[rng.choice(len(shares), size=len(surveyed),
-                                                                       p=shares / shares.sum())], STAFF)
+    add(
+        surveyed,
+        np.asarray(tree.colours, dtype=np.int64)[rng.choice(len(shares), size=len(surveyed), p=shares / shares.sum())],
+        STAFF,
+    )
     # staff: relation, audience, behaviour, campaign and guest-list labels
     labels = tree.labels
     p, t = _bernoulli_links(rng, size, [labels[n] for n, _, _ in RELATIONS], [s for _, s, _ in RELATIONS])
@@ -420,14 +594,20 @@ def person_links(rng: np.random.Generator, tree: TagTree, *, affinity: np.ndarra
     p, t = _bernoulli_links(rng, size, [labels[n] for n, s in AUDIENCES if s > 0], [s for _, s in AUDIENCES if s > 0])
     add(p, t, STAFF)
     known_age = has_birth & (rng.random(size) < 0.6)
-    for name, chosen in (("65+", known_age & (age >= 65)), ("Student", known_age & (age >= 17) & (age < 27)
-                                                                 & (rng.random(size) < 0.5))):
+    for name, chosen in (
+        ("65+", known_age & (age >= 65)),
+        ("Student", known_age & (age >= 17) & (age < 27) & (rng.random(size) < 0.5)),
+    ):
         who = np.flatnonzero(chosen)
         add(who, np.full(len(who), labels[name]), STAFF)
     p, t = _bernoulli_links(rng, size, [labels[n] for n, s in BEHAVIOUR if s > 0], [s for _, s in BEHAVIOUR if s > 0])
     add(p, t, STAFF)
-    for name, chosen in (("Terugkerende bezoeker", orders_per_person >= 3), ("Eerste bezoek", orders_per_person == 1),
-                         ("Heavy user", orders_per_person >= 12), ("Adres onbekend", ~has_address)):
+    for name, chosen in (
+        ("Terugkerende bezoeker", orders_per_person >= 3),
+        ("Eerste bezoek", orders_per_person == 1),
+        ("Heavy user", orders_per_person >= 12),
+        ("Adres onbekend", ~has_address),
+    ):
         who = np.flatnonzero(chosen & (rng.random(size) < _DERIVED_LABEL_SHARE))
         add(who, np.full(len(who), labels[name]), STAFF)
     p, t = _bernoulli_links(rng, size, tree.campaigns, CAMPAIGN_SHARE)

@@ -18,8 +18,9 @@ class Form(SQLModel, table=True):
     __tablename__ = "form"
     __table_args__ = (
         CheckConstraint("kind in ('preference_centre', 'campaign')", name="ck_form_kind"),
-        Index("uq_form_preference_centre", "account_id", unique=True,
-              postgresql_where=text("kind = 'preference_centre'")),
+        Index(
+            "uq_form_preference_centre", "account_id", unique=True, postgresql_where=text("kind = 'preference_centre'")
+        ),
     )
 
     account_id: int = account_id_field()
@@ -37,10 +38,12 @@ class FormTag(SQLModel, table=True):
 
     __tablename__ = "form_tag"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "form_id"], ["form.account_id", "form.id"], ondelete="CASCADE",
-                             name="fk_form_tag_form"),
-        ForeignKeyConstraint(["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE",
-                             name="fk_form_tag_tag"),
+        ForeignKeyConstraint(
+            ["account_id", "form_id"], ["form.account_id", "form.id"], ondelete="CASCADE", name="fk_form_tag_form"
+        ),
+        ForeignKeyConstraint(
+            ["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE", name="fk_form_tag_tag"
+        ),
         Index("ix_form_tag_tag", "account_id", "tag_id"),
     )
 
@@ -55,10 +58,18 @@ class FormSubmission(SQLModel, table=True):
 
     __tablename__ = "form_submission"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "form_id"], ["form.account_id", "form.id"], ondelete="CASCADE",
-                             name="fk_form_submission_form"),
-        ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE",
-                             name="fk_form_submission_person"),
+        ForeignKeyConstraint(
+            ["account_id", "form_id"],
+            ["form.account_id", "form.id"],
+            ondelete="CASCADE",
+            name="fk_form_submission_form",
+        ),
+        ForeignKeyConstraint(
+            ["account_id", "person_id"],
+            ["person.account_id", "person.id"],
+            ondelete="CASCADE",
+            name="fk_form_submission_person",
+        ),
         Index("ix_form_submission_person", "account_id", "person_id", "submitted_at"),
         Index("ix_form_submission_form", "account_id", "form_id", "submitted_at"),
     )
@@ -67,12 +78,14 @@ class FormSubmission(SQLModel, table=True):
     id: int | None = id_field()
     form_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    submitted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False,
-                                                    server_default=text("now()")))
-    selected_tag_ids: list[int] = Field(default_factory=list,
-                                        sa_column=Column(JSONB, nullable=False, server_default="[]"))
-    added_tag_ids: list[int] = Field(default_factory=list,
-                                     sa_column=Column(JSONB, nullable=False, server_default="[]"))
-    removed_tag_ids: list[int] = Field(default_factory=list,
-                                       sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    submitted_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    )
+    selected_tag_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    added_tag_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    removed_tag_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     consents: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))

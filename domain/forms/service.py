@@ -45,34 +45,43 @@ class FormSnapshot:
     positions: dict
 
 
-DEFAULT_PREFERENCE_CENTRE = FormSnapshot(id=None, title="Your preferences", tags_title="Your interests",
-                                         tags_description="", positions={})
+DEFAULT_PREFERENCE_CENTRE = FormSnapshot(
+    id=None, title="Your preferences", tags_title="Your interests", tags_description="", positions={}
+)
 
 
 def preference_centre_snapshot(session: Session, account_id: int) -> FormSnapshot:
     """The preference centre as persons see it, read-only (an account without one shows defaults)."""
-    form = session.execute(select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
-                           ).scalar_one_or_none()
+    form = session.execute(
+        select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
+    ).scalar_one_or_none()
     if form is None:
         return DEFAULT_PREFERENCE_CENTRE
-    return FormSnapshot(id=form.id, title=form.title, tags_title=form.tags_title,
-                        tags_description=form.tags_description,
-                        positions=form_tag_positions(session, account_id, form.id))
+    return FormSnapshot(
+        id=form.id,
+        title=form.title,
+        tags_title=form.tags_title,
+        tags_description=form.tags_description,
+        positions=form_tag_positions(session, account_id, form.id),
+    )
 
 
 def preference_centre(session: Session, account_id: int) -> Form:
     """The account's preference-centre form, created on first use."""
-    session.execute(pg_insert(Form).values(account_id=account_id, kind=PREFERENCE_CENTRE, title="Your preferences",
-                                           tags_title="Your interests")
-                    .on_conflict_do_nothing(index_elements=[Form.account_id],
-                                            index_where=text("kind = 'preference_centre'")))
-    return session.execute(select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
-                           ).scalar_one()
+    session.execute(
+        pg_insert(Form)
+        .values(account_id=account_id, kind=PREFERENCE_CENTRE, title="Your preferences", tags_title="Your interests")
+        .on_conflict_do_nothing(index_elements=[Form.account_id], index_where=text("kind = 'preference_centre'"))
+    )
+    return session.execute(
+        select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
+    ).scalar_one()
 
 
 def form_tag_positions(session: Session, account_id: int, form_id: int) -> dict[int, int]:
-    rows = session.execute(select(FormTag.tag_id, FormTag.position)
-                           .where(FormTag.account_id == account_id, FormTag.form_id == form_id)).all()
+    rows = session.execute(
+        select(FormTag.tag_id, FormTag.position).where(FormTag.account_id == account_id, FormTag.form_id == form_id)
+    ).all()
     return {tag_id: position for tag_id, position in rows}
 
 
@@ -94,22 +103,32 @@ def _set_form_tags(session: Session, account_id: int, form_id: int, tag_ids: lis
         raise InputError.single(ErrorCode.INVALID, "a tag appears twice", "tag_ids")
     if len(tag_ids) > MAX_FORM_TAGS:
         raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags on a form", "tag_ids")
-    rows = {t.id: t for t in session.execute(
-        select(Tag).where(Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalars()} if tag_ids else {}
+    rows = (
+        {
+            t.id: t
+            for t in session.execute(select(Tag).where(Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalars()
+        }
+        if tag_ids
+        else {}
+    )
     problems = Collector()
     for index, tag_id in enumerate(tag_ids):
         tag = rows.get(tag_id)
         if tag is None:
             problems.add(ErrorCode.NOT_FOUND, "tag not found", "tag_ids", str(index))
         elif not tag.show_on_form:
-            problems.add(ErrorCode.INVALID, f"tag {tag.name!r} is not marked \"show on form\"",
-                         "tag_ids", str(index))
+            problems.add(ErrorCode.INVALID, f'tag {tag.name!r} is not marked "show on form"', "tag_ids", str(index))
     problems.raise_if_any()
     session.execute(delete(FormTag).where(FormTag.account_id == account_id, FormTag.form_id == form_id))
     if tag_ids:
-        session.execute(pg_insert(FormTag).values([
-            {"account_id": account_id, "form_id": form_id, "tag_id": t, "position": i + 1}
-            for i, t in enumerate(tag_ids)]))
+        session.execute(
+            pg_insert(FormTag).values(
+                [
+                    {"account_id": account_id, "form_id": form_id, "tag_id": t, "position": i + 1}
+                    for i, t in enumerate(tag_ids)
+                ]
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -134,8 +153,9 @@ class FormChanges:
 
 def create_form(session: Session, account_id: int, fields: FormFields) -> Form:
     problems = Collector()
-    cleaned = _clean({"title": fields.title, "tags_title": fields.tags_title,
-                      "tags_description": fields.tags_description}, problems)
+    cleaned = _clean(
+        {"title": fields.title, "tags_title": fields.tags_title, "tags_description": fields.tags_description}, problems
+    )
     problems.raise_if_any()
     form = Form(account_id=account_id, kind=CAMPAIGN, **cleaned)
     session.add(form)
@@ -145,8 +165,9 @@ def create_form(session: Session, account_id: int, fields: FormFields) -> Form:
 
 
 def update_form(session: Session, account_id: int, form_id: int, changes: FormChanges) -> Form:
-    form = session.execute(select(Form).where(Form.account_id == account_id, Form.id == form_id)
-                           .with_for_update()).scalar_one_or_none()
+    form = session.execute(
+        select(Form).where(Form.account_id == account_id, Form.id == form_id).with_for_update()
+    ).scalar_one_or_none()
     if form is None:
         raise not_found("form", "id")
     values = given(changes)
@@ -177,11 +198,18 @@ def delete_form(session: Session, account_id: int, form_id: int) -> None:
         raise not_found("form", "id")
     if form.kind == PREFERENCE_CENTRE:
         raise InputError.single(ErrorCode.CONFLICT, "the preference centre cannot be deleted", "id")
-    delete_unless_used(session, account_id, "form", form_id,
-                       delete(Form).where(Form.account_id == account_id, Form.id == form_id), "id")
+    delete_unless_used(
+        session,
+        account_id,
+        "form",
+        form_id,
+        delete(Form).where(Form.account_id == account_id, Form.id == form_id),
+        "id",
+    )
 
 
 # ----------------------------------------------------------------------------- the person's side
+
 
 def passes_visibility(snap: TagSnapshot, person_in_segment: Callable[[int], bool] | None) -> bool:
     """``visible to everyone``, or the include / exclude rule admits the person.
@@ -205,20 +233,28 @@ def visibility_segments(snaps: tuple[TagSnapshot, ...], positions: dict[int, int
     found: set[int] = set()
     for snap in snaps:
         if snap.id in positions and snap.active and not snap.visible_to_everyone:
-            found.update(x for x in (snap.visibility_include_segment_id, snap.visibility_exclude_segment_id)
-                         if x is not None)
+            found.update(
+                x for x in (snap.visibility_include_segment_id, snap.visibility_exclude_segment_id) if x is not None
+            )
     return sorted(found)
 
 
-def person_form_views(snaps: tuple[TagSnapshot, ...], positions: dict[int, int], selected: set[int],
-                      global_id: Callable[[int], str],
-                      person_in_segment: Callable[[int], bool] | None = None) -> dict[int, TagView]:
+def person_form_views(
+    snaps: tuple[TagSnapshot, ...],
+    positions: dict[int, int],
+    selected: set[int],
+    global_id: Callable[[int], str],
+    person_in_segment: Callable[[int], bool] | None = None,
+) -> dict[int, TagView]:
     """The form's tags as this person sees them: active, on the form, passing the visibility
     rule; ordered by position; grouped under visible parents; ``selected`` from person links."""
     views = build_views(
-        snaps, global_id, staff=False,
+        snaps,
+        global_id,
+        staff=False,
         keep=lambda s: s.id in positions and s.active and passes_visibility(s, person_in_segment),
-        order=lambda s: (s.position, positions.get(s.id, 0), s.label.casefold(), s.id))
+        order=lambda s: (s.position, positions.get(s.id, 0), s.label.casefold(), s.id),
+    )
     for pk, view in views.items():
         view.selected = pk in selected
     return views
@@ -262,23 +298,27 @@ def revoke_preference_links(session: Session, account_id: int, person_id: int) -
     """Every preference link made for this person so far stops working (new ones work)."""
     from domain.people.models import Person  # noqa: PLC0415
 
-    result = session.execute(update(Person).where(Person.account_id == account_id, Person.id == person_id)
-                             .values(preference_link_version=Person.preference_link_version + 1))
+    result = session.execute(
+        update(Person)
+        .where(Person.account_id == account_id, Person.id == person_id)
+        .values(preference_link_version=Person.preference_link_version + 1)
+    )
     if result.rowcount == 0:
         raise not_found("person", "person_id")
 
 
-def make_preference_link(session: Session, account_id: int, person_id: int, *, secret_key: str, base_url: str,
-                         max_age: int) -> tuple[str, str, datetime]:
+def make_preference_link(
+    session: Session, account_id: int, person_id: int, *, secret_key: str, base_url: str, max_age: int
+) -> tuple[str, str, datetime]:
     """A signed, expiring link to one person's preference centre: (url, token, expires at)."""
     from domain.people.models import Person  # noqa: PLC0415
 
-    version = session.execute(select(Person.preference_link_version).where(
-        Person.account_id == account_id, Person.id == person_id)).scalar_one_or_none()
+    version = session.execute(
+        select(Person.preference_link_version).where(Person.account_id == account_id, Person.id == person_id)
+    ).scalar_one_or_none()
     if version is None:
         raise not_found("person", "person_id")
-    return preference_link(secret_key, base_url, max_age, account_id=account_id, person_id=person_id,
-                           version=version)
+    return preference_link(secret_key, base_url, max_age, account_id=account_id, person_id=person_id, version=version)
 
 
 @dataclass(frozen=True)
@@ -304,10 +344,15 @@ def open_person_link(session: Session, secret_key: str, token: str, *, max_age: 
         return None
     if row.preference_link_version != version:
         raise PersonLinkRevoked()
-    account = AccountInfo(id=row.id, name=row.name, timezone=row.timezone, modules=tuple(row.modules),
-                          tag_name_policy=row.tag_name_policy, tags_version=row.tags_version)
-    return PersonLinkVisit(viewer=Viewer(kind=ViewerKind.PERSON, account=account, person_id=person_id),
-                           page=_page(row))
+    account = AccountInfo(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        modules=tuple(row.modules),
+        tag_name_policy=row.tag_name_policy,
+        tags_version=row.tags_version,
+    )
+    return PersonLinkVisit(viewer=Viewer(kind=ViewerKind.PERSON, account=account, person_id=person_id), page=_page(row))
 
 
 @dataclass(frozen=True)
@@ -324,23 +369,40 @@ class PreferenceCentreView:
     views: Callable[[], dict[int, TagView]]
 
 
-def preference_centre_view(session: Session, account_id: int, person_id: int, tags_version: int,
-                           global_id: Callable[[int], str], page: PersonPage | None = None) -> PreferenceCentreView:
+def preference_centre_view(
+    session: Session,
+    account_id: int,
+    person_id: int,
+    tags_version: int,
+    global_id: Callable[[int], str],
+    page: PersonPage | None = None,
+) -> PreferenceCentreView:
     """What the person of a preference link sees: tags on the preference centre that are active and
     pass their visibility rule for this person (SPEC 3.5), with ``selected`` from their own links."""
     from domain.segments.service import is_member  # noqa: PLC0415  (segments read forms' models)
     from domain.tags.visibility import TAG_CACHE  # noqa: PLC0415
 
-    form = TAG_CACHE.memo(session, account_id, tags_version, ("preference_centre",),
-                          lambda: preference_centre_snapshot(session, account_id))
+    form = TAG_CACHE.memo(
+        session,
+        account_id,
+        tags_version,
+        ("preference_centre",),
+        lambda: preference_centre_snapshot(session, account_id),
+    )
     page = page or person_page(session, account_id, person_id)
     selected = page.selected if page else frozenset()
     snaps = TAG_CACHE.snapshots(session, account_id, tags_version)
-    memberships = {segment_id: is_member(session, account_id, segment_id, person_id)
-                   for segment_id in visibility_segments(snaps, form.positions)}
+    memberships = {
+        segment_id: is_member(session, account_id, segment_id, person_id)
+        for segment_id in visibility_segments(snaps, form.positions)
+    }
     key = ("preference-centre-tags", account_id, tags_version, selected, tuple(sorted(memberships.items())))
-    return PreferenceCentreView(form=form, page=page, tags_key=key, views=lambda: person_form_views(
-        snaps, form.positions, set(selected), global_id, memberships.__getitem__))
+    return PreferenceCentreView(
+        form=form,
+        page=page,
+        tags_key=key,
+        views=lambda: person_form_views(snaps, form.positions, set(selected), global_id, memberships.__getitem__),
+    )
 
 
 def person_page(session: Session, account_id: int, person_id: int) -> PersonPage | None:
@@ -350,29 +412,48 @@ def person_page(session: Session, account_id: int, person_id: int) -> PersonPage
 
 
 def _page(row) -> PersonPage:
-    return PersonPage(first_name=row.first_name, selected=frozenset(row.selected),
-                      consents=tuple((c[0], c[1], c[2], c[3]) for c in row.consents))
+    return PersonPage(
+        first_name=row.first_name,
+        selected=frozenset(row.selected),
+        consents=tuple((c[0], c[1], c[2], c[3]) for c in row.consents),
+    )
 
 
 def person_selected_tag_ids(session: Session, account_id: int, person_id: int, tag_ids: list[int]) -> set[int]:
     if not tag_ids:
         return set()
-    return set(session.execute(select(PersonTag.tag_id).where(
-        PersonTag.account_id == account_id, PersonTag.person_id == person_id,
-        PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(tag_ids))).scalars())
+    return set(
+        session.execute(
+            select(PersonTag.tag_id).where(
+                PersonTag.account_id == account_id,
+                PersonTag.person_id == person_id,
+                PersonTag.source == TagSource.PERSON.value,
+                PersonTag.tag_id.in_(tag_ids),
+            )
+        ).scalars()
+    )
 
 
 MAX_CONSENT_CHOICES = 50
 
 
-def submit_form(session: Session, account_id: int, *, form_id: int, person_id: int, visible_tag_ids: set[int],
-                selected_tag_ids: list[int], consents: list[tuple[int, bool]]) -> FormSubmission:
+def submit_form(
+    session: Session,
+    account_id: int,
+    *,
+    form_id: int,
+    person_id: int,
+    visible_tag_ids: set[int],
+    selected_tag_ids: list[int],
+    consents: list[tuple[int, bool]],
+) -> FormSubmission:
     """Checked tags get a ``person`` link, unchecked visible ones lose theirs; staff and
     integration links stay. Consents change as given (each consent type once). The submission is
     recorded."""
     if len(consents) > MAX_CONSENT_CHOICES or len(selected_tag_ids) > MAX_FORM_TAGS:
-        raise InputError.single(ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags and {MAX_CONSENT_CHOICES} "
-                                "consents at once")
+        raise InputError.single(
+            ErrorCode.OUT_OF_RANGE, f"at most {MAX_FORM_TAGS} tags and {MAX_CONSENT_CHOICES} consents at once"
+        )
     seen: set[int] = set()
     for i, (type_id, _) in enumerate(consents):
         if type_id in seen:
@@ -380,33 +461,74 @@ def submit_form(session: Session, account_id: int, *, form_id: int, person_id: i
         seen.add(type_id)
     unknown = [i for i, t in enumerate(selected_tag_ids) if t not in visible_tag_ids]
     if unknown:
-        raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "selected_tag_ids",
-                                str(unknown[0]))
+        raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "selected_tag_ids", str(unknown[0]))
     chosen = set(selected_tag_ids)
     before = person_selected_tag_ids(session, account_id, person_id, sorted(visible_tag_ids))
     added, removed = sorted(chosen - before), sorted((visible_tag_ids - chosen) & before)
     actor = f"person:{person_id}"
     if added:
-        session.execute(pg_insert(PersonTag).values([
-            {"account_id": account_id, "tag_id": t, "person_id": person_id, "source": TagSource.PERSON.value,
-             "actor": actor} for t in added]).on_conflict_do_nothing())
+        session.execute(
+            pg_insert(PersonTag)
+            .values(
+                [
+                    {
+                        "account_id": account_id,
+                        "tag_id": t,
+                        "person_id": person_id,
+                        "source": TagSource.PERSON.value,
+                        "actor": actor,
+                    }
+                    for t in added
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
     if removed:
-        session.execute(delete(PersonTag).where(
-            PersonTag.account_id == account_id, PersonTag.person_id == person_id,
-            PersonTag.source == TagSource.PERSON.value, PersonTag.tag_id.in_(removed)))
+        session.execute(
+            delete(PersonTag).where(
+                PersonTag.account_id == account_id,
+                PersonTag.person_id == person_id,
+                PersonTag.source == TagSource.PERSON.value,
+                PersonTag.tag_id.in_(removed),
+            )
+        )
     if consents:
         set_consents(session, account_id, person_id, dict(consents), source="person")
-    submission = FormSubmission(account_id=account_id, form_id=form_id, person_id=person_id,
-                                submitted_at=clock.now(), selected_tag_ids=sorted(chosen),
-                                added_tag_ids=added, removed_tag_ids=removed,
-                                consents={str(k): v for k, v in consents})
+    submission = FormSubmission(
+        account_id=account_id,
+        form_id=form_id,
+        person_id=person_id,
+        submitted_at=clock.now(),
+        selected_tag_ids=sorted(chosen),
+        added_tag_ids=added,
+        removed_tag_ids=removed,
+        consents={str(k): v for k, v in consents},
+    )
     session.add(submission)
     session.flush()
-    events.record(session, events.FormSubmitted(account_id=account_id, form_id=form_id, person_id=person_id,
-                                         submission_id=submission.id, added_tag_ids=tuple(added),
-                                         removed_tag_ids=tuple(removed)))
+    events.record(
+        session,
+        events.FormSubmitted(
+            account_id=account_id,
+            form_id=form_id,
+            person_id=person_id,
+            submission_id=submission.id,
+            added_tag_ids=tuple(added),
+            removed_tag_ids=tuple(removed),
+        ),
+    )
     return submission
 
 
-__all__ = ["get_form", "list_forms", "preference_centre", "create_form", "update_form", "submit_form",
-           "person_form_views", "person_selected_tag_ids", "form_tag_positions", "passes_visibility"]
+__all__ = [
+    "get_form",
+    "list_forms",
+    "preference_centre",
+    "create_form",
+    "update_form",
+    "submit_form",
+    "person_form_views",
+    "person_selected_tag_ids",
+    "form_tag_positions",
+    "passes_visibility",
+]

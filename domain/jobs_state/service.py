@@ -84,8 +84,10 @@ class Progress(Protocol):
 
 # -- request side -----------------------------------------------------------------------------
 
-def create_job(session: Session, account_id: int, *, kind: str, params: dict[str, Any],
-               created_by: int | None = None) -> Job:
+
+def create_job(
+    session: Session, account_id: int, *, kind: str, params: dict[str, Any], created_by: int | None = None
+) -> Job:
     """Record a queued job; it reaches the queue when the session commits (``JOB_SINK``)."""
     kind = (kind or "").strip()
     if not kind:
@@ -96,8 +98,7 @@ def create_job(session: Session, account_id: int, *, kind: str, params: dict[str
         params = json.loads(json.dumps(params))
     except (TypeError, ValueError):
         raise InputError.single(ErrorCode.INVALID, "job parameters must be JSON values", "params") from None
-    job = Job(account_id=account_id, kind=kind, params=params, created_by=created_by,
-              status=JobStatus.QUEUED.value)
+    job = Job(account_id=account_id, kind=kind, params=params, created_by=created_by, status=JobStatus.QUEUED.value)
     session.add(job)
     session.flush()
     session.info.setdefault(_PENDING, []).append(job)
@@ -112,24 +113,22 @@ def count_by_status(session: Session) -> dict[str, int]:
 
 
 def get_job(session: Session, account_id: int, job_id: int) -> Job | None:
-    return session.execute(
-        select(Job).where(Job.account_id == account_id, Job.id == job_id)).scalar_one_or_none()
+    return session.execute(select(Job).where(Job.account_id == account_id, Job.id == job_id)).scalar_one_or_none()
 
 
 def _coerce_cursor(values: list) -> list:
     return [cursor_datetime(values[0]), cursor_int(values[1])]
 
 
-def list_jobs(session: Session, account_id: int, *, first: int | None = None,
-              after: str | None = None) -> Page[Job]:
+def list_jobs(session: Session, account_id: int, *, first: int | None = None, after: str | None = None) -> Page[Job]:
     """The account's jobs, newest first."""
     keys = [Job.created_at, Job.id]
     stmt = select(Job, *keys).where(Job.account_id == account_id)
-    return keyset_page(session, stmt, keys, descending=True, first=first, after=after,
-                       coerce=_coerce_cursor)
+    return keyset_page(session, stmt, keys, descending=True, first=first, after=after, coerce=_coerce_cursor)
 
 
 # -- worker side --------------------------------------------------------------------------------
+
 
 def start_job(engine: Engine, job_id: int) -> Job | None:
     """Mark the job running (attempts + 1) and return it; None when there is nothing to do.
@@ -167,8 +166,7 @@ def _clamp(fraction: float) -> float:
     return min(1.0, max(0.0, fraction))
 
 
-def report_progress(engine: Engine, job_id: int, fraction: float, message: str = "", *,
-                    force: bool = False) -> bool:
+def report_progress(engine: Engine, job_id: int, fraction: float, message: str = "", *, force: bool = False) -> bool:
     """Record progress of a running job in its own short transaction.
 
     ``fraction`` is clamped to [0, 1]. Writes are throttled to one per ``PROGRESS_INTERVAL`` per
@@ -182,8 +180,11 @@ def report_progress(engine: Engine, job_id: int, fraction: float, message: str =
             return False
         _last_progress[job_id] = now
     with engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
-                     .values(progress=fraction, progress_message=(message or "")[:MAX_MESSAGE_LENGTH]))
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+            .values(progress=fraction, progress_message=(message or "")[:MAX_MESSAGE_LENGTH])
+        )
     return True
 
 
@@ -198,9 +199,16 @@ def record_success(connection: Connection | Session, job_id: int, result: dict[s
     Returns False when the job had already succeeded (the result is then left as it was).
     """
     outcome = connection.execute(
-        update(Job).where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value)
-        .values(status=JobStatus.SUCCEEDED.value, result=json.loads(json.dumps(result or {})),
-                error=None, progress=1.0, finished_at=utcnow()))
+        update(Job)
+        .where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value)
+        .values(
+            status=JobStatus.SUCCEEDED.value,
+            result=json.loads(json.dumps(result or {})),
+            error=None,
+            progress=1.0,
+            finished_at=utcnow(),
+        )
+    )
     return outcome.rowcount > 0
 
 
@@ -219,8 +227,7 @@ def fail_job(engine: Engine, job_id: int, error: str, *, final: bool) -> None:
     else:
         values.update(status=JobStatus.QUEUED.value)
     with engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value)
-                     .values(**values))
+        conn.execute(update(Job).where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value).values(**values))
     _forget_progress(job_id)
 
 
@@ -229,8 +236,13 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def run_job(engine: Engine, job_id: int, work: Callable[[Job, Progress], dict[str, Any] | None], *,
-            will_retry: Callable[[BaseException], bool] = lambda exc: False) -> dict[str, Any] | None:
+def run_job(
+    engine: Engine,
+    job_id: int,
+    work: Callable[[Job, Progress], dict[str, Any] | None],
+    *,
+    will_retry: Callable[[BaseException], bool] = lambda exc: False,
+) -> dict[str, Any] | None:
     """Run ``work(job, progress)`` for a job: start it, run it, record the outcome.
 
     Returns the result, or None when the job was skipped (already succeeded, gone, or running
@@ -240,8 +252,9 @@ def run_job(engine: Engine, job_id: int, work: Callable[[Job, Progress], dict[st
     """
     key = job_id & 0x7FFFFFFF
     with engine.connect() as lock_conn:
-        got_lock = lock_conn.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"),
-                                     {"ns": _LOCK_NAMESPACE, "key": key}).scalar_one()
+        got_lock = lock_conn.execute(
+            text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": _LOCK_NAMESPACE, "key": key}
+        ).scalar_one()
         lock_conn.commit()
         if not got_lock:
             log.warning("job %s is running in another worker; this delivery is skipped", job_id)
@@ -283,5 +296,18 @@ def _run_locked(engine: Engine, job_id: int, work, will_retry) -> dict[str, Any]
     return result
 
 
-__all__ = ["JobRefused", "PERMANENT_ERRORS", "Progress", "create_job", "get_job", "list_jobs", "start_job",
-           "report_progress", "record_success", "finish_job", "fail_job", "run_job", "describe_error"]
+__all__ = [
+    "JobRefused",
+    "PERMANENT_ERRORS",
+    "Progress",
+    "create_job",
+    "get_job",
+    "list_jobs",
+    "start_job",
+    "report_progress",
+    "record_success",
+    "finish_job",
+    "fail_job",
+    "run_job",
+    "describe_error",
+]

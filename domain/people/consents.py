@@ -12,8 +12,11 @@ from domain.people.models import ConsentType, PersonConsent, PersonIdentity
 
 
 def list_consent_types(session: Session, account_id: int) -> list[ConsentType]:
-    return list(session.execute(
-        select(ConsentType).where(ConsentType.account_id == account_id).order_by(ConsentType.id)).scalars())
+    return list(
+        session.execute(
+            select(ConsentType).where(ConsentType.account_id == account_id).order_by(ConsentType.id)
+        ).scalars()
+    )
 
 
 def consent_type_page(session: Session, account_id: int, *, first: int | None = None, after: str | None = None):
@@ -21,8 +24,15 @@ def consent_type_page(session: Session, account_id: int, *, first: int | None = 
     from domain.pagination import cursor_int, keyset_page  # noqa: PLC0415
 
     stmt = select(ConsentType, ConsentType.id).where(ConsentType.account_id == account_id)
-    return keyset_page(session, stmt, [ConsentType.id], descending=False, first=first, after=after,
-                       coerce=lambda values: [cursor_int(values[0])])
+    return keyset_page(
+        session,
+        stmt,
+        [ConsentType.id],
+        descending=False,
+        first=first,
+        after=after,
+        coerce=lambda values: [cursor_int(values[0])],
+    )
 
 
 def delete_consent_type(session: Session, account_id: int, consent_type_id: int) -> None:
@@ -32,8 +42,14 @@ def delete_consent_type(session: Session, account_id: int, consent_type_id: int)
     from domain.errors import not_found  # noqa: PLC0415
     from domain.segments.references import delete_unless_used  # noqa: PLC0415
 
-    deleted = delete_unless_used(session, account_id, "consent_type", consent_type_id, delete(ConsentType).where(
-        ConsentType.account_id == account_id, ConsentType.id == consent_type_id), "id")
+    deleted = delete_unless_used(
+        session,
+        account_id,
+        "consent_type",
+        consent_type_id,
+        delete(ConsentType).where(ConsentType.account_id == account_id, ConsentType.id == consent_type_id),
+        "id",
+    )
     if not deleted:
         raise not_found("consent type", "id")
 
@@ -42,9 +58,10 @@ def consents_by_person(session: Session, account_id: int, person_ids: list[int])
     out: dict[int, list[PersonConsent]] = defaultdict(list)
     if person_ids:
         rows = session.execute(
-            select(PersonConsent).where(PersonConsent.account_id == account_id,
-                                        PersonConsent.person_id.in_(person_ids))
-            .order_by(PersonConsent.consent_type_id)).scalars()
+            select(PersonConsent)
+            .where(PersonConsent.account_id == account_id, PersonConsent.person_id.in_(person_ids))
+            .order_by(PersonConsent.consent_type_id)
+        ).scalars()
         for row in rows:
             out[row.person_id].append(row)
     return out
@@ -54,16 +71,16 @@ def identities_by_person(session: Session, account_id: int, person_ids: list[int
     out: dict[int, list[PersonIdentity]] = defaultdict(list)
     if person_ids:
         rows = session.execute(
-            select(PersonIdentity).where(PersonIdentity.account_id == account_id,
-                                         PersonIdentity.person_id.in_(person_ids))
-            .order_by(PersonIdentity.source)).scalars()
+            select(PersonIdentity)
+            .where(PersonIdentity.account_id == account_id, PersonIdentity.person_id.in_(person_ids))
+            .order_by(PersonIdentity.source)
+        ).scalars()
         for row in rows:
             out[row.person_id].append(row)
     return out
 
 
-def set_consents(session: Session, account_id: int, person_id: int, states: dict[int, bool], *,
-                 source: str) -> None:
+def set_consents(session: Session, account_id: int, person_id: int, states: dict[int, bool], *, source: str) -> None:
     """Grant or withdraw consents; timestamps record when each state began."""
     from sqlalchemy import func  # noqa: PLC0415
     from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
@@ -72,23 +89,42 @@ def set_consents(session: Session, account_id: int, person_id: int, states: dict
 
     if not states:
         return
-    known = set(session.execute(select(ConsentType.id).where(
-        ConsentType.account_id == account_id, ConsentType.id.in_(list(states)))).scalars())
+    known = set(
+        session.execute(
+            select(ConsentType.id).where(ConsentType.account_id == account_id, ConsentType.id.in_(list(states)))
+        ).scalars()
+    )
     missing = [k for k in states if k not in known]
     if missing:
         raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "consents")
     now = clock.now()
-    stmt = pg_insert(PersonConsent).values([
-        {"account_id": account_id, "person_id": person_id, "consent_type_id": type_id, "granted": granted,
-         "granted_at": now if granted else None, "withdrawn_at": None if granted else now,
-         "updated_at": now, "source": source}
-        for type_id, granted in sorted(states.items())])
+    stmt = pg_insert(PersonConsent).values(
+        [
+            {
+                "account_id": account_id,
+                "person_id": person_id,
+                "consent_type_id": type_id,
+                "granted": granted,
+                "granted_at": now if granted else None,
+                "withdrawn_at": None if granted else now,
+                "updated_at": now,
+                "source": source,
+            }
+            for type_id, granted in sorted(states.items())
+        ]
+    )
     excluded = stmt.excluded
     changed = PersonConsent.granted.is_distinct_from(excluded.granted)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[PersonConsent.account_id, PersonConsent.person_id, PersonConsent.consent_type_id],
-        set_={"granted": excluded.granted,
-              "granted_at": func.coalesce(excluded.granted_at, PersonConsent.granted_at),
-              "withdrawn_at": func.coalesce(excluded.withdrawn_at, PersonConsent.withdrawn_at),
-              "updated_at": excluded.updated_at, "source": excluded.source},
-        where=changed))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[PersonConsent.account_id, PersonConsent.person_id, PersonConsent.consent_type_id],
+            set_={
+                "granted": excluded.granted,
+                "granted_at": func.coalesce(excluded.granted_at, PersonConsent.granted_at),
+                "withdrawn_at": func.coalesce(excluded.withdrawn_at, PersonConsent.withdrawn_at),
+                "updated_at": excluded.updated_at,
+                "source": excluded.source,
+            },
+            where=changed,
+        )
+    )

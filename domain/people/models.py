@@ -5,8 +5,20 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, Float, Integer,
-                        ForeignKeyConstraint, Index, Text, func, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    Integer,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -28,16 +40,16 @@ class CustomFieldType(str, enum.Enum):
 
 
 def _person_fk(name: str) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(["account_id", "person_id"], ["person.account_id", "person.id"],
-                                ondelete="CASCADE", name=name)
+    return ForeignKeyConstraint(
+        ["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE", name=name
+    )
 
 
 class Person(SQLModel, table=True):
     __tablename__ = "person"
     __table_args__ = (
         CheckConstraint("gender in ('female', 'male', 'other')", name="ck_person_gender"),
-        CheckConstraint("latitude between -90 and 90 and longitude between -180 and 180",
-                        name="ck_person_coordinates"),
+        CheckConstraint("latitude between -90 and 90 and longitude between -180 and 180", name="ck_person_coordinates"),
         Index("uq_person_email", "account_id", text("lower(email)"), unique=True),
         Index("ix_person_created_at", "account_id", "created_at", "id"),
         Index("ix_person_postal_code", "account_id", "postal_code"),
@@ -66,8 +78,9 @@ class Person(SQLModel, table=True):
 def _prefix_index(name: str, column) -> Index:
     """A btree on ``lower(column)`` that serves ``LIKE 'abc%'`` under any collation."""
     label = f"{column.name}_lower"
-    return Index(name, Person.__table__.c.account_id, func.lower(column).label(label),
-                 postgresql_ops={label: "text_pattern_ops"})
+    return Index(
+        name, Person.__table__.c.account_id, func.lower(column).label(label), postgresql_ops={label: "text_pattern_ops"}
+    )
 
 
 _prefix_index("ix_person_email_prefix", Person.__table__.c.email)
@@ -96,8 +109,9 @@ class PersonIdentity(SQLModel, table=True):
 class CustomFieldDefinition(SQLModel, table=True):
     __tablename__ = "custom_field_definition"
     __table_args__ = (
-        CheckConstraint("type in ('text', 'number', 'date', 'boolean', 'choice')",
-                        name="ck_custom_field_definition_type"),
+        CheckConstraint(
+            "type in ('text', 'number', 'date', 'boolean', 'choice')", name="ck_custom_field_definition_type"
+        ),
         Index("uq_custom_field_definition_key", "account_id", "key", unique=True),
     )
 
@@ -106,8 +120,7 @@ class CustomFieldDefinition(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, nullable=False))
     label: str = Field(sa_column=Column(Text, nullable=False))
     type: str = Field(sa_column=Column(Text, nullable=False))
-    choices: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False,
-                                                                      server_default="[]"))
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     created_at: datetime = created_at_field()
 
 
@@ -129,8 +142,12 @@ class PersonConsent(SQLModel, table=True):
     __tablename__ = "person_consent"
     __table_args__ = (
         _person_fk("fk_person_consent_person"),
-        ForeignKeyConstraint(["account_id", "consent_type_id"], ["consent_type.account_id", "consent_type.id"],
-                             ondelete="CASCADE", name="fk_person_consent_consent_type"),
+        ForeignKeyConstraint(
+            ["account_id", "consent_type_id"],
+            ["consent_type.account_id", "consent_type.id"],
+            ondelete="CASCADE",
+            name="fk_person_consent_consent_type",
+        ),
         Index("ix_person_consent_type", "account_id", "consent_type_id", "granted"),
     )
 

@@ -103,22 +103,27 @@ def local_today(tz: str) -> date:
 
 def custom_field_definitions(session: Session, account_id: int) -> dict[str, dict]:
     rows = session.execute(
-        select(CustomFieldDefinition.key, CustomFieldDefinition.type, CustomFieldDefinition.choices)
-        .where(CustomFieldDefinition.account_id == account_id)).all()
+        select(CustomFieldDefinition.key, CustomFieldDefinition.type, CustomFieldDefinition.choices).where(
+            CustomFieldDefinition.account_id == account_id
+        )
+    ).all()
     return definitions_from_rows(rows)
 
 
 def custom_field_page(session: Session, account_id: int, *, first: int | None = None, after: str | None = None):
     """The account's custom field definitions by key, a page at a time."""
     stmt = select(CustomFieldDefinition, CustomFieldDefinition.key).where(
-        CustomFieldDefinition.account_id == account_id)
+        CustomFieldDefinition.account_id == account_id
+    )
 
     def coerce(values: list) -> list:
         if not isinstance(values[0], str):
             raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after")
         return values
-    return keyset_page(session, stmt, [CustomFieldDefinition.key], descending=False, first=first, after=after,
-                       coerce=coerce)
+
+    return keyset_page(
+        session, stmt, [CustomFieldDefinition.key], descending=False, first=first, after=after, coerce=coerce
+    )
 
 
 def definitions_from_rows(rows) -> dict[str, dict]:
@@ -133,40 +138,49 @@ def delete_custom_field(session: Session, account_id: int, key: str) -> None:
 
     from domain.segments.references import delete_unless_used  # noqa: PLC0415
 
-    deleted = delete_unless_used(session, account_id, "custom_field", key, delete(CustomFieldDefinition).where(
-        CustomFieldDefinition.account_id == account_id, CustomFieldDefinition.key == key), "key")
+    deleted = delete_unless_used(
+        session,
+        account_id,
+        "custom_field",
+        key,
+        delete(CustomFieldDefinition).where(
+            CustomFieldDefinition.account_id == account_id, CustomFieldDefinition.key == key
+        ),
+        "key",
+    )
     if not deleted:
         raise not_found("custom field", "key")
-    session.execute(update(Person).where(Person.account_id == account_id, Person.custom_fields.has_key(key))
-                    .values(custom_fields=Person.custom_fields.op("-")(literal(key, Text))))
+    session.execute(
+        update(Person)
+        .where(Person.account_id == account_id, Person.custom_fields.has_key(key))
+        .values(custom_fields=Person.custom_fields.op("-")(literal(key, Text)))
+    )
 
 
 def get_person(session: Session, account_id: int, person_id: int) -> Person | None:
     return session.execute(
-        select(Person).where(Person.account_id == account_id, Person.id == person_id)).scalar_one_or_none()
+        select(Person).where(Person.account_id == account_id, Person.id == person_id)
+    ).scalar_one_or_none()
 
 
 def get_persons(session: Session, account_id: int, person_ids: list[int]) -> dict[int, Person]:
     if not person_ids:
         return {}
-    rows = session.execute(
-        select(Person).where(Person.account_id == account_id, Person.id.in_(person_ids))).scalars()
+    rows = session.execute(select(Person).where(Person.account_id == account_id, Person.id.in_(person_ids))).scalars()
     return {p.id: p for p in rows}
 
 
 def _email_taken(session: Session, account_id: int, email: str | None, exclude_id: int | None) -> bool:
     if not email:
         return False
-    stmt = select(Person.id).where(Person.account_id == account_id,
-                                   func.lower(Person.email) == email.lower())
+    stmt = select(Person.id).where(Person.account_id == account_id, func.lower(Person.email) == email.lower())
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
     return session.execute(stmt.limit(1)).first() is not None
 
 
 def _duplicate_email() -> InputError:
-    return InputError.single(ErrorCode.DUPLICATE, "another person already has this e-mail address",
-                             "email")
+    return InputError.single(ErrorCode.DUPLICATE, "another person already has this e-mail address", "email")
 
 
 def _flush_unique(session: Session) -> None:
@@ -182,8 +196,9 @@ def _flush_unique(session: Session) -> None:
 
 def create_person(session: Session, account_id: int, fields: PersonFields, *, timezone_name: str) -> Person:
     values = {k: v for k, v in asdict(fields).items() if v is not None}
-    cleaned = clean_person_fields(values, today=local_today(timezone_name),
-                                  definitions=custom_field_definitions(session, account_id))
+    cleaned = clean_person_fields(
+        values, today=local_today(timezone_name), definitions=custom_field_definitions(session, account_id)
+    )
     if not any(cleaned.get(k) for k in ("email", "first_name", "last_name")):
         raise InputError.single(ErrorCode.REQUIRED, "a person needs an e-mail address or a name", "email")
     if _email_taken(session, account_id, cleaned.get("email"), None):
@@ -195,8 +210,9 @@ def create_person(session: Session, account_id: int, fields: PersonFields, *, ti
     return person
 
 
-def update_person(session: Session, account_id: int, person_id: int, changes: PersonChanges, *,
-                  timezone_name: str) -> Person:
+def update_person(
+    session: Session, account_id: int, person_id: int, changes: PersonChanges, *, timezone_name: str
+) -> Person:
     person = session.execute(
         select(Person).where(Person.account_id == account_id, Person.id == person_id).with_for_update()
     ).scalar_one_or_none()
@@ -208,8 +224,9 @@ def update_person(session: Session, account_id: int, person_id: int, changes: Pe
         other = "longitude" if "latitude" in values else "latitude"
         if values.get("latitude", values.get("longitude")) is not None:
             values[other] = getattr(person, other)
-    cleaned = clean_person_fields(values, today=local_today(timezone_name),
-                                  definitions=custom_field_definitions(session, account_id))
+    cleaned = clean_person_fields(
+        values, today=local_today(timezone_name), definitions=custom_field_definitions(session, account_id)
+    )
     if "email" in cleaned and _email_taken(session, account_id, cleaned["email"], person_id):
         raise _duplicate_email()
     if "custom_fields" in cleaned:
@@ -228,8 +245,7 @@ def update_person(session: Session, account_id: int, person_id: int, changes: Pe
     if changed:
         person.updated_at = clock.now()
         _flush_unique(session)
-        events.record(session, events.PersonUpdated(account_id=account_id, person_id=person_id,
-                                                    changed_fields=changed))
+        events.record(session, events.PersonUpdated(account_id=account_id, person_id=person_id, changed_fields=changed))
     return person
 
 
@@ -245,9 +261,13 @@ def _apply_filter(stmt, account_id: int, flt: PersonFilter):
     if flt.search:
         for word in flt.search.lower().split()[:5]:
             pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(func.lower(Person.email).like(pattern),
-                                  func.lower(Person.first_name).like(pattern),
-                                  func.lower(Person.last_name).like(pattern)))
+            stmt = stmt.where(
+                or_(
+                    func.lower(Person.email).like(pattern),
+                    func.lower(Person.first_name).like(pattern),
+                    func.lower(Person.last_name).like(pattern),
+                )
+            )
     if flt.genders or flt.gender_unknown:
         conditions = []
         if flt.genders:
@@ -258,8 +278,9 @@ def _apply_filter(stmt, account_id: int, flt: PersonFilter):
     if flt.city:
         stmt = stmt.where(func.lower(Person.city) == flt.city.strip().lower())
     if flt.postal_code_prefix:
-        stmt = stmt.where(Person.__table__.c.postal_code.startswith(flt.postal_code_prefix.strip().upper(),
-                                                                   autoescape=True))
+        stmt = stmt.where(
+            Person.__table__.c.postal_code.startswith(flt.postal_code_prefix.strip().upper(), autoescape=True)
+        )
     if flt.country:
         stmt = stmt.where(Person.country == flt.country.strip().upper())
     if flt.language:
@@ -278,8 +299,11 @@ def _sort_keys(sort: PersonSort):
         return [Person.created_at, Person.id]
     if sort is PersonSort.ID:
         return [Person.id]
-    column = {PersonSort.LAST_NAME: Person.last_name, PersonSort.FIRST_NAME: Person.first_name,
-              PersonSort.EMAIL: Person.email}[sort]
+    column = {
+        PersonSort.LAST_NAME: Person.last_name,
+        PersonSort.FIRST_NAME: Person.first_name,
+        PersonSort.EMAIL: Person.email,
+    }[sort]
     return [func.coalesce(func.lower(column), ""), Person.id]
 
 
@@ -293,16 +317,25 @@ def _coerce_cursor(sort: PersonSort):
             return [str(values[0]), cursor_int(values[1])]
         except (TypeError, ValueError):
             raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
+
     return coerce
 
 
-def list_persons(session: Session, account_id: int, *, filter: PersonFilter | None = None,
-                 sort: PersonSort = PersonSort.CREATED_AT, descending: bool = True,
-                 first: int | None = None, after: str | None = None) -> Page[Person]:
+def list_persons(
+    session: Session,
+    account_id: int,
+    *,
+    filter: PersonFilter | None = None,
+    sort: PersonSort = PersonSort.CREATED_AT,
+    descending: bool = True,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Person]:
     keys = _sort_keys(sort)
     stmt = _apply_filter(select(Person, *keys), account_id, filter or PersonFilter())
-    return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
-                       coerce=_coerce_cursor(sort))
+    return keyset_page(
+        session, stmt, keys, descending=descending, first=first, after=after, coerce=_coerce_cursor(sort)
+    )
 
 
 def count_persons(session: Session, account_id: int, *, filter: PersonFilter | None = None) -> int:

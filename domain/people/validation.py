@@ -17,11 +17,30 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 TEXT_LIMITS = {
-    "email": 254, "first_name": 200, "last_name": 200, "address": 300, "postal_code": 20,
-    "city": 200, "country": 2, "language": 35,
+    "email": 254,
+    "first_name": 200,
+    "last_name": 200,
+    "address": 300,
+    "postal_code": 20,
+    "city": 200,
+    "country": 2,
+    "language": 35,
 }
-PERSON_FIELDS = ("email", "first_name", "last_name", "gender", "birth_date", "language", "address",
-                 "postal_code", "city", "country", "latitude", "longitude", "custom_fields")
+PERSON_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "language",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "custom_fields",
+)
 CUSTOM_TEXT_LIMIT = 2000
 MAX_CUSTOM_NUMBER = 1e15  # beyond this a float no longer holds whole numbers exactly
 
@@ -39,16 +58,20 @@ def normalise_email(address: str) -> str:
     try:
         checked = validate_email(address, check_deliverability=False, allow_smtputf8=False, test_environment=True)
     except EmailNotValidError as error:
-        raise InputError.single(ErrorCode.INVALID_EMAIL, f"{address!r} is not a valid e-mail address: {error}") \
-            from None
+        raise InputError.single(
+            ErrorCode.INVALID_EMAIL, f"{address!r} is not a valid e-mail address: {error}"
+        ) from None
     if any(len(scripts(label)) > 1 for label in checked.domain.split(".")):
-        raise InputError.single(ErrorCode.INVALID_EMAIL, f"{address!r} is not a valid e-mail address: its domain "
-                                "mixes letters of several scripts")
+        raise InputError.single(
+            ErrorCode.INVALID_EMAIL,
+            f"{address!r} is not a valid e-mail address: its domain mixes letters of several scripts",
+        )
     return checked.normalized
 
 
-def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dict[str, dict],
-                        path: tuple[str, ...] = ()) -> dict[str, Any]:
+def clean_person_fields(
+    values: dict[str, Any], *, today: date, definitions: dict[str, dict], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Trim, normalise and check the given person fields; raise InputError listing every problem."""
     problems = Collector()
     out: dict[str, Any] = {}
@@ -100,15 +123,17 @@ def clean_person_fields(values: dict[str, Any], *, today: date, definitions: dic
             value = clean_custom_fields(value or {}, definitions, problems, path)
         out[key] = value
     coordinate_problem = any(p.path[-1:] in (("latitude",), ("longitude",)) for p in problems.problems)
-    if not coordinate_problem and (("latitude" in out) != ("longitude" in out)
-                                   or (out.get("latitude") is None) != (out.get("longitude") is None)):
+    if not coordinate_problem and (
+        ("latitude" in out) != ("longitude" in out) or (out.get("latitude") is None) != (out.get("longitude") is None)
+    ):
         problems.add(ErrorCode.INVALID, "latitude and longitude go together", *path, "latitude")
     problems.raise_if_any()
     return out
 
 
-def clean_custom_fields(values: dict[str, Any], definitions: dict[str, dict], problems: Collector,
-                        path: tuple[str, ...]) -> dict[str, Any]:
+def clean_custom_fields(
+    values: dict[str, Any], definitions: dict[str, dict], problems: Collector, path: tuple[str, ...]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(values, dict):
         problems.add(ErrorCode.INVALID, "custom fields are an object of key → value", *path, "custom_fields")
@@ -127,8 +152,12 @@ def clean_custom_fields(values: dict[str, Any], definitions: dict[str, dict], pr
         if kind == CustomFieldType.TEXT.value:
             ok = isinstance(value, str) and len(value) <= CUSTOM_TEXT_LIMIT and "\x00" not in value
         elif kind == CustomFieldType.NUMBER.value:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
                 and abs(value) <= MAX_CUSTOM_NUMBER
+            )
         elif kind == CustomFieldType.BOOLEAN.value:
             ok = isinstance(value, bool)
         elif kind == CustomFieldType.DATE.value:

@@ -158,8 +158,11 @@ class Compilation:
         self.size += units
         if self.size > MAX_COMPILED_SIZE:
             raise SegmentsTooLarge.single(
-                ErrorCode.OUT_OF_RANGE, f"the rules and the segments they use come to more than "
-                f"{MAX_COMPILED_SIZE} conditions and values; simplify them", "rules")
+                ErrorCode.OUT_OF_RANGE,
+                f"the rules and the segments they use come to more than "
+                f"{MAX_COMPILED_SIZE} conditions and values; simplify them",
+                "rules",
+            )
 
 
 @dataclass
@@ -176,8 +179,8 @@ class Compiler:
     venue_point: Callable[[int], tuple[float, float] | None]
     every_figure: bool = False
     compilation: Compilation | None = None
-    _figures: dict = field(default_factory=dict)   # (scope, kind) -> (figure source, joined inner)
-    _needs: dict = field(default_factory=dict)     # scope -> figures the rules read
+    _figures: dict = field(default_factory=dict)  # (scope, kind) -> (figure source, joined inner)
+    _needs: dict = field(default_factory=dict)  # scope -> figures the rules read
     _scope_events: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -189,14 +192,21 @@ class Compiler:
 
     def _child(self) -> Compiler:
         """A compiler for another statement of the same compilation (a segment's CTE)."""
-        return Compiler(account_id=self.account_id, timezone=self.timezone, now=self.now,
-                        load_segment=self.load_segment, tag_descendants=self.tag_descendants,
-                        venue_point=self.venue_point, every_figure=self.every_figure,
-                        compilation=self.compilation)
+        return Compiler(
+            account_id=self.account_id,
+            timezone=self.timezone,
+            now=self.now,
+            load_segment=self.load_segment,
+            tag_descendants=self.tag_descendants,
+            venue_point=self.venue_point,
+            every_figure=self.every_figure,
+            compilation=self.compilation,
+        )
 
     # ------------------------------------------------------------------ entry points
-    def members(self, rule: r.Node, scope: r.Scope, parent_id: int | None = None,
-                mode: tuple[str, int] | None = None) -> Select:
+    def members(
+        self, rule: r.Node, scope: r.Scope, parent_id: int | None = None, mode: tuple[str, int] | None = None
+    ) -> Select:
         """``SELECT p.id FROM person p [JOIN figures …] WHERE …`` for unsaved rules (live counts)."""
         self.compilation.plan([rule], [parent_id] if parent_id is not None else [])
         self._collect_needs(rule, scope)
@@ -216,8 +226,9 @@ class Compiler:
     def _segment_statement(self, segment_id: int, mode: tuple[str, int] | None = None) -> Select:
         self._collect_segment_needs(segment_id)
         definition = self._definition(segment_id)
-        return self.statement(self.inline_segment(segment_id, Ctx(definition.scope, conjunctive=True), primary=True),
-                              mode)
+        return self.statement(
+            self.inline_segment(segment_id, Ctx(definition.scope, conjunctive=True), primary=True), mode
+        )
 
     def explanation(self, chain: list[SegmentDefinition], person_id: int) -> tuple[Select, list]:
         """One statement computing, for one person, whether they meet each node of each segment of
@@ -249,15 +260,19 @@ class Compiler:
                 columns.append(self.figures(definition.scope).c.person_id.isnot(None))
             plans.append((tree, scope_index))
         p = self.p
-        statement = select(*[c.label(f"c{i}") for i, c in enumerate(columns)]).select_from(
-            self.from_clause()).where(p.c.account_id == self.account_id, p.c.id == person_id)
+        statement = (
+            select(*[c.label(f"c{i}") for i, c in enumerate(columns)])
+            .select_from(self.from_clause())
+            .where(p.c.account_id == self.account_id, p.c.id == person_id)
+        )
         return statement, plans
 
     def statement(self, predicate: ColumnElement, mode: tuple[str, int] | None = None) -> Select:
         if mode is not None:
             predicate = and_(predicate, not_(self.p.c.id.in_(self.mode_holders(mode))))
-        return select(self.p.c.id).select_from(self.from_clause()).where(
-            self.p.c.account_id == self.account_id, predicate)
+        return (
+            select(self.p.c.id).select_from(self.from_clause()).where(self.p.c.account_id == self.account_id, predicate)
+        )
 
     def from_clause(self):
         """The person table joined to every figure source the predicates used: the primary
@@ -411,8 +426,7 @@ class Compiler:
         # Substring tests as LIKE patterns: the planner estimates them from the column's
         # statistics, and a prefix uses a text_pattern_ops index where there is one.
         if op in ("contains", "not_contains"):
-            return self._test(low.like(like_pattern("%", value, "%"), escape="/"), ctx,
-                              negated=op == "not_contains")
+            return self._test(low.like(like_pattern("%", value, "%"), escape="/"), ctx, negated=op == "not_contains")
         if op == "starts_with":
             return self._test(low.like(like_pattern("", value, "%"), escape="/"), ctx)
         if op == "ends_with":
@@ -452,13 +466,16 @@ class Compiler:
             return self._local_days(created, self.today - timedelta(days=c.last_days), self.today)
         if c.on is not None:
             return self._local_days(created, c.on, c.on)
-        return self._local_days(created, c.after + timedelta(days=1) if c.after else None,
-                                c.before - timedelta(days=1) if c.before else None)
+        return self._local_days(
+            created,
+            c.after + timedelta(days=1) if c.after else None,
+            c.before - timedelta(days=1) if c.before else None,
+        )
 
     def c_CustomFieldCond(self, c: r.CustomFieldCond, ctx: Ctx) -> ColumnElement:
         doc = self.p.c.custom_fields
-        raw = doc[c.key]                      # jsonb value or NULL when missing
-        as_text = doc[c.key].astext            # NULL for missing and JSON null
+        raw = doc[c.key]  # jsonb value or NULL when missing
+        as_text = doc[c.key].astext  # NULL for missing and JSON null
         if c.operator in ("is_empty", "is_not_empty"):
             if c.kind == "text":
                 empty = func.coalesce(as_text, "").regexp_match(r"^\s*$")
@@ -466,14 +483,23 @@ class Compiler:
                 empty = func.coalesce(func.jsonb_typeof(raw), "null") == "null"
             return empty if c.operator == "is_empty" else not_(empty)  # both never NULL
         if c.kind in ("text", "choice"):
-            return self._text_test(as_text, c.operator, c.value, ctx) if c.kind == "text" \
+            return (
+                self._text_test(as_text, c.operator, c.value, ctx)
+                if c.kind == "text"
                 else self._choice(as_text, c, ctx)
+            )
         if c.kind == "boolean":
             return self._test(raw == cast(literal("true" if c.operator == "is_true" else "false"), raw.type), ctx)
         if c.kind == "number":
             numeric = cast(text_case_number(raw), Numeric)
-            tests = {"eq": numeric == c.value, "neq": numeric == c.value, "gt": numeric > c.value,
-                     "gte": numeric >= c.value, "lt": numeric < c.value, "lte": numeric <= c.value}
+            tests = {
+                "eq": numeric == c.value,
+                "neq": numeric == c.value,
+                "gt": numeric > c.value,
+                "gte": numeric >= c.value,
+                "lt": numeric < c.value,
+                "lte": numeric <= c.value,
+            }
             test = numeric.between(c.value[0], c.value[1]) if c.operator == "between" else tests[c.operator]
             return self._test(test, ctx, negated=c.operator == "neq")
         if c.kind == "date":
@@ -483,8 +509,9 @@ class Compiler:
             elif c.operator == "between":
                 test = day.between(c.value[0], c.value[1])
             else:
-                test = {"eq": day == c.value, "neq": day == c.value, "before": day < c.value,
-                        "after": day > c.value}[c.operator]
+                test = {"eq": day == c.value, "neq": day == c.value, "before": day < c.value, "after": day > c.value}[
+                    c.operator
+                ]
             return self._test(test, ctx, negated=c.operator == "neq")
         raise ValueError(c.kind)
 
@@ -504,26 +531,39 @@ class Compiler:
             lat, lon = c.latitude, c.longitude
         plat, plon = self.p.c.latitude, self.p.c.longitude
         lat_b, lon_b = literal(lat, Float), literal(lon, Float)
-        haversine = 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(
-            func.power(func.sin((func.radians(plat) - func.radians(lat_b)) / 2), 2)
-            + func.cos(func.radians(plat)) * func.cos(func.radians(lat_b))
-            * func.power(func.sin((func.radians(plon) - func.radians(lon_b)) / 2), 2)))
+        haversine = (
+            2
+            * EARTH_RADIUS_KM
+            * func.asin(
+                func.sqrt(
+                    func.power(func.sin((func.radians(plat) - func.radians(lat_b)) / 2), 2)
+                    + func.cos(func.radians(plat))
+                    * func.cos(func.radians(lat_b))
+                    * func.power(func.sin((func.radians(plon) - func.radians(lon_b)) / 2), 2)
+                )
+            )
+        )
         return self._test(haversine <= c.km, ctx)
 
     # ------------------------------------------------------------------ links
     def c_TagCond(self, c: r.TagCond, ctx: Ctx) -> ColumnElement:
         tag_ids = sorted(self.tag_descendants(c.tag_id)) if c.include_subtags else [c.tag_id]
-        links = select(PERSON_TAG.person_id).where(PERSON_TAG.account_id == self.account_id,
-                                                  PERSON_TAG.tag_id.in_(tag_ids))
+        links = select(PERSON_TAG.person_id).where(
+            PERSON_TAG.account_id == self.account_id, PERSON_TAG.tag_id.in_(tag_ids)
+        )
         if c.source is not None:
             links = links.where(PERSON_TAG.source == c.source)
         test = self._in(links)
         return test if c.has else not_(test)
 
     def c_ConsentCond(self, c: r.ConsentCond, ctx: Ctx) -> ColumnElement:
-        test = self._in(select(PERSON_CONSENT.person_id).where(
-            PERSON_CONSENT.account_id == self.account_id, PERSON_CONSENT.consent_type_id == c.consent_type_id,
-            PERSON_CONSENT.granted.is_(True)))
+        test = self._in(
+            select(PERSON_CONSENT.person_id).where(
+                PERSON_CONSENT.account_id == self.account_id,
+                PERSON_CONSENT.consent_type_id == c.consent_type_id,
+                PERSON_CONSENT.granted.is_(True),
+            )
+        )
         return test if c.granted else not_(test)
 
     def c_FormCond(self, c: r.FormCond, ctx: Ctx) -> ColumnElement:
@@ -531,14 +571,19 @@ class Compiler:
         if c.form_id is not None:
             subs = subs.where(FORM_SUBMISSION.form_id == c.form_id)
         if c.within_days is not None:
-            subs = subs.where(self._local_days(FORM_SUBMISSION.submitted_at,
-                                               self.today - timedelta(days=c.within_days), self.today))
+            subs = subs.where(
+                self._local_days(FORM_SUBMISSION.submitted_at, self.today - timedelta(days=c.within_days), self.today)
+            )
         return self._in(subs)
 
     def c_SubscriptionCond(self, c: r.SubscriptionCond, ctx: Ctx) -> ColumnElement:
-        test = self._in(select(SUBSCRIPTION.person_id).where(
-            SUBSCRIPTION.account_id == self.account_id, SUBSCRIPTION.valid_from <= self.today,
-            or_(SUBSCRIPTION.valid_until.is_(None), SUBSCRIPTION.valid_until >= self.today)))
+        test = self._in(
+            select(SUBSCRIPTION.person_id).where(
+                SUBSCRIPTION.account_id == self.account_id,
+                SUBSCRIPTION.valid_from <= self.today,
+                or_(SUBSCRIPTION.valid_until.is_(None), SUBSCRIPTION.valid_until >= self.today),
+            )
+        )
         return test if c.holder else not_(test)
 
     def c_SegmentCond(self, c: r.SegmentCond, ctx: Ctx) -> ColumnElement:
@@ -560,8 +605,13 @@ class Compiler:
                 productions = productions.where(PRODUCTION.season.in_(list(scope.seasons)))
             for tag_ids in (scope.genre_tag_ids, scope.label_tag_ids):
                 if tag_ids:
-                    productions = productions.where(PRODUCTION.id.in_(select(PRODUCTION_TAG.production_id).where(
-                        PRODUCTION_TAG.account_id == self.account_id, PRODUCTION_TAG.tag_id.in_(list(tag_ids)))))
+                    productions = productions.where(
+                        PRODUCTION.id.in_(
+                            select(PRODUCTION_TAG.production_id).where(
+                                PRODUCTION_TAG.account_id == self.account_id, PRODUCTION_TAG.tag_id.in_(list(tag_ids))
+                            )
+                        )
+                    )
             stmt = stmt.where(EVENT.production_id.in_(productions))
         if scope.production_ids:
             stmt = stmt.where(EVENT.production_id.in_(list(scope.production_ids)))
@@ -620,13 +670,25 @@ class Compiler:
         where = and_(s.c.account_id == self.account_id, s.c.season.in_(sorted(scope.seasons)))
         name = f"scope_{len(self._figures) + 1}"
         if len(scope.seasons) == 1:
-            return select(s.c.person_id, *[s.c[n] for n in ("orders", "events", *BASE_FIGURES)]).where(
-                where).subquery(name)
-        summed = {"tickets": func.sum(s.c.tickets), "revenue": func.sum(s.c.revenue), "events": func.sum(s.c.events),
-                  "last_order_date": func.max(s.c.last_order_date), "has_online": func.bool_or(s.c.has_online),
-                  "has_box_office": func.bool_or(s.c.has_box_office)}
-        return select(s.c.person_id, *[v.label(k) for k, v in summed.items()]).where(where).group_by(
-            s.c.person_id).subquery(name)
+            return (
+                select(s.c.person_id, *[s.c[n] for n in ("orders", "events", *BASE_FIGURES)])
+                .where(where)
+                .subquery(name)
+            )
+        summed = {
+            "tickets": func.sum(s.c.tickets),
+            "revenue": func.sum(s.c.revenue),
+            "events": func.sum(s.c.events),
+            "last_order_date": func.max(s.c.last_order_date),
+            "has_online": func.bool_or(s.c.has_online),
+            "has_box_office": func.bool_or(s.c.has_box_office),
+        }
+        return (
+            select(s.c.person_id, *[v.label(k) for k, v in summed.items()])
+            .where(where)
+            .group_by(s.c.person_id)
+            .subquery(name)
+        )
 
     def _in_scope_tickets(self, scope: r.Scope):
         f = TicketFact.__table__
@@ -637,8 +699,12 @@ class Compiler:
         nothing else, is tested on the facts' own columns (they carry both ids; the event id is
         indexed), without a subquery on events."""
         if scope.event_ids and not (
-                scope.promoters or scope.seasons or scope.genre_tag_ids or scope.label_tag_ids
-                or scope.days_back is not None):
+            scope.promoters
+            or scope.seasons
+            or scope.genre_tag_ids
+            or scope.label_tag_ids
+            or scope.days_back is not None
+        ):
             tests = []
             if scope.event_ids:
                 tests.append(f.c.event_id.in_(sorted(scope.event_ids)))
@@ -654,28 +720,54 @@ class Compiler:
         f, where = self._in_scope_tickets(scope)
         name = f"scope_{len(self._figures) + 1}"
         if "orders" not in needs:
-            per_ticket = {"tickets": func.count(), "revenue": func.sum(f.c.price),
-                          "last_order_date": func.max(f.c.order_date),
-                          "has_online": func.bool_or(f.c.channel == "online"),
-                          "has_box_office": func.bool_or(f.c.channel == "box_office")}
-            return select(f.c.person_id, *[per_ticket[n].label(n) for n in wanted]).where(where).group_by(
-                f.c.person_id).subquery(name)
+            per_ticket = {
+                "tickets": func.count(),
+                "revenue": func.sum(f.c.price),
+                "last_order_date": func.max(f.c.order_date),
+                "has_online": func.bool_or(f.c.channel == "online"),
+                "has_box_office": func.bool_or(f.c.channel == "box_office"),
+            }
+            return (
+                select(f.c.person_id, *[per_ticket[n].label(n) for n in wanted])
+                .where(where)
+                .group_by(f.c.person_id)
+                .subquery(name)
+            )
         # Orders holding an in-scope ticket: group by order first, then by person (no DISTINCT).
-        per_order = select(
-            f.c.person_id, f.c.order_id, func.count().label("tickets"), func.sum(f.c.price).label("revenue"),
-            func.max(f.c.order_date).label("order_date"), func.min(f.c.channel).label("channel"),
-        ).where(where).group_by(f.c.person_id, f.c.order_id).subquery(f"{name}_orders")
-        per_person = {"tickets": func.sum(per_order.c.tickets), "revenue": func.sum(per_order.c.revenue),
-                      "last_order_date": func.max(per_order.c.order_date),
-                      "has_online": func.bool_or(per_order.c.channel == "online"),
-                      "has_box_office": func.bool_or(per_order.c.channel == "box_office")}
-        return select(per_order.c.person_id, func.count().label("orders"),
-                      *[per_person[n].label(n) for n in wanted]).group_by(per_order.c.person_id).subquery(name)
+        per_order = (
+            select(
+                f.c.person_id,
+                f.c.order_id,
+                func.count().label("tickets"),
+                func.sum(f.c.price).label("revenue"),
+                func.max(f.c.order_date).label("order_date"),
+                func.min(f.c.channel).label("channel"),
+            )
+            .where(where)
+            .group_by(f.c.person_id, f.c.order_id)
+            .subquery(f"{name}_orders")
+        )
+        per_person = {
+            "tickets": func.sum(per_order.c.tickets),
+            "revenue": func.sum(per_order.c.revenue),
+            "last_order_date": func.max(per_order.c.order_date),
+            "has_online": func.bool_or(per_order.c.channel == "online"),
+            "has_box_office": func.bool_or(per_order.c.channel == "box_office"),
+        }
+        return (
+            select(per_order.c.person_id, func.count().label("orders"), *[per_person[n].label(n) for n in wanted])
+            .group_by(per_order.c.person_id)
+            .subquery(name)
+        )
 
     def _events_source(self, scope: r.Scope):
         f, where = self._in_scope_tickets(scope)
-        return select(f.c.person_id, func.count(func.distinct(f.c.event_id)).label("events")).where(where).group_by(
-            f.c.person_id).subquery(f"scope_{len(self._figures) + 1}_events")
+        return (
+            select(f.c.person_id, func.count(func.distinct(f.c.event_id)).label("events"))
+            .where(where)
+            .group_by(f.c.person_id)
+            .subquery(f"scope_{len(self._figures) + 1}_events")
+        )
 
     def c_PurchaseCond(self, c: r.PurchaseCond, ctx: Ctx) -> ColumnElement:
         figure = self.figure(ctx.scope, c.metric)
@@ -705,9 +797,15 @@ class Compiler:
             # figures first. Under OR or NOT it would stay a correlated subplan, which keeps the
             # whole statement from running in parallel: there the joined figures serve better.
             stats = PersonStats.__table__
-            return ~select(stats.c.person_id).where(
-                stats.c.account_id == self.account_id, stats.c.person_id == self.p.c.id,
-                stats.c.last_order_date.between(first, self.today)).exists()
+            return (
+                ~select(stats.c.person_id)
+                .where(
+                    stats.c.account_id == self.account_id,
+                    stats.c.person_id == self.p.c.id,
+                    stats.c.last_order_date.between(first, self.today),
+                )
+                .exists()
+            )
         last = self.figure(ctx.scope, "last_order_date")
         if c.mode == "exactly":
             return self._figure_test(last == first, ctx)
@@ -717,13 +815,15 @@ class Compiler:
 
     def c_ImpulsiveCond(self, c: r.ImpulsiveCond, ctx: Ctx) -> ColumnElement:
         f = TicketFact.__table__
-        stmt = select(f.c.person_id).where(f.c.account_id == self.account_id,
-                                           (f.c.event_date - f.c.order_date).between(0, c.max_days_before))
+        stmt = select(f.c.person_id).where(
+            f.c.account_id == self.account_id, (f.c.event_date - f.c.order_date).between(0, c.max_days_before)
+        )
         if ctx.scope.is_set:
             stmt = stmt.where(self._in_scope(f, ctx.scope))
         if c.min_times > 1:
             stmt = stmt.group_by(f.c.person_id).having(
-                func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times)
+                func.count(func.distinct(func.row(f.c.order_id, f.c.event_id))) >= c.min_times
+            )
         return self._in(stmt)
 
 

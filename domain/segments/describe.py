@@ -8,11 +8,28 @@ from domain.segments import rules as r
 
 Names = Callable[[str, object], str]  # (reference kind, id) -> a readable name
 
-OPERATORS = {"eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
-             "starts_with": "starts with", "ends_with": "ends with", "in": "is one of", "not_in": "is none of",
-             "is_empty": "is empty", "is_not_empty": "is not empty", "gt": "is more than", "gte": "is at least",
-             "lt": "is less than", "lte": "is at most", "between": "is between", "before": "is before",
-             "after": "is after", "last_days": "is in the last", "is_true": "is yes", "is_false": "is no"}
+OPERATORS = {
+    "eq": "is",
+    "neq": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in": "is one of",
+    "not_in": "is none of",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "between": "is between",
+    "before": "is before",
+    "after": "is after",
+    "last_days": "is in the last",
+    "is_true": "is yes",
+    "is_false": "is no",
+}
 SOURCES = {"person": "chosen by the person", "staff": "attached by staff", "integration": "from a data feed"}
 METRICS = {"revenue": "revenue", "orders": "orders", "tickets": "tickets", "events": "events attended"}
 
@@ -56,8 +73,9 @@ def describe(node: r.Node, names: Names) -> str:
         return "was added " + " and ".join(p for p in parts if p)
     if isinstance(node, r.CustomFieldCond):
         operator = OPERATORS[_v(node.operator)]
-        value = "" if node.value is None else f" {_v(node.value)}" + (" days" if _v(node.operator) == "last_days"
-                                                                      else "")
+        value = (
+            "" if node.value is None else f" {_v(node.value)}" + (" days" if _v(node.operator) == "last_days" else "")
+        )
         return f"custom field {names('custom_field', node.key)} {operator}{value}"
     if isinstance(node, r.TagCond):
         source = f", {SOURCES[_v(node.source)]}" if node.source else ""
@@ -74,18 +92,26 @@ def describe(node: r.Node, names: Names) -> str:
         label = "revenue is " if _v(node.metric) == "revenue" else ""
         return f"{label}{_range(node.min, node.max, unit)} (in scope)"
     if isinstance(node, r.ChannelCond):
-        return {"online": "bought online", "box_office": "bought at the box office",
-                "both": "bought both online and at the box office"}[_v(node.channel)]
+        return {
+            "online": "bought online",
+            "box_office": "bought at the box office",
+            "both": "bought both online and at the box office",
+        }[_v(node.channel)]
     if isinstance(node, r.LastPurchaseCond):
-        return {"within": f"bought in the last {node.days} days",
-                "exactly": f"last bought exactly {node.days} days ago",
-                "not_within": f"did not buy in the last {node.days} days"}[_v(node.mode)]
+        return {
+            "within": f"bought in the last {node.days} days",
+            "exactly": f"last bought exactly {node.days} days ago",
+            "not_within": f"did not buy in the last {node.days} days",
+        }[_v(node.mode)]
     if isinstance(node, r.ImpulsiveCond):
         times = f", at least {node.min_times} times" if node.min_times > 1 else ""
         return f"bought tickets at most {node.max_days_before} days before the event{times}"
     if isinstance(node, r.DistanceCond):
-        where = f"the venue {names('venue', node.venue_id)}" if node.venue_id else \
-            f"the point {node.latitude}, {node.longitude}"
+        where = (
+            f"the venue {names('venue', node.venue_id)}"
+            if node.venue_id
+            else f"the point {node.latitude}, {node.longitude}"
+        )
         return f"lives within {node.km:g} km of {where}"
     if isinstance(node, r.SubscriptionCond):
         return "holds a subscription" if node.holder else "holds no subscription"

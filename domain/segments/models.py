@@ -14,8 +14,9 @@ from domain.base import account_id_field, created_at_field, id_field
 class Segment(SQLModel, table=True):
     __tablename__ = "segment"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "parent_id"], ["segment.account_id", "segment.id"],
-                             name="fk_segment_parent"),
+        ForeignKeyConstraint(
+            ["account_id", "parent_id"], ["segment.account_id", "segment.id"], name="fk_segment_parent"
+        ),
         CheckConstraint("parent_id is null or parent_id <> id", name="ck_segment_not_own_parent"),
         Index("ix_segment_parent", "account_id", "parent_id"),
     )
@@ -52,16 +53,29 @@ class SegmentReference(SQLModel, table=True):
 
     __tablename__ = "segment_reference"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "segment_id"], ["segment.account_id", "segment.id"], ondelete="CASCADE",
-                             name="fk_segment_reference_owner"),
-        *[ForeignKeyConstraint(["account_id", column], [f"{table}.account_id", f"{table}.{target}"],
-                               name=f"fk_segment_reference_{kind}")
-          for kind, (column, table, target) in REFERENCE_TARGETS.items()],
-        CheckConstraint("num_nonnulls(" + ", ".join(c for c, _, _ in REFERENCE_TARGETS.values()) + ") = 1",
-                        name="ck_segment_reference_one_target"),
+        ForeignKeyConstraint(
+            ["account_id", "segment_id"],
+            ["segment.account_id", "segment.id"],
+            ondelete="CASCADE",
+            name="fk_segment_reference_owner",
+        ),
+        *[
+            ForeignKeyConstraint(
+                ["account_id", column],
+                [f"{table}.account_id", f"{table}.{target}"],
+                name=f"fk_segment_reference_{kind}",
+            )
+            for kind, (column, table, target) in REFERENCE_TARGETS.items()
+        ],
+        CheckConstraint(
+            "num_nonnulls(" + ", ".join(c for c, _, _ in REFERENCE_TARGETS.values()) + ") = 1",
+            name="ck_segment_reference_one_target",
+        ),
         Index("ix_segment_reference_owner", "account_id", "segment_id"),
-        *[Index(f"ix_segment_reference_{kind}", "account_id", column, postgresql_where=text(f"{column} IS NOT NULL"))
-          for kind, (column, _, _) in REFERENCE_TARGETS.items()],
+        *[
+            Index(f"ix_segment_reference_{kind}", "account_id", column, postgresql_where=text(f"{column} IS NOT NULL"))
+            for kind, (column, _, _) in REFERENCE_TARGETS.items()
+        ],
     )
 
     account_id: int = account_id_field()

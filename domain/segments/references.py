@@ -15,19 +15,34 @@ from domain.segments import rules as r
 from domain.segments.models import REFERENCE_TARGETS, Segment, SegmentReference
 
 REF = SegmentReference.__table__.c
-WHAT = {"tag": "tag", "segment": "segment", "form": "form", "consent_type": "consent type", "venue": "venue",
-        "production": "production", "event": "event", "custom_field": "custom field"}
+WHAT = {
+    "tag": "tag",
+    "segment": "segment",
+    "form": "form",
+    "consent_type": "consent type",
+    "venue": "venue",
+    "production": "production",
+    "event": "event",
+    "custom_field": "custom field",
+}
 
 
 def store_references(session: Session, account_id: int, segment_id: int, refs: Iterable[r.Reference]) -> None:
     """Replace the segment's reference rows with ``refs`` (each distinct row once)."""
-    session.execute(delete(SegmentReference).where(SegmentReference.account_id == account_id,
-                                                   SegmentReference.segment_id == segment_id))
+    session.execute(
+        delete(SegmentReference).where(
+            SegmentReference.account_id == account_id, SegmentReference.segment_id == segment_id
+        )
+    )
     rows = sorted({(ref.kind, ref.value) for ref in refs}, key=repr)
     if rows:
-        session.execute(insert(SegmentReference), [
-            {"account_id": account_id, "segment_id": segment_id, REFERENCE_TARGETS[kind][0]: value}
-            for kind, value in rows])
+        session.execute(
+            insert(SegmentReference),
+            [
+                {"account_id": account_id, "segment_id": segment_id, REFERENCE_TARGETS[kind][0]: value}
+                for kind, value in rows
+            ],
+        )
 
 
 def segments_using(session: Session, account_id: int, kind: str, ids: Iterable) -> list[tuple[int, str]]:
@@ -37,9 +52,14 @@ def segments_using(session: Session, account_id: int, kind: str, ids: Iterable) 
     if not wanted:
         return []
     using = select(REF.segment_id).where(REF.account_id == account_id, column.in_(wanted))
-    return [tuple(row) for row in session.execute(
-        select(Segment.id, Segment.name).where(Segment.account_id == account_id, Segment.id.in_(using))
-        .order_by(func.lower(Segment.name), Segment.id)).all()]
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Segment.id, Segment.name)
+            .where(Segment.account_id == account_id, Segment.id.in_(using))
+            .order_by(func.lower(Segment.name), Segment.id)
+        ).all()
+    ]
 
 
 def refuse_if_used(session: Session, account_id: int, kind: str, ids: Iterable, *path: str) -> None:
@@ -47,8 +67,9 @@ def refuse_if_used(session: Session, account_id: int, kind: str, ids: Iterable, 
     users = segments_using(session, account_id, kind, ids)
     if users:
         names = ", ".join(repr(name) for _, name in users[:5]) + (" …" if len(users) > 5 else "")
-        raise InputError.single(ErrorCode.CONFLICT, f"segment(s) {names} use this {WHAT[kind]}; change them first",
-                                *path)
+        raise InputError.single(
+            ErrorCode.CONFLICT, f"segment(s) {names} use this {WHAT[kind]}; change them first", *path
+        )
 
 
 def delete_unless_used(session: Session, account_id: int, kind: str, row_id, statement, *path: str) -> int:
@@ -71,11 +92,15 @@ def delete_unless_used(session: Session, account_id: int, kind: str, row_id, sta
 def segment_edges(session: Session, account_id: int) -> dict[int, set[int]]:
     """Each segment with the segments it uses: those its rules name and its parent."""
     edges: dict[int, set[int]] = {}
-    for source, target in session.execute(select(REF.segment_id, REF.referenced_segment_id).where(
-            REF.account_id == account_id, REF.referenced_segment_id.isnot(None))):
+    for source, target in session.execute(
+        select(REF.segment_id, REF.referenced_segment_id).where(
+            REF.account_id == account_id, REF.referenced_segment_id.isnot(None)
+        )
+    ):
         edges.setdefault(source, set()).add(target)
-    for source, parent in session.execute(select(Segment.id, Segment.parent_id).where(
-            Segment.account_id == account_id, Segment.parent_id.isnot(None))):
+    for source, parent in session.execute(
+        select(Segment.id, Segment.parent_id).where(Segment.account_id == account_id, Segment.parent_id.isnot(None))
+    ):
         edges.setdefault(source, set()).add(parent)
     return edges
 

@@ -161,6 +161,7 @@ CUSTOM_OPS = {
 
 # ----------------------------------------------------------------------------- the typed tree
 
+
 @dataclass(frozen=True)
 class All:
     children: tuple = ()
@@ -274,16 +275,42 @@ class SegmentCond:
     member: bool = True
 
 
-Condition = (TextCond | GenderCond | AgeCond | AddedOnCond | CustomFieldCond | TagCond | ConsentCond | FormCond
-             | PurchaseCond | ChannelCond | LastPurchaseCond | ImpulsiveCond | DistanceCond | SubscriptionCond
-             | SegmentCond)
+Condition = (
+    TextCond
+    | GenderCond
+    | AgeCond
+    | AddedOnCond
+    | CustomFieldCond
+    | TagCond
+    | ConsentCond
+    | FormCond
+    | PurchaseCond
+    | ChannelCond
+    | LastPurchaseCond
+    | ImpulsiveCond
+    | DistanceCond
+    | SubscriptionCond
+    | SegmentCond
+)
 Node = All | Any_ | Not | Condition
 
-KINDS: dict[str, type] = {"text": TextCond, "gender": GenderCond, "age": AgeCond, "added_on": AddedOnCond,
-                          "custom_field": CustomFieldCond, "tag": TagCond, "consent": ConsentCond, "form": FormCond,
-                          "purchase": PurchaseCond, "channel": ChannelCond, "last_purchase": LastPurchaseCond,
-                          "impulsive": ImpulsiveCond, "distance": DistanceCond, "subscription": SubscriptionCond,
-                          "segment": SegmentCond}
+KINDS: dict[str, type] = {
+    "text": TextCond,
+    "gender": GenderCond,
+    "age": AgeCond,
+    "added_on": AddedOnCond,
+    "custom_field": CustomFieldCond,
+    "tag": TagCond,
+    "consent": ConsentCond,
+    "form": FormCond,
+    "purchase": PurchaseCond,
+    "channel": ChannelCond,
+    "last_purchase": LastPurchaseCond,
+    "impulsive": ImpulsiveCond,
+    "distance": DistanceCond,
+    "subscription": SubscriptionCond,
+    "segment": SegmentCond,
+}
 KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
 
@@ -299,14 +326,27 @@ class Scope:
 
     @property
     def is_set(self) -> bool:
-        return bool(self.promoters or self.seasons or self.production_ids or self.event_ids or self.genre_tag_ids
-                     or self.label_tag_ids or self.days_back is not None)
+        return bool(
+            self.promoters
+            or self.seasons
+            or self.production_ids
+            or self.event_ids
+            or self.genre_tag_ids
+            or self.label_tag_ids
+            or self.days_back is not None
+        )
 
     @property
     def seasons_only(self) -> bool:
         """Whole seasons and nothing else (the per-season figures answer such a scope)."""
-        return bool(self.seasons) and not (self.promoters or self.production_ids or self.event_ids
-                                           or self.genre_tag_ids or self.label_tag_ids or self.days_back is not None)
+        return bool(self.seasons) and not (
+            self.promoters
+            or self.production_ids
+            or self.event_ids
+            or self.genre_tag_ids
+            or self.label_tag_ids
+            or self.days_back is not None
+        )
 
 
 NO_SCOPE = Scope()
@@ -314,6 +354,7 @@ SCOPE_ID_FIELDS = ("production_ids", "event_ids", "genre_tag_ids", "label_tag_id
 
 
 # ----------------------------------------------------------------------------- encoding
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
@@ -348,6 +389,7 @@ def encode_scope(scope: Scope | None) -> dict | None:
 
 
 # ----------------------------------------------------------------------------- parsing
+
 
 class _Parser:
     def __init__(self, custom_fields: dict[str, dict] | None, path: tuple[str, ...]):
@@ -506,10 +548,14 @@ class _Parser:
 
     def cond_gender(self, node, path):
         raw = node.get("values")
-        if not isinstance(raw, (list, tuple)) or not raw or any(_plain(v) not in [g.value for g in GenderChoice]
-                                                                for v in raw):
-            self.fail(path + ("values",), ErrorCode.INVALID_CHOICE,
-                      "values is a non-empty list of female, male, other, all")
+        if (
+            not isinstance(raw, (list, tuple))
+            or not raw
+            or any(_plain(v) not in [g.value for g in GenderChoice] for v in raw)
+        ):
+            self.fail(
+                path + ("values",), ErrorCode.INVALID_CHOICE, "values is a non-empty list of female, male, other, all"
+            )
             return None
         return GenderCond(tuple(sorted({GenderChoice(_plain(v)) for v in raw}, key=lambda g: g.value)))
 
@@ -565,14 +611,14 @@ class _Parser:
             return CustomFieldCond(key, op, parsed, kind)
         if kind == "number":
             if op == "between":
-                if not (isinstance(value, (list, tuple)) and len(value) == 2
-                        and all(_is_number(v) for v in value)):
+                if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)):
                     self.fail(vpath, ErrorCode.INVALID, f"between takes [low, high] numbers within ±{MAX_NUMBER:g}")
                     return None
                 return CustomFieldCond(key, op, (value[0], value[1]), kind)
             if not _is_number(value):
-                self.fail(vpath, ErrorCode.INVALID,
-                          f"value must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
+                self.fail(
+                    vpath, ErrorCode.INVALID, f"value must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}"
+                )
                 return None
             return CustomFieldCond(key, op, value, kind)
         if kind == "date":
@@ -592,16 +638,21 @@ class _Parser:
         return None
 
     def cond_tag(self, node, path):
-        return TagCond(self.id_(node, "tag_id", path), self.bool_(node, "has", path, True),
-                       self.choice(node, "source", path, TagSource, required=False),
-                       self.bool_(node, "include_subtags", path, False))
+        return TagCond(
+            self.id_(node, "tag_id", path),
+            self.bool_(node, "has", path, True),
+            self.choice(node, "source", path, TagSource, required=False),
+            self.bool_(node, "include_subtags", path, False),
+        )
 
     def cond_consent(self, node, path):
         return ConsentCond(self.id_(node, "consent_type_id", path), self.bool_(node, "granted", path, True))
 
     def cond_form(self, node, path):
-        return FormCond(self.id_(node, "form_id", path, required=False),
-                        self.int_(node, "within_days", path, required=False, high=100_000))
+        return FormCond(
+            self.id_(node, "form_id", path, required=False),
+            self.int_(node, "within_days", path, required=False, high=100_000),
+        )
 
     def cond_purchase(self, node, path):
         metric = self.choice(node, "metric", path, PurchaseMetric)
@@ -616,12 +667,15 @@ class _Parser:
         return ChannelCond(self.choice(node, "channel", path, SalesChannel))
 
     def cond_last_purchase(self, node, path):
-        return LastPurchaseCond(self.choice(node, "mode", path, LastPurchaseMode),
-                                self.int_(node, "days", path, high=100_000))
+        return LastPurchaseCond(
+            self.choice(node, "mode", path, LastPurchaseMode), self.int_(node, "days", path, high=100_000)
+        )
 
     def cond_impulsive(self, node, path):
-        return ImpulsiveCond(self.int_(node, "max_days_before", path, high=10_000),
-                             self.int_(node, "min_times", path, required=False, low=1, high=100_000, default=1) or 1)
+        return ImpulsiveCond(
+            self.int_(node, "max_days_before", path, high=10_000),
+            self.int_(node, "min_times", path, required=False, low=1, high=100_000, default=1) or 1,
+        )
 
     def cond_distance(self, node, path):
         km = self.num(node, "km", path, required=True, low=0, high=20_000)
@@ -629,8 +683,9 @@ class _Parser:
         lat = self.num(node, "latitude", path, low=-90, high=90)
         lon = self.num(node, "longitude", path, low=-180, high=180)
         has_point = node.get("latitude") is not None or node.get("longitude") is not None
-        if (node.get("venue_id") is None) == (not has_point) or (has_point and (node.get("latitude") is None
-                                                                                or node.get("longitude") is None)):
+        if (node.get("venue_id") is None) == (not has_point) or (
+            has_point and (node.get("latitude") is None or node.get("longitude") is None)
+        ):
             self.fail(path, ErrorCode.INVALID, "give either venue_id or both latitude and longitude")
         return DistanceCond(km, venue, lat, lon)
 
@@ -642,8 +697,12 @@ class _Parser:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and -MAX_NUMBER <= value <= MAX_NUMBER)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and -MAX_NUMBER <= value <= MAX_NUMBER
+    )
 
 
 def _raise():
@@ -689,15 +748,21 @@ def parse_scope(document: Any, *, path: tuple[str, ...] = ("scope",)) -> Scope:
     values: dict[str, Any] = {}
     for key in ("promoters", "seasons"):
         items = document.get(key) or []
-        if not isinstance(items, list) or len(items) > MAX_LIST or not all(
-                isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in items):
+        if (
+            not isinstance(items, list)
+            or len(items) > MAX_LIST
+            or not all(isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in items)
+        ):
             problems.add(ErrorCode.INVALID, f"{key} is a list of at most {MAX_LIST} texts", *path, key)
             continue
         values[key] = tuple(items)
     for key in SCOPE_ID_FIELDS:
         items = document.get(key) or []
-        if not isinstance(items, list) or len(items) > MAX_LIST or not all(
-                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID for v in items):
+        if (
+            not isinstance(items, list)
+            or len(items) > MAX_LIST
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_ID for v in items)
+        ):
             problems.add(ErrorCode.INVALID, f"{key} is a list of at most {MAX_LIST} ids", *path, key)
             continue
         values[key] = tuple(sorted(set(items)))
@@ -714,18 +779,25 @@ def parse_scope(document: Any, *, path: tuple[str, ...] = ("scope",)) -> Scope:
 
 REFERENCE_FIELDS: dict[str, tuple[type, str]] = {
     # reference kind: (condition class, its id field)
-    "tag": (TagCond, "tag_id"), "consent_type": (ConsentCond, "consent_type_id"), "form": (FormCond, "form_id"),
-    "venue": (DistanceCond, "venue_id"), "segment": (SegmentCond, "segment_id"),
+    "tag": (TagCond, "tag_id"),
+    "consent_type": (ConsentCond, "consent_type_id"),
+    "form": (FormCond, "form_id"),
+    "venue": (DistanceCond, "venue_id"),
+    "segment": (SegmentCond, "segment_id"),
     "custom_field": (CustomFieldCond, "key"),
 }
-SCOPE_REFERENCES = {"production_ids": "production", "event_ids": "event", "genre_tag_ids": "tag",
-                    "label_tag_ids": "tag"}
+SCOPE_REFERENCES = {
+    "production_ids": "production",
+    "event_ids": "event",
+    "genre_tag_ids": "tag",
+    "label_tag_ids": "tag",
+}
 
 
 @dataclass(frozen=True)
 class Reference:
-    kind: str        # tag, segment, form, consent_type, venue, custom_field, production, event
-    value: Any       # the id (a custom field's key)
+    kind: str  # tag, segment, form, consent_type, venue, custom_field, production, event
+    value: Any  # the id (a custom field's key)
     path: tuple[str, ...]
 
 
@@ -749,8 +821,13 @@ def _walk_with_paths(node: Node, path: tuple) -> Iterator[tuple[Node, tuple]]:
         yield from _walk_with_paths(node.child, path + ("not",))
 
 
-def references(rule: Node | None, scope: Scope | None = None, *, rules_path: tuple[str, ...] = ("rules",),
-               scope_path: tuple[str, ...] = ("scope",)) -> list[Reference]:
+def references(
+    rule: Node | None,
+    scope: Scope | None = None,
+    *,
+    rules_path: tuple[str, ...] = ("rules",),
+    scope_path: tuple[str, ...] = ("scope",),
+) -> list[Reference]:
     """Every row the rules and the scope name, with where they name it."""
     found: list[Reference] = []
     for node, path in _walk_with_paths(rule, rules_path) if rule is not None else ():
@@ -787,5 +864,17 @@ def replace_references(rule: Node, scope: Scope, *, kind: str, mapping: dict) ->
 EVERYONE = All(())
 NO_ONE = Any_(())
 
-__all__ = ["parse_rule", "check_rule", "parse_scope", "encode", "encode_scope", "references", "replace_references",
-           "walk", "Scope", "NO_SCOPE", "RULES_VERSION", "Reference"]
+__all__ = [
+    "parse_rule",
+    "check_rule",
+    "parse_scope",
+    "encode",
+    "encode_scope",
+    "references",
+    "replace_references",
+    "walk",
+    "Scope",
+    "NO_SCOPE",
+    "RULES_VERSION",
+    "Reference",
+]

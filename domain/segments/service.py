@@ -45,6 +45,7 @@ Mode = tuple[str, int] | None
 
 # ----------------------------------------------------------------------------- compiling
 
+
 @dataclass(frozen=True)
 class AccountFacts:
     """What compiling rules needs from the account: its time zone and custom field types."""
@@ -54,8 +55,15 @@ class AccountFacts:
 
 
 # The referenceable kinds: the column of FACTS_AND_REFERENCES that holds the ids found of each.
-_REFERENCE_COLUMNS = {Tag: "tags", ConsentType: "consent_types", Form: "forms", Venue: "venues",
-                      Segment: "segments", Production: "productions", Event: "events"}
+_REFERENCE_COLUMNS = {
+    Tag: "tags",
+    ConsentType: "consent_types",
+    Form: "forms",
+    Venue: "venues",
+    Segment: "segments",
+    Production: "productions",
+    Event: "events",
+}
 
 # One fixed statement (prepared once per connection; nothing to build): the account's time zone
 # and custom field definitions, and which of the ids a rule names exist in the account.
@@ -71,13 +79,17 @@ FACTS_AND_REFERENCES = text("""
            ARRAY(SELECT id FROM production WHERE account_id = a.id AND id = ANY(:productions)) AS productions,
            ARRAY(SELECT id FROM event WHERE account_id = a.id AND id = ANY(:events)) AS events
       FROM account a WHERE a.id = :a""").bindparams(
-    *[bindparam(column, type_=ARRAY(BigInteger)) for column in _REFERENCE_COLUMNS.values()])
+    *[bindparam(column, type_=ARRAY(BigInteger)) for column in _REFERENCE_COLUMNS.values()]
+)
 
 
-def _facts_and_found(session: Session, account_id: int,
-                     wanted: dict[Any, set[int]]) -> tuple[AccountFacts, dict[Any, set[int]]]:
-    row = session.execute(FACTS_AND_REFERENCES, {"a": account_id, **{
-        column: sorted(wanted.get(model, ())) for model, column in _REFERENCE_COLUMNS.items()}}).one()
+def _facts_and_found(
+    session: Session, account_id: int, wanted: dict[Any, set[int]]
+) -> tuple[AccountFacts, dict[Any, set[int]]]:
+    row = session.execute(
+        FACTS_AND_REFERENCES,
+        {"a": account_id, **{column: sorted(wanted.get(model, ())) for model, column in _REFERENCE_COLUMNS.items()}},
+    ).one()
     found = {model: set(getattr(row, column)) for model, column in _REFERENCE_COLUMNS.items()}
     return AccountFacts(row.timezone, definitions_from_rows(row.custom)), found
 
@@ -94,22 +106,32 @@ def _compiler(session: Session, account_id: int, now: datetime | None, facts: Ac
     custom = facts.custom
 
     def load_segment(segment_id: int) -> SegmentDefinition | None:
-        row = session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
-                              ).scalar_one_or_none()
+        row = session.execute(
+            select(Segment).where(Segment.account_id == account_id, Segment.id == segment_id)
+        ).scalar_one_or_none()
         if row is None:
             return None
-        return SegmentDefinition(row.id, row.parent_id, r.parse_rule(row.rules or {"all": []}, custom_fields=custom),
-                                 r.parse_scope(row.scope))  # stored documents are checked like new ones
+        return SegmentDefinition(
+            row.id,
+            row.parent_id,
+            r.parse_rule(row.rules or {"all": []}, custom_fields=custom),
+            r.parse_scope(row.scope),
+        )  # stored documents are checked like new ones
 
     def venue_point(venue_id: int):
-        row = session.execute(select(Venue.latitude, Venue.longitude).where(
-            Venue.account_id == account_id, Venue.id == venue_id)).first()
+        row = session.execute(
+            select(Venue.latitude, Venue.longitude).where(Venue.account_id == account_id, Venue.id == venue_id)
+        ).first()
         return (row[0], row[1]) if row and row[0] is not None and row[1] is not None else None
 
-    return Compiler(account_id=account_id, timezone=facts.timezone,
-                    now=now or clock.now(), load_segment=load_segment,
-                    tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
-                    venue_point=venue_point)
+    return Compiler(
+        account_id=account_id,
+        timezone=facts.timezone,
+        now=now or clock.now(),
+        load_segment=load_segment,
+        tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
+        venue_point=venue_point,
+    )
 
 
 @contextmanager
@@ -138,27 +160,53 @@ def evaluating(session: Session, what: str, *path: str) -> Iterator[None]:
         yield
 
 
-def member_statement(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
-                     parent_id: int | None = None, mode: Mode = None, now: datetime | None = None):
+def member_statement(
+    session: Session,
+    account_id: int,
+    *,
+    rules: Rules,
+    scope: ScopeLike = None,
+    parent_id: int | None = None,
+    mode: Mode = None,
+    now: datetime | None = None,
+):
     """One SQL statement selecting the ids of the persons who match (nothing runs yet)."""
-    tree, parsed_scope, facts = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
-                                                 mode=mode)
+    tree, parsed_scope, facts = check_references(
+        session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode
+    )
     return _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
 
 
-def count_matching(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
-                   parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> int:
+def count_matching(
+    session: Session,
+    account_id: int,
+    *,
+    rules: Rules,
+    scope: ScopeLike = None,
+    parent_id: int | None = None,
+    mode: Mode = None,
+    now: datetime | None = None,
+) -> int:
     """The live count for rules that are not saved (the editor calls it after every change):
     two statements, one for the account's facts and the references, one for the count."""
-    tree, parsed_scope, facts = check_references(session, account_id, rules=rules, scope=scope,
-                                                 parent_id=parent_id, mode=mode)
+    tree, parsed_scope, facts = check_references(
+        session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode
+    )
     stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
     with evaluating(session, "counting these rules", "rules"):
         return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
-def matching_person_ids(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike = None,
-                        parent_id: int | None = None, mode: Mode = None, now: datetime | None = None) -> set[int]:
+def matching_person_ids(
+    session: Session,
+    account_id: int,
+    *,
+    rules: Rules,
+    scope: ScopeLike = None,
+    parent_id: int | None = None,
+    mode: Mode = None,
+    now: datetime | None = None,
+) -> set[int]:
     """All matching ids (for tests and small accounts; lists use ``list_members``)."""
     stmt = member_statement(session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now)
     with planned_with_values(session):
@@ -167,17 +215,33 @@ def matching_person_ids(session: Session, account_id: int, *, rules: Rules, scop
 
 # ----------------------------------------------------------------------------- validation
 
-Rules = r.Node | dict          # a typed tree (the API's) or a stored document
+Rules = r.Node | dict  # a typed tree (the API's) or a stored document
 ScopeLike = r.Scope | dict | None
 
 # Which model each kind of reference names, for the one statement that checks them.
-_REFERENCE_MODELS = {"tag": Tag, "consent_type": ConsentType, "form": Form, "venue": Venue, "segment": Segment,
-                     "production": Production, "event": Event}
+_REFERENCE_MODELS = {
+    "tag": Tag,
+    "consent_type": ConsentType,
+    "form": Form,
+    "venue": Venue,
+    "segment": Segment,
+    "production": Production,
+    "event": Event,
+}
 
 
-def check_references(session: Session, account_id: int, *, rules: Rules, scope: ScopeLike, parent_id: int | None = None,
-                     mode: Mode = None, segment_id: int | None = None, path: tuple = (),
-                     facts: AccountFacts | None = None) -> tuple[r.Node, r.Scope, AccountFacts]:
+def check_references(
+    session: Session,
+    account_id: int,
+    *,
+    rules: Rules,
+    scope: ScopeLike,
+    parent_id: int | None = None,
+    mode: Mode = None,
+    segment_id: int | None = None,
+    path: tuple = (),
+    facts: AccountFacts | None = None,
+) -> tuple[r.Node, r.Scope, AccountFacts]:
     """Check the rules and scope (typed or stored) and that every row they name belongs to the
     account; returns (rule tree, scope, account facts). The account's facts (unless given) and
     the references come from one statement.
@@ -209,8 +273,9 @@ def check_references(session: Session, account_id: int, *, rules: Rules, scope: 
     return tree, parsed_scope, facts
 
 
-def _check_cycles(session: Session, account_id: int, *, tree: r.Node, parent_id: int | None,
-                  segment_id: int | None, path: tuple) -> None:
+def _check_cycles(
+    session: Session, account_id: int, *, tree: r.Node, parent_id: int | None, segment_id: int | None, path: tuple
+) -> None:
     """Follow parents and segment references from the new definition; meeting ``segment_id``
     (or any segment twice on one path) is a cycle. A chain longer than MAX_NESTING is refused.
     Each segment is explored once (its longest chain remembered), however often it is used."""
@@ -235,11 +300,13 @@ def _check_cycles(session: Session, account_id: int, *, tree: r.Node, parent_id:
         try:
             length = chain(target, set())
         except _Cycle:
-            raise InputError.single(ErrorCode.CYCLE, "segments would refer to each other in a cycle",
-                                    *path, where) from None
+            raise InputError.single(
+                ErrorCode.CYCLE, "segments would refer to each other in a cycle", *path, where
+            ) from None
         if length > MAX_NESTING:
-            raise InputError.single(ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep",
-                                    *path, "parent_id")
+            raise InputError.single(
+                ErrorCode.OUT_OF_RANGE, f"segments nest at most {MAX_NESTING} deep", *path, "parent_id"
+            )
 
 
 class _Cycle(Exception):
@@ -247,6 +314,7 @@ class _Cycle(Exception):
 
 
 # ----------------------------------------------------------------------------- saved segments
+
 
 @dataclass(frozen=True)
 class SegmentChanges:
@@ -281,8 +349,16 @@ def _lock_segments(session: Session, account_id: int) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7302, "a": account_id})
 
 
-def create_segment(session: Session, account_id: int, *, name: str, description: str = "", rules: Rules,
-                   scope: ScopeLike = None, parent_id: int | None = None) -> Segment:
+def create_segment(
+    session: Session,
+    account_id: int,
+    *,
+    name: str,
+    description: str = "",
+    rules: Rules,
+    scope: ScopeLike = None,
+    parent_id: int | None = None,
+) -> Segment:
     problems = Collector()
     name, description = _text("name", name, problems), _text("description", description, problems)
     problems.raise_if_any()
@@ -302,14 +378,18 @@ def update_segment(session: Session, account_id: int, segment_id: int, changes: 
         raise not_found("segment", "id")
     problems = Collector()
     name = segment.name if isinstance(changes.name, Unset) else _text("name", changes.name, problems)
-    description = segment.description if isinstance(changes.description, Unset) else \
-        _text("description", changes.description, problems)
+    description = (
+        segment.description
+        if isinstance(changes.description, Unset)
+        else _text("description", changes.description, problems)
+    )
     problems.raise_if_any()
     rules = segment.rules if isinstance(changes.rules, Unset) else changes.rules
     scope = segment.scope if isinstance(changes.scope, Unset) else changes.scope
     parent_id = segment.parent_id if isinstance(changes.parent_id, Unset) else changes.parent_id
-    tree, parsed_scope, _ = check_references(session, account_id, rules=rules, scope=scope, parent_id=parent_id,
-                                             segment_id=segment_id)
+    tree, parsed_scope, _ = check_references(
+        session, account_id, rules=rules, scope=scope, parent_id=parent_id, segment_id=segment_id
+    )
     segment.name, segment.description, segment.parent_id = name, description, parent_id
     segment.updated_at = clock.now()
     _store(session, segment, tree, parsed_scope)
@@ -323,8 +403,12 @@ def repoint_references(session: Session, account_id: int, *, kind: str, mapping:
     if not users:
         return
     facts = account_facts(session, account_id)
-    for segment in session.execute(select(Segment).where(Segment.account_id == account_id, Segment.id.in_(
-            [segment_id for segment_id, _ in users])).order_by(Segment.id).with_for_update()).scalars():
+    for segment in session.execute(
+        select(Segment)
+        .where(Segment.account_id == account_id, Segment.id.in_([segment_id for segment_id, _ in users]))
+        .order_by(Segment.id)
+        .with_for_update()
+    ).scalars():
         tree = r.parse_rule(segment.rules, custom_fields=facts.custom)
         tree, scope = r.replace_references(tree, r.parse_scope(segment.scope), kind=kind, mapping=mapping)
         segment.updated_at = clock.now()
@@ -336,15 +420,30 @@ def delete_segment(session: Session, account_id: int, segment_id: int) -> None:
     _lock_segments(session, account_id)
     if get_segment(session, account_id, segment_id) is None:
         raise not_found("segment", "id")
-    children = session.execute(select(Segment.name).where(
-        Segment.account_id == account_id, Segment.parent_id == segment_id).order_by(Segment.name)).scalars().all()
+    children = (
+        session.execute(
+            select(Segment.name)
+            .where(Segment.account_id == account_id, Segment.parent_id == segment_id)
+            .order_by(Segment.name)
+        )
+        .scalars()
+        .all()
+    )
     if children:
-        raise InputError.single(ErrorCode.CONFLICT, f"segment(s) {', '.join(map(repr, children[:5]))} are nested "
-                                "under this segment; move or delete them first", "id")
+        raise InputError.single(
+            ErrorCode.CONFLICT,
+            f"segment(s) {', '.join(map(repr, children[:5]))} are nested under this segment; move or delete them first",
+            "id",
+        )
     refuse_if_used(session, account_id, "segment", [segment_id], "id")
-    if session.execute(select(Tag.name).where(
-            Tag.account_id == account_id, (Tag.visibility_include_segment_id == segment_id)
-            | (Tag.visibility_exclude_segment_id == segment_id)).limit(1)).first():
+    if session.execute(
+        select(Tag.name)
+        .where(
+            Tag.account_id == account_id,
+            (Tag.visibility_include_segment_id == segment_id) | (Tag.visibility_exclude_segment_id == segment_id),
+        )
+        .limit(1)
+    ).first():
         raise InputError.single(ErrorCode.CONFLICT, "a tag's visibility rule uses this segment", "id")
     session.execute(delete(Segment).where(Segment.account_id == account_id, Segment.id == segment_id))
 
@@ -356,8 +455,16 @@ def get_segment(session: Session, account_id: int, segment_id: int, *, lock: boo
     return session.execute(stmt).scalar_one_or_none()
 
 
-def list_segments(session: Session, account_id: int, *, parent_id: int | None = None, roots_only: bool = False,
-                  search: str | None = None, first: int | None = None, after: str | None = None) -> Page[Segment]:
+def list_segments(
+    session: Session,
+    account_id: int,
+    *,
+    parent_id: int | None = None,
+    roots_only: bool = False,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Segment]:
     keys = [func.lower(Segment.name), Segment.id]
     stmt = select(Segment, *keys).where(Segment.account_id == account_id)
     if parent_id is not None:
@@ -368,8 +475,9 @@ def list_segments(session: Session, account_id: int, *, parent_id: int | None = 
         stmt = stmt.where(func.lower(Segment.name).contains(search.strip().lower(), autoescape=True))
     from domain.pagination import cursor_int  # noqa: PLC0415
 
-    return keyset_page(session, stmt, keys, descending=False, first=first, after=after,
-                       coerce=lambda v: [str(v[0]), cursor_int(v[1])])
+    return keyset_page(
+        session, stmt, keys, descending=False, first=first, after=after, coerce=lambda v: [str(v[0]), cursor_int(v[1])]
+    )
 
 
 def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mode, now: datetime | None):
@@ -384,27 +492,37 @@ def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mod
     return _compiler(session, account_id, now, facts).segment_members(segment_id, mode)
 
 
-def count_segment(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
-                  now: datetime | None = None) -> int:
+def count_segment(
+    session: Session, account_id: int, segment_id: int, *, mode: Mode = None, now: datetime | None = None
+) -> int:
     ids = _saved_members(session, account_id, segment_id, mode, now)
     with evaluating(session, "counting this segment"):
         return session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
 
 
-def list_members(session: Session, account_id: int, segment_id: int, *, mode: Mode = None,
-                 sort: PersonSort = PersonSort.CREATED_AT, descending: bool = True, first: int | None = None,
-                 after: str | None = None, now: datetime | None = None) -> Page[Person]:
+def list_members(
+    session: Session,
+    account_id: int,
+    segment_id: int,
+    *,
+    mode: Mode = None,
+    sort: PersonSort = PersonSort.CREATED_AT,
+    descending: bool = True,
+    first: int | None = None,
+    after: str | None = None,
+    now: datetime | None = None,
+) -> Page[Person]:
     """Members with cursor pagination (sortable like the person list); one statement per page."""
     ids = _saved_members(session, account_id, segment_id, mode, now)
     keys = _sort_keys(sort)
     stmt = select(Person, *keys).where(Person.account_id == account_id, Person.id.in_(ids))
     with evaluating(session, "listing this segment's members"):
-        return keyset_page(session, stmt, keys, descending=descending, first=first, after=after,
-                           coerce=_coerce_cursor(sort))
+        return keyset_page(
+            session, stmt, keys, descending=descending, first=first, after=after, coerce=_coerce_cursor(sort)
+        )
 
 
-def is_member(session: Session, account_id: int, segment_id: int, person_id: int,
-              now: datetime | None = None) -> bool:
+def is_member(session: Session, account_id: int, segment_id: int, person_id: int, now: datetime | None = None) -> bool:
     """Membership test for one person (tag visibility rules use it)."""
     ids = _saved_members(session, account_id, segment_id, None, now)
     with time_budget(session, "testing membership of this segment"):
@@ -412,6 +530,7 @@ def is_member(session: Session, account_id: int, segment_id: int, person_id: int
 
 
 # ----------------------------------------------------------------------------- explanation
+
 
 @dataclass
 class Explanation:
@@ -431,26 +550,33 @@ def _names(session: Session, account_id: int, trees: list[r.Node]) -> Callable[[
     for tree in trees:
         for ref in r.references(tree):
             wanted.setdefault(ref.kind, set()).add(ref.value)
-    columns = {"tag": (Tag, Tag.label), "segment": (Segment, Segment.name), "form": (Form, Form.title),
-               "consent_type": (ConsentType, ConsentType.name), "venue": (Venue, Venue.name)}
+    columns = {
+        "tag": (Tag, Tag.label),
+        "segment": (Segment, Segment.name),
+        "form": (Form, Form.title),
+        "consent_type": (ConsentType, ConsentType.name),
+        "venue": (Venue, Venue.name),
+    }
     found: dict[tuple[str, object], str] = {}
     for kind, ids in wanted.items():
         if kind in columns:
             model, column = columns[kind]
-            for row_id, name in session.execute(select(model.id, column).where(
-                    model.account_id == account_id, model.id.in_(sorted(ids)))):
+            for row_id, name in session.execute(
+                select(model.id, column).where(model.account_id == account_id, model.id.in_(sorted(ids)))
+            ):
                 found[(kind, row_id)] = name
     return lambda kind, value: repr(found.get((kind, value), value))
 
 
-def explain(session: Session, account_id: int, segment_id: int, person_id: int,
-            now: datetime | None = None) -> dict:
+def explain(session: Session, account_id: int, segment_id: int, person_id: int, now: datetime | None = None) -> dict:
     """Which conditions of a segment (and its parents) this person meets or misses, in one statement."""
     segment = get_segment(session, account_id, segment_id)
     if segment is None:
         raise not_found("segment", "segmentId")
-    if session.execute(select(Person.id).where(Person.account_id == account_id, Person.id == person_id)).first() \
-            is None:
+    if (
+        session.execute(select(Person.id).where(Person.account_id == account_id, Person.id == person_id)).first()
+        is None
+    ):
         raise not_found("person", "personId")
     compiler = _compiler(session, account_id, now)
     chain: list = []
@@ -465,18 +591,29 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int,
 
     def build(plan, node: r.Node) -> Explanation:
         index, children = plan
-        child_nodes = node.children if isinstance(node, (r.All, r.Any_)) else \
-            [node.child] if isinstance(node, r.Not) else []
-        return Explanation(kind=type(node).__name__.rstrip("_").removesuffix("Cond").lower(),
-                           matched=bool(values[index]), description=describe(node, names),
-                           children=[build(c, n) for c, n in zip(children, child_nodes)],
-                           condition=None if isinstance(node, (r.All, r.Any_, r.Not)) else r.encode(node))
+        child_nodes = (
+            node.children if isinstance(node, (r.All, r.Any_)) else [node.child] if isinstance(node, r.Not) else []
+        )
+        return Explanation(
+            kind=type(node).__name__.rstrip("_").removesuffix("Cond").lower(),
+            matched=bool(values[index]),
+            description=describe(node, names),
+            children=[build(c, n) for c, n in zip(children, child_nodes)],
+            condition=None if isinstance(node, (r.All, r.Any_, r.Not)) else r.encode(node),
+        )
 
     levels = []
     for (row, definition), (tree, scope_index) in zip(chain, plans):
         rules_result = build(tree, definition.rule)
         in_scope = True if scope_index is None else bool(values[scope_index])
-        levels.append({"segment_id": row.id, "name": row.name, "rules": rules_result,
-                       "scope_set": definition.scope.is_set, "holds_in_scope_ticket": in_scope,
-                       "member": rules_result.matched and in_scope})
+        levels.append(
+            {
+                "segment_id": row.id,
+                "name": row.name,
+                "rules": rules_result,
+                "scope_set": definition.scope.is_set,
+                "holds_in_scope_ticket": in_scope,
+                "member": rules_result.matched and in_scope,
+            }
+        )
     return {"member": all(level["member"] for level in levels), "levels": levels}

@@ -6,8 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer,
-                        Text, func)
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, Text, func
 from sqlmodel import Field, SQLModel
 
 from domain.base import account_id_field, created_at_field, id_field
@@ -32,20 +31,26 @@ class TagCategory(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
-Index("uq_tag_category_name", TagCategory.__table__.c.account_id, func.lower(TagCategory.__table__.c.name),
-      unique=True)
+Index("uq_tag_category_name", TagCategory.__table__.c.account_id, func.lower(TagCategory.__table__.c.name), unique=True)
 
 
 class Tag(SQLModel, table=True):
     __tablename__ = "tag"
     __table_args__ = (
         ForeignKeyConstraint(["account_id", "parent_id"], ["tag.account_id", "tag.id"], name="fk_tag_parent"),
-        ForeignKeyConstraint(["account_id", "category_id"], ["tag_category.account_id", "tag_category.id"],
-                             name="fk_tag_category"),
-        ForeignKeyConstraint(["account_id", "visibility_include_segment_id"], ["segment.account_id", "segment.id"],
-                             name="fk_tag_visibility_include"),
-        ForeignKeyConstraint(["account_id", "visibility_exclude_segment_id"], ["segment.account_id", "segment.id"],
-                             name="fk_tag_visibility_exclude"),
+        ForeignKeyConstraint(
+            ["account_id", "category_id"], ["tag_category.account_id", "tag_category.id"], name="fk_tag_category"
+        ),
+        ForeignKeyConstraint(
+            ["account_id", "visibility_include_segment_id"],
+            ["segment.account_id", "segment.id"],
+            name="fk_tag_visibility_include",
+        ),
+        ForeignKeyConstraint(
+            ["account_id", "visibility_exclude_segment_id"],
+            ["segment.account_id", "segment.id"],
+            name="fk_tag_visibility_exclude",
+        ),
         CheckConstraint("parent_id is null or parent_id <> id", name="ck_tag_not_own_parent"),
         CheckConstraint("position >= 0", name="ck_tag_position"),
         Index("ix_tag_parent", "account_id", "parent_id"),
@@ -56,15 +61,15 @@ class Tag(SQLModel, table=True):
     category_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     parent_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
-    name_key: str = Field(sa_column=Column(Text, nullable=False),
-                          description="casefolded name: names differing only in case are one tag")
+    name_key: str = Field(
+        sa_column=Column(Text, nullable=False), description="casefolded name: names differing only in case are one tag"
+    )
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
     label: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     show_on_form: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
-    visible_to_everyone: bool = Field(default=True,
-                                      sa_column=Column(Boolean, nullable=False, server_default="true"))
+    visible_to_everyone: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
     visibility_include_segment_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     visibility_exclude_segment_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -80,10 +85,15 @@ Index("uq_tag_name", Tag.__table__.c.account_id, Tag.__table__.c.name_key, uniqu
 def _link_table_args(target: str, target_table: str):
     return (
         CheckConstraint(SOURCES_CHECK, name=f"ck_{target}_tag_source"),
-        ForeignKeyConstraint(["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE",
-                             name=f"fk_{target}_tag_tag"),
-        ForeignKeyConstraint(["account_id", f"{target}_id"], [f"{target_table}.account_id", f"{target_table}.id"],
-                             ondelete="CASCADE", name=f"fk_{target}_tag_{target}"),
+        ForeignKeyConstraint(
+            ["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE", name=f"fk_{target}_tag_tag"
+        ),
+        ForeignKeyConstraint(
+            ["account_id", f"{target}_id"],
+            [f"{target_table}.account_id", f"{target_table}.id"],
+            ondelete="CASCADE",
+            name=f"fk_{target}_tag_{target}",
+        ),
         Index(f"ix_{target}_tag_{target}", "account_id", f"{target}_id", "tag_id"),
     )
 
@@ -136,8 +146,9 @@ class TagCounter(SQLModel, table=True):
 
     __tablename__ = "tag_counter"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE",
-                             name="fk_tag_counter_tag"),
+        ForeignKeyConstraint(
+            ["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE", name="fk_tag_counter_tag"
+        ),
     )
 
     account_id: int = account_id_field()
@@ -145,7 +156,6 @@ class TagCounter(SQLModel, table=True):
     persons: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     persons_by_person: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     persons_by_staff: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    persons_by_integration: int = Field(default=0,
-                                        sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    persons_by_integration: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     productions: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     organisations: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))

@@ -23,13 +23,12 @@ from domain.pagination import Page, cursor_int, decode_cursor, encode_cursor, ke
 from domain.people.models import Organisation, Person
 from domain.segments.models import Segment
 from domain.segments.references import refuse_if_used
-from domain.tags.models import (OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory, TagCounter,
-                                TagSource)
+from domain.tags.models import OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory, TagCounter, TagSource
 from domain.tags.names import MAX_NAME_LENGTH, name_key, single_name, split_names
 
-MAX_TARGETS = 10_000   # targets named in one call (larger sets: label a segment's members, a job)
-MAX_TAGS = 1000        # tags named in one call
-MAX_MERGED = 100       # tags merged in one call
+MAX_TARGETS = 10_000  # targets named in one call (larger sets: label a segment's members, a job)
+MAX_TAGS = 1000  # tags named in one call
+MAX_MERGED = 100  # tags merged in one call
 TEXT_LIMITS = {"note": 5000, "label": 200, "description": 5000}
 
 
@@ -39,9 +38,11 @@ class TargetKind(str, enum.Enum):
     ORGANISATION = "organisation"
 
 
-LINK_MODELS = {TargetKind.PERSON: (PersonTag, PersonTag.person_id, Person),
-               TargetKind.PRODUCTION: (ProductionTag, ProductionTag.production_id, Production),
-               TargetKind.ORGANISATION: (OrganisationTag, OrganisationTag.organisation_id, Organisation)}
+LINK_MODELS = {
+    TargetKind.PERSON: (PersonTag, PersonTag.person_id, Person),
+    TargetKind.PRODUCTION: (ProductionTag, ProductionTag.production_id, Production),
+    TargetKind.ORGANISATION: (OrganisationTag, OrganisationTag.organisation_id, Organisation),
+}
 
 
 def _now() -> datetime:
@@ -49,6 +50,7 @@ def _now() -> datetime:
 
 
 # ----------------------------------------------------------------------------- reads
+
 
 def get_tag(session: Session, account_id: int, tag_id: int, *, lock: bool = False) -> Tag | None:
     stmt = select(Tag).where(Tag.account_id == account_id, Tag.id == tag_id)
@@ -68,19 +70,24 @@ def tags_by_id(session: Session, account_id: int, tag_ids: Iterable[int]) -> dic
     ids = list(set(tag_ids))
     if not ids:
         return {}
-    return {t.id: t for t in session.execute(
-        select(Tag).where(Tag.account_id == account_id, Tag.id.in_(ids))).scalars()}
+    return {
+        t.id: t for t in session.execute(select(Tag).where(Tag.account_id == account_id, Tag.id.in_(ids))).scalars()
+    }
 
 
 def all_tags(session: Session, account_id: int) -> list[Tag]:
     """Every tag of the account (a few hundred): one statement, ordered for display."""
-    return list(session.execute(
-        select(Tag).where(Tag.account_id == account_id).order_by(Tag.position, Tag.name_key, Tag.id)).scalars())
+    return list(
+        session.execute(
+            select(Tag).where(Tag.account_id == account_id).order_by(Tag.position, Tag.name_key, Tag.id)
+        ).scalars()
+    )
 
 
 def tag_by_name(session: Session, account_id: int, name: str) -> Tag | None:
-    return session.execute(select(Tag).where(Tag.account_id == account_id, Tag.name_key == name_key(name))
-                           ).scalar_one_or_none()
+    return session.execute(
+        select(Tag).where(Tag.account_id == account_id, Tag.name_key == name_key(name))
+    ).scalar_one_or_none()
 
 
 @dataclass
@@ -94,8 +101,14 @@ class TagFilter:
     show_on_form: bool | None = None
 
 
-def list_tags(session: Session, account_id: int, *, filter: TagFilter | None = None,
-              first: int | None = None, after: str | None = None) -> Page[Tag]:
+def list_tags(
+    session: Session,
+    account_id: int,
+    *,
+    filter: TagFilter | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Page[Tag]:
     """Starred tags first, then by name."""
     flt = filter or TagFilter()
     star_rank = case((Tag.starred, 0), else_=1)
@@ -103,8 +116,9 @@ def list_tags(session: Session, account_id: int, *, filter: TagFilter | None = N
     stmt = select(Tag, *keys).where(Tag.account_id == account_id)
     if flt.search:
         needle = flt.search.strip().casefold()
-        stmt = stmt.where(or_(Tag.name_key.contains(needle, autoescape=True),
-                              func.lower(Tag.label).contains(needle, autoescape=True)))
+        stmt = stmt.where(
+            or_(Tag.name_key.contains(needle, autoescape=True), func.lower(Tag.label).contains(needle, autoescape=True))
+        )
     if flt.category_id is not None:
         stmt = stmt.where(Tag.category_id == flt.category_id)
     if flt.parent_id is not None:
@@ -120,6 +134,7 @@ def list_tags(session: Session, account_id: int, *, filter: TagFilter | None = N
             return [cursor_int(values[0]), str(values[1]), cursor_int(values[2])]
         except (TypeError, ValueError):
             raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
+
     return keyset_page(session, stmt, keys, descending=False, first=first, after=after, coerce=coerce)
 
 
@@ -136,10 +151,14 @@ def counters(session: Session, account_id: int, tag_ids: Iterable[int] | None = 
 
 def recount(session: Session, account_id: int) -> None:
     """Rebuild the counters from the links (after bulk loads that bypass triggers)."""
-    session.execute(text("""
+    session.execute(
+        text("""
         INSERT INTO tag_counter (account_id, tag_id) SELECT account_id, id FROM tag WHERE account_id = :a
-        ON CONFLICT DO NOTHING"""), {"a": account_id})
-    session.execute(text("""
+        ON CONFLICT DO NOTHING"""),
+        {"a": account_id},
+    )
+    session.execute(
+        text("""
         UPDATE tag_counter c SET
             persons = coalesce(p.persons, 0), persons_by_person = coalesce(p.by_person, 0),
             persons_by_staff = coalesce(p.by_staff, 0), persons_by_integration = coalesce(p.by_integration, 0),
@@ -154,7 +173,9 @@ def recount(session: Session, account_id: int) -> None:
                     WHERE account_id = :a GROUP BY tag_id) r ON r.tag_id = t.id
         LEFT JOIN (SELECT tag_id, count(DISTINCT organisation_id) AS n FROM organisation_tag
                     WHERE account_id = :a GROUP BY tag_id) o ON o.tag_id = t.id
-        WHERE c.account_id = :a AND t.account_id = :a AND t.id = c.tag_id"""), {"a": account_id})
+        WHERE c.account_id = :a AND t.account_id = :a AND t.id = c.tag_id"""),
+        {"a": account_id},
+    )
 
 
 def descendant_ids(session: Session, account_id: int, tag_ids: Iterable[int]) -> set[int]:
@@ -162,16 +183,16 @@ def descendant_ids(session: Session, account_id: int, tag_ids: Iterable[int]) ->
     ids = list(set(tag_ids))
     if not ids:
         return set()
-    tree = (select(Tag.id).where(Tag.account_id == account_id, Tag.id.in_(ids)).cte("tree", recursive=True))
+    tree = select(Tag.id).where(Tag.account_id == account_id, Tag.id.in_(ids)).cte("tree", recursive=True)
     tree = tree.union(select(Tag.id).where(Tag.account_id == account_id, Tag.parent_id == tree.c.id))
     return set(session.execute(select(tree.c.id)).scalars())
 
 
 def ancestor_ids(session: Session, account_id: int, tag_id: int) -> list[int]:
-    chain = (select(Tag.id, Tag.parent_id).where(Tag.account_id == account_id, Tag.id == tag_id)
-             .cte("chain", recursive=True))
-    chain = chain.union(select(Tag.id, Tag.parent_id).where(Tag.account_id == account_id,
-                                                            Tag.id == chain.c.parent_id))
+    chain = (
+        select(Tag.id, Tag.parent_id).where(Tag.account_id == account_id, Tag.id == tag_id).cte("chain", recursive=True)
+    )
+    chain = chain.union(select(Tag.id, Tag.parent_id).where(Tag.account_id == account_id, Tag.id == chain.c.parent_id))
     return list(session.execute(select(chain.c.id)).scalars())
 
 
@@ -180,8 +201,11 @@ def descendants_by_tag(session: Session, account_id: int, tag_ids: Iterable[int]
     ids = sorted(set(tag_ids))
     if not ids:
         return {}
-    tree = select(Tag.id.label("root"), Tag.id.label("id")).where(
-        Tag.account_id == account_id, Tag.id.in_(ids)).cte("tree", recursive=True)
+    tree = (
+        select(Tag.id.label("root"), Tag.id.label("id"))
+        .where(Tag.account_id == account_id, Tag.id.in_(ids))
+        .cte("tree", recursive=True)
+    )
     tree = tree.union(select(tree.c.root, Tag.id).where(Tag.account_id == account_id, Tag.parent_id == tree.c.id))
     found: dict[int, set[int]] = {}
     for root, tag_id in session.execute(select(tree.c.root, tree.c.id)):
@@ -193,13 +217,22 @@ def _tag_groups(session: Session, account_id: int, tag_ids: list[int], include_s
     """(root tag, tag) pairs as a VALUES-like table: each tag alone, or with its subtags."""
     groups = descendants_by_tag(session, account_id, tag_ids) if include_subtags else {t: {t} for t in tag_ids}
     pairs = sorted((root, member) for root, members in groups.items() for member in members)
-    return select(func.unnest(cast([p[0] for p in pairs], ARRAY(BigInteger))).label("root"),
-                  func.unnest(cast([p[1] for p in pairs], ARRAY(BigInteger))).label("tag_id")).subquery("g")
+    return select(
+        func.unnest(cast([p[0] for p in pairs], ARRAY(BigInteger))).label("root"),
+        func.unnest(cast([p[1] for p in pairs], ARRAY(BigInteger))).label("tag_id"),
+    ).subquery("g")
 
 
-def who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], *, source: str | None = None,
-               include_subtags: bool = False, first: int | None = None,
-               after: str | None = None) -> dict[int, Page[Person]]:
+def who_by_tag(
+    session: Session,
+    account_id: int,
+    tag_ids: Iterable[int],
+    *,
+    source: str | None = None,
+    include_subtags: bool = False,
+    first: int | None = None,
+    after: str | None = None,
+) -> dict[int, Page[Person]]:
     """A page of the persons carrying each tag (or a subtag), by id, for many tags in one
     statement: every tag's page starts after the same cursor (the same field arguments)."""
     ids = sorted(set(tag_ids))
@@ -209,27 +242,44 @@ def who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], *, sou
         return {}
     groups = _tag_groups(session, account_id, ids, include_subtags)
     roots = select(func.distinct(groups.c.root).label("root")).subquery("r")
-    links = select(PersonTag.person_id).join(groups, groups.c.tag_id == PersonTag.tag_id).where(
-        PersonTag.account_id == account_id, groups.c.root == roots.c.root)
+    links = (
+        select(PersonTag.person_id)
+        .join(groups, groups.c.tag_id == PersonTag.tag_id)
+        .where(PersonTag.account_id == account_id, groups.c.root == roots.c.root)
+    )
     if source is not None:
         links = links.where(PersonTag.source == source)
     if start is not None:
         links = links.where(PersonTag.person_id > start)
     page = links.group_by(PersonTag.person_id).order_by(PersonTag.person_id).limit(limit + 1).lateral("page")
     rows = session.execute(
-        select(roots.c.root, Person).select_from(roots.join(page, true()))
+        select(roots.c.root, Person)
+        .select_from(roots.join(page, true()))
         .join(Person, and_(Person.account_id == account_id, Person.id == page.c.person_id))
-        .order_by(roots.c.root, Person.id)).all()
+        .order_by(roots.c.root, Person.id)
+    ).all()
     found: dict[int, list[Person]] = {t: [] for t in ids}
     for root, person in rows:
         found[root].append(person)
-    return {t: Page(items=items[:limit], cursors=[encode_cursor([p.id]) for p in items[:limit]],
-                    has_next_page=len(items) > limit, has_previous_page=bool(after))
-            for t, items in found.items()}
+    return {
+        t: Page(
+            items=items[:limit],
+            cursors=[encode_cursor([p.id]) for p in items[:limit]],
+            has_next_page=len(items) > limit,
+            has_previous_page=bool(after),
+        )
+        for t, items in found.items()
+    }
 
 
-def count_who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], *, source: str | None = None,
-                     include_subtags: bool = False) -> dict[int, int]:
+def count_who_by_tag(
+    session: Session,
+    account_id: int,
+    tag_ids: Iterable[int],
+    *,
+    source: str | None = None,
+    include_subtags: bool = False,
+) -> dict[int, int]:
     """Distinct persons carrying each tag (or a subtag), optionally from one source."""
     ids = sorted(set(tag_ids))
     if not ids:
@@ -238,27 +288,31 @@ def count_who_by_tag(session: Session, account_id: int, tag_ids: Iterable[int], 
         rows = counters(session, account_id, ids)
         return {t: rows[t].persons if t in rows else 0 for t in ids}
     groups = _tag_groups(session, account_id, ids, include_subtags)
-    stmt = select(groups.c.root, func.count(func.distinct(PersonTag.person_id))).join(
-        groups, groups.c.tag_id == PersonTag.tag_id).where(PersonTag.account_id == account_id)
+    stmt = (
+        select(groups.c.root, func.count(func.distinct(PersonTag.person_id)))
+        .join(groups, groups.c.tag_id == PersonTag.tag_id)
+        .where(PersonTag.account_id == account_id)
+    )
     if source is not None:
         stmt = stmt.where(PersonTag.source == source)
     counted = dict(session.execute(stmt.group_by(groups.c.root)).all())
     return {t: counted.get(t, 0) for t in ids}
 
 
-def links_for_targets(session: Session, account_id: int, target: TargetKind,
-                      target_ids: list[int]) -> dict[int, list]:
+def links_for_targets(session: Session, account_id: int, target: TargetKind, target_ids: list[int]) -> dict[int, list]:
     link, target_col, _ = LINK_MODELS[target]
     out: dict[int, list] = {i: [] for i in target_ids}
     if target_ids:
-        rows = session.execute(select(link).where(link.account_id == account_id, target_col.in_(target_ids))
-                               .order_by(link.created_at)).scalars()
+        rows = session.execute(
+            select(link).where(link.account_id == account_id, target_col.in_(target_ids)).order_by(link.created_at)
+        ).scalars()
         for row in rows:
             out[getattr(row, f"{target.value}_id")].append(row)
     return out
 
 
 # ----------------------------------------------------------------------------- writes
+
 
 def _check_text(values: dict[str, Any], problems: Collector) -> None:
     for key, limit in TEXT_LIMITS.items():
@@ -268,14 +322,22 @@ def _check_text(values: dict[str, Any], problems: Collector) -> None:
 
 
 def _check_refs(session: Session, account_id: int, values: dict[str, Any], problems: Collector) -> None:
-    if values.get("category_id") is not None and session.execute(
-            select(TagCategory.id).where(TagCategory.account_id == account_id,
-                                         TagCategory.id == values["category_id"])).first() is None:
+    if (
+        values.get("category_id") is not None
+        and session.execute(
+            select(TagCategory.id).where(TagCategory.account_id == account_id, TagCategory.id == values["category_id"])
+        ).first()
+        is None
+    ):
         problems.add(ErrorCode.NOT_FOUND, "category not found", "category_id")
     for key in ("visibility_include_segment_id", "visibility_exclude_segment_id"):
-        if values.get(key) is not None and session.execute(
+        if (
+            values.get(key) is not None
+            and session.execute(
                 select(Segment.id).where(Segment.account_id == account_id, Segment.id == values[key])
-        ).first() is None:
+            ).first()
+            is None
+        ):
             problems.add(ErrorCode.NOT_FOUND, "segment not found", key)
     if values.get("position") is not None and not 0 <= values["position"] <= 1_000_000:
         problems.add(ErrorCode.OUT_OF_RANGE, "position is between 0 and 1000000", "position")
@@ -339,11 +401,17 @@ def create_tags(session: Session, account_id: int, fields: TagFields, *, policy:
     for name in split_names(names, policy, "names"):
         # Row lock-free uniqueness: the unique index decides; ON CONFLICT tells us it lost.
         row = session.execute(
-            pg_insert(Tag).values(account_id=account_id, name=name, name_key=name_key(name),
-                                  label=values.get("label") or name,
-                                  **{k: v for k, v in values.items() if k != "label"})
+            pg_insert(Tag)
+            .values(
+                account_id=account_id,
+                name=name,
+                name_key=name_key(name),
+                label=values.get("label") or name,
+                **{k: v for k, v in values.items() if k != "label"},
+            )
             .on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key])
-            .returning(Tag.id)).first()
+            .returning(Tag.id)
+        ).first()
         if row is None:
             raise InputError.single(ErrorCode.DUPLICATE, f"a tag named {name!r} exists already", "names")
         created.append(row[0])
@@ -355,11 +423,15 @@ def ensure_tags(session: Session, account_id: int, *, policy: str, names: str) -
     """The tags with these comma-separated names, creating the missing ones (feeds, typing)."""
     wanted = split_names(names, policy, "names")
     keys = [name_key(n) for n in wanted]
-    session.execute(pg_insert(Tag).values([
-        {"account_id": account_id, "name": n, "name_key": name_key(n), "label": n} for n in wanted
-    ]).on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key]))
-    rows = {t.name_key: t for t in session.execute(
-        select(Tag).where(Tag.account_id == account_id, Tag.name_key.in_(keys))).scalars()}
+    session.execute(
+        pg_insert(Tag)
+        .values([{"account_id": account_id, "name": n, "name_key": name_key(n), "label": n} for n in wanted])
+        .on_conflict_do_nothing(index_elements=[Tag.account_id, Tag.name_key])
+    )
+    rows = {
+        t.name_key: t
+        for t in session.execute(select(Tag).where(Tag.account_id == account_id, Tag.name_key.in_(keys))).scalars()
+    }
     return [rows[k] for k in keys]
 
 
@@ -370,8 +442,9 @@ def _check_parent(session: Session, account_id: int, tag_id: int, parent_id: int
         raise InputError.single(ErrorCode.CYCLE, "a tag cannot be its own parent", "parent_id")
     require_tag(session, account_id, parent_id, "parent_id")
     if tag_id in ancestor_ids(session, account_id, parent_id):
-        raise InputError.single(ErrorCode.CYCLE, "that parent is a subtag of this tag: it would make a cycle",
-                                "parent_id")
+        raise InputError.single(
+            ErrorCode.CYCLE, "that parent is a subtag of this tag: it would make a cycle", "parent_id"
+        )
 
 
 def update_tag(session: Session, account_id: int, tag_id: int, changes: TagChanges, *, policy: str) -> Tag:
@@ -425,8 +498,16 @@ def targets_of_one_kind(targets: list[tuple[TargetKind | None, int]], *path: str
     return kind, [target_id for _, target_id in targets]
 
 
-def attach(session: Session, account_id: int, *, tag_ids: list[int], target: TargetKind,
-           target_ids: list[int], source: TagSource | str, actor: str | None) -> int:
+def attach(
+    session: Session,
+    account_id: int,
+    *,
+    tag_ids: list[int],
+    target: TargetKind,
+    target_ids: list[int],
+    source: TagSource | str,
+    actor: str | None,
+) -> int:
     """Link every tag to every target from ``source``; existing links stay. Returns links added."""
     source = TagSource(source).value
     _check_sizes(tag_ids, target_ids)
@@ -439,16 +520,32 @@ def attach(session: Session, account_id: int, *, tag_ids: list[int], target: Tar
         CROSS JOIN unnest(CAST(:targets AS bigint[])) x
         ORDER BY t, x
         ON CONFLICT DO NOTHING""")
-    result = session.execute(stmt, {"a": account_id, "s": source, "actor": actor, "tags": tag_ids,
-                                    "targets": target_ids})
+    result = session.execute(
+        stmt, {"a": account_id, "s": source, "actor": actor, "tags": tag_ids, "targets": target_ids}
+    )
     if result.rowcount:
-        events.record(session, events.TagsAttached(account_id=account_id, tag_ids=tuple(tag_ids),
-                                                   target=target.value, target_ids=tuple(target_ids), source=source))
+        events.record(
+            session,
+            events.TagsAttached(
+                account_id=account_id,
+                tag_ids=tuple(tag_ids),
+                target=target.value,
+                target_ids=tuple(target_ids),
+                source=source,
+            ),
+        )
     return result.rowcount
 
 
-def detach(session: Session, account_id: int, *, tag_ids: list[int], target: TargetKind,
-           target_ids: list[int], sources: list[str] | None) -> int:
+def detach(
+    session: Session,
+    account_id: int,
+    *,
+    tag_ids: list[int],
+    target: TargetKind,
+    target_ids: list[int],
+    sources: list[str] | None,
+) -> int:
     """Remove the links of these sources (all sources when None). Returns links removed."""
     _check_sizes(tag_ids, target_ids)
     tag_ids, target_ids = sorted(set(tag_ids)), sorted(set(target_ids))
@@ -470,29 +567,40 @@ def _check_sizes(tag_ids: list[int], target_ids: list[int]) -> None:
     problems.raise_if_any()
 
 
-def _check_bulk(session: Session, account_id: int, tag_ids: list[int], target: TargetKind,
-                target_ids: list[int]) -> None:
+def _check_bulk(
+    session: Session, account_id: int, tag_ids: list[int], target: TargetKind, target_ids: list[int]
+) -> None:
     problems = Collector()
     if not tag_ids:
         problems.add(ErrorCode.REQUIRED, "name at least one tag", "tag_ids")
     if not target_ids:
         problems.add(ErrorCode.REQUIRED, f"name at least one {target.value}", "target_ids")
     problems.raise_if_any()
-    found_tags = session.execute(select(func.count()).select_from(Tag).where(
-        Tag.account_id == account_id, Tag.id.in_(tag_ids))).scalar_one()
+    found_tags = session.execute(
+        select(func.count()).select_from(Tag).where(Tag.account_id == account_id, Tag.id.in_(tag_ids))
+    ).scalar_one()
     if found_tags != len(tag_ids):
         problems.add(ErrorCode.NOT_FOUND, "tag not found", "tag_ids")
     _, _, model = LINK_MODELS[target]
-    found = session.execute(text(f"""SELECT count(*) FROM {model.__tablename__}
-        WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"""), {"a": account_id, "ids": target_ids}
+    found = session.execute(
+        text(f"""SELECT count(*) FROM {model.__tablename__}
+        WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"""),
+        {"a": account_id, "ids": target_ids},
     ).scalar_one()
     if found != len(target_ids):
         problems.add(ErrorCode.NOT_FOUND, f"{target.value} not found", "target_ids")
     problems.raise_if_any()
 
 
-def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id: int | None = None,
-               into_name: str | None = None, policy: str = "preserve") -> Tag:
+def merge_tags(
+    session: Session,
+    account_id: int,
+    *,
+    tag_ids: list[int],
+    into_id: int | None = None,
+    into_name: str | None = None,
+    policy: str = "preserve",
+) -> Tag:
     """Merge tags into one survivor (an existing tag, or a new or existing name).
 
     Links move to the survivor and duplicates collapse; subtags re-parent to the survivor;
@@ -508,16 +616,25 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
         problems.add(ErrorCode.INVALID, "give either the tag to merge into or a name", "into")
     problems.raise_if_any()
     session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": 7301, "a": account_id})
-    rows = session.execute(select(Tag).where(Tag.account_id == account_id, Tag.id.in_(merged))
-                           .order_by(Tag.id).with_for_update()).scalars().all()
+    rows = (
+        session.execute(
+            select(Tag).where(Tag.account_id == account_id, Tag.id.in_(merged)).order_by(Tag.id).with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     if len(rows) != len(merged):
         raise not_found("tag", "tag_ids")
     if into_name is not None:
         name = single_name(into_name, policy, "into_name")
         survivor = tag_by_name(session, account_id, name)
         if survivor is None:
-            survivor = create_tags(session, account_id, TagFields(names=name, category_id=rows[0].category_id,
-                                                                  parent_id=rows[0].parent_id), policy=policy)[0]
+            survivor = create_tags(
+                session,
+                account_id,
+                TagFields(names=name, category_id=rows[0].category_id, parent_id=rows[0].parent_id),
+                policy=policy,
+            )[0]
     else:
         survivor = require_tag(session, account_id, into_id, "into_id")
     merged = [i for i in merged if i != survivor.id]
@@ -526,27 +643,37 @@ def merge_tags(session: Session, account_id: int, *, tag_ids: list[int], into_id
     params = {"a": account_id, "s": survivor.id, "m": merged}
     for link, target_col, _ in LINK_MODELS.values():
         table, column = link.__tablename__, target_col.name
-        session.execute(text(f"""
+        session.execute(
+            text(f"""
             INSERT INTO {table} (account_id, tag_id, {column}, source, actor, created_at)
             SELECT account_id, :s, {column}, source, min(actor), min(created_at) FROM {table}
              WHERE account_id = :a AND tag_id = ANY(CAST(:m AS bigint[]))
              GROUP BY account_id, {column}, source
-            ON CONFLICT DO NOTHING"""), params)
-        session.execute(text(f"DELETE FROM {table} WHERE account_id = :a AND tag_id = ANY(CAST(:m AS bigint[]))"),
-                        params)
-    session.execute(text("""
+            ON CONFLICT DO NOTHING"""),
+            params,
+        )
+        session.execute(
+            text(f"DELETE FROM {table} WHERE account_id = :a AND tag_id = ANY(CAST(:m AS bigint[]))"), params
+        )
+    session.execute(
+        text("""
         INSERT INTO form_tag (account_id, form_id, tag_id, position)
         SELECT account_id, form_id, :s, min(position) FROM form_tag
          WHERE account_id = :a AND tag_id = ANY(CAST(:m AS bigint[])) GROUP BY account_id, form_id
         ON CONFLICT (account_id, form_id, tag_id) DO UPDATE SET position = least(form_tag.position, excluded.position)
-    """), params)
+    """),
+        params,
+    )
     # If the survivor sat under a merged tag, it takes the nearest ancestor that survives.
     chain = ancestor_ids(session, account_id, survivor.id)[1:]
     if survivor.parent_id in merged:
         survivor.parent_id = next((a for a in chain if a not in merged), None)
     session.flush()
-    session.execute(update(Tag).where(Tag.account_id == account_id, Tag.parent_id.in_(merged),
-                                      Tag.id != survivor.id).values(parent_id=survivor.id))
+    session.execute(
+        update(Tag)
+        .where(Tag.account_id == account_id, Tag.parent_id.in_(merged), Tag.id != survivor.id)
+        .values(parent_id=survivor.id)
+    )
     from domain.segments.service import repoint_references  # noqa: PLC0415  (segments import tag models)
 
     repoint_references(session, account_id, kind="tag", mapping={m: survivor.id for m in merged})
@@ -564,12 +691,21 @@ def delete_tag(session: Session, account_id: int, tag_id: int, *, remove_links: 
     if session.execute(select(Tag.id).where(Tag.account_id == account_id, Tag.parent_id == tag_id).limit(1)).first():
         raise InputError.single(ErrorCode.CONFLICT, "this tag has subtags: move or delete them first", "id")
     count = counters(session, account_id, [tag_id]).get(tag_id)
-    links = (count.persons_by_person + count.persons_by_staff + count.persons_by_integration
-             + count.productions + count.organisations) if count else 0
+    links = (
+        (
+            count.persons_by_person
+            + count.persons_by_staff
+            + count.persons_by_integration
+            + count.productions
+            + count.organisations
+        )
+        if count
+        else 0
+    )
     if links and not remove_links:
-        raise InputError.single(ErrorCode.CONFLICT,
-                                f"this tag has {links} links; deactivate it, or delete with removeLinks",
-                                "remove_links")
+        raise InputError.single(
+            ErrorCode.CONFLICT, f"this tag has {links} links; deactivate it, or delete with removeLinks", "remove_links"
+        )
     refuse_if_used(session, account_id, "tag", [tag_id], "id")
     session.delete(tag)
     session.flush()
@@ -580,20 +716,45 @@ def create_category(session: Session, account_id: int, *, name: str, position: i
     if not name:
         raise InputError.single(ErrorCode.REQUIRED, "a category needs a name", "name")
     if len(name) > MAX_NAME_LENGTH:
-        raise InputError.single(ErrorCode.TOO_LONG, f"a name is at most {MAX_NAME_LENGTH} characters",
-                                "name")
-    row = session.execute(pg_insert(TagCategory).values(account_id=account_id, name=name, position=position)
-                          .on_conflict_do_nothing().returning(TagCategory.id)).first()
+        raise InputError.single(ErrorCode.TOO_LONG, f"a name is at most {MAX_NAME_LENGTH} characters", "name")
+    row = session.execute(
+        pg_insert(TagCategory)
+        .values(account_id=account_id, name=name, position=position)
+        .on_conflict_do_nothing()
+        .returning(TagCategory.id)
+    ).first()
     if row is None:
         raise InputError.single(ErrorCode.DUPLICATE, f"a category named {name!r} exists", "name")
     return session.get_one(TagCategory, (account_id, row[0]))
 
 
 def list_categories(session: Session, account_id: int) -> list[TagCategory]:
-    return list(session.execute(select(TagCategory).where(TagCategory.account_id == account_id)
-                                .order_by(TagCategory.position, TagCategory.name)).scalars())
+    return list(
+        session.execute(
+            select(TagCategory)
+            .where(TagCategory.account_id == account_id)
+            .order_by(TagCategory.position, TagCategory.name)
+        ).scalars()
+    )
 
 
-__all__ = ["TargetKind", "TagFilter", "create_tags", "ensure_tags", "update_tag", "attach", "detach",
-           "merge_tags", "delete_tag", "list_tags", "counters", "who_by_tag", "count_who_by_tag", "recount", "all_tags",
-           "descendant_ids", "create_category", "list_categories"]
+__all__ = [
+    "TargetKind",
+    "TagFilter",
+    "create_tags",
+    "ensure_tags",
+    "update_tag",
+    "attach",
+    "detach",
+    "merge_tags",
+    "delete_tag",
+    "list_tags",
+    "counters",
+    "who_by_tag",
+    "count_who_by_tag",
+    "recount",
+    "all_tags",
+    "descendant_ids",
+    "create_category",
+    "list_categories",
+]

@@ -20,9 +20,20 @@ from domain.tags.models import Tag
 from domain.tags.service import all_tags
 
 PUBLIC_FIELDS = ("label", "description", "position")
-STAFF_FIELDS = ("name", "note", "active", "category_id", "show_on_form", "visible_to_everyone",
-                "visibility_include_segment_id", "visibility_exclude_segment_id", "show_on_website",
-                "starred", "created_at", "updated_at")
+STAFF_FIELDS = (
+    "name",
+    "note",
+    "active",
+    "category_id",
+    "show_on_form",
+    "visible_to_everyone",
+    "visibility_include_segment_id",
+    "visibility_exclude_segment_id",
+    "show_on_website",
+    "starred",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,7 @@ class TagSnapshot:
 class TagView:
     """One tag as one viewer sees it. Unseen fields are None."""
 
-    __slots__ = ("pk", "id", "label", "description", "position", "parent", "children", "selected",
-                 *STAFF_FIELDS)
+    __slots__ = ("pk", "id", "label", "description", "position", "parent", "children", "selected", *STAFF_FIELDS)
 
     def __init__(self, snap: TagSnapshot, global_id: str, *, staff: bool):
         self.pk = snap.id
@@ -75,9 +85,14 @@ def _order(snap: TagSnapshot) -> tuple:
     return (snap.position, snap.label.casefold(), snap.id)
 
 
-def build_views(snaps: Iterable[TagSnapshot], global_id: Callable[[int], str], *, staff: bool,
-                keep: Callable[[TagSnapshot], bool] = lambda s: True,
-                order: Callable[[TagSnapshot], tuple] = _order) -> dict[int, TagView]:
+def build_views(
+    snaps: Iterable[TagSnapshot],
+    global_id: Callable[[int], str],
+    *,
+    staff: bool,
+    keep: Callable[[TagSnapshot], bool] = lambda s: True,
+    order: Callable[[TagSnapshot], tuple] = _order,
+) -> dict[int, TagView]:
     """Views for the kept tags; parent/children only between kept tags."""
     kept = sorted((s for s in snaps if keep(s)), key=order)
     views = {s.id: TagView(s, global_id(s.id), staff=staff) for s in kept}
@@ -93,7 +108,7 @@ def roots(views: dict[int, TagView]) -> list[TagView]:
     return [v for v in views.values() if v.parent is None]
 
 
-TAGS_READ = "tags:read"                    # a connector reads the public fields of active tags
+TAGS_READ = "tags:read"  # a connector reads the public fields of active tags
 TAGS_READ_INTERNAL = "tags:read:internal"  # … and with this scope too, what staff see
 
 
@@ -133,8 +148,9 @@ class TagCache:
                 self._entries[account_id] = (version, snaps, {})
         return snaps
 
-    def views(self, session: Session, account_id: int, version: int, kind: str,
-              global_id: Callable[[int], str]) -> dict[int, TagView]:
+    def views(
+        self, session: Session, account_id: int, version: int, kind: str, global_id: Callable[[int], str]
+    ) -> dict[int, TagView]:
         """Shared, read-only views for viewers whose view does not depend on the person."""
         snaps = self.snapshots(session, account_id, version)
         entry = self._entries.get(account_id)
@@ -171,10 +187,19 @@ class TagCache:
 TAG_CACHE = TagCache()
 
 
-def list_views(views: dict[int, TagView], *, search: str | None = None, category_id: int | None = None,
-               parent_id: int | None = None, roots_only: bool = False, active: bool | None = None,
-               starred: bool | None = None, show_on_form: bool | None = None, first: int | None = None,
-               after: str | None = None):
+def list_views(
+    views: dict[int, TagView],
+    *,
+    search: str | None = None,
+    category_id: int | None = None,
+    parent_id: int | None = None,
+    roots_only: bool = False,
+    active: bool | None = None,
+    starred: bool | None = None,
+    show_on_form: bool | None = None,
+    first: int | None = None,
+    after: str | None = None,
+):
     """A cursor page of the viewer's tags: starred first, then by name (label for non-staff).
 
     Works on the cached views of one account (hundreds of tags), not on table rows.
@@ -213,6 +238,10 @@ def list_views(views: dict[int, TagView], *, search: str | None = None, category
             start = bisect_right(keys, (cursor_int(values[0]), str(values[1]), cursor_int(values[2])))
         except (TypeError, ValueError):
             raise InputError.single(ErrorCode.INVALID, "not a cursor of this list", "after") from None
-    chunk = ordered[start:start + limit]
-    return Page(items=[v for _, v in chunk], cursors=[encode_cursor(list(k)) for k, _ in chunk],
-                has_next_page=start + limit < len(ordered), has_previous_page=start > 0), len(ordered)
+    chunk = ordered[start : start + limit]
+    return Page(
+        items=[v for _, v in chunk],
+        cursors=[encode_cursor(list(k)) for k, _ in chunk],
+        has_next_page=start + limit < len(ordered),
+        has_previous_page=start > 0,
+    ), len(ordered)

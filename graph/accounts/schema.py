@@ -17,7 +17,7 @@ ViewerKind = strawberry.enum(ViewerKindEnum, name="ViewerKind")
 @strawberry.type(description="A tenant: one venue or organisation.")
 class Account(Node):
     name: str
-    timezone: str = strawberry.field(description="Decides what \"a day\" is in rules and counts.")
+    timezone: str = strawberry.field(description='Decides what "a day" is in rules and counts.')
     modules: list[str]
     tag_name_policy: str
 

@@ -17,12 +17,13 @@ def ProductionByIdLoader(ctx) -> BatchLoader:
 
 
 def EventsByProductionLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: catalog.events_by_production(ctx.session, ctx.viewer.account_id, ids),
-                       default=list)
+    return BatchLoader(lambda ids: catalog.events_by_production(ctx.session, ctx.viewer.account_id, ids), default=list)
 
 
 def ConsentTypeByIdLoader(ctx) -> BatchLoader:
     """Consent types are few per account: one query loads them all."""
+
     def fetch(ids):
         return {c.id: c for c in list_consent_types(ctx.session, ctx.viewer.account_id)}
+
     return BatchLoader(fetch)

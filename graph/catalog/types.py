@@ -35,7 +35,7 @@ class Venue(Node):
         return isinstance(obj, (VenueRow, cls))
 
 
-@strawberry.type(description="A show (\"voorstelling\") with its performances.")
+@strawberry.type(description='A show ("voorstelling") with its performances.')
 class Production(Node):
     title: str
     promoter: str | None

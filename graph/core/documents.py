@@ -23,8 +23,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError,
-                     InlineFragmentNode, OperationDefinitionNode, OperationType, SelectionSetNode, parse)
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+)
 
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -71,7 +80,7 @@ class _Figures:
     aliases: int
 
 
-_PARSED = LRU(512)     # query text → DocumentNode or GraphQLError
+_PARSED = LRU(512)  # query text → DocumentNode or GraphQLError
 _PREPARED = LRU(1024)  # (query text, operation name, limits) → Prepared
 
 
@@ -104,8 +113,11 @@ def _prepare(query: str, operation_name: str | None, limits: Limits) -> Prepared
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         if len(operations) != 1:
-            message = ("The document holds no operation." if not operations else
-                       "The document holds several operations: choose one with operationName.")
+            message = (
+                "The document holds no operation."
+                if not operations
+                else "The document holds several operations: choose one with operationName."
+            )
             return Prepared(document=document, errors=[GraphQLError(message)])
         operation = operations[0]
     else:
@@ -131,18 +143,23 @@ class _Measure:
             return GraphQLError(f"Cannot spread fragment '{self.cycle}' within itself.")
         name = operation.name.value if operation.name else "anonymous"
         if figures.fields > self.limits.max_fields:
-            return GraphQLError(f"'{name}' expands to {figures.fields} fields; at most {self.limits.max_fields} "
-                                "are allowed (fragments count each time they are spread).")
+            return GraphQLError(
+                f"'{name}' expands to {figures.fields} fields; at most {self.limits.max_fields} "
+                "are allowed (fragments count each time they are spread)."
+            )
         if figures.depth > self.limits.max_depth:
-            return GraphQLError(f"'{name}' exceeds maximum operation depth of {self.limits.max_depth}",
-                                self._too_deep(operation.selection_set, 0))
+            return GraphQLError(
+                f"'{name}' exceeds maximum operation depth of {self.limits.max_depth}",
+                self._too_deep(operation.selection_set, 0),
+            )
         if figures.aliases > self.limits.max_aliases:
             return GraphQLError(f"{figures.aliases} aliases found. Allowed: {self.limits.max_aliases}")
         repeated = self._repeats([operation.selection_set])
         if repeated is not None:
             key, count = repeated
-            return GraphQLError(f"'{name}' selects '{key}' {count} times at one place; at most "
-                                f"{self.limits.max_repeats} are allowed.")
+            return GraphQLError(
+                f"'{name}' selects '{key}' {count} times at one place; at most {self.limits.max_repeats} are allowed."
+            )
         return None
 
     # figures, each fragment once ---------------------------------------------------------------
@@ -185,12 +202,15 @@ class _Measure:
                     continue
                 if level > self.limits.max_depth:
                     return [selection]
-                if selection.selection_set is not None and \
-                        level + 1 + self.selections(selection.selection_set).depth > self.limits.max_depth:
+                if (
+                    selection.selection_set is not None
+                    and level + 1 + self.selections(selection.selection_set).depth > self.limits.max_depth
+                ):
                     return self._too_deep(selection.selection_set, level + 1)
             else:
-                target = selection if isinstance(selection, InlineFragmentNode) else \
-                    self.fragments.get(selection.name.value)
+                target = (
+                    selection if isinstance(selection, InlineFragmentNode) else self.fragments.get(selection.name.value)
+                )
                 if target is not None and level + self.selections(target.selection_set).depth > self.limits.max_depth:
                     return self._too_deep(target.selection_set, level)
         return []
@@ -254,8 +274,9 @@ class PreparedDocuments(SchemaExtension):
             else:
                 key = ("validation", id(context.schema), tuple(context.validation_rules))
                 if key not in prepared.memo:
-                    prepared.memo[key] = validate_document(context.schema._schema, prepared.document,
-                                                           context.validation_rules)
+                    prepared.memo[key] = validate_document(
+                        context.schema._schema, prepared.document, context.validation_rules
+                    )
                 context.pre_execution_errors = list(prepared.memo[key])
         yield
 

@@ -16,23 +16,25 @@ import strawberry
 from domain.errors import ErrorCode as DomainErrorCode
 from domain.errors import InputError, Key
 
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode",
-                            description="Why an input was refused.")
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Why an input was refused.")
 
 
 @strawberry.interface(description="A problem with a mutation's input; nothing was written.")
 class UserError:
     code: ErrorCode
     message: str
-    path: list[str] = strawberry.field(description="Path of the offending input field, e.g. [\"input\", \"email\"].")
+    path: list[str] = strawberry.field(description='Path of the offending input field, e.g. ["input", "email"].')
 
 
 def mutation_payload(name: str, success: type, *, description: str = "") -> tuple[Any, type, type]:
-    error_type = strawberry.type(type(f"{name}Error", (UserError,), {"__doc__": None}),
-                                 description=f"A problem that stopped {name[0].lower() + name[1:]}.")
+    error_type = strawberry.type(
+        type(f"{name}Error", (UserError,), {"__doc__": None}),
+        description=f"A problem that stopped {name[0].lower() + name[1:]}.",
+    )
     failure = strawberry.type(
         type(f"{name}Failure", (), {"__annotations__": {"errors": list[error_type]}}),
-        description=f"{name} was refused; nothing was written.")
+        description=f"{name} was refused; nothing was written.",
+    )
     payload = Annotated[success | failure, strawberry.union(f"{name}Payload")]
     return payload, error_type, failure
 
@@ -50,8 +52,7 @@ def input_path(path: tuple[str, ...], prefix: tuple[str, ...] = ("input",)) -> l
 
 
 def failure_from(error: InputError, error_type: type, failure: type) -> Any:
-    return failure(errors=[error_type(code=p.code, message=p.message, path=input_path(p.path))
-                           for p in error.problems])
+    return failure(errors=[error_type(code=p.code, message=p.message, path=input_path(p.path)) for p in error.problems])
 
 
 def run_mutation(info, action: Callable[[], Any], error_type: type, failure: type) -> Any:

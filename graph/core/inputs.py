@@ -24,13 +24,17 @@ def reference_pk(global_id: Any, type_name: str) -> int:
     return pk_or_none(global_id, type_name) or 0
 
 
-def to_domain(value: Any, cls: type, *, ids: dict[str, str] | None = None, skip: tuple[str, ...] = (),
-              **extra: Any) -> Any:
+def to_domain(
+    value: Any, cls: type, *, ids: dict[str, str] | None = None, skip: tuple[str, ...] = (), **extra: Any
+) -> Any:
     """``skip``: input fields that are not part of the object (the id of the row an update changes)."""
     ids = ids or {}
     names = {f.name for f in dataclasses.fields(cls)}
-    given = {f.python_name: getattr(value, f.python_name) for f in value.__strawberry_definition__.fields
-             if f.python_name not in skip}
+    given = {
+        f.python_name: getattr(value, f.python_name)
+        for f in value.__strawberry_definition__.fields
+        if f.python_name not in skip
+    }
     unknown = set(given) - names
     if unknown:
         raise TypeError(f"{type(value).__name__} has fields {sorted(unknown)} that {cls.__name__} has not")
@@ -41,8 +45,9 @@ def to_domain(value: Any, cls: type, *, ids: dict[str, str] | None = None, skip:
                 values[name] = UNSET
             continue
         if name in ids and item is not None:
-            item = [reference_pk(v, ids[name]) for v in item] if isinstance(item, list) \
-                else reference_pk(item, ids[name])
+            item = (
+                [reference_pk(v, ids[name]) for v in item] if isinstance(item, list) else reference_pk(item, ids[name])
+            )
         values[name] = tuple(item) if isinstance(item, list) else item
     return cls(**values, **extra)
 

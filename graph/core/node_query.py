@@ -16,8 +16,17 @@ from graph.core.ids import from_global_id
 from graph.core.node import Node
 
 # Node types staff may refetch, by global-id type name.
-STAFF_NODES = {"Person": Person, "Production": Production, "Event": Event, "Venue": Venue,
-               "ConsentType": ConsentType, "TagCategory": TagCategory, "Job": Job, "Segment": Segment, "Form": Form}
+STAFF_NODES = {
+    "Person": Person,
+    "Production": Production,
+    "Event": Event,
+    "Venue": Venue,
+    "ConsentType": ConsentType,
+    "TagCategory": TagCategory,
+    "Job": Job,
+    "Segment": Segment,
+    "Form": Form,
+}
 
 
 @strawberry.type

@@ -29,8 +29,12 @@ class Edge(Generic[T]):
 
 
 def page_info(page: Page) -> PageInfo:
-    return PageInfo(has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
-                    start_cursor=page.start_cursor, end_cursor=page.end_cursor)
+    return PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        start_cursor=page.start_cursor,
+        end_cursor=page.end_cursor,
+    )
 
 
 def edges(page: Page, wrap: Callable = lambda x: x) -> list:

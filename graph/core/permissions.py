@@ -24,8 +24,10 @@ class _ViewerPermission(BasePermission):
         ctx = info.context
         viewer = ctx.viewer
         if viewer is None:
-            raise GraphQLError(ctx.auth_error or "authentication required: send 'Authorization: Bearer <token>'",
-                               extensions={"code": "UNAUTHENTICATED"})
+            raise GraphQLError(
+                ctx.auth_error or "authentication required: send 'Authorization: Bearer <token>'",
+                extensions={"code": "UNAUTHENTICATED"},
+            )
         if not self.allows(viewer):
             raise GraphQLError(self.forbidden_message, extensions={"code": "FORBIDDEN"})
         return True

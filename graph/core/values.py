@@ -29,13 +29,15 @@ def check_variables(variables: dict | None) -> GraphQLError | None:
     while pending:
         value, path = pending.pop()
         if len(path) > MAX_VARIABLE_DEPTH:
-            return GraphQLError(f"Variable '${path[0]}' is nested deeper than {MAX_VARIABLE_DEPTH} levels.",
-                                extensions=BAD_USER_INPUT)
+            return GraphQLError(
+                f"Variable '${path[0]}' is nested deeper than {MAX_VARIABLE_DEPTH} levels.", extensions=BAD_USER_INPUT
+            )
         problem = _problem(value)
         if problem is not None:
             where = ".".join(path)
-            return GraphQLError(f"Variable '${path[0]}' has an invalid value at '{where}': {problem}.",
-                                extensions=BAD_USER_INPUT)
+            return GraphQLError(
+                f"Variable '${path[0]}' has an invalid value at '{where}': {problem}.", extensions=BAD_USER_INPUT
+            )
         if isinstance(value, dict):
             pending.extend((v, (*path, str(k))) for k, v in value.items())
             pending.extend((k, (*path, str(k))) for k in value if "\x00" in str(k))

@@ -71,21 +71,35 @@ def preference_centre_for(ctx) -> PreferenceCentre:
     """The person's preference centre (domain.forms): form, visible tags with `selected`, consents.
     The tag list is completed once per key and shared (graph.executor.Shared)."""
     viewer = ctx.viewer
-    view = forms.preference_centre_view(ctx.session, viewer.account_id, viewer.person_id, ctx.tags_version,
-                                        tag_global_id, page=ctx.person_page)
+    view = forms.preference_centre_view(
+        ctx.session, viewer.account_id, viewer.person_id, ctx.tags_version, tag_global_id, page=ctx.person_page
+    )
     page, form = view.page, view.form
-    consents = [ConsentChoice(consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)), name=name,
-                              description=description, granted=granted)
-                for type_id, name, description, granted in (page.consents if page else ())]
-    return PreferenceCentre(title=form.title, tags_title=form.tags_title, tags_description=form.tags_description,
-                            first_name=page.first_name if page else None,
-                            tags=Shared(view.tags_key, lambda: roots(view.views())), consents=consents)
+    consents = [
+        ConsentChoice(
+            consent_type_id=strawberry.ID(to_global_id("ConsentType", type_id)),
+            name=name,
+            description=description,
+            granted=granted,
+        )
+        for type_id, name, description, granted in (page.consents if page else ())
+    ]
+    return PreferenceCentre(
+        title=form.title,
+        tags_title=form.tags_title,
+        tags_description=form.tags_description,
+        first_name=page.first_name if page else None,
+        tags=Shared(view.tags_key, lambda: roots(view.views())),
+        consents=consents,
+    )
 
 
 @strawberry.type
 class FormQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated],
-                      description="Person viewers: your preference centre. Null for other viewers.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Person viewers: your preference centre. Null for other viewers.",
+    )
     def preference_centre(self, info: Info) -> PreferenceCentre | None:
         ctx = info.context
         if ctx.viewer.kind is not ViewerKind.PERSON:
@@ -103,7 +117,8 @@ class FormInput:
     tags_title: str = ""
     tags_description: str = ""
     tag_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Tags marked \"show on form\", in the order shown.")
+        default_factory=list, description='Tags marked "show on form", in the order shown.'
+    )
 
 
 @strawberry.input
@@ -129,9 +144,11 @@ class ConsentChoiceInput:
 @strawberry.input
 class SubmitPreferencesInput:
     selected_tag_ids: list[strawberry.ID] = strawberry.field(
-        description="Every tag the person wants; visible tags left out lose the person's own choice. At most 500.")
+        description="Every tag the person wants; visible tags left out lose the person's own choice. At most 500."
+    )
     consents: list[ConsentChoiceInput] = strawberry.field(
-        default_factory=list, description="Each consent type at most once; at most 50.")
+        default_factory=list, description="Each consent type at most once; at most 50."
+    )
 
 
 @strawberry.type
@@ -154,9 +171,11 @@ class SubmitPreferencesSuccess:
 CreateFormPayload, CreateFormError, CreateFormFailure = mutation_payload("CreateForm", FormSuccess)
 UpdateFormPayload, UpdateFormError, UpdateFormFailure = mutation_payload("UpdateForm", FormSuccess)
 CreatePreferenceLinkPayload, CreatePreferenceLinkError, CreatePreferenceLinkFailure = mutation_payload(
-    "CreatePreferenceLink", PreferenceLinkSuccess)
+    "CreatePreferenceLink", PreferenceLinkSuccess
+)
 SubmitPreferencesPayload, SubmitPreferencesError, SubmitPreferencesFailure = mutation_payload(
-    "SubmitPreferences", SubmitPreferencesSuccess)
+    "SubmitPreferences", SubmitPreferencesSuccess
+)
 
 
 @strawberry.type
@@ -165,7 +184,8 @@ class RevokePreferenceLinksSuccess:
 
 
 RevokePreferenceLinksPayload, RevokePreferenceLinksError, RevokePreferenceLinksFailure = mutation_payload(
-    "RevokePreferenceLinks", RevokePreferenceLinksSuccess)
+    "RevokePreferenceLinks", RevokePreferenceLinksSuccess
+)
 
 
 @strawberry.type
@@ -175,15 +195,19 @@ class FormMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            form = forms.create_form(ctx.session, viewer.account_id, to_domain(input, forms.FormFields,
-                                                                               ids={"tag_ids": "Tag"}))
+            form = forms.create_form(
+                ctx.session, viewer.account_id, to_domain(input, forms.FormFields, ids={"tag_ids": "Tag"})
+            )
             ctx.commit()
             ctx.refresh_tags_version()
             return FormSuccess(form=form)
+
         return run_mutation(info, action, CreateFormError, CreateFormFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="Change a form; pass the preference centre's id (see `forms`) to edit it.")
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Change a form; pass the preference centre's id (see `forms`) to edit it.",
+    )
     def update_form(self, info: Info, input: UpdateFormInput) -> UpdateFormPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
@@ -195,32 +219,44 @@ class FormMutation:
             ctx.commit()
             ctx.refresh_tags_version()
             return FormSuccess(form=form)
+
         return run_mutation(info, action, UpdateFormError, UpdateFormFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="Make sure the account has its preference-centre form and return it.")
+    @strawberry.mutation(
+        permission_classes=[CanEdit], description="Make sure the account has its preference-centre form and return it."
+    )
     def ensure_preference_centre(self, info: Info) -> UpdateFormPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
             return FormSuccess(form=forms.preference_centre(ctx.session, viewer.account_id))
+
         return run_mutation(info, action, UpdateFormError, UpdateFormFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="A signed, expiring link to one person's preference centre.")
+    @strawberry.mutation(
+        permission_classes=[CanEdit], description="A signed, expiring link to one person's preference centre."
+    )
     def create_preference_link(self, info: Info, input: PreferenceLinkInput) -> CreatePreferenceLinkPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
             settings = ctx.runtime.settings
             url, token, expires = forms.make_preference_link(
-                ctx.session, viewer.account_id, reference_pk(input.person_id, "Person"),
-                secret_key=settings.secret_key, base_url=settings.base_url, max_age=settings.preference_link_max_age)
+                ctx.session,
+                viewer.account_id,
+                reference_pk(input.person_id, "Person"),
+                secret_key=settings.secret_key,
+                base_url=settings.base_url,
+                max_age=settings.preference_link_max_age,
+            )
             return PreferenceLinkSuccess(url=url, token=token, expires_at=expires)
+
         return run_mutation(info, action, CreatePreferenceLinkError, CreatePreferenceLinkFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="Withdraw every preference link made for a person so far (a new link works).")
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Withdraw every preference link made for a person so far (a new link works).",
+    )
     def revoke_preference_links(self, info: Info, input: PreferenceLinkInput) -> RevokePreferenceLinksPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
@@ -228,10 +264,13 @@ class FormMutation:
             person_id = reference_pk(input.person_id, "Person")
             forms.revoke_preference_links(ctx.session, viewer.account_id, person_id)
             return RevokePreferenceLinksSuccess(person_id=input.person_id)
+
         return run_mutation(info, action, RevokePreferenceLinksError, RevokePreferenceLinksFailure)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated],
-                         description="Person viewers: save interests and consents on the preference centre.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Person viewers: save interests and consents on the preference centre.",
+    )
     def submit_preferences(self, info: Info, input: SubmitPreferencesInput) -> SubmitPreferencesPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
@@ -239,14 +278,23 @@ class FormMutation:
             if viewer.kind is not ViewerKind.PERSON:
                 raise InputError.single(Code.FORBIDDEN, "only the person of a preference link can do this")
             form = forms.preference_centre(ctx.session, viewer.account_id)
-            visible = set(forms.preference_centre_view(ctx.session, viewer.account_id, viewer.person_id,
-                                                       ctx.tags_version, tag_global_id).views())
+            visible = set(
+                forms.preference_centre_view(
+                    ctx.session, viewer.account_id, viewer.person_id, ctx.tags_version, tag_global_id
+                ).views()
+            )
             forms.submit_form(
-                ctx.session, viewer.account_id, form_id=form.id, person_id=viewer.person_id, visible_tag_ids=visible,
+                ctx.session,
+                viewer.account_id,
+                form_id=form.id,
+                person_id=viewer.person_id,
+                visible_tag_ids=visible,
                 selected_tag_ids=_visible_pks(input.selected_tag_ids),
-                consents=[(reference_pk(c.consent_type_id, "ConsentType"), c.granted) for c in input.consents])
+                consents=[(reference_pk(c.consent_type_id, "ConsentType"), c.granted) for c in input.consents],
+            )
             ctx.commit()
             return SubmitPreferencesSuccess(preference_centre=preference_centre_for(ctx))
+
         return run_mutation(info, action, SubmitPreferencesError, SubmitPreferencesFailure)
 
 

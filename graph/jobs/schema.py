@@ -68,16 +68,20 @@ class JobQuery:
         return JobConnection(edges=edges(page), page_info=page_info(page))
 
 
-POLL_SECONDS = 0.5      # without a listening connection: look at the job this often
+POLL_SECONDS = 0.5  # without a listening connection: look at the job this often
 RECHECK_SECONDS = 10.0  # with one (a change wakes the subscription at once): look anyway this often
 FINAL_STATUSES = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
 
 
 @strawberry.type
 class JobSubscription:
-    @strawberry.subscription(permission_classes=[IsStaff], description=(
-        "A job as it changes (status, progress, message), over graphql-transport-ws: the current state "
-        "first, then each change; ends after it succeeded or failed. One null when not found in your account."))
+    @strawberry.subscription(
+        permission_classes=[IsStaff],
+        description=(
+            "A job as it changes (status, progress, message), over graphql-transport-ws: the current state "
+            "first, then each change; ends after it succeeded or failed. One null when not found in your account."
+        ),
+    )
     async def job_progress(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Job | None, None]:
         ctx = info.context
         account_id = ctx.viewer.account_id
@@ -93,6 +97,7 @@ class JobSubscription:
                 if token_id is not None and not accounts.token_is_valid(session, token_id):
                     raise GraphQLError("the token was revoked or has expired", extensions={"code": "UNAUTHENTICATED"})
                 return jobs_state.get_job(session, account_id, decoded[1])
+
         # Woken by the job row's change notification (migration 0006), registered before the
         # first look so that no change slips between a look and the wait.
         listener = ctx.runtime.listener(jobs_state.JOB_CHANNEL)
@@ -128,12 +133,22 @@ LoadDemoDataPayload, LoadDemoDataError, LoadDemoDataFailure = mutation_payload("
 
 @strawberry.type
 class JobMutation:
-    @strawberry.mutation(permission_classes=[IsAdmin],
-                         description="Fill this (empty) account with demo data in the background; poll the job.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Fill this (empty) account with demo data in the background; poll the job.",
+    )
     def load_demo_data(self, info: Info, input: LoadDemoDataInput) -> LoadDemoDataPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():  # the job reaches the queue when this commits
-            return JobStarted(job=demo.start_demo_load(ctx.session, viewer.account_id, people=input.people,
-                                                       seed=input.seed, created_by=viewer.staff_user_id))
+            return JobStarted(
+                job=demo.start_demo_load(
+                    ctx.session,
+                    viewer.account_id,
+                    people=input.people,
+                    seed=input.seed,
+                    created_by=viewer.staff_user_id,
+                )
+            )
+
         return run_mutation(info, action, LoadDemoDataError, LoadDemoDataFailure)

@@ -8,27 +8,32 @@ from graph.core.loaders import BatchLoader, loader
 
 
 def ConsentsByPersonLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: consents.consents_by_person(ctx.session, ctx.viewer.account_id, ids),
-                       default=list)
+    return BatchLoader(lambda ids: consents.consents_by_person(ctx.session, ctx.viewer.account_id, ids), default=list)
 
 
 def IdentitiesByPersonLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: consents.identities_by_person(ctx.session, ctx.viewer.account_id, ids),
-                       default=list)
+    return BatchLoader(lambda ids: consents.identities_by_person(ctx.session, ctx.viewer.account_id, ids), default=list)
 
 
 def SubscriptionsByPersonLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: catalog.subscriptions_by_person(ctx.session, ctx.viewer.account_id, ids),
-                       default=list)
+    return BatchLoader(
+        lambda ids: catalog.subscriptions_by_person(ctx.session, ctx.viewer.account_id, ids), default=list
+    )
 
 
 def PurchaseSummaryByPersonLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: catalog.purchase_summary(ctx.session, ctx.viewer.account_id, ids),
-                       default=lambda: {"orders": 0, "tickets": 0, "revenue": 0, "last_purchase_at": None})
+    return BatchLoader(
+        lambda ids: catalog.purchase_summary(ctx.session, ctx.viewer.account_id, ids),
+        default=lambda: {"orders": 0, "tickets": 0, "revenue": 0, "last_purchase_at": None},
+    )
 
 
-PERSON_LOADERS = (ConsentsByPersonLoader, IdentitiesByPersonLoader, SubscriptionsByPersonLoader,
-                  PurchaseSummaryByPersonLoader)
+PERSON_LOADERS = (
+    ConsentsByPersonLoader,
+    IdentitiesByPersonLoader,
+    SubscriptionsByPersonLoader,
+    PurchaseSummaryByPersonLoader,
+)
 
 
 def announce_persons(ctx, person_ids: list[int]) -> None:

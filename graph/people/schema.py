@@ -60,27 +60,51 @@ def _person_filter(search: str | None, flt: PersonFilterInput | None) -> people.
         raise InputError.single(Code.TOO_LONG, "search is longer than 200 characters", "search")
     flt = flt or PersonFilterInput()
     return people.PersonFilter(
-        search=search, genders=sorted({g.value for g in flt.genders or []}), gender_unknown=flt.gender_unknown,
-        city=flt.city, postal_code_prefix=flt.postal_code_prefix, country=flt.country, language=flt.language,
-        created_after=flt.created_after, created_before=flt.created_before, has_email=flt.has_email)
+        search=search,
+        genders=sorted({g.value for g in flt.genders or []}),
+        gender_unknown=flt.gender_unknown,
+        city=flt.city,
+        postal_code_prefix=flt.postal_code_prefix,
+        country=flt.country,
+        language=flt.language,
+        created_after=flt.created_after,
+        created_before=flt.created_before,
+        has_email=flt.has_email,
+    )
 
 
 @strawberry.type
 class PersonQuery:
     @strawberry.field(permission_classes=[IsStaff], description="Persons of the account. " + FIRST_DESCRIPTION)
-    def persons(self, info: Info, first: int | None = None, after: str | None = None,
-                search: str | None = strawberry.UNSET, filter: PersonFilterInput | None = None,
-                sort: PersonSort | None = None) -> PersonConnection:
+    def persons(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = strawberry.UNSET,
+        filter: PersonFilterInput | None = None,
+        sort: PersonSort | None = None,
+    ) -> PersonConnection:
         ctx = info.context
         account_id = ctx.viewer.account_id
         search = search or None
         flt = _person_filter(search, filter)
         sort = sort or PersonSort()
-        page = people.list_persons(ctx.session, account_id, filter=flt, sort=people.PersonSort(sort.field.value),
-                                   descending=sort.direction is SortDirection.DESC, first=first, after=after)
+        page = people.list_persons(
+            ctx.session,
+            account_id,
+            filter=flt,
+            sort=people.PersonSort(sort.field.value),
+            descending=sort.direction is SortDirection.DESC,
+            first=first,
+            after=after,
+        )
         announce_persons(ctx, [p.id for p in page.items])
-        return PersonConnection(edges=edges(page), page_info=page_info(page),
-                                _count=lambda: people.count_persons(ctx.session, account_id, filter=flt))
+        return PersonConnection(
+            edges=edges(page),
+            page_info=page_info(page),
+            _count=lambda: people.count_persons(ctx.session, account_id, filter=flt),
+        )
 
     @strawberry.field(permission_classes=[IsStaff], description="One person; null when not found in your account.")
     def person(self, info: Info, id: strawberry.ID) -> Person | None:
@@ -123,7 +147,8 @@ class UpdatePersonInput:
     latitude: float | None = strawberry.UNSET
     longitude: float | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="Merged into the current values; a null value removes a key.")
+        default=strawberry.UNSET, description="Merged into the current values; a null value removes a key."
+    )
 
 
 @strawberry.input
@@ -159,9 +184,14 @@ class PersonMutation:
         viewer = ctx.viewer
 
         def action():
-            person = people.create_person(ctx.session, viewer.account_id, to_domain(input, people.PersonFields),
-                                          timezone_name=viewer.account.timezone)
+            person = people.create_person(
+                ctx.session,
+                viewer.account_id,
+                to_domain(input, people.PersonFields),
+                timezone_name=viewer.account.timezone,
+            )
             return CreatePersonSuccess(person=person)
+
         return run_mutation(info, action, CreatePersonError, CreatePersonFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -170,18 +200,25 @@ class PersonMutation:
         viewer = ctx.viewer
 
         def action():
-            person = people.update_person(ctx.session, viewer.account_id, pk_of(input.id, "Person", "id"),
-                                          to_domain(input, people.PersonChanges, skip=("id",)),
-                                          timezone_name=viewer.account.timezone)
+            person = people.update_person(
+                ctx.session,
+                viewer.account_id,
+                pk_of(input.id, "Person", "id"),
+                to_domain(input, people.PersonChanges, skip=("id",)),
+                timezone_name=viewer.account.timezone,
+            )
             return UpdatePersonSuccess(person=person)
+
         return run_mutation(info, action, UpdatePersonError, UpdatePersonFailure)
 
-    @strawberry.mutation(permission_classes=[IsAdmin],
-                         description="Admins: delete a person and everything that hangs on them.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Admins: delete a person and everything that hangs on them."
+    )
     def delete_person(self, info: Info, input: DeletePersonInput) -> DeletePersonPayload | None:
         ctx = info.context
 
         def action():
             people.delete_person(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Person", "id"))
             return DeletePersonSuccess(deleted_id=input.id)
+
         return run_mutation(info, action, DeletePersonError, DeletePersonFailure)

@@ -17,8 +17,12 @@ from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.node import Node
 from graph.core.pagination import Edge, PageInfo
-from graph.people.loaders import (ConsentsByPersonLoader, IdentitiesByPersonLoader,
-                                  PurchaseSummaryByPersonLoader, SubscriptionsByPersonLoader)
+from graph.people.loaders import (
+    ConsentsByPersonLoader,
+    IdentitiesByPersonLoader,
+    PurchaseSummaryByPersonLoader,
+    SubscriptionsByPersonLoader,
+)
 from graph.core.loaders import loader
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="Unknown gender is null.")
@@ -57,7 +61,7 @@ class PurchaseSummary:
     last_purchase_at: datetime | None
 
 
-@strawberry.type(description="A customer (\"relatie\") of the account.")
+@strawberry.type(description='A customer ("relatie") of the account.')
 class Person(Node):
     email: str | None
     first_name: str | None

@@ -21,10 +21,13 @@ from graph.tags.types import TagSource
 
 TextField = strawberry.enum(r.TextField, name="TextField")
 TextOperator = strawberry.enum(r.TextOperator, name="TextOperator")
-CustomFieldOperator = strawberry.enum(r.CustomFieldOperator, name="CustomFieldOperator",
-                                      description="Operators for custom fields; which apply depends on the field's "
-                                                  "type. Dates: BEFORE and AFTER are strict, BETWEEN includes both "
-                                                  "days, EQ is that day.")
+CustomFieldOperator = strawberry.enum(
+    r.CustomFieldOperator,
+    name="CustomFieldOperator",
+    description="Operators for custom fields; which apply depends on the field's "
+    "type. Dates: BEFORE and AFTER are strict, BETWEEN includes both "
+    "days, EQ is that day.",
+)
 GenderChoice = strawberry.enum(r.GenderChoice, name="GenderChoice")
 PurchaseMetric = strawberry.enum(r.PurchaseMetric, name="PurchaseMetric")
 SalesChannel = strawberry.enum(r.SalesChannel, name="SalesChannel")
@@ -61,8 +64,10 @@ class AgeConditionInput:
         return to_domain(self, r.AgeCond)
 
 
-@strawberry.input(description="Added on (local dates of the account): after and before are strict (\"before 1 May\" "
-                              "excludes 1 May) and may be combined; or on a day; or in the last N days (0 to N).")
+@strawberry.input(
+    description='Added on (local dates of the account): after and before are strict ("before 1 May" '
+    "excludes 1 May) and may be combined; or on a day; or in the last N days (0 to N)."
+)
 class AddedOnConditionInput:
     after: date | None = None
     before: date | None = None
@@ -78,7 +83,8 @@ class CustomFieldConditionInput:
     key: str
     operator: CustomFieldOperator
     value: JSON | None = strawberry.field(
-        default=None, description="A text, number or date; a list for IN / NOT_IN; [low, high] for BETWEEN.")
+        default=None, description="A text, number or date; a list for IN / NOT_IN; [low, high] for BETWEEN."
+    )
 
     def to_domain(self) -> r.CustomFieldCond:
         return to_domain(self, r.CustomFieldCond)
@@ -200,9 +206,12 @@ class ConditionInput:
         return next(value.to_domain() for value in vars(self).values() if value not in (strawberry.UNSET, None))
 
 
-@strawberry.input(one_of=True, description=f"A group (all / any / not) or one condition. all of nothing is everyone, "
-                                           f"any of nothing is no one. At most {r.MAX_CONDITIONS} conditions, "
-                                           f"nested at most {r.MAX_DEPTH} levels.")
+@strawberry.input(
+    one_of=True,
+    description=f"A group (all / any / not) or one condition. all of nothing is everyone, "
+    f"any of nothing is no one. At most {r.MAX_CONDITIONS} conditions, "
+    f"nested at most {r.MAX_DEPTH} levels.",
+)
 class RuleInput:
     all: list[RuleInput] | None = strawberry.UNSET
     any: list[RuleInput] | None = strawberry.UNSET
@@ -219,9 +228,11 @@ class RuleInput:
         return self.condition.to_domain()
 
 
-@strawberry.input(description="Which events count (SPEC 5.2). Values within a filter are alternatives; filters "
-                              "combine with and. Future events are always in when daysBack is set. Each list holds "
-                              f"at most {r.MAX_LIST} values.")
+@strawberry.input(
+    description="Which events count (SPEC 5.2). Values within a filter are alternatives; filters "
+    "combine with and. Future events are always in when daysBack is set. Each list holds "
+    f"at most {r.MAX_LIST} values."
+)
 class ScopeInput:
     promoters: list[str] = strawberry.field(default_factory=list)
     seasons: list[str] = strawberry.field(default_factory=list)
@@ -232,12 +243,17 @@ class ScopeInput:
     days_back: int | None = None
 
     def to_domain(self) -> r.Scope:
-        return to_domain(self, r.Scope, ids={"production_ids": "Production", "event_ids": "Event",
-                                             "genre_tag_ids": "Tag", "label_tag_ids": "Tag"})
+        return to_domain(
+            self,
+            r.Scope,
+            ids={"production_ids": "Production", "event_ids": "Event", "genre_tag_ids": "Tag", "label_tag_ids": "Tag"},
+        )
 
 
-@strawberry.input(one_of=True, description="Look at a segment for an event or a production: members holding "
-                                           "tickets for it are left out.")
+@strawberry.input(
+    one_of=True,
+    description="Look at a segment for an event or a production: members holding tickets for it are left out.",
+)
 class SegmentModeInput:
     event_id: strawberry.ID | None = strawberry.UNSET
     production_id: strawberry.ID | None = strawberry.UNSET

@@ -28,8 +28,9 @@ from graph.segments.inputs import RuleInput, ScopeInput, SegmentModeInput, mode_
 class RuleExplanation:
     kind: str = strawberry.field(description="all, any, not, or the condition's kind (tag, purchase, …).")
     matched: bool
-    description: str = strawberry.field(description="The node in words, e.g. \"has the tag 'Jazz', chosen by the "
-                                                    "person\".")
+    description: str = strawberry.field(
+        description="The node in words, e.g. \"has the tag 'Jazz', chosen by the person\"."
+    )
     condition: JSON | None = strawberry.field(description="A condition as stored (see Segment.rules); null for groups.")
     children: list[RuleExplanation]
 
@@ -51,8 +52,13 @@ class SegmentExplanation:
 
 
 def _explanation(node) -> RuleExplanation:
-    return RuleExplanation(kind=node.kind, matched=node.matched, description=node.description,
-                           condition=node.condition, children=[_explanation(c) for c in node.children])
+    return RuleExplanation(
+        kind=node.kind,
+        matched=node.matched,
+        description=node.description,
+        condition=node.condition,
+        children=[_explanation(c) for c in node.children],
+    )
 
 
 @strawberry.type(description="A saved dynamic filter over the account's persons.")
@@ -81,20 +87,35 @@ class Segment(Node):
         return segments.count_segment(ctx.session, ctx.viewer.account_id, self.id, mode=mode_of(mode))
 
     @strawberry.field(description="Members, sortable. " + FIRST_DESCRIPTION)
-    def members(self, info: Info, first: int | None = None, after: str | None = None,
-                sort: PersonSort | None = None, mode: SegmentModeInput | None = None) -> PersonConnection:
+    def members(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        sort: PersonSort | None = None,
+        mode: SegmentModeInput | None = None,
+    ) -> PersonConnection:
         ctx = info.context
         account_id = ctx.viewer.account_id
         sort = sort or PersonSort()
         segment_mode = mode_of(mode)
-        page = segments.list_members(ctx.session, account_id, self.id, mode=segment_mode,
-                                     sort=DomainPersonSort(sort.field.value),
-                                     descending=sort.direction is SortDirection.DESC, first=first, after=after)
+        page = segments.list_members(
+            ctx.session,
+            account_id,
+            self.id,
+            mode=segment_mode,
+            sort=DomainPersonSort(sort.field.value),
+            descending=sort.direction is SortDirection.DESC,
+            first=first,
+            after=after,
+        )
         announce_persons(ctx, [p.id for p in page.items])
         segment_id = self.id
-        return PersonConnection(edges=edges(page), page_info=page_info(page),
-                                _count=lambda: segments.count_segment(ctx.session, account_id, segment_id,
-                                                                      mode=segment_mode))
+        return PersonConnection(
+            edges=edges(page),
+            page_info=page_info(page),
+            _count=lambda: segments.count_segment(ctx.session, account_id, segment_id, mode=segment_mode),
+        )
 
     @strawberry.field(description="Whether one person is a member now.")
     def contains(self, info: Info, person_id: strawberry.ID) -> bool:
@@ -109,11 +130,20 @@ class Segment(Node):
         if decoded is None:
             return None
         result = segments.explain(info.context.session, info.context.viewer.account_id, self.id, decoded[1])
-        return SegmentExplanation(member=result["member"], levels=[SegmentLevelExplanation(
-            segment_id=strawberry.ID(to_global_id("Segment", level["segment_id"])), name=level["name"],
-            member=level["member"], scope_set=level["scope_set"],
-            holds_in_scope_ticket=level["holds_in_scope_ticket"], rules=_explanation(level["rules"]))
-            for level in result["levels"]])
+        return SegmentExplanation(
+            member=result["member"],
+            levels=[
+                SegmentLevelExplanation(
+                    segment_id=strawberry.ID(to_global_id("Segment", level["segment_id"])),
+                    name=level["name"],
+                    member=level["member"],
+                    scope_set=level["scope_set"],
+                    holds_in_scope_ticket=level["holds_in_scope_ticket"],
+                    rules=_explanation(level["rules"]),
+                )
+                for level in result["levels"]
+            ],
+        )
 
     @classmethod
     def is_type_of(cls, obj, info) -> bool:
@@ -137,16 +167,29 @@ class SegmentCountInput:
 @strawberry.type
 class SegmentQuery:
     @strawberry.field(permission_classes=[IsStaff], description="Segments by name. " + FIRST_DESCRIPTION)
-    def segments(self, info: Info, first: int | None = None, after: str | None = None,
-                 parent_id: strawberry.ID | None = None, roots_only: bool = False,
-                 search: str | None = None) -> SegmentConnection:
+    def segments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        parent_id: strawberry.ID | None = None,
+        roots_only: bool = False,
+        search: str | None = None,
+    ) -> SegmentConnection:
         ctx = info.context
         parent = None
         if parent_id is not None:
             decoded = from_global_id(parent_id, "Segment")
             parent = decoded[1] if decoded else -1
-        page = segments.list_segments(ctx.session, ctx.viewer.account_id, parent_id=parent, roots_only=roots_only,
-                                      search=search, first=first, after=after)
+        page = segments.list_segments(
+            ctx.session,
+            ctx.viewer.account_id,
+            parent_id=parent,
+            roots_only=roots_only,
+            search=search,
+            first=first,
+            after=after,
+        )
         return SegmentConnection(edges=edges(page), page_info=page_info(page))
 
     @strawberry.field(permission_classes=[IsStaff])
@@ -156,13 +199,21 @@ class SegmentQuery:
             return None
         return segments.get_segment(info.context.session, info.context.viewer.account_id, decoded[1])
 
-    @strawberry.field(permission_classes=[IsStaff],
-                      description="Live count for rules that are not saved yet (call it after every change).")
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="Live count for rules that are not saved yet (call it after every change).",
+    )
     def segment_count(self, info: Info, input: SegmentCountInput) -> int:
         ctx = info.context
         parent = None if input.parent_id is None else reference_pk(input.parent_id, "Segment")
-        return segments.count_matching(ctx.session, ctx.viewer.account_id, rules=input.rules.to_domain(),
-                                       scope=optional_domain(input.scope), parent_id=parent, mode=mode_of(input.mode))
+        return segments.count_matching(
+            ctx.session,
+            ctx.viewer.account_id,
+            rules=input.rules.to_domain(),
+            scope=optional_domain(input.scope),
+            parent_id=parent,
+            mode=mode_of(input.mode),
+        )
 
 
 @strawberry.input
@@ -174,8 +225,9 @@ class CreateSegmentInput:
     scope: ScopeInput | None = None
 
 
-@strawberry.input(description="Only the fields given change; scope null removes the scope, parentId null makes it "
-                              "a root segment.")
+@strawberry.input(
+    description="Only the fields given change; scope null removes the scope, parentId null makes it a root segment."
+)
 class UpdateSegmentInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
@@ -202,8 +254,7 @@ class DeleteSegmentSuccess:
 
 CreateSegmentPayload, CreateSegmentError, CreateSegmentFailure = mutation_payload("CreateSegment", SegmentSuccess)
 UpdateSegmentPayload, UpdateSegmentError, UpdateSegmentFailure = mutation_payload("UpdateSegment", SegmentSuccess)
-DeleteSegmentPayload, DeleteSegmentError, DeleteSegmentFailure = mutation_payload("DeleteSegment",
-                                                                                  DeleteSegmentSuccess)
+DeleteSegmentPayload, DeleteSegmentError, DeleteSegmentFailure = mutation_payload("DeleteSegment", DeleteSegmentSuccess)
 
 
 @strawberry.type
@@ -213,10 +264,18 @@ class SegmentMutation:
         ctx = info.context
 
         def action():
-            return SegmentSuccess(segment=segments.create_segment(
-                ctx.session, ctx.viewer.account_id, name=input.name, description=input.description,
-                rules=input.rules.to_domain(), scope=optional_domain(input.scope),
-                parent_id=None if input.parent_id is None else reference_pk(input.parent_id, "Segment")))
+            return SegmentSuccess(
+                segment=segments.create_segment(
+                    ctx.session,
+                    ctx.viewer.account_id,
+                    name=input.name,
+                    description=input.description,
+                    rules=input.rules.to_domain(),
+                    scope=optional_domain(input.scope),
+                    parent_id=None if input.parent_id is None else reference_pk(input.parent_id, "Segment"),
+                )
+            )
+
         return run_mutation(info, action, CreateSegmentError, CreateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -224,15 +283,24 @@ class SegmentMutation:
         ctx = info.context
 
         def action():
-            parent = input.parent_id if input.parent_id in (strawberry.UNSET, None) else \
-                reference_pk(input.parent_id, "Segment")
+            parent = (
+                input.parent_id
+                if input.parent_id in (strawberry.UNSET, None)
+                else reference_pk(input.parent_id, "Segment")
+            )
             changes = segments.SegmentChanges(
-                name=_given(input.name), description=_given(input.description),
+                name=_given(input.name),
+                description=_given(input.description),
                 parent_id=UNSET if parent is strawberry.UNSET else parent,
                 rules=UNSET if input.rules in (strawberry.UNSET, None) else input.rules.to_domain(),
-                scope=UNSET if input.scope is strawberry.UNSET else optional_domain(input.scope))
-            return SegmentSuccess(segment=segments.update_segment(ctx.session, ctx.viewer.account_id,
-                                                                  pk_of(input.id, "Segment", "id"), changes))
+                scope=UNSET if input.scope is strawberry.UNSET else optional_domain(input.scope),
+            )
+            return SegmentSuccess(
+                segment=segments.update_segment(
+                    ctx.session, ctx.viewer.account_id, pk_of(input.id, "Segment", "id"), changes
+                )
+            )
+
         return run_mutation(info, action, UpdateSegmentError, UpdateSegmentFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Delete a segment; persons are never touched.")
@@ -242,6 +310,7 @@ class SegmentMutation:
         def action():
             segments.delete_segment(ctx.session, ctx.viewer.account_id, pk_of(input.id, "Segment", "id"))
             return DeleteSegmentSuccess(deleted_id=input.id)
+
         return run_mutation(info, action, DeleteSegmentError, DeleteSegmentFailure)
 
 

@@ -19,11 +19,34 @@ from graph.core.lru import LRU
 
 ROOT_FIELDS = {"tagTree", "tags", "tag"}
 STATIC_FIELDS = {
-    "__typename", "id", "label", "description", "position", "parent", "children", "name", "note", "active",
-    "showOnForm", "visibleToEveryone", "showOnWebsite", "starred", "createdAt", "updatedAt", "category",
-    "visibilityIncludeSegmentId", "visibilityExcludeSegmentId",
+    "__typename",
+    "id",
+    "label",
+    "description",
+    "position",
+    "parent",
+    "children",
+    "name",
+    "note",
+    "active",
+    "showOnForm",
+    "visibleToEveryone",
+    "showOnWebsite",
+    "starred",
+    "createdAt",
+    "updatedAt",
+    "category",
+    "visibilityIncludeSegmentId",
+    "visibilityExcludeSegmentId",
     # connection plumbing
-    "edges", "node", "cursor", "pageInfo", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
+    "edges",
+    "node",
+    "cursor",
+    "pageInfo",
+    "hasNextPage",
+    "hasPreviousPage",
+    "startCursor",
+    "endCursor",
     "totalCount",
 }
 
@@ -70,8 +93,9 @@ class ResponseCache(LRU):
         super().__init__(max_entries)
 
     @staticmethod
-    def key(viewer, version: int, prepared, query: str, operation_name: str | None,
-            variables: dict | None) -> tuple | None:
+    def key(
+        viewer, version: int, prepared, query: str, operation_name: str | None, variables: dict | None
+    ) -> tuple | None:
         kind = view_kind(viewer)
         if kind is None or not is_static_tag_query(prepared):
             return None

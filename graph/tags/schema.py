@@ -21,14 +21,16 @@ from graph.tags.views import viewer_tag_views
 
 TAGS_NOTE = f"At most {tags.MAX_TAGS} tags."
 TARGETS_NOTE = f"Persons, productions or organisations (all of one kind), at most {tags.MAX_TARGETS}."
-TARGET_TYPES = {"Person": tags.TargetKind.PERSON, "Production": tags.TargetKind.PRODUCTION,
-                "Organisation": tags.TargetKind.ORGANISATION}
+TARGET_TYPES = {
+    "Person": tags.TargetKind.PERSON,
+    "Production": tags.TargetKind.PRODUCTION,
+    "Organisation": tags.TargetKind.ORGANISATION,
+}
 
 
 def targets_of(global_ids: list[strawberry.ID]) -> tuple[tags.TargetKind, list[int]]:
     decoded = [from_global_id(gid) for gid in global_ids]
-    return tags.targets_of_one_kind([(TARGET_TYPES.get(d[0]), d[1]) if d else (None, 0) for d in decoded],
-                                    "target_ids")
+    return tags.targets_of_one_kind([(TARGET_TYPES.get(d[0]), d[1]) if d else (None, 0) for d in decoded], "target_ids")
 
 
 @strawberry.input(description="All given filters must hold.")
@@ -44,24 +46,35 @@ class TagFilterInput:
 
 @strawberry.type
 class TagQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated],
-                      description="Tags you can see, starred first then by name. " + FIRST_DESCRIPTION)
-    def tags(self, info: Info, first: int | None = None, after: str | None = None,
-             filter: TagFilterInput | None = None) -> TagConnection:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Tags you can see, starred first then by name. " + FIRST_DESCRIPTION,
+    )
+    def tags(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: TagFilterInput | None = None
+    ) -> TagConnection:
         ctx = info.context
         flt = filter or TagFilterInput()
         if flt.search is not None and len(flt.search) > 200:
             raise InputError.single(Code.TOO_LONG, "search is longer than 200 characters", "filter", "search")
         page, total = list_views(
-            viewer_tag_views(ctx), search=flt.search,
-            category_id=_filter_pk(flt.category_id, "TagCategory"), parent_id=_filter_pk(flt.parent_id, "Tag"),
-            roots_only=flt.roots_only, active=flt.active, starred=flt.starred, show_on_form=flt.show_on_form,
-            first=first, after=after)
+            viewer_tag_views(ctx),
+            search=flt.search,
+            category_id=_filter_pk(flt.category_id, "TagCategory"),
+            parent_id=_filter_pk(flt.parent_id, "Tag"),
+            roots_only=flt.roots_only,
+            active=flt.active,
+            starred=flt.starred,
+            show_on_form=flt.show_on_form,
+            first=first,
+            after=after,
+        )
         announce_tags(ctx, page.items)
         return TagConnection(edges=edges(page), page_info=page_info(page), total_count=total)
 
-    @strawberry.field(permission_classes=[IsAuthenticated],
-                      description="The tree of tags you can see: main tags with their subtags.")
+    @strawberry.field(
+        permission_classes=[IsAuthenticated], description="The tree of tags you can see: main tags with their subtags."
+    )
     def tag_tree(self, info: Info) -> list[Tag]:
         views = viewer_tag_views(info.context)
         announce_tags(info.context, views.values())
@@ -107,8 +120,9 @@ class UpdateTagInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
     category_id: strawberry.ID | None = strawberry.UNSET
-    parent_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET,
-                                                        description="Re-parent; null makes it a main tag.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Re-parent; null makes it a main tag."
+    )
     note: str | None = strawberry.UNSET
     label: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
@@ -122,8 +136,12 @@ class UpdateTagInput:
     starred: bool | None = strawberry.UNSET
 
 
-TAG_REFERENCES = {"category_id": "TagCategory", "parent_id": "Tag", "visibility_include_segment_id": "Segment",
-                  "visibility_exclude_segment_id": "Segment"}
+TAG_REFERENCES = {
+    "category_id": "TagCategory",
+    "parent_id": "Tag",
+    "visibility_include_segment_id": "Segment",
+    "visibility_exclude_segment_id": "Segment",
+}
 
 
 @strawberry.input
@@ -143,7 +161,8 @@ class DetachTagsInput:
     tag_ids: list[strawberry.ID] = strawberry.field(description=TAGS_NOTE)
     target_ids: list[strawberry.ID] = strawberry.field(description=TARGETS_NOTE)
     sources: list[TagSource] | None = strawberry.field(
-        default=None, description="Which sources' links to remove; all sources when omitted.")
+        default=None, description="Which sources' links to remove; all sources when omitted."
+    )
 
 
 @strawberry.input(description="Give either intoId (an existing tag) or intoName (an existing or new name).")
@@ -203,7 +222,8 @@ DetachTagsPayload, DetachTagsError, DetachTagsFailure = mutation_payload("Detach
 MergeTagsPayload, MergeTagsError, MergeTagsFailure = mutation_payload("MergeTags", MergeTagsSuccess)
 DeleteTagPayload, DeleteTagError, DeleteTagFailure = mutation_payload("DeleteTag", DeleteTagSuccess)
 CreateTagCategoryPayload, CreateTagCategoryError, CreateTagCategoryFailure = mutation_payload(
-    "CreateTagCategory", CreateTagCategorySuccess)
+    "CreateTagCategory", CreateTagCategorySuccess
+)
 
 
 def _views_after_change(info: Info) -> dict:
@@ -224,12 +244,16 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            created = tags.create_tags(ctx.session, viewer.account_id, to_domain(input, tags.TagFields,
-                                                                                 ids=TAG_REFERENCES),
-                                       policy=viewer.account.tag_name_policy)
+            created = tags.create_tags(
+                ctx.session,
+                viewer.account_id,
+                to_domain(input, tags.TagFields, ids=TAG_REFERENCES),
+                policy=viewer.account.tag_name_policy,
+            )
             ctx.commit()
             views = _views_after_change(info)
             return CreateTagsSuccess(tags=[views[t.id] for t in created])
+
         return run_mutation(info, action, CreateTagsError, CreateTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -238,12 +262,17 @@ class TagMutation:
 
         def action():
             tag_id = pk_of(input.id, "Tag", "id")
-            survivor = tags.update_tag(ctx.session, viewer.account_id, tag_id,
-                                       to_domain(input, tags.TagChanges, ids=TAG_REFERENCES, skip=("id",)),
-                                       policy=viewer.account.tag_name_policy)
+            survivor = tags.update_tag(
+                ctx.session,
+                viewer.account_id,
+                tag_id,
+                to_domain(input, tags.TagChanges, ids=TAG_REFERENCES, skip=("id",)),
+                policy=viewer.account.tag_name_policy,
+            )
             survivor_id = survivor.id
             ctx.commit()
             return UpdateTagSuccess(tag=_views_after_change(info)[survivor_id], merged=survivor_id != tag_id)
+
         return run_mutation(info, action, UpdateTagError, UpdateTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Attach tags (source staff) to many targets.")
@@ -252,23 +281,41 @@ class TagMutation:
 
         def action():
             kind, target_ids = targets_of(input.target_ids)
-            added = tags.attach(ctx.session, viewer.account_id, tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
-                                target=kind, target_ids=target_ids, source="staff", actor=_actor(info))
+            added = tags.attach(
+                ctx.session,
+                viewer.account_id,
+                tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
+                target=kind,
+                target_ids=target_ids,
+                source="staff",
+                actor=_actor(info),
+            )
             return TagLinksSuccess(changed=added)
+
         return run_mutation(info, action, AttachTagsError, AttachTagsFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="Attach tags by typed names (comma-separated), creating missing tags.")
+    @strawberry.mutation(
+        permission_classes=[CanEdit], description="Attach tags by typed names (comma-separated), creating missing tags."
+    )
     def attach_tags_by_name(self, info: Info, input: AttachTagsByNameInput) -> AttachTagsPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
             kind, target_ids = targets_of(input.target_ids)
-            found = tags.ensure_tags(ctx.session, viewer.account_id, policy=viewer.account.tag_name_policy,
-                                     names=input.names)
-            added = tags.attach(ctx.session, viewer.account_id, tag_ids=[t.id for t in found], target=kind,
-                                target_ids=target_ids, source="staff", actor=_actor(info))
+            found = tags.ensure_tags(
+                ctx.session, viewer.account_id, policy=viewer.account.tag_name_policy, names=input.names
+            )
+            added = tags.attach(
+                ctx.session,
+                viewer.account_id,
+                tag_ids=[t.id for t in found],
+                target=kind,
+                target_ids=target_ids,
+                source="staff",
+                actor=_actor(info),
+            )
             return TagLinksSuccess(changed=added)
+
         return run_mutation(info, action, AttachTagsError, AttachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -277,11 +324,16 @@ class TagMutation:
 
         def action():
             kind, target_ids = targets_of(input.target_ids)
-            removed = tags.detach(ctx.session, viewer.account_id,
-                                  tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"), target=kind,
-                                  target_ids=target_ids,
-                                  sources=[s.value for s in input.sources] if input.sources is not None else None)
+            removed = tags.detach(
+                ctx.session,
+                viewer.account_id,
+                tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
+                target=kind,
+                target_ids=target_ids,
+                sources=[s.value for s in input.sources] if input.sources is not None else None,
+            )
             return TagLinksSuccess(changed=removed)
+
         return run_mutation(info, action, DetachTagsError, DetachTagsFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit], description="Merge several tags into one.")
@@ -289,24 +341,33 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            survivor = tags.merge_tags(ctx.session, viewer.account_id,
-                                       tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
-                                       into_id=optional_pk(input.into_id, "Tag", "into_id"),
-                                       into_name=input.into_name, policy=viewer.account.tag_name_policy)
+            survivor = tags.merge_tags(
+                ctx.session,
+                viewer.account_id,
+                tag_ids=pks_of(input.tag_ids, "Tag", "tag_ids"),
+                into_id=optional_pk(input.into_id, "Tag", "into_id"),
+                into_name=input.into_name,
+                policy=viewer.account.tag_name_policy,
+            )
             survivor_id = survivor.id
             ctx.commit()
             return MergeTagsSuccess(tag=_views_after_change(info)[survivor_id])
+
         return run_mutation(info, action, MergeTagsError, MergeTagsFailure)
 
-    @strawberry.mutation(permission_classes=[CanEdit],
-                         description="Hard delete: only without links, or with removeLinks. Prefer deactivating.")
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Hard delete: only without links, or with removeLinks. Prefer deactivating.",
+    )
     def delete_tag(self, info: Info, input: DeleteTagInput) -> DeleteTagPayload | None:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            tags.delete_tag(ctx.session, viewer.account_id, pk_of(input.id, "Tag", "id"),
-                            remove_links=input.remove_links)
+            tags.delete_tag(
+                ctx.session, viewer.account_id, pk_of(input.id, "Tag", "id"), remove_links=input.remove_links
+            )
             return DeleteTagSuccess(deleted_id=input.id)
+
         return run_mutation(info, action, DeleteTagError, DeleteTagFailure)
 
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -314,8 +375,10 @@ class TagMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            return CreateTagCategorySuccess(category=tags.create_category(
-                ctx.session, viewer.account_id, name=input.name, position=input.position))
+            return CreateTagCategorySuccess(
+                category=tags.create_category(ctx.session, viewer.account_id, name=input.name, position=input.position)
+            )
+
         return run_mutation(info, action, CreateTagCategoryError, CreateTagCategoryFailure)
 
 

@@ -21,8 +21,9 @@ from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page
 from graph.people.loaders import announce_persons
 from graph.people.types import PersonConnection
 
-TagSource = strawberry.enum(TagSourceEnum, name="TagSource",
-                            description="Who attached a tag: the person, staff, or a data feed.")
+TagSource = strawberry.enum(
+    TagSourceEnum, name="TagSource", description="Who attached a tag: the person, staff, or a data feed."
+)
 
 
 def CounterByTagLoader(ctx) -> BatchLoader:
@@ -32,6 +33,7 @@ def CounterByTagLoader(ctx) -> BatchLoader:
 def CategoryByIdLoader(ctx) -> BatchLoader:
     def fetch(ids):
         return {c.id: c for c in tags.list_categories(ctx.session, ctx.viewer.account_id)}
+
     return BatchLoader(fetch)
 
 
@@ -49,13 +51,22 @@ def PersonsByTagLoader(ctx, source: str | None, include_subtags: bool, first: in
 
     def factory(ctx):
         def fetch(ids):
-            pages = tags.who_by_tag(ctx.session, ctx.viewer.account_id, ids, source=source,
-                                    include_subtags=include_subtags, first=first, after=after)
+            pages = tags.who_by_tag(
+                ctx.session,
+                ctx.viewer.account_id,
+                ids,
+                source=source,
+                include_subtags=include_subtags,
+                first=first,
+                after=after,
+            )
             announce_persons(ctx, [p.id for page in pages.values() for p in page.items])
             return pages
+
         made = BatchLoader(fetch)
         made.want(ctx.announced_tags)
         return made
+
     return ctx.loaders.get(key, factory)
 
 
@@ -63,10 +74,14 @@ def PersonCountByTagLoader(ctx, source: str | None, include_subtags: bool):
     key = f"PersonCountByTagLoader:{source}:{include_subtags}"
 
     def factory(ctx):
-        made = BatchLoader(lambda ids: tags.count_who_by_tag(ctx.session, ctx.viewer.account_id, ids, source=source,
-                                                             include_subtags=include_subtags))
+        made = BatchLoader(
+            lambda ids: tags.count_who_by_tag(
+                ctx.session, ctx.viewer.account_id, ids, source=source, include_subtags=include_subtags
+            )
+        )
         made.want(ctx.announced_tags)
         return made
+
     return ctx.loaders.get(key, factory)
 
 
@@ -101,11 +116,14 @@ class TagTargetKind(enum.Enum):
     ORGANISATION = "organisation"
 
 
-@strawberry.type(description=(
-    "A label on persons, productions and organisations, in a tree of main tags and subtags. "
-    "What a viewer sees depends on who asks: staff see everything; a person sees the public fields "
-    "(label, description, position, children, selected) of the active tags on the form shown; "
-    "the website sees active tags marked for the website. Fields you may not see are null."))
+@strawberry.type(
+    description=(
+        "A label on persons, productions and organisations, in a tree of main tags and subtags. "
+        "What a viewer sees depends on who asks: staff see everything; a person sees the public fields "
+        "(label, description, position, children, selected) of the active tags on the form shown; "
+        "the website sees active tags marked for the website. Fields you may not see are null."
+    )
+)
 class Tag(Node):
     id: strawberry.ID
     label: str = strawberry.field(description="The text persons see on forms and in the preference centre.")
@@ -114,7 +132,8 @@ class Tag(Node):
     parent: Tag | None = strawberry.field(description="The main tag above this one, if you can see it.")
     children: list[Tag] = strawberry.field(description="Subtags you can see, in position order.")
     selected: bool | None = strawberry.field(
-        description="Person viewers: whether the person chose this tag (their own links only).")
+        description="Person viewers: whether the person chose this tag (their own links only)."
+    )
     name: str | None = strawberry.field(description="Internal name, unique per account (staff).")
     note: str | None
     active: bool | None
@@ -148,15 +167,32 @@ class Tag(Node):
             return None
         row = loader(info.context, CounterByTagLoader).load(self.pk)
         if row is None:
-            return TagCounts(persons=0, persons_by_person=0, persons_by_staff=0, persons_by_integration=0,
-                             productions=0, organisations=0)
-        return TagCounts(persons=row.persons, persons_by_person=row.persons_by_person,
-                         persons_by_staff=row.persons_by_staff, persons_by_integration=row.persons_by_integration,
-                         productions=row.productions, organisations=row.organisations)
+            return TagCounts(
+                persons=0,
+                persons_by_person=0,
+                persons_by_staff=0,
+                persons_by_integration=0,
+                productions=0,
+                organisations=0,
+            )
+        return TagCounts(
+            persons=row.persons,
+            persons_by_person=row.persons_by_person,
+            persons_by_staff=row.persons_by_staff,
+            persons_by_integration=row.persons_by_integration,
+            productions=row.productions,
+            organisations=row.organisations,
+        )
 
-    @strawberry.field(description="Staff: who carries this tag (\"Kto?\"). " + FIRST_DESCRIPTION)
-    def persons(self, info: Info, first: int | None = None, after: str | None = None,
-                source: TagSource | None = None, include_subtags: bool = False) -> PersonConnection | None:
+    @strawberry.field(description='Staff: who carries this tag ("Kto?"). ' + FIRST_DESCRIPTION)
+    def persons(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        source: TagSource | None = None,
+        include_subtags: bool = False,
+    ) -> PersonConnection | None:
         viewer = info.context.viewer
         if self.name is None or viewer is None or not viewer.is_staff:
             return None

@@ -9,10 +9,11 @@ planner guesses 0.5 % for every equality, which picks nested loops for a city th
 the persons. Email, first and last name have expression indexes (and with them statistics);
 these fields get extended statistics on the expression alone (PostgreSQL 14+), no index.
 """
+
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

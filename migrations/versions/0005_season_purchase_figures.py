@@ -8,13 +8,14 @@ Create Date: 2026-11-24 07:10:00
 replaced by versions that also refresh it (same locking: persons first, in id order), and a
 trigger on production refreshes the buyers of a production whose season changes.
 """
+
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -32,23 +33,26 @@ SQL = Path(__file__).resolve().parents[1] / "sql"  # each function's body, whole
 
 
 def upgrade() -> None:
-    op.create_table('person_season_stats',
-    sa.Column('account_id', sa.BigInteger(), nullable=False),
-    sa.Column('season', sa.Text(), nullable=False),
-    sa.Column('person_id', sa.BigInteger(), nullable=False),
-    sa.Column('orders', sa.Integer(), nullable=False),
-    sa.Column('tickets', sa.Integer(), nullable=False),
-    sa.Column('revenue', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('events', sa.Integer(), nullable=False),
-    sa.Column('last_order_date', sa.Date(), nullable=False),
-    sa.Column('has_online', sa.Boolean(), nullable=False),
-    sa.Column('has_box_office', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('account_id', 'season', 'person_id')
+    op.create_table(
+        "person_season_stats",
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("season", sa.Text(), nullable=False),
+        sa.Column("person_id", sa.BigInteger(), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("tickets", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("last_order_date", sa.Date(), nullable=False),
+        sa.Column("has_online", sa.Boolean(), nullable=False),
+        sa.Column("has_box_office", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "season", "person_id"),
     )
-    op.create_index('ix_person_season_stats_person', 'person_season_stats', ['account_id', 'person_id'],
-                    unique=False)
-    for name in ("marquee_refresh_purchase_facts.v2", "marquee_rebuild_purchase_facts.v2",
-                 "marquee_production_changed.v1"):
+    op.create_index("ix_person_season_stats_person", "person_season_stats", ["account_id", "person_id"], unique=False)
+    for name in (
+        "marquee_refresh_purchase_facts.v2",
+        "marquee_rebuild_purchase_facts.v2",
+        "marquee_production_changed.v1",
+    ):
         op.execute((SQL / f"{name}.sql").read_text())
     # Figures for data that already exists.
     op.execute(f"""INSERT INTO person_season_stats {SEASON_COLUMNS}{SEASON_SELECT}
@@ -60,5 +64,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS marquee_production_changed()")
     for name in ("marquee_refresh_purchase_facts.v1", "marquee_rebuild_purchase_facts.v1"):
         op.execute((SQL / f"{name}.sql").read_text())
-    op.drop_index('ix_person_season_stats_person', table_name='person_season_stats')
-    op.drop_table('person_season_stats')
+    op.drop_index("ix_person_season_stats_person", table_name="person_season_stats")
+    op.drop_table("person_season_stats")

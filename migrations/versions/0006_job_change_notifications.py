@@ -8,10 +8,11 @@ Create Date: 2026-11-24 07:50:00
 or message; PostgreSQL delivers it when the writing transaction commits. Job progress
 subscriptions wait for it instead of polling the row.
 """
+
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -12,12 +12,13 @@ before it reads (it waits), or waits for it and then its own trigger sees the co
 Events and productions are locked before persons, as by the event and production triggers, so
 the two cannot deadlock.
 """
+
 from pathlib import Path
 
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -16,14 +16,15 @@ more (left by an earlier tag delete or merge that missed scopes) are dropped fro
 named in a notice. The conversion below is this migration's own, frozen: the product reads
 documents only through ``domain.segments.rules``.
 """
+
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -37,9 +38,14 @@ TARGETS = {  # kind: (column, table, target column)
     "event": ("event_id", "event", "id"),
     "custom_field": ("custom_field_key", "custom_field_definition", "key"),
 }
-CONDITION_IDS = {"tag": ("tag_id", "tag"), "consent": ("consent_type_id", "consent_type"),
-                 "form": ("form_id", "form"), "distance": ("venue_id", "venue"),
-                 "segment": ("segment_id", "segment"), "custom_field": ("key", "custom_field")}
+CONDITION_IDS = {
+    "tag": ("tag_id", "tag"),
+    "consent": ("consent_type_id", "consent_type"),
+    "form": ("form_id", "form"),
+    "distance": ("venue_id", "venue"),
+    "segment": ("segment_id", "segment"),
+    "custom_field": ("key", "custom_field"),
+}
 SCOPE_IDS = {"production_ids": "production", "event_ids": "event", "genre_tag_ids": "tag", "label_tag_ids": "tag"}
 
 
@@ -115,6 +121,7 @@ def references(rule, scope):
         id_field = CONDITION_IDS.get(node.get("type"))
         if id_field and node.get(id_field[0]) is not None:
             found.append((id_field[1], node[id_field[0]]))
+
     walk(rule)
     for key, kind in SCOPE_IDS.items():
         found.extend((kind, value) for value in (scope or {}).get(key) or ())
@@ -123,30 +130,49 @@ def references(rule, scope):
 
 def upgrade() -> None:
     op.create_table(
-        'segment_reference',
-        sa.Column('account_id', sa.BigInteger(), nullable=False),
-        sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column('segment_id', sa.BigInteger(), nullable=False),
-        *[sa.Column(column, sa.Text() if kind == "custom_field" else sa.BigInteger(), nullable=True)
-          for kind, (column, _, _) in TARGETS.items()],
-        sa.CheckConstraint("num_nonnulls(" + ", ".join(c for c, _, _ in TARGETS.values()) + ") = 1",
-                           name="ck_segment_reference_one_target"),
-        sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['account_id', 'segment_id'], ['segment.account_id', 'segment.id'],
-                                name='fk_segment_reference_owner', ondelete='CASCADE'),
-        *[sa.ForeignKeyConstraint(['account_id', column], [f'{table}.account_id', f'{table}.{target}'],
-                                  name=f'fk_segment_reference_{kind}')
-          for kind, (column, table, target) in TARGETS.items()],
-        sa.PrimaryKeyConstraint('account_id', 'id'),
+        "segment_reference",
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("segment_id", sa.BigInteger(), nullable=False),
+        *[
+            sa.Column(column, sa.Text() if kind == "custom_field" else sa.BigInteger(), nullable=True)
+            for kind, (column, _, _) in TARGETS.items()
+        ],
+        sa.CheckConstraint(
+            "num_nonnulls(" + ", ".join(c for c, _, _ in TARGETS.values()) + ") = 1",
+            name="ck_segment_reference_one_target",
+        ),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["account_id", "segment_id"],
+            ["segment.account_id", "segment.id"],
+            name="fk_segment_reference_owner",
+            ondelete="CASCADE",
+        ),
+        *[
+            sa.ForeignKeyConstraint(
+                ["account_id", column],
+                [f"{table}.account_id", f"{table}.{target}"],
+                name=f"fk_segment_reference_{kind}",
+            )
+            for kind, (column, table, target) in TARGETS.items()
+        ],
+        sa.PrimaryKeyConstraint("account_id", "id"),
     )
-    op.create_index('ix_segment_reference_owner', 'segment_reference', ['account_id', 'segment_id'])
+    op.create_index("ix_segment_reference_owner", "segment_reference", ["account_id", "segment_id"])
     for kind, (column, _, _) in TARGETS.items():
-        op.create_index(f'ix_segment_reference_{kind}', 'segment_reference', ['account_id', column],
-                        postgresql_where=sa.text(f'{column} IS NOT NULL'))
+        op.create_index(
+            f"ix_segment_reference_{kind}",
+            "segment_reference",
+            ["account_id", column],
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
 
     conn = op.get_bind()
-    existing = {kind: {tuple(r) for r in conn.execute(text(f"SELECT account_id, {target} FROM {table}"))}
-                for kind, (_, table, target) in TARGETS.items()}
+    existing = {
+        kind: {tuple(r) for r in conn.execute(text(f"SELECT account_id, {target} FROM {table}"))}
+        for kind, (_, table, target) in TARGETS.items()
+    }
     rows = conn.execute(text("SELECT account_id, id, name, rules, scope FROM segment ORDER BY account_id, id")).all()
     for account_id, segment_id, name, rules, scope in rows:
         rules = to_v2(rules or {"all": []})
@@ -155,21 +181,32 @@ def upgrade() -> None:
             if scope and scope.get(key):
                 kept = [v for v in scope[key] if (account_id, v) in existing[kind]]
                 if kept != scope[key]:
-                    print(f"NOTICE: segment {segment_id} ({name!r}): {key} named deleted rows "
-                          f"{sorted(set(scope[key]) - set(kept))}; dropped")
+                    print(
+                        f"NOTICE: segment {segment_id} ({name!r}): {key} named deleted rows "
+                        f"{sorted(set(scope[key]) - set(kept))}; dropped"
+                    )
                 scope[key] = kept
-        conn.execute(text("UPDATE segment SET rules = CAST(:r AS jsonb), scope = CAST(:s AS jsonb), rules_version = 2 "
-                          "WHERE account_id = :a AND id = :id"),
-                     {"r": _json(rules), "s": _json(scope) if scope else None, "a": account_id, "id": segment_id})
-        refs = sorted({(kind, value) for kind, value in references(rules, scope)
-                       if (account_id, value) in existing[kind]}, key=repr)
+        conn.execute(
+            text(
+                "UPDATE segment SET rules = CAST(:r AS jsonb), scope = CAST(:s AS jsonb), rules_version = 2 "
+                "WHERE account_id = :a AND id = :id"
+            ),
+            {"r": _json(rules), "s": _json(scope) if scope else None, "a": account_id, "id": segment_id},
+        )
+        refs = sorted(
+            {(kind, value) for kind, value in references(rules, scope) if (account_id, value) in existing[kind]},
+            key=repr,
+        )
         if refs:
-            conn.execute(text("INSERT INTO segment_reference (account_id, segment_id, tag_id, referenced_segment_id, "
-                              "form_id, consent_type_id, venue_id, production_id, event_id, custom_field_key) "
-                              "VALUES (:a, :s, :tag, :segment, :form, :consent_type, :venue, :production, :event, "
-                              ":custom_field)"),
-                         [{"a": account_id, "s": segment_id, **{k: None for k in TARGETS}, kind: value}
-                          for kind, value in refs])
+            conn.execute(
+                text(
+                    "INSERT INTO segment_reference (account_id, segment_id, tag_id, referenced_segment_id, "
+                    "form_id, consent_type_id, venue_id, production_id, event_id, custom_field_key) "
+                    "VALUES (:a, :s, :tag, :segment, :form, :consent_type, :venue, :production, :event, "
+                    ":custom_field)"
+                ),
+                [{"a": account_id, "s": segment_id, **{k: None for k in TARGETS}, kind: value} for kind, value in refs],
+            )
 
 
 def _json(value) -> str:
@@ -181,7 +218,8 @@ def _json(value) -> str:
 def downgrade() -> None:
     conn = op.get_bind()
     for account_id, segment_id, rules in conn.execute(text("SELECT account_id, id, rules FROM segment")).all():
-        conn.execute(text("UPDATE segment SET rules = CAST(:r AS jsonb), rules_version = 1 "
-                          "WHERE account_id = :a AND id = :id"),
-                     {"r": _json(to_v1(rules or {"all": []})), "a": account_id, "id": segment_id})
-    op.drop_table('segment_reference')
+        conn.execute(
+            text("UPDATE segment SET rules = CAST(:r AS jsonb), rules_version = 1 WHERE account_id = :a AND id = :id"),
+            {"r": _json(to_v1(rules or {"all": []})), "a": account_id, "id": segment_id},
+        )
+    op.drop_table("segment_reference")

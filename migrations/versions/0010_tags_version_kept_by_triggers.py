@@ -9,12 +9,13 @@ hand at eight call sites, and a bulk load (COPY) never bumped it, so a process t
 the empty tree went on serving it. Statement-level triggers now bump it for every write to the
 tables the cached pictures are made of.
 """
+
 from pathlib import Path
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

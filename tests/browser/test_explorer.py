@@ -25,6 +25,7 @@ def test_the_explorer_works_offline_and_runs_a_query(server, browser, committed_
         else:  # no CDN, no fonts, nothing from outside
             elsewhere.append(route.request.url)
             route.abort()
+
     page.route("**/*", only_this_server)
     page.goto(f"{base}/graphql#token={token}")
     page.locator(".graphiql-execute-button").wait_for(timeout=20_000)

@@ -60,10 +60,19 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                                    "--disable-quic"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         yield b
         b.close()
 
@@ -72,20 +81,43 @@ def _seed(engine):
     with Session(engine, expire_on_commit=False) as session:
         account = accounts.create_account(session, name="Browser Venue")
         music = f.tag(session, account.id, "Muziek", show_on_form=True, label="Music", position=1)
-        jazz = f.tag(session, account.id, "Jazz", show_on_form=True, parent_id=music.id,
-                     description="Swing, bebop and more")
+        jazz = f.tag(
+            session, account.id, "Jazz", show_on_form=True, parent_id=music.id, description="Swing, bebop and more"
+        )
         dance = f.tag(session, account.id, "Dans", show_on_form=True, label="Dance", position=2)
         form = forms.preference_centre(session, account.id)
-        forms.update_form(session, account.id, form.id, forms.FormChanges(
-            title="Stay in touch", tags_title="What do you like?", tags_description="Pick as many as you like.",
-            tag_ids=(music.id, jazz.id, dance.id)))
+        forms.update_form(
+            session,
+            account.id,
+            form.id,
+            forms.FormChanges(
+                title="Stay in touch",
+                tags_title="What do you like?",
+                tags_description="Pick as many as you like.",
+                tag_ids=(music.id, jazz.id, dance.id),
+            ),
+        )
         newsletter = ConsentType(account_id=account.id, key="newsletter", name="Newsletter")
         session.add(newsletter)
         anna = f.person(session, account.id, first_name="Anna")
-        tags.attach(session, account.id, tag_ids=[dance.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                    source="person", actor=None)
-        tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                    source="staff", actor=None)
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[dance.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[anna.id],
+            source="person",
+            actor=None,
+        )
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[jazz.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[anna.id],
+            source="staff",
+            actor=None,
+        )
         session.commit()
         return account.id, anna.id, {"music": music.id, "jazz": jazz.id, "dance": dance.id}, newsletter.id
 
@@ -110,10 +142,18 @@ def test_person_reads_ticks_and_saves(server, browser, committed_engine):
     page.get_by_text("Your preferences are saved").wait_for()
 
     with Session(committed_engine) as session:
-        links = set(session.execute(select(PersonTag.tag_id, PersonTag.source).where(
-            PersonTag.account_id == account_id, PersonTag.person_id == person_id)).all())
-        consent = session.execute(select(PersonConsent.granted).where(
-            PersonConsent.account_id == account_id, PersonConsent.person_id == person_id)).scalar_one()
+        links = set(
+            session.execute(
+                select(PersonTag.tag_id, PersonTag.source).where(
+                    PersonTag.account_id == account_id, PersonTag.person_id == person_id
+                )
+            ).all()
+        )
+        consent = session.execute(
+            select(PersonConsent.granted).where(
+                PersonConsent.account_id == account_id, PersonConsent.person_id == person_id
+            )
+        ).scalar_one()
     assert links == {(tag_ids["jazz"], "person"), (tag_ids["jazz"], "staff")}
     assert consent is True
 
@@ -133,8 +173,9 @@ class _OldSigner(TimestampSigner):
 def test_expired_and_invalid_links_say_so(server, browser, committed_engine):
     runtime, base = server
     account_id, person_id, _, _ = _seed(committed_engine)
-    expired = PERSON_TOKEN_PREFIX + URLSafeTimedSerializer(runtime.settings.secret_key, salt=_SALT,
-                                                           signer=_OldSigner).dumps([account_id, person_id])
+    expired = PERSON_TOKEN_PREFIX + URLSafeTimedSerializer(
+        runtime.settings.secret_key, salt=_SALT, signer=_OldSigner
+    ).dumps([account_id, person_id])
     page = browser.new_page()
     page.goto(f"{base}/preferences#token={expired}")
     page.get_by_text("This link has expired").wait_for()

@@ -6,20 +6,23 @@ from domain.errors import ErrorCode, InputError
 from domain.tags.names import canonical, name_key, normalise, single_name, split_names
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("jazz", "JAZZ"),
-    ("  Muzyka   klasyczna  ", "MUZYKA KLASYCZNA"),
-    ("ąćęłńóśźż", "ACELNOSZZ"),
-    ("ĄĆĘŁŃÓŚŹŻ", "ACELNOSZZ"),
-    ("Zażółć gęślą jaźń", "ZAZOLC GESLA JAZN"),
-    ("a!b#c$d&e*f", "A_B_C_D_E_F"),
-    ("quote”and‚comma", "QUOTE_AND_COMMA"),
-    ("keep – ( [ { ) ] } _", "KEEP – ( [ { ) ] } _"),
-    ("dot.slash/dash-at@", "DOT_SLASH_DASH_AT_"),
-    ("café crème", "CAFÉ CRÈME"),
-    ("tab\tand\nnewline", "TAB AND NEWLINE"),
-    ("2024 season", "2024 SEASON"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("jazz", "JAZZ"),
+        ("  Muzyka   klasyczna  ", "MUZYKA KLASYCZNA"),
+        ("ąćęłńóśźż", "ACELNOSZZ"),
+        ("ĄĆĘŁŃÓŚŹŻ", "ACELNOSZZ"),
+        ("Zażółć gęślą jaźń", "ZAZOLC GESLA JAZN"),
+        ("a!b#c$d&e*f", "A_B_C_D_E_F"),
+        ("quote”and‚comma", "QUOTE_AND_COMMA"),
+        ("keep – ( [ { ) ] } _", "KEEP – ( [ { ) ] } _"),
+        ("dot.slash/dash-at@", "DOT_SLASH_DASH_AT_"),
+        ("café crème", "CAFÉ CRÈME"),
+        ("tab\tand\nnewline", "TAB AND NEWLINE"),
+        ("2024 season", "2024 SEASON"),
+    ],
+)
 def test_canonical_folding(typed, expected):
     assert canonical(typed) == expected
 

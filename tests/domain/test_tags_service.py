@@ -22,11 +22,28 @@ def counts(session, account_id, tag_id):
 def test_create_fields_and_defaults(session, account):
     category = tags.create_category(session, account.id, name="Genres")
     parent = f.tag(session, account.id, "Muziek")
-    tag = f.tag(session, account.id, "Jazz", category_id=category.id, parent_id=parent.id, note="internal",
-                description="Swing and bebop", show_on_form=True, visible_to_everyone=True, position=3,
-                show_on_website=True, starred=True, active=True)
-    assert (tag.label, tag.category_id, tag.parent_id, tag.note, tag.position) == ("Jazz", category.id, parent.id,
-                                                                                  "internal", 3)
+    tag = f.tag(
+        session,
+        account.id,
+        "Jazz",
+        category_id=category.id,
+        parent_id=parent.id,
+        note="internal",
+        description="Swing and bebop",
+        show_on_form=True,
+        visible_to_everyone=True,
+        position=3,
+        show_on_website=True,
+        starred=True,
+        active=True,
+    )
+    assert (tag.label, tag.category_id, tag.parent_id, tag.note, tag.position) == (
+        "Jazz",
+        category.id,
+        parent.id,
+        "internal",
+        3,
+    )
     assert tag.show_on_form and tag.show_on_website and tag.starred and tag.active and tag.visible_to_everyone
 
 
@@ -38,23 +55,50 @@ def test_names_are_unique_case_insensitively(session, account):
 
 
 def test_canonical_policy_applies_on_create(session, account):
-    created = tags.create_tags(session, account.id, tags.TagFields(names="muzyka łódź!, Jazz & Blues"), policy="canonical")
+    created = tags.create_tags(
+        session, account.id, tags.TagFields(names="muzyka łódź!, Jazz & Blues"), policy="canonical"
+    )
     assert [t.name for t in created] == ["MUZYKA LODZ_", "JAZZ _ BLUES"]
 
 
 def test_counts_are_exact_per_source_and_distinct(session, account):
     tag = f.tag(session, account.id, "Jazz")
     p1, p2, p3 = (f.person(session, account.id) for _ in range(3))
-    tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p1.id, p2.id],
-                source="staff", actor="staff:1")
-    tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p2.id, p3.id],
-                source="person", actor="person")
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[tag.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p1.id, p2.id],
+        source="staff",
+        actor="staff:1",
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[tag.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p2.id, p3.id],
+        source="person",
+        actor="person",
+    )
     assert counts(session, account.id, tag.id) == (3, 2, 2, 0)
     # attaching again changes nothing
-    assert tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p1.id],
-                       source="staff", actor="staff:1") == 0
-    tags.detach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p2.id],
-                sources=["staff"])
+    assert (
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[tag.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[p1.id],
+            source="staff",
+            actor="staff:1",
+        )
+        == 0
+    )
+    tags.detach(
+        session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p2.id], sources=["staff"]
+    )
     assert counts(session, account.id, tag.id) == (3, 2, 1, 0)
     tags.detach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p2.id], sources=None)
     assert counts(session, account.id, tag.id) == (2, 1, 1, 0)
@@ -65,8 +109,15 @@ def test_deleting_a_person_updates_counts(session, account):
 
     tag = f.tag(session, account.id, "Jazz")
     p1 = f.person(session, account.id)
-    tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p1.id],
-                source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[tag.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p1.id],
+        source="staff",
+        actor=None,
+    )
     delete_person(session, account.id, p1.id)
     assert counts(session, account.id, tag.id) == (0, 0, 0, 0)
 
@@ -74,8 +125,15 @@ def test_deleting_a_person_updates_counts(session, account):
 def test_recount_matches_trigger_counts(session, account):
     tag = f.tag(session, account.id, "Jazz")
     people = [f.person(session, account.id) for _ in range(4)]
-    tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON,
-                target_ids=[p.id for p in people], source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[tag.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p.id for p in people],
+        source="staff",
+        actor=None,
+    )
     before = counts(session, account.id, tag.id)
     tags.recount(session, account.id)
     assert counts(session, account.id, tag.id) == before == (4, 0, 4, 0)
@@ -85,14 +143,28 @@ def test_attach_refuses_foreign_or_unknown_targets(session, account, other_accou
     tag = f.tag(session, account.id, "Jazz")
     stranger = f.person(session, other_account.id)
     with pytest.raises(InputError) as caught:
-        tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[stranger.id],
-                    source="staff", actor=None)
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[tag.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[stranger.id],
+            source="staff",
+            actor=None,
+        )
     assert caught.value.problems[0].code is ErrorCode.NOT_FOUND
     foreign_tag = f.tag(session, other_account.id, "Rock")
     mine = f.person(session, account.id)
     with pytest.raises(InputError):
-        tags.attach(session, account.id, tag_ids=[foreign_tag.id], target=tags.TargetKind.PERSON, target_ids=[mine.id],
-                    source="staff", actor=None)
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[foreign_tag.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[mine.id],
+            source="staff",
+            actor=None,
+        )
     assert session.execute(select(PersonTag)).all() == []
 
 
@@ -113,19 +185,39 @@ def test_merge_moves_links_collapses_duplicates_reparents_and_repoints(session, 
     jazz2 = f.tag(session, account.id, "jazz music", show_on_form=True)
     sub = f.tag(session, account.id, "Bebop", parent_id=jazz2.id)
     p1, p2 = f.person(session, account.id), f.person(session, account.id)
-    tags.attach(session, account.id, tag_ids=[jazz.id, jazz2.id], target=tags.TargetKind.PERSON,
-                target_ids=[p1.id], source="staff", actor=None)
-    tags.attach(session, account.id, tag_ids=[jazz2.id], target=tags.TargetKind.PERSON, target_ids=[p2.id],
-                source="person", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id, jazz2.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p1.id],
+        source="staff",
+        actor=None,
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz2.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p2.id],
+        source="person",
+        actor=None,
+    )
     form = forms.create_form(session, account.id, forms.FormFields(title="F", tag_ids=(jazz2.id,)))
-    segment = segments.create_segment(session, account.id, name="s",
-                                      rules={"all": [{"type": "tag", "tag_id": jazz2.id}]},
-                                      scope={"genre_tag_ids": [jazz2.id], "label_tag_ids": [jazz.id, jazz2.id]})
+    segment = segments.create_segment(
+        session,
+        account.id,
+        name="s",
+        rules={"all": [{"type": "tag", "tag_id": jazz2.id}]},
+        scope={"genre_tag_ids": [jazz2.id], "label_tag_ids": [jazz.id, jazz2.id]},
+    )
     survivor = tags.merge_tags(session, account.id, tag_ids=[jazz2.id], into_id=jazz.id)
     assert survivor.id == jazz.id
     assert session.get(Tag, (account.id, jazz2.id)) is None
-    links = {(l.person_id, l.source) for l in session.execute(select(PersonTag).where(
-        PersonTag.account_id == account.id)).scalars()}
+    links = {
+        (l.person_id, l.source)
+        for l in session.execute(select(PersonTag).where(PersonTag.account_id == account.id)).scalars()
+    }
     assert links == {(p1.id, "staff"), (p2.id, "person")}
     assert counts(session, account.id, jazz.id) == (2, 1, 1, 0)
     session.refresh(sub)
@@ -156,8 +248,15 @@ def test_merge_parent_into_child_keeps_tree_sound(session, account):
 def test_rename_into_existing_name_merges(session, account):
     a, b = f.tag(session, account.id, "Jazz"), f.tag(session, account.id, "Blues")
     p = f.person(session, account.id)
-    tags.attach(session, account.id, tag_ids=[b.id], target=tags.TargetKind.PERSON, target_ids=[p.id],
-                source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[b.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p.id],
+        source="staff",
+        actor=None,
+    )
     survivor = tags.update_tag(session, account.id, b.id, tags.TagChanges(name="JAZZ"), policy="preserve")
     assert survivor.id == a.id
     assert counts(session, account.id, a.id)[0] == 1
@@ -166,8 +265,15 @@ def test_rename_into_existing_name_merges(session, account):
 def test_guarded_delete(session, account):
     tag = f.tag(session, account.id, "Old")
     p = f.person(session, account.id)
-    tags.attach(session, account.id, tag_ids=[tag.id], target=tags.TargetKind.PERSON, target_ids=[p.id],
-                source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[tag.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p.id],
+        source="staff",
+        actor=None,
+    )
     with pytest.raises(InputError) as caught:
         tags.delete_tag(session, account.id, tag.id)
     assert caught.value.problems[0].code is ErrorCode.CONFLICT

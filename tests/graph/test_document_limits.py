@@ -32,7 +32,8 @@ def test_each_fragment_is_measured_once():
     prepared = answered_within(30, lambda: prepare(doubling(40), None, Limits()))
     assert [e.message for e in prepared.errors] == [
         f"'anonymous' expands to {2**40 + 1} fields; at most 2000 are allowed (fragments count each time they "
-        "are spread)."]
+        "are spread)."
+    ]
 
 
 def test_exponential_fragments_are_refused_anonymously_before_anything_runs(gql, connection):
@@ -44,7 +45,8 @@ def test_exponential_fragments_are_refused_anonymously_before_anything_runs(gql,
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
     assert [e["message"] for e in response.json()["errors"]] == [
         f"'anonymous' expands to {2**40 + 1} fields; at most 2000 are allowed (fragments count each time they "
-        "are spread)."]
+        "are spread)."
+    ]
     assert statements.seen == []  # not even a token lookup
 
 
@@ -66,7 +68,8 @@ def test_repeated_fields_are_refused_before_validation(gql, connection):
         response = gql.post(query)
     assert response.status_code == 400
     assert [e["message"] for e in response.json()["errors"]] == [
-        "'anonymous' selects 'tagTree' 21 times at one place; at most 20 are allowed."]
+        "'anonymous' selects 'tagTree' 21 times at one place; at most 20 are allowed."
+    ]
     assert statements.seen == []
 
 
@@ -77,10 +80,12 @@ def test_repeats_count_what_execution_merges():
     assert prepare(once, None, Limits(max_repeats=1)).errors == []
     nested = "query { " + " ".join(["viewer { kind }"] * 3) + " }"
     assert [e.message for e in prepare(nested, None, Limits(max_repeats=2)).errors] == [
-        "'anonymous' selects 'viewer' 3 times at one place; at most 2 are allowed."]
+        "'anonymous' selects 'viewer' 3 times at one place; at most 2 are allowed."
+    ]
     merged_below = "query { a: viewer { kind kind } a: viewer { kind kind } }"
     assert [e.message for e in prepare(merged_below, None, Limits(max_repeats=3)).errors] == [
-        "'anonymous' selects 'kind' 4 times at one place; at most 3 are allowed."]
+        "'anonymous' selects 'kind' 4 times at one place; at most 3 are allowed."
+    ]
 
 
 def test_twenty_repeats_run(gql, account):
@@ -92,16 +97,21 @@ def test_twenty_repeats_run(gql, account):
 
 def test_fragment_cycles_are_refused_by_the_measure():
     query = "query { tagTree { ...A } } fragment A on Tag { children { ...B } } fragment B on Tag { ...A }"
-    assert [e.message for e in prepare(query, None, Limits()).errors] == [
-        "Cannot spread fragment 'A' within itself."]
+    assert [e.message for e in prepare(query, None, Limits()).errors] == ["Cannot spread fragment 'A' within itself."]
 
 
-@pytest.mark.parametrize(("query", "name", "message"), [
-    ("query A { viewer { kind } } query B { viewer { kind } }", None,
-     "The document holds several operations: choose one with operationName."),
-    ("query A { viewer { kind } }", "B", "Unknown operation named 'B'."),
-    ("fragment F on Viewer { kind }", None, "The document holds no operation."),
-])
+@pytest.mark.parametrize(
+    ("query", "name", "message"),
+    [
+        (
+            "query A { viewer { kind } } query B { viewer { kind } }",
+            None,
+            "The document holds several operations: choose one with operationName.",
+        ),
+        ("query A { viewer { kind } }", "B", "Unknown operation named 'B'."),
+        ("fragment F on Viewer { kind }", None, "The document holds no operation."),
+    ],
+)
 def test_the_operation_must_be_clear(gql, account, query, name, message):
     extra = {"operationName": name} if name else {}
     response = gql.post(query, token=account.admin_token, **extra)

@@ -54,17 +54,19 @@ class Query:
 
 
 def _schemas():
-    return (strawberry.Schema(query=Query),
-            strawberry.Schema(query=Query, execution_context_class=MarqueeExecutor))
+    return (strawberry.Schema(query=Query), strawberry.Schema(query=Query, execution_context_class=MarqueeExecutor))
 
 
-@pytest.mark.parametrize("query", [
-    "{ items { name count colour note } }",
-    "{ items { name required } }",
-    "{ items { missingOk } }",
-    "{ items { __typename name shout(times: 2) } }",
-    "{ items { n: name, c: count } }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ items { name count colour note } }",
+        "{ items { name required } }",
+        "{ items { missingOk } }",
+        "{ items { __typename name shout(times: 2) } }",
+        "{ items { n: name, c: count } }",
+    ],
+)
 def test_short_path_answers_like_graphql_core(query):
     regular, short = (schema.execute_sync(query) for schema in _schemas())
     assert short.data == regular.data
@@ -100,6 +102,7 @@ class SharedQuery:
         def build():
             BUILDS.append(key)
             return [Row(key, 1, Colour.RED, None, None if broken else "r")]
+
         return Box(items=Shared((key, broken), build))  # type: ignore[arg-type]
 
 
@@ -149,6 +152,5 @@ def test_without_a_document_key_nothing_is_shared():
     BUILDS.clear()
     schema = strawberry.Schema(query=SharedQuery, execution_context_class=MarqueeExecutor)
     for _ in range(2):
-        assert schema.execute_sync('{ box(key: "n") { items { name } } }').data == {
-            "box": {"items": [{"name": "n"}]}}
+        assert schema.execute_sync('{ box(key: "n") { items { name } } }').data == {"box": {"items": [{"name": "n"}]}}
     assert BUILDS == ["n", "n"]

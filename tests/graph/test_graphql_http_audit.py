@@ -34,8 +34,13 @@ def test_graphql_http_server_audits_pass(server, committed_engine):  # noqa: F81
         user = accounts.create_staff_user(session, account.id, email="admin@audit.test", role="admin")
         _, token = accounts.issue_token(session, account.id, kind="staff", staff_user_id=user.id)
         session.commit()
-    done = subprocess.run(["node", str(AUDIT / "audit.mjs"), f"{base}/graphql", token], capture_output=True,
-                          text=True, timeout=300, cwd=AUDIT)
+    done = subprocess.run(
+        ["node", str(AUDIT / "audit.mjs"), f"{base}/graphql", token],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=AUDIT,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     assert len(results) > 50

@@ -25,8 +25,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 def person_count(connection, account_id: int) -> int:
-    return connection.execute(text("select count(*) from person where account_id = :a"),
-                              {"a": account_id}).scalar_one()
+    return connection.execute(text("select count(*) from person where account_id = :a"), {"a": account_id}).scalar_one()
 
 
 class Statements:
@@ -59,8 +58,14 @@ def show(session, account):
     production = Production(account_id=account.id, title="Hamlet")
     session.add_all([venue, production])
     session.flush()
-    session.add(Event(account_id=account.id, production_id=production.id, venue_id=venue.id,
-                      starts_at=datetime(2030, 1, 1, 20, tzinfo=UTC)))
+    session.add(
+        Event(
+            account_id=account.id,
+            production_id=production.id,
+            venue_id=venue.id,
+            starts_at=datetime(2030, 1, 1, 20, tzinfo=UTC),
+        )
+    )
     session.flush()
     return production
 
@@ -97,9 +102,14 @@ def test_query_over_the_depth_limit_is_refused_before_anything_runs(gql, connect
         response = gql.post(query, token=account.admin_token)
     assert response.status_code == 400
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
-    assert response.json() == {"errors": [{
-        "message": "'anonymous' exceeds maximum operation depth of 12",
-        "locations": [{"line": 1, "column": query.index("id }") + 1}]}]}
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "'anonymous' exceeds maximum operation depth of 12",
+                "locations": [{"line": 1, "column": query.index("id }") + 1}],
+            }
+        ]
+    }
     assert statements.seen == []  # not even the token lookup: no resolver ran
 
 
@@ -136,19 +146,32 @@ def test_too_many_tokens_are_refused_before_anything_runs(gql, connection, accou
         response = gql.post(query, token=account.admin_token)
     assert response.status_code == 400
     assert [e["message"] for e in response.json()["errors"]] == [
-        "Syntax Error: Document contains more than 4000 tokens. Parsing aborted."]
+        "Syntax Error: Document contains more than 4000 tokens. Parsing aborted."
+    ]
     assert statements.seen == []
 
 
 # --- status codes and media types -----------------------------------------------------------------------
 
-PARSE_ERROR = {"errors": [{"message": "Syntax Error: Expected Name, found <EOF>.",
-                                         "locations": [{"line": 1, "column": 13}]}]}
-UNKNOWN_FIELD = {"errors": [{"message": "Cannot query field 'nope' on type 'Query'. Did you mean 'node'?",
-                                           "locations": [{"line": 1, "column": 3}]}]}
-BAD_VARIABLE = {"errors": [{
-    "message": "Variable '$f' has invalid value: Int cannot represent non-integer value: 'abc'",
-    "locations": [{"line": 1, "column": 7}]}]}
+PARSE_ERROR = {
+    "errors": [{"message": "Syntax Error: Expected Name, found <EOF>.", "locations": [{"line": 1, "column": 13}]}]
+}
+UNKNOWN_FIELD = {
+    "errors": [
+        {
+            "message": "Cannot query field 'nope' on type 'Query'. Did you mean 'node'?",
+            "locations": [{"line": 1, "column": 3}],
+        }
+    ]
+}
+BAD_VARIABLE = {
+    "errors": [
+        {
+            "message": "Variable '$f' has invalid value: Int cannot represent non-integer value: 'abc'",
+            "locations": [{"line": 1, "column": 7}],
+        }
+    ]
+}
 
 REQUEST_ERRORS = {
     "parse error": ("{ persons { ", {}, PARSE_ERROR),
@@ -180,9 +203,17 @@ def test_field_error_keeps_status_200(gql):
     response = gql.post("{ persons { totalCount } }", accept=GRAPHQL_RESPONSE)
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
-    assert response.json() == {"data": None, "errors": [{
-        "message": "authentication required: send 'Authorization: Bearer <token>'",
-        "locations": [{"line": 1, "column": 3}], "path": ["persons"], "extensions": {"code": "UNAUTHENTICATED"}}]}
+    assert response.json() == {
+        "data": None,
+        "errors": [
+            {
+                "message": "authentication required: send 'Authorization: Bearer <token>'",
+                "locations": [{"line": 1, "column": 3}],
+                "path": ["persons"],
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ],
+    }
 
 
 def test_success_uses_the_accepted_media_type(gql, account):
@@ -207,9 +238,15 @@ def test_get_with_a_query_works(gql, session, account):
     person = Person(account_id=account.id, first_name="Anna")
     session.add(person)
     session.flush()
-    response = _get(gql, {"query": "query One($id: ID!) { person(id: $id) { firstName } }",
-                          "variables": json.dumps({"id": to_global_id("Person", person.id)}),
-                          "operationName": "One"}, token=account.admin_token)
+    response = _get(
+        gql,
+        {
+            "query": "query One($id: ID!) { person(id: $id) { firstName } }",
+            "variables": json.dumps({"id": to_global_id("Person", person.id)}),
+            "operationName": "One",
+        },
+        token=account.admin_token,
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
     assert response.json() == {"data": {"person": {"firstName": "Anna"}}}
@@ -223,11 +260,15 @@ def test_get_with_a_parse_error_is_400(gql, account):
 
 GET_MUTATIONS = {
     "create": ({"query": 'mutation { createPerson(input: {email: "get@example.nl"}) { __typename } }'}),
-    "delete": ({"query": "mutation Del($id: ID!) { deletePerson(input: {id: $id}) { __typename } }",
-                "operationName": "Del"}),
-    "mutation picked from a mixed document": ({
-        "query": "query Q { viewer { kind } } mutation Del($id: ID!) { deletePerson(input: {id: $id}) { __typename } }",
-        "operationName": "Del"}),
+    "delete": (
+        {"query": "mutation Del($id: ID!) { deletePerson(input: {id: $id}) { __typename } }", "operationName": "Del"}
+    ),
+    "mutation picked from a mixed document": (
+        {
+            "query": "query Q { viewer { kind } } mutation Del($id: ID!) { deletePerson(input: {id: $id}) { __typename } }",
+            "operationName": "Del",
+        }
+    ),
 }
 
 
@@ -249,8 +290,9 @@ def test_get_with_a_mutation_is_refused_and_not_executed(gql, connection, accoun
     assert response.headers.get("allow") == "POST"
     assert "mutations are not allowed when using GET" in response.text
     assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in statements.seen)
-    assert connection.execute(text("select email from person where account_id = :a"),
-                              {"a": account.id}).scalars().all() == ["victim@example.nl"]
+    assert connection.execute(
+        text("select email from person where account_id = :a"), {"a": account.id}
+    ).scalars().all() == ["victim@example.nl"]
 
 
 # --- operations endpoints ----------------------------------------------------------------------------------
@@ -313,11 +355,19 @@ def test_every_request_writes_one_json_access_log_line(gql, account, caplog):
     import logging
 
     with caplog.at_level(logging.INFO, logger="marquee.access"):
-        gql.http.post("/graphql", json={"query": "query Who { viewer { kind } }", "operationName": "Who"},
-                      headers={"authorization": f"Bearer {account.admin_token}", "x-request-id": "req-42"})
+        gql.http.post(
+            "/graphql",
+            json={"query": "query Who { viewer { kind } }", "operationName": "Who"},
+            headers={"authorization": f"Bearer {account.admin_token}", "x-request-id": "req-42"},
+        )
     [record] = [r for r in caplog.records if r.name == "marquee.access"]
     assert (record.request_id, record.method, record.path, record.operation, record.status) == (
-        "req-42", "POST", "/graphql", "Who", 200)
+        "req-42",
+        "POST",
+        "/graphql",
+        "Who",
+        200,
+    )
     assert record.duration_ms > 0
     from marquee.logs import JsonFormatter
 
@@ -346,14 +396,25 @@ def test_introspection_can_be_turned_off(closed, connection, account):
     with Statements(connection) as statements:
         response = closed.post(INTROSPECTION, token=account.admin_token)
     assert response.status_code == 400
-    assert response.json() == {"errors": [
-        {"message": "GraphQL introspection has been disabled, but the requested query contained the field "
-                    "'__schema'.", "locations": [{"line": 1, "column": 3}]},
-        {"message": "GraphQL introspection has been disabled, but the requested query contained the field "
-                    "'queryType'.", "locations": [{"line": 1, "column": 14}]},
-        {"message": "GraphQL introspection has been disabled, but the requested query contained the field "
-                    "'__type'.", "locations": [{"line": 1, "column": 35}]},
-    ]}
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "GraphQL introspection has been disabled, but the requested query contained the field "
+                "'__schema'.",
+                "locations": [{"line": 1, "column": 3}],
+            },
+            {
+                "message": "GraphQL introspection has been disabled, but the requested query contained the field "
+                "'queryType'.",
+                "locations": [{"line": 1, "column": 14}],
+            },
+            {
+                "message": "GraphQL introspection has been disabled, but the requested query contained the field "
+                "'__type'.",
+                "locations": [{"line": 1, "column": 35}],
+            },
+        ]
+    }
     assert only_authentication(statements.seen)  # the token lookup, and no resolver ran
 
 

@@ -35,8 +35,13 @@ def _connect(gql, token: str | None):
 def _subscribe(ws, init: dict, job_id: int) -> None:
     ws.send_json(init)
     assert receive(ws)["type"] == "connection_ack"
-    ws.send_json({"id": "1", "type": "subscribe",
-                  "payload": {"query": SUBSCRIBE, "variables": {"id": to_global_id("Job", job_id)}}})
+    ws.send_json(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": SUBSCRIBE, "variables": {"id": to_global_id("Job", job_id)}},
+        }
+    )
 
 
 @pytest.fixture()
@@ -70,7 +75,10 @@ def _stream_a_job(client, engine, token: str, job_id: int) -> None:
         assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "running"
         jobs_state.report_progress(engine, job_id, 0.5, "half way", force=True)
         assert receive(ws)["payload"]["data"]["jobProgress"] == {
-            "status": "running", "progress": 0.5, "progressMessage": "half way"}
+            "status": "running",
+            "progress": 0.5,
+            "progressMessage": "half way",
+        }
         jobs_state.finish_job(engine, job_id, {"ok": True})
         assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "succeeded"
         assert receive(ws) == {"id": "1", "type": "complete"}
@@ -98,8 +106,9 @@ def test_without_a_listening_connection_the_subscription_polls(committed, commit
     from marquee.notifications import Listener
 
     client, runtime, account, job_id = committed
-    unreachable = Listener(make_url("postgresql://postgres@127.0.0.1:9/none"), jobs_state.JOB_CHANNEL,
-                           retry_seconds=0.2)
+    unreachable = Listener(
+        make_url("postgresql://postgres@127.0.0.1:9/none"), jobs_state.JOB_CHANNEL, retry_seconds=0.2
+    )
     monkeypatch.setattr(runtime, "listener", lambda channel: unreachable)
     monkeypatch.setattr(jobs_schema, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(jobs_schema, "RECHECK_SECONDS", 30.0)
@@ -149,8 +158,9 @@ def test_a_subscription_ends_when_its_token_is_revoked(committed, committed_engi
         _subscribe(ws, init, job_id)
         assert receive(ws)["payload"]["data"]["jobProgress"]["status"] == "queued"
         with Session(committed_engine) as session:
-            token_id = session.execute(text("SELECT id FROM api_token WHERE staff_user_id = :u"),
-                                       {"u": account.admin.id}).scalar_one()
+            token_id = session.execute(
+                text("SELECT id FROM api_token WHERE staff_user_id = :u"), {"u": account.admin.id}
+            ).scalar_one()
             accounts.revoke_token(session, account.id, token_id)
             session.commit()
         jobs_state.start_job(committed_engine, job_id)  # a change wakes the subscription

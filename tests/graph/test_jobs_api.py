@@ -27,8 +27,11 @@ def test_admin_starts_a_job_and_polls_it(gql, account, broker):
     raw = broker.client.lrange(f"{broker.namespace}:marquee", 0, -1) or []
     messages = [json.loads(broker.client.hget(f"{broker.namespace}:marquee.msgs", m)) for m in raw]
     assert [m["actor_name"] for m in messages] == ["marquee.load_demo_data"]
-    r = gql("query($id: ID!) { job(id: $id) { status } jobs(first: 5) { edges { node { id } } } }",
-            {"id": job["id"]}, token=account.viewer_token)
+    r = gql(
+        "query($id: ID!) { job(id: $id) { status } jobs(first: 5) { edges { node { id } } } }",
+        {"id": job["id"]},
+        token=account.viewer_token,
+    )
     assert r["data"]["job"] == {"status": "queued"}
     assert [e["node"]["id"] for e in r["data"]["jobs"]["edges"]] == [job["id"]]
 
@@ -51,8 +54,9 @@ def test_demo_data_is_refused_at_once_for_an_account_with_persons(gql, session, 
     assert r["data"]["loadDemoData"]["errors"] == [{"code": "CONFLICT", "path": ["input"]}]
     from sqlalchemy import text
 
-    assert connection.execute(text("select count(*) from job where account_id = :a"),
-                              {"a": account.id}).scalar_one() == 0
+    assert (
+        connection.execute(text("select count(*) from job where account_id = :a"), {"a": account.id}).scalar_one() == 0
+    )
     assert broker.client.lrange(f"{broker.namespace}:marquee", 0, -1) == []
 
 

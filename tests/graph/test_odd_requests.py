@@ -17,8 +17,14 @@ from tests.graph.test_http_protocol import GRAPHQL_RESPONSE
 CREATE = "mutation($i: CreatePersonInput!) { createPerson(input: $i) { __typename } }"
 
 
-def post_raw(gql, body: bytes, *, content_type: str = "application/json", accept: str = GRAPHQL_RESPONSE,
-             token: str | None = None):
+def post_raw(
+    gql,
+    body: bytes,
+    *,
+    content_type: str = "application/json",
+    accept: str = GRAPHQL_RESPONSE,
+    token: str | None = None,
+):
     headers = {"content-type": content_type, "accept": accept}
     if token:
         headers["authorization"] = f"Bearer {token}"
@@ -47,12 +53,20 @@ def test_an_operation_name_that_is_not_text_is_a_400(gql, name):
     assert message == "The GraphQL operation's `operationName` must be a string or null, if provided."
 
 
-@pytest.mark.parametrize(("body", "content_type", "status", "message"), [
-    (b"{not json", "application/json", 400, "Unable to parse request body as JSON"),
-    (b'{"variables": {}}', "application/json", 400, "No GraphQL query found in the request"),
-    (b'{"query": 5}', "application/json", 400, "The GraphQL operation's `query` must be a string or null, if provided."),
-    (b'{"query": "{ viewer { kind } }"}', "text/plain", 415, "Send the request as application/json."),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"{not json", "application/json", 400, "Unable to parse request body as JSON"),
+        (b'{"variables": {}}', "application/json", 400, "No GraphQL query found in the request"),
+        (
+            b'{"query": 5}',
+            "application/json",
+            400,
+            "The GraphQL operation's `query` must be a string or null, if provided.",
+        ),
+        (b'{"query": "{ viewer { kind } }"}', "text/plain", 415, "Send the request as application/json."),
+    ],
+)
 def test_request_errors_are_graphql_json(gql, body, content_type, status, message):
     for accept in (GRAPHQL_RESPONSE, "application/json"):
         got = error_of(post_raw(gql, body, content_type=content_type, accept=accept))
@@ -61,43 +75,63 @@ def test_request_errors_are_graphql_json(gql, body, content_type, status, messag
 
 
 def test_a_get_mutation_is_a_graphql_json_405(gql, account):
-    response = gql.http.get("/graphql", params={"query": "mutation { ensurePreferenceCentre { __typename } }"},
-                            headers={"accept": GRAPHQL_RESPONSE, "authorization": f"Bearer {account.admin_token}"})
+    response = gql.http.get(
+        "/graphql",
+        params={"query": "mutation { ensurePreferenceCentre { __typename } }"},
+        headers={"accept": GRAPHQL_RESPONSE, "authorization": f"Bearer {account.admin_token}"},
+    )
     status, media, code, _ = error_of(response)
     assert (status, media, code) == (405, GRAPHQL_RESPONSE, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == "POST"
 
 
-@pytest.mark.parametrize("variables", [
-    {"i": {"email": "a\x00b@example.nl"}},
-    {"i": {"firstName": "An\x00na"}},
-    {"i": {"customFields": {"note\x00": "x"}}},
-    {"i": {"customFields": {"note": ["ok", "n\x00"]}}},
-])
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"i": {"email": "a\x00b@example.nl"}},
+        {"i": {"firstName": "An\x00na"}},
+        {"i": {"customFields": {"note\x00": "x"}}},
+        {"i": {"customFields": {"note": ["ok", "n\x00"]}}},
+    ],
+)
 def test_nul_characters_in_variables_are_refused_before_anything_runs(gql, connection, account, variables):
     response = gql.post(CREATE, variables, token=account.admin_token)
     status, _, code, message = error_of(response)
     assert (status, code) == (400, "BAD_USER_INPUT")
     assert message.startswith("Variable '$i' has an invalid value at 'i.")
     assert message.endswith("text must not contain NUL characters.")
-    assert connection.execute(text("select count(*) from person where account_id = :a"),
-                              {"a": account.id}).scalar_one() == 0
+    assert (
+        connection.execute(text("select count(*) from person where account_id = :a"), {"a": account.id}).scalar_one()
+        == 0
+    )
 
 
-@pytest.mark.parametrize("field", ["persons(search: $s) { totalCount }", "tags(filter: {search: $s}) { totalCount }",
-                                   "segments(search: $s) { pageInfo { hasNextPage } }"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "persons(search: $s) { totalCount }",
+        "tags(filter: {search: $s}) { totalCount }",
+        "segments(search: $s) { pageInfo { hasNextPage } }",
+    ],
+)
 def test_nul_characters_in_filters_are_refused(gql, account, field):
     response = gql.post("query($s: String) { %s }" % field, {"s": "x\x00"}, token=account.admin_token)
     assert error_of(response)[:3] == (400, GRAPHQL_RESPONSE, "BAD_USER_INPUT")
 
 
 def test_nul_characters_and_infinite_numbers_in_literals_are_refused(gql, account):
-    response = gql.post('mutation { createPerson(input: {firstName: "a\\u0000"}) { __typename } }',
-                        token=account.admin_token)
-    assert error_of(response) == (400, GRAPHQL_RESPONSE, "BAD_USER_INPUT",
-                                  "A text value must not contain NUL characters.")
-    response = gql.post('mutation { createPerson(input: {latitude: 1e400, longitude: 1}) { __typename } }',
-                        token=account.admin_token)
+    response = gql.post(
+        'mutation { createPerson(input: {firstName: "a\\u0000"}) { __typename } }', token=account.admin_token
+    )
+    assert error_of(response) == (
+        400,
+        GRAPHQL_RESPONSE,
+        "BAD_USER_INPUT",
+        "A text value must not contain NUL characters.",
+    )
+    response = gql.post(
+        "mutation { createPerson(input: {latitude: 1e400, longitude: 1}) { __typename } }", token=account.admin_token
+    )
     assert error_of(response) == (400, GRAPHQL_RESPONSE, "BAD_USER_INPUT", "The number 1e400 is not finite.")
 
 
@@ -106,10 +140,15 @@ def test_huge_custom_numbers_get_a_typed_error(gql, session, account):
 
     session.add(CustomFieldDefinition(account_id=account.id, key="seats", label="Seats", type="number"))
     session.flush()
-    body = gql(CREATE.replace("__typename", "__typename ... on CreatePersonFailure { errors { code path } }"),
-               {"i": {"firstName": "A", "customFields": {"seats": 1e300}}}, token=account.admin_token)
-    assert body["data"]["createPerson"] == {"__typename": "CreatePersonFailure", "errors": [
-        {"code": "INVALID", "path": ["input", "customFields", "seats"]}]}
+    body = gql(
+        CREATE.replace("__typename", "__typename ... on CreatePersonFailure { errors { code path } }"),
+        {"i": {"firstName": "A", "customFields": {"seats": 1e300}}},
+        token=account.admin_token,
+    )
+    assert body["data"]["createPerson"] == {
+        "__typename": "CreatePersonFailure",
+        "errors": [{"code": "INVALID", "path": ["input", "customFields", "seats"]}],
+    }
 
 
 def test_deeply_nested_variables_are_refused(gql, account):
@@ -122,11 +161,14 @@ def test_deeply_nested_variables_are_refused(gql, account):
     assert message == "Variable '$i' is nested deeper than 100 levels."
 
 
-@pytest.mark.parametrize("cursor", [
-    base64.urlsafe_b64encode(("[" * 5000 + "]" * 5000).encode()).decode(),
-    base64.urlsafe_b64encode(b'[[1], {"a": 2}]').decode(),
-    "x" * 5000,
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(("[" * 5000 + "]" * 5000).encode()).decode(),
+        base64.urlsafe_b64encode(b'[[1], {"a": 2}]').decode(),
+        "x" * 5000,
+    ],
+)
 def test_odd_cursors_are_typed_errors(gql, account, cursor):
     body = gql("query($c: String) { persons(after: $c) { totalCount } }", {"c": cursor}, token=account.admin_token)
     assert body["errors"][0]["extensions"]["code"] == "INVALID"
@@ -136,9 +178,10 @@ def test_odd_cursors_are_typed_errors(gql, account, cursor):
 def test_production_answers_without_suggestions(gql, runtime, account):
     runtime.settings = dataclasses.replace(runtime.settings, environment="production")
     body = gql.post("{ viewr { kind } }", token=account.admin_token).json()
-    assert body == {"errors": [{"message": "Cannot query field 'viewr' on type 'Query'.",
-                                "locations": [{"line": 1, "column": 3}]}]}
-    body = gql.post('query { persons(sort: {field: EMAL}) { totalCount } }', token=account.admin_token).json()
+    assert body == {
+        "errors": [{"message": "Cannot query field 'viewr' on type 'Query'.", "locations": [{"line": 1, "column": 3}]}]
+    }
+    body = gql.post("query { persons(sort: {field: EMAL}) { totalCount } }", token=account.admin_token).json()
     assert "Did you mean" not in json.dumps(body)
 
 
@@ -148,8 +191,9 @@ def test_a_refused_second_mutation_keeps_the_first_ones_answer(gql, connection, 
     body = gql(query, token=account.marketer_token)
     assert body["data"] == {"createPerson": {"__typename": "CreatePersonSuccess"}, "loadDemoData": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert connection.execute(text("select email from person where account_id = :a"),
-                              {"a": account.id}).scalars().all() == ["first@example.nl"]
+    assert connection.execute(
+        text("select email from person where account_id = :a"), {"a": account.id}
+    ).scalars().all() == ["first@example.nl"]
 
 
 def test_a_body_that_does_not_arrive_in_time_is_a_408():

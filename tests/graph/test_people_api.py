@@ -59,13 +59,21 @@ def pk_of(global_id: str) -> int:
 
 def rows(connection, account_id: int) -> list[dict]:
     """Every person row of the account, as plain values (the database, not a session cache)."""
-    return [dict(r) for r in connection.execute(
-        text("select * from person where account_id = :a order by id"), {"a": account_id}).mappings()]
+    return [
+        dict(r)
+        for r in connection.execute(
+            text("select * from person where account_id = :a order by id"), {"a": account_id}
+        ).mappings()
+    ]
 
 
 def failure(kind: str, *errors: tuple[str, str, list[str]]) -> dict:
-    return {kind: {"__typename": f"{kind[0].upper()}{kind[1:]}Failure",
-                   "errors": [{"code": c, "message": m, "path": p} for c, m, p in errors]}}
+    return {
+        kind: {
+            "__typename": f"{kind[0].upper()}{kind[1:]}Failure",
+            "errors": [{"code": c, "message": m, "path": p} for c, m, p in errors],
+        }
+    }
 
 
 def today() -> date:
@@ -74,18 +82,35 @@ def today() -> date:
 
 @pytest.fixture()
 def custom_fields(session, account):
-    for key, kind, choices in (("shoeSize", "number", []), ("vip", "boolean", []), ("seat", "choice", ["aisle", "window"]),
-                               ("memberSince", "date", []), ("note", "text", [])):
+    for key, kind, choices in (
+        ("shoeSize", "number", []),
+        ("vip", "boolean", []),
+        ("seat", "choice", ["aisle", "window"]),
+        ("memberSince", "date", []),
+        ("note", "text", []),
+    ):
         session.add(CustomFieldDefinition(account_id=account.id, key=key, label=key, type=kind, choices=choices))
     session.flush()
 
 
 @pytest.fixture()
 def anna(session, account, custom_fields) -> Person:
-    person = Person(account_id=account.id, email="Anna@Example.nl", first_name="Anna", last_name="Jansen",
-                    gender="female", birth_date=date(1990, 5, 17), language="nl", address="Kade 1",
-                    postal_code="1012AB", city="Amsterdam", country="NL", latitude=52.37, longitude=4.89,
-                    custom_fields={"shoeSize": 38, "vip": True, "note": "keep"})
+    person = Person(
+        account_id=account.id,
+        email="Anna@Example.nl",
+        first_name="Anna",
+        last_name="Jansen",
+        gender="female",
+        birth_date=date(1990, 5, 17),
+        language="nl",
+        address="Kade 1",
+        postal_code="1012AB",
+        city="Amsterdam",
+        country="NL",
+        latitude=52.37,
+        longitude=4.89,
+        custom_fields={"shoeSize": 38, "vip": True, "note": "keep"},
+    )
     session.add(person)
     session.flush()
     return person
@@ -95,27 +120,55 @@ def anna(session, account, custom_fields) -> Person:
 
 
 def test_create_person_stores_clean_values(gql, connection, account, custom_fields):
-    r = gql(CREATE, {"i": {"email": "  bram@example.nl ", "firstName": " Bram ", "lastName": "de Vries",
-                           "gender": "MALE", "birthDate": "1985-03-02", "language": "en-GB", "address": "Dam 1",
-                           "postalCode": "1012JS", "city": "Amsterdam", "country": "nl", "latitude": 52.373,
-                           "longitude": 4.892, "customFields": {"shoeSize": 44, "seat": "aisle",
-                                                                "memberSince": "2020-01-31"}}},
-            token=account.marketer_token)
+    r = gql(
+        CREATE,
+        {
+            "i": {
+                "email": "  bram@example.nl ",
+                "firstName": " Bram ",
+                "lastName": "de Vries",
+                "gender": "MALE",
+                "birthDate": "1985-03-02",
+                "language": "en-GB",
+                "address": "Dam 1",
+                "postalCode": "1012JS",
+                "city": "Amsterdam",
+                "country": "nl",
+                "latitude": 52.373,
+                "longitude": 4.892,
+                "customFields": {"shoeSize": 44, "seat": "aisle", "memberSince": "2020-01-31"},
+            }
+        },
+        token=account.marketer_token,
+    )
     person = r["data"]["createPerson"]["person"]
     assert r["data"]["createPerson"]["__typename"] == "CreatePersonSuccess"
     assert {k: v for k, v in person.items() if k not in ("id", "createdAt", "updatedAt")} == {
-        "email": "bram@example.nl", "firstName": "Bram", "lastName": "de Vries", "gender": "MALE",
-        "birthDate": "1985-03-02", "language": "en-GB", "address": "Dam 1", "postalCode": "1012JS",
-        "city": "Amsterdam", "country": "NL", "latitude": 52.373, "longitude": 4.892,
-        "customFields": {"shoeSize": 44, "seat": "aisle", "memberSince": "2020-01-31"}}
+        "email": "bram@example.nl",
+        "firstName": "Bram",
+        "lastName": "de Vries",
+        "gender": "MALE",
+        "birthDate": "1985-03-02",
+        "language": "en-GB",
+        "address": "Dam 1",
+        "postalCode": "1012JS",
+        "city": "Amsterdam",
+        "country": "NL",
+        "latitude": 52.373,
+        "longitude": 4.892,
+        "customFields": {"shoeSize": 44, "seat": "aisle", "memberSince": "2020-01-31"},
+    }
     [row] = rows(connection, account.id)
     assert gid(row["id"]) == person["id"]
     assert (row["email"], row["first_name"], row["country"], row["gender"]) == ("bram@example.nl", "Bram", "NL", "male")
 
 
 def test_empty_strings_are_stored_as_null(gql, connection, account):
-    r = gql(CREATE, {"i": {"email": "  ", "firstName": "", "lastName": "Jansen", "city": "Leiden"}},
-            token=account.admin_token)
+    r = gql(
+        CREATE,
+        {"i": {"email": "  ", "firstName": "", "lastName": "Jansen", "city": "Leiden"}},
+        token=account.admin_token,
+    )
     person = r["data"]["createPerson"]["person"]
     assert (person["email"], person["firstName"], person["city"]) == (None, None, "Leiden")
 
@@ -123,22 +176,39 @@ def test_empty_strings_are_stored_as_null(gql, connection, account):
 @pytest.mark.parametrize("values", [{}, {"city": "Leiden"}, {"email": " ", "firstName": "\u200b"}])
 def test_a_person_needs_an_email_or_a_name(gql, connection, account, values):
     r = gql(CREATE, {"i": values}, token=account.admin_token)
-    assert r["data"]["createPerson"] == failure("createPerson", (
-        "REQUIRED", "a person needs an e-mail address or a name", ["input", "email"]))["createPerson"]
+    assert (
+        r["data"]["createPerson"]
+        == failure("createPerson", ("REQUIRED", "a person needs an e-mail address or a name", ["input", "email"]))[
+            "createPerson"
+        ]
+    )
     assert rows(connection, account.id) == []
 
 
 def test_an_update_cannot_leave_a_person_without_email_and_name(gql, connection, account, anna):
-    r = gql(UPDATE, {"i": {"id": gid(anna.id), "email": None, "firstName": None, "lastName": " "}},
-            token=account.admin_token)
+    r = gql(
+        UPDATE,
+        {"i": {"id": gid(anna.id), "email": None, "firstName": None, "lastName": " "}},
+        token=account.admin_token,
+    )
     assert r["data"]["updatePerson"]["errors"][0]["code"] == "REQUIRED"
 
 
 def test_update_changes_only_given_fields_null_clears_custom_fields_merge(gql, connection, account, anna):
     before = rows(connection, account.id)[0]
-    r = gql(UPDATE, {"i": {"id": gid(anna.id), "firstName": "Anneke", "lastName": None, "gender": None,
-                           "customFields": {"shoeSize": 39, "vip": None, "seat": "window"}}},
-            token=account.marketer_token)
+    r = gql(
+        UPDATE,
+        {
+            "i": {
+                "id": gid(anna.id),
+                "firstName": "Anneke",
+                "lastName": None,
+                "gender": None,
+                "customFields": {"shoeSize": 39, "vip": None, "seat": "window"},
+            }
+        },
+        token=account.marketer_token,
+    )
     assert r["data"]["updatePerson"]["__typename"] == "UpdatePersonSuccess", r
     after = rows(connection, account.id)[0]
     changed = {k for k in before if before[k] != after[k]}
@@ -153,8 +223,9 @@ def test_update_changes_only_given_fields_null_clears_custom_fields_merge(gql, c
 
 def test_update_clears_coordinates_together(gql, connection, account, anna):
     r = gql(UPDATE, {"i": {"id": gid(anna.id), "latitude": None}}, token=account.admin_token)
-    assert r["data"] == failure("updatePerson",
-                                ("INVALID", "latitude and longitude go together", ["input", "latitude"]))
+    assert r["data"] == failure(
+        "updatePerson", ("INVALID", "latitude and longitude go together", ["input", "latitude"])
+    )
     assert (rows(connection, account.id)[0]["latitude"], rows(connection, account.id)[0]["longitude"]) == (52.37, 4.89)
     r = gql(UPDATE, {"i": {"id": gid(anna.id), "latitude": None, "longitude": None}}, token=account.admin_token)
     person = r["data"]["updatePerson"]["person"]
@@ -172,8 +243,12 @@ def test_update_without_changes_keeps_updated_at(gql, connection, account, anna)
 @pytest.mark.parametrize("look_alike", ["anna\u200b@example.nl", "ANNA@EXAMPLE.NL", "\uff41nna@example.nl"])
 def test_look_alike_addresses_are_duplicates(gql, account, anna, look_alike):
     r = gql(CREATE, {"i": {"email": look_alike}}, token=account.admin_token)
-    assert r["data"]["createPerson"] == failure("createPerson", (
-        "DUPLICATE", "another person already has this e-mail address", ["input", "email"]))["createPerson"]
+    assert (
+        r["data"]["createPerson"]
+        == failure("createPerson", ("DUPLICATE", "another person already has this e-mail address", ["input", "email"]))[
+            "createPerson"
+        ]
+    )
 
 
 def test_update_own_email_in_other_case_is_not_a_duplicate(gql, connection, account, anna):
@@ -187,28 +262,43 @@ def test_delete_person_removes_everything_that_hangs_on_them(gql, session, conne
     production = Production(account_id=account.id, title="Show")
     session.add_all([consent, venue, production])
     session.flush()
-    show = Event(account_id=account.id, production_id=production.id, venue_id=venue.id,
-                 starts_at=datetime(2030, 1, 1, tzinfo=UTC))
-    order = Order(account_id=account.id, person_id=anna.id, channel="online",
-                  created_at=datetime(2029, 1, 1, tzinfo=UTC))
-    session.add_all([show, order, PersonConsent(account_id=account.id, person_id=anna.id,
-                                                consent_type_id=consent.id, granted=True),
-                     PersonIdentity(account_id=account.id, person_id=anna.id, source="ticketing", external_id="T1"),
-                     Subscription(account_id=account.id, person_id=anna.id, name="Abo", valid_from=date(2029, 1, 1))])
+    show = Event(
+        account_id=account.id,
+        production_id=production.id,
+        venue_id=venue.id,
+        starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    order = Order(
+        account_id=account.id, person_id=anna.id, channel="online", created_at=datetime(2029, 1, 1, tzinfo=UTC)
+    )
+    session.add_all(
+        [
+            show,
+            order,
+            PersonConsent(account_id=account.id, person_id=anna.id, consent_type_id=consent.id, granted=True),
+            PersonIdentity(account_id=account.id, person_id=anna.id, source="ticketing", external_id="T1"),
+            Subscription(account_id=account.id, person_id=anna.id, name="Abo", valid_from=date(2029, 1, 1)),
+        ]
+    )
     session.flush()
-    session.add(Ticket(account_id=account.id, order_id=order.id, event_id=show.id, person_id=anna.id,
-                       price=Decimal("25.00")))
+    session.add(
+        Ticket(account_id=account.id, order_id=order.id, event_id=show.id, person_id=anna.id, price=Decimal("25.00"))
+    )
     session.flush()
 
     r = gql(DELETE, {"i": {"id": gid(anna.id)}}, token=account.admin_token)
-    assert r == {"data": {"deletePerson": {"__typename": "DeletePersonSuccess", "deletedId": gid(anna.id)}},
-                 "_status": 200}
+    assert r == {
+        "data": {"deletePerson": {"__typename": "DeletePersonSuccess", "deletedId": gid(anna.id)}},
+        "_status": 200,
+    }
     for table in ("person", "person_consent", "person_identity", "subscription", "orders", "ticket"):
-        left = connection.execute(text(f"select count(*) from {table} where account_id = :a"),
-                                  {"a": account.id}).scalar_one()
+        left = connection.execute(
+            text(f"select count(*) from {table} where account_id = :a"), {"a": account.id}
+        ).scalar_one()
         assert left == 0, table
-    assert gql("query($id: ID!) { person(id: $id) { id } }", {"id": gid(anna.id)},
-               token=account.admin_token)["data"] == {"person": None}
+    assert gql("query($id: ID!) { person(id: $id) { id } }", {"id": gid(anna.id)}, token=account.admin_token)[
+        "data"
+    ] == {"person": None}
     # Deleting again: the id no longer exists.
     r = gql(DELETE, {"i": {"id": gid(anna.id)}}, token=account.admin_token)
     assert r["data"] == failure("deletePerson", ("NOT_FOUND", "person not found", ["input", "id"]))
@@ -219,71 +309,167 @@ def test_delete_person_removes_everything_that_hangs_on_them(gql, session, conne
 LONG = "x" * 201
 
 BAD_CREATE = {
-    "list of addresses": ({"email": "a,b@c.de"}, [("INVALID_EMAIL", "'a,b@c.de' is not a valid e-mail address: The "
-                                                  "email address contains invalid characters before the @-sign: ','.",
-                                                  ["input", "email"])]),
-    "address in angle brackets": ({"email": "<a@b.cd>"}, [(
-        "INVALID_EMAIL", "'<a@b.cd>' is not a valid e-mail address: A display name and angle brackets around the "
-        "email address are not permitted here.", ["input", "email"])]),
-    "two dots in the domain": ({"email": "a@b..c"}, [(
-        "INVALID_EMAIL", "'a@b..c' is not a valid e-mail address: An email address cannot have two periods in a row.",
-        ["input", "email"])]),
-    "Cyrillic letter in the local part": ({"email": "\u0430nna@example.nl"}, [(
-        "INVALID_EMAIL", "'\u0430nna@example.nl' is not a valid e-mail address: Internationalized characters before "
-        "the @-sign are not supported: '\u0430'.", ["input", "email"])]),
-    "domain mixing scripts": ({"email": "anna@\u0435xample.nl"}, [(
-        "INVALID_EMAIL", "'anna@\u0435xample.nl' is not a valid e-mail address: its domain mixes letters of several "
-        "scripts", ["input", "email"])]),
-    "malformed e-mail": ({"email": "not-an-email"},
-                         [("INVALID_EMAIL", "'not-an-email' is not a valid e-mail address: An email address must have an @-sign.", ["input", "email"])]),
-    "e-mail with spaces": ({"email": "an na@example.nl"},
-                           [("INVALID_EMAIL", "'an na@example.nl' is not a valid e-mail address: The email address contains invalid "
-                                              "characters before the @-sign: SPACE.", ["input", "email"])]),
-    "first name too long": ({"firstName": LONG},
-                            [("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"])]),
-    "e-mail too long": ({"email": "a" * 250 + "@x.nl"},
-                        [("TOO_LONG", "email is longer than 254 characters", ["input", "email"])]),
-    "latitude without longitude": ({"latitude": 52.0},
-                                   [("INVALID", "latitude and longitude go together", ["input", "latitude"])]),
-    "longitude without latitude": ({"longitude": 4.0},
-                                   [("INVALID", "latitude and longitude go together", ["input", "latitude"])]),
-    "future birth date": ({"birthDate": (date.today() + timedelta(days=2)).isoformat()},
-                          [("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"])]),
-    "birth date before 1900": ({"birthDate": "1899-12-31"},
-                               [("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"])]),
-    "country not a code": ({"country": "N1"},
-                           [("INVALID", "country is a two-letter ISO code such as NL", ["input", "country"])]),
-    "country of three letters": ({"country": "NLD"},
-                                 [("TOO_LONG", "country is longer than 2 characters", ["input", "country"])]),
-    "bad language": ({"language": "Dutch!"},
-                     [("INVALID", "language is a code such as nl or en-GB", ["input", "language"])]),
-    "unknown custom field": ({"customFields": {"favouriteColour": "red"}},
-                             [("NOT_FOUND", "no custom field 'favouriteColour' is defined",
-                               ["input", "customFields", "favouriteColour"])]),
-    "number field given text": ({"customFields": {"shoeSize": "large"}},
-                                [("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"])]),
-    "boolean field given text": ({"customFields": {"vip": "yes"}},
-                                 [("INVALID", "'vip' takes a boolean value", ["input", "customFields", "vip"])]),
-    "number field given boolean": ({"customFields": {"shoeSize": True}},
-                                   [("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"])]),
-    "choice outside its choices": ({"customFields": {"seat": "roof"}},
-                                   [("INVALID", "'seat' takes a choice value", ["input", "customFields", "seat"])]),
-    "impossible date": ({"customFields": {"memberSince": "2024-02-30"}},
-                        [("INVALID", "'memberSince' takes a date value", ["input", "customFields", "memberSince"])]),
-    "custom fields not an object": ({"customFields": [1, 2]},
-                                    [("INVALID", "custom fields are an object of key → value",
-                                      ["input", "customFields"])]),
+    "list of addresses": (
+        {"email": "a,b@c.de"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'a,b@c.de' is not a valid e-mail address: The "
+                "email address contains invalid characters before the @-sign: ','.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "address in angle brackets": (
+        {"email": "<a@b.cd>"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'<a@b.cd>' is not a valid e-mail address: A display name and angle brackets around the "
+                "email address are not permitted here.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "two dots in the domain": (
+        {"email": "a@b..c"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'a@b..c' is not a valid e-mail address: An email address cannot have two periods in a row.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "Cyrillic letter in the local part": (
+        {"email": "\u0430nna@example.nl"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'\u0430nna@example.nl' is not a valid e-mail address: Internationalized characters before "
+                "the @-sign are not supported: '\u0430'.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "domain mixing scripts": (
+        {"email": "anna@\u0435xample.nl"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'anna@\u0435xample.nl' is not a valid e-mail address: its domain mixes letters of several scripts",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "malformed e-mail": (
+        {"email": "not-an-email"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'not-an-email' is not a valid e-mail address: An email address must have an @-sign.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "e-mail with spaces": (
+        {"email": "an na@example.nl"},
+        [
+            (
+                "INVALID_EMAIL",
+                "'an na@example.nl' is not a valid e-mail address: The email address contains invalid "
+                "characters before the @-sign: SPACE.",
+                ["input", "email"],
+            )
+        ],
+    ),
+    "first name too long": (
+        {"firstName": LONG},
+        [("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"])],
+    ),
+    "e-mail too long": (
+        {"email": "a" * 250 + "@x.nl"},
+        [("TOO_LONG", "email is longer than 254 characters", ["input", "email"])],
+    ),
+    "latitude without longitude": (
+        {"latitude": 52.0},
+        [("INVALID", "latitude and longitude go together", ["input", "latitude"])],
+    ),
+    "longitude without latitude": (
+        {"longitude": 4.0},
+        [("INVALID", "latitude and longitude go together", ["input", "latitude"])],
+    ),
+    "future birth date": (
+        {"birthDate": (date.today() + timedelta(days=2)).isoformat()},
+        [("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"])],
+    ),
+    "birth date before 1900": (
+        {"birthDate": "1899-12-31"},
+        [("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"])],
+    ),
+    "country not a code": (
+        {"country": "N1"},
+        [("INVALID", "country is a two-letter ISO code such as NL", ["input", "country"])],
+    ),
+    "country of three letters": (
+        {"country": "NLD"},
+        [("TOO_LONG", "country is longer than 2 characters", ["input", "country"])],
+    ),
+    "bad language": (
+        {"language": "Dutch!"},
+        [("INVALID", "language is a code such as nl or en-GB", ["input", "language"])],
+    ),
+    "unknown custom field": (
+        {"customFields": {"favouriteColour": "red"}},
+        [("NOT_FOUND", "no custom field 'favouriteColour' is defined", ["input", "customFields", "favouriteColour"])],
+    ),
+    "number field given text": (
+        {"customFields": {"shoeSize": "large"}},
+        [("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"])],
+    ),
+    "boolean field given text": (
+        {"customFields": {"vip": "yes"}},
+        [("INVALID", "'vip' takes a boolean value", ["input", "customFields", "vip"])],
+    ),
+    "number field given boolean": (
+        {"customFields": {"shoeSize": True}},
+        [("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"])],
+    ),
+    "choice outside its choices": (
+        {"customFields": {"seat": "roof"}},
+        [("INVALID", "'seat' takes a choice value", ["input", "customFields", "seat"])],
+    ),
+    "impossible date": (
+        {"customFields": {"memberSince": "2024-02-30"}},
+        [("INVALID", "'memberSince' takes a date value", ["input", "customFields", "memberSince"])],
+    ),
+    "custom fields not an object": (
+        {"customFields": [1, 2]},
+        [("INVALID", "custom fields are an object of key → value", ["input", "customFields"])],
+    ),
     "several problems at once": (
-        {"email": "nope", "firstName": LONG, "birthDate": "2999-01-01", "country": "N1", "latitude": 1.0,
-         "customFields": {"shoeSize": "big", "unknown": 1}},
-        [("INVALID_EMAIL", "'nope' is not a valid e-mail address: An email address must have an @-sign.",
-          ["input", "email"]),
-         ("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"]),
-         ("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"]),
-         ("INVALID", "country is a two-letter ISO code such as NL", ["input", "country"]),
-         ("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"]),
-         ("NOT_FOUND", "no custom field 'unknown' is defined", ["input", "customFields", "unknown"]),
-         ("INVALID", "latitude and longitude go together", ["input", "latitude"])]),
+        {
+            "email": "nope",
+            "firstName": LONG,
+            "birthDate": "2999-01-01",
+            "country": "N1",
+            "latitude": 1.0,
+            "customFields": {"shoeSize": "big", "unknown": 1},
+        },
+        [
+            (
+                "INVALID_EMAIL",
+                "'nope' is not a valid e-mail address: An email address must have an @-sign.",
+                ["input", "email"],
+            ),
+            ("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"]),
+            ("OUT_OF_RANGE", "birth date must be between 1900 and today", ["input", "birthDate"]),
+            ("INVALID", "country is a two-letter ISO code such as NL", ["input", "country"]),
+            ("INVALID", "'shoeSize' takes a number value", ["input", "customFields", "shoeSize"]),
+            ("NOT_FOUND", "no custom field 'unknown' is defined", ["input", "customFields", "unknown"]),
+            ("INVALID", "latitude and longitude go together", ["input", "latitude"]),
+        ],
+    ),
 }
 
 
@@ -297,8 +483,11 @@ def test_create_with_bad_input_is_refused_and_writes_nothing(gql, connection, ac
 
 PAIR_ERROR = ("INVALID", "latitude and longitude go together", ["input", "latitude"])
 # Anna has coordinates, so on update one coordinate alone moves her and keeps the other.
-BAD_UPDATE = {name: (values, [e for e in expected if e != PAIR_ERROR])
-              for name, (values, expected) in BAD_CREATE.items() if [e for e in expected if e != PAIR_ERROR]}
+BAD_UPDATE = {
+    name: (values, [e for e in expected if e != PAIR_ERROR])
+    for name, (values, expected) in BAD_CREATE.items()
+    if [e for e in expected if e != PAIR_ERROR]
+}
 
 
 @pytest.mark.parametrize("values,expected", BAD_UPDATE.values(), ids=BAD_UPDATE.keys())
@@ -314,8 +503,10 @@ def test_update_of_one_coordinate_keeps_the_other(gql, session, account, anna):
     r = gql(UPDATE, {"i": {"id": gid(anna.id), "latitude": 51.9}}, token=account.marketer_token)
     assert r["data"]["updatePerson"]["__typename"] == "UpdatePersonSuccess"
     session.expire_all()
-    assert (session.get(Person, (account.id, anna.id)).latitude, session.get(Person, (account.id, anna.id)).longitude) \
-        == (51.9, 4.89)
+    assert (
+        session.get(Person, (account.id, anna.id)).latitude,
+        session.get(Person, (account.id, anna.id)).longitude,
+    ) == (51.9, 4.89)
 
 
 def test_update_of_one_coordinate_without_the_other_is_refused(gql, session, connection, account):
@@ -328,12 +519,23 @@ def test_update_of_one_coordinate_without_the_other_is_refused(gql, session, con
     assert rows(connection, account.id) == before
 
 
-@pytest.mark.parametrize("values,expected", [
-    ({"latitude": 91.0, "longitude": 4.9}, ("OUT_OF_RANGE", "latitude must be between -90 and 90", ["input", "latitude"])),
-    ({"latitude": -90.5, "longitude": 4.9}, ("OUT_OF_RANGE", "latitude must be between -90 and 90", ["input", "latitude"])),
-    ({"latitude": 52.0, "longitude": -180.5},
-     ("OUT_OF_RANGE", "longitude must be between -180 and 180", ["input", "longitude"])),
-])
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        (
+            {"latitude": 91.0, "longitude": 4.9},
+            ("OUT_OF_RANGE", "latitude must be between -90 and 90", ["input", "latitude"]),
+        ),
+        (
+            {"latitude": -90.5, "longitude": 4.9},
+            ("OUT_OF_RANGE", "latitude must be between -90 and 90", ["input", "latitude"]),
+        ),
+        (
+            {"latitude": 52.0, "longitude": -180.5},
+            ("OUT_OF_RANGE", "longitude must be between -180 and 180", ["input", "longitude"]),
+        ),
+    ],
+)
 def test_out_of_range_coordinates_are_refused_with_one_error(gql, connection, account, anna, values, expected):
     """Only the range error: both coordinates were given, so no "go together" error besides it."""
     before = rows(connection, account.id)
@@ -354,8 +556,7 @@ def test_duplicate_email_is_refused_case_insensitively(gql, connection, account,
     other = gql(CREATE, {"i": {"email": "bram@example.nl"}}, token=account.admin_token)
     other_id = other["data"]["createPerson"]["person"]["id"]
     before = rows(connection, account.id)
-    r = gql(UPDATE, {"i": {"id": other_id, "email": "anna@EXAMPLE.nl", "firstName": "Bram"}},
-            token=account.admin_token)
+    r = gql(UPDATE, {"i": {"id": other_id, "email": "anna@EXAMPLE.nl", "firstName": "Bram"}}, token=account.admin_token)
     assert r == {"data": failure("updatePerson", dup), "_status": 200}
     assert rows(connection, account.id) == before
 
@@ -392,8 +593,9 @@ def foreigner(session, other_account) -> Person:
 
 
 @pytest.mark.parametrize("make_id", BAD_IDS.values(), ids=BAD_IDS.keys())
-def test_unknown_malformed_and_foreign_ids_are_not_found(gql, connection, account, other_account, anna, foreigner,
-                                                         make_id):
+def test_unknown_malformed_and_foreign_ids_are_not_found(
+    gql, connection, account, other_account, anna, foreigner, make_id
+):
     before = rows(connection, account.id), rows(connection, other_account.id)
     bad = make_id(anna, foreigner)
     r = gql(UPDATE, {"i": {"id": bad, "firstName": "X"}}, token=account.admin_token)
@@ -413,8 +615,11 @@ def test_not_found_id_wins_over_field_errors(gql, account, anna):
 def test_two_megabyte_request_body_is_refused(gql, connection, account):
     response = gql.post(CREATE, {"i": {"firstName": "x" * 2_000_000}}, token=account.admin_token)
     assert response.status_code == 413
-    assert response.json() == {"errors": [{"message": "the request body is larger than 1000000 bytes",
-                                           "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+    assert response.json() == {
+        "errors": [
+            {"message": "the request body is larger than 1000000 bytes", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+        ]
+    }
     assert rows(connection, account.id) == []
 
 
@@ -423,19 +628,22 @@ def test_two_megabyte_chunked_request_body_is_refused(gql, connection, account):
 
     def chunks():
         for start in range(0, len(payload), 64_000):
-            yield payload[start:start + 64_000]
+            yield payload[start : start + 64_000]
 
-    response = gql.http.post("/graphql", content=chunks(),
-                             headers={"authorization": f"Bearer {account.admin_token}",
-                                      "content-type": "application/json"})
+    response = gql.http.post(
+        "/graphql",
+        content=chunks(),
+        headers={"authorization": f"Bearer {account.admin_token}", "content-type": "application/json"},
+    )
     assert response.status_code == 413
     assert rows(connection, account.id) == []
 
 
 def test_body_under_the_limit_gets_the_typed_error(gql, connection, account):
     r = gql(CREATE, {"i": {"firstName": "x" * 500_000}}, token=account.admin_token)
-    assert r["data"] == failure("createPerson",
-                                ("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"]))
+    assert r["data"] == failure(
+        "createPerson", ("TOO_LONG", "firstName is longer than 200 characters", ["input", "firstName"])
+    )
     assert rows(connection, account.id) == []
 
 
@@ -452,8 +660,18 @@ def _refused(query: str, field: str, message: str, code: str) -> dict:
     """The exact response to a mutation refused by its permission class: a null field, one error."""
     at = query.index(field)
     line, column = query[:at].count("\n") + 1, at - query.rfind("\n", 0, at)
-    return {"data": {field: None}, "errors": [{"message": message, "locations": [{"line": line, "column": column}],
-                                      "path": [field], "extensions": {"code": code}}], "_status": 200}
+    return {
+        "data": {field: None},
+        "errors": [
+            {
+                "message": message,
+                "locations": [{"line": line, "column": column}],
+                "path": [field],
+                "extensions": {"code": code},
+            }
+        ],
+        "_status": 200,
+    }
 
 
 REFUSALS = {
@@ -519,8 +737,17 @@ CROWD = [
 def crowd(session, account) -> dict[str, Person]:
     made = {}
     for i, (first, last, email, gender, city, postal, country, minutes) in enumerate(CROWD):
-        p = Person(account_id=account.id, first_name=first, last_name=last, email=email, gender=gender,
-                   city=city, postal_code=postal, country=country, created_at=BASE + timedelta(minutes=minutes))
+        p = Person(
+            account_id=account.id,
+            first_name=first,
+            last_name=last,
+            email=email,
+            gender=gender,
+            city=city,
+            postal_code=postal,
+            country=country,
+            created_at=BASE + timedelta(minutes=minutes),
+        )
         session.add(p)
         session.flush()  # ids in list order
         made[f"{i}:{first}"] = p
@@ -542,6 +769,7 @@ def _expected_order(persons: list[Person], field: str, descending: bool) -> list
             return (p.id,)
         value = getattr(p, {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "EMAIL": "email"}[field])
         return ((value or "").lower(), p.id)
+
     return [p.id for p in sorted(persons, key=key, reverse=descending)]
 
 
@@ -550,8 +778,11 @@ def _expected_order(persons: list[Person], field: str, descending: bool) -> list
 def test_pagination_walks_every_person_exactly_once(gql, account, crowd, field, direction):
     seen, after, pages = [], None, 0
     while True:
-        r = gql(LIST, {"first": 5, "after": after, "sort": {"field": field, "direction": direction}},
-                token=account.admin_token)
+        r = gql(
+            LIST,
+            {"first": 5, "after": after, "sort": {"field": field, "direction": direction}},
+            token=account.admin_token,
+        )
         assert "errors" not in r, r
         conn = r["data"]["persons"]
         edges, info = conn["edges"], conn["pageInfo"]
@@ -591,10 +822,18 @@ def test_first_zero_gives_an_empty_page(gql, account, crowd):
 
 def _top_error(message: str, code: str, argument: str) -> dict:
     """A refused list argument: a top-level error with the code and the offending argument."""
-    return {"data": None, "errors": [{
-        "message": message, "locations": [{"line": 2, "column": 3}], "path": ["persons"],
-        "extensions": {"code": code, "problems": [{"code": code, "message": message, "path": [argument]}]}}],
-        "_status": 200}
+    return {
+        "data": None,
+        "errors": [
+            {
+                "message": message,
+                "locations": [{"line": 2, "column": 3}],
+                "path": ["persons"],
+                "extensions": {"code": code, "problems": [{"code": code, "message": message, "path": [argument]}]},
+            }
+        ],
+        "_status": 200,
+    }
 
 
 @pytest.mark.parametrize("first", [201, -1, 10_000])
@@ -627,23 +866,45 @@ def test_malformed_after_cursor_is_refused(gql, account, crowd, field, after):
     assert r == _top_error("not a cursor of this list", "INVALID", "after")
 
 
-@pytest.mark.parametrize("field,values", [("ID", [2**70]), ("CREATED_AT", ["2024-01-01T00:00:00+00:00", 2**70]),
-                                          ("EMAIL", ["a", -2**70])])
+@pytest.mark.parametrize(
+    "field,values", [("ID", [2**70]), ("CREATED_AT", ["2024-01-01T00:00:00+00:00", 2**70]), ("EMAIL", ["a", -(2**70)])]
+)
 def test_cursor_with_out_of_range_id_is_refused(gql, account, crowd, field, values):
     r = gql(LIST, {"after": _cursor(values), "sort": {"field": field}}, token=account.admin_token)
     assert r == _top_error("not a cursor of this list", "INVALID", "after")
 
 
-@pytest.mark.parametrize("field,values", [("productions", [2**70]), ("venues", ["1"]),
-                                          ("events", ["2030-01-01T00:00:00+00:00", 2**70]), ("events", ["x", 1])])
+@pytest.mark.parametrize(
+    "field,values",
+    [
+        ("productions", [2**70]),
+        ("venues", ["1"]),
+        ("events", ["2030-01-01T00:00:00+00:00", 2**70]),
+        ("events", ["x", 1]),
+    ],
+)
 def test_catalogue_lists_refuse_bad_cursors_the_same_way(gql, account, field, values):
-    r = gql(f"query($c: String) {{ {field}(after: $c) {{ edges {{ cursor }} }} }}", {"c": _cursor(values)},
-            token=account.admin_token)
+    r = gql(
+        f"query($c: String) {{ {field}(after: $c) {{ edges {{ cursor }} }} }}",
+        {"c": _cursor(values)},
+        token=account.admin_token,
+    )
     message = "not a cursor of this list"
-    assert r == {"data": None, "errors": [{
-        "message": message, "locations": [{"line": 1, "column": 21}], "path": [field],
-        "extensions": {"code": "INVALID", "problems": [{"code": "INVALID", "message": message, "path": ["after"]}]}}],
-        "_status": 200}
+    assert r == {
+        "data": None,
+        "errors": [
+            {
+                "message": message,
+                "locations": [{"line": 1, "column": 21}],
+                "path": [field],
+                "extensions": {
+                    "code": "INVALID",
+                    "problems": [{"code": "INVALID", "message": message, "path": ["after"]}],
+                },
+            }
+        ],
+        "_status": 200,
+    }
 
 
 def test_too_long_search_is_refused(gql, account, crowd):
@@ -651,11 +912,14 @@ def test_too_long_search_is_refused(gql, account, crowd):
     assert r == _top_error("search is longer than 200 characters", "TOO_LONG", "search")
 
 
-@pytest.mark.parametrize("variables,message,code,argument", [
-    ({"first": 201}, "first must be between 0 and 200", "OUT_OF_RANGE", "first"),
-    ({"after": "xyz"}, "not a cursor of this list", "INVALID", "after"),
-    ({"search": "a" * 201}, "search is longer than 200 characters", "TOO_LONG", "search"),
-])
+@pytest.mark.parametrize(
+    "variables,message,code,argument",
+    [
+        ({"first": 201}, "first must be between 0 and 200", "OUT_OF_RANGE", "first"),
+        ({"after": "xyz"}, "not a cursor of this list", "INVALID", "after"),
+        ({"search": "a" * 201}, "search is longer than 200 characters", "TOO_LONG", "search"),
+    ],
+)
 def test_list_argument_errors_survive_production_masking(runtime, account, variables, message, code, argument):
     runtime.settings = dataclasses.replace(runtime.settings, environment="production")
     prod = GraphQLClient(create_app(runtime))
@@ -722,8 +986,12 @@ def test_postal_code_prefix_finds_codes_entered_in_lower_case(gql, account):
 
 
 def test_filters_combine_with_search_and_pagination(gql, account, crowd):
-    variables = {"filter": {"genders": ["FEMALE"]}, "search": "a", "first": 1,
-                 "sort": {"field": "FIRST_NAME", "direction": "ASC"}}
+    variables = {
+        "filter": {"genders": ["FEMALE"]},
+        "search": "a",
+        "first": 1,
+        "sort": {"field": "FIRST_NAME", "direction": "ASC"},
+    }
     names, after = [], None
     while True:
         r = gql(LIST, {**variables, "after": after}, token=account.admin_token)
@@ -739,17 +1007,20 @@ def test_filters_combine_with_search_and_pagination(gql, account, crowd):
 # --- age ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("birth,on,expected", [
-    (date(2000, 2, 29), date(2023, 2, 28), 22),
-    (date(2000, 2, 29), date(2023, 3, 1), 23),
-    (date(2000, 2, 29), date(2024, 2, 28), 23),
-    (date(2000, 2, 29), date(2024, 2, 29), 24),
-    (date(1990, 5, 17), date(2024, 5, 16), 33),
-    (date(1990, 5, 17), date(2024, 5, 17), 34),
-    (date(1990, 12, 31), date(2025, 1, 1), 34),
-    (date(2024, 1, 1), date(2024, 1, 1), 0),
-    (None, date(2024, 1, 1), None),
-])
+@pytest.mark.parametrize(
+    "birth,on,expected",
+    [
+        (date(2000, 2, 29), date(2023, 2, 28), 22),
+        (date(2000, 2, 29), date(2023, 3, 1), 23),
+        (date(2000, 2, 29), date(2024, 2, 28), 23),
+        (date(2000, 2, 29), date(2024, 2, 29), 24),
+        (date(1990, 5, 17), date(2024, 5, 16), 33),
+        (date(1990, 5, 17), date(2024, 5, 17), 34),
+        (date(1990, 12, 31), date(2025, 1, 1), 34),
+        (date(2024, 1, 1), date(2024, 1, 1), 0),
+        (None, date(2024, 1, 1), None),
+    ],
+)
 def test_age_is_completed_years(birth, on, expected):
     assert age_on(birth, on) == expected
 
@@ -776,26 +1047,41 @@ def _make_customers(session, account_id: int, count: int) -> None:
     production = Production(account_id=account_id, title="Show")
     session.add_all([newsletter, post, venue, production])
     session.flush()
-    show = Event(account_id=account_id, production_id=production.id, venue_id=venue.id,
-                 starts_at=datetime(2030, 1, 1, tzinfo=UTC))
-    persons = [Person(account_id=account_id, first_name=f"P{i}", birth_date=date(1980, 1, 1 + i % 28))
-               for i in range(count)]
+    show = Event(
+        account_id=account_id,
+        production_id=production.id,
+        venue_id=venue.id,
+        starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    persons = [
+        Person(account_id=account_id, first_name=f"P{i}", birth_date=date(1980, 1, 1 + i % 28)) for i in range(count)
+    ]
     session.add_all([show, *persons])
     session.flush()
     orders = []
     for i, p in enumerate(persons):
-        session.add_all([
-            PersonConsent(account_id=account_id, person_id=p.id, consent_type_id=newsletter.id, granted=True),
-            PersonConsent(account_id=account_id, person_id=p.id, consent_type_id=post.id, granted=False),
-            PersonIdentity(account_id=account_id, person_id=p.id, source="ticketing", external_id=f"T{i}"),
-            Subscription(account_id=account_id, person_id=p.id, name="Abo", valid_from=date(2024, 9, 1)),
-        ])
-        orders.append(Order(account_id=account_id, person_id=p.id, channel="online",
-                            created_at=datetime(2024, 1, 1, tzinfo=UTC)))
+        session.add_all(
+            [
+                PersonConsent(account_id=account_id, person_id=p.id, consent_type_id=newsletter.id, granted=True),
+                PersonConsent(account_id=account_id, person_id=p.id, consent_type_id=post.id, granted=False),
+                PersonIdentity(account_id=account_id, person_id=p.id, source="ticketing", external_id=f"T{i}"),
+                Subscription(account_id=account_id, person_id=p.id, name="Abo", valid_from=date(2024, 9, 1)),
+            ]
+        )
+        orders.append(
+            Order(account_id=account_id, person_id=p.id, channel="online", created_at=datetime(2024, 1, 1, tzinfo=UTC))
+        )
     session.add_all(orders)
     session.flush()
-    session.add_all([Ticket(account_id=account_id, order_id=o.id, event_id=show.id, person_id=o.person_id,
-                            price=Decimal("12.50")) for o in orders for _ in range(2)])
+    session.add_all(
+        [
+            Ticket(
+                account_id=account_id, order_id=o.id, event_id=show.id, person_id=o.person_id, price=Decimal("12.50")
+            )
+            for o in orders
+            for _ in range(2)
+        ]
+    )
     session.flush()
 
 
@@ -821,11 +1107,17 @@ def test_person_list_costs_a_constant_number_of_statements(gql, session, connect
     assert "errors" not in r30, r30
     assert len(r5["data"]["persons"]["edges"]) == 5 and len(r30["data"]["persons"]["edges"]) == 30
     node = r30["data"]["persons"]["edges"][0]["node"]
-    assert node["consents"] == [{"granted": True, "consentType": {"key": "newsletter"}},
-                                {"granted": False, "consentType": {"key": "post"}}]
+    assert node["consents"] == [
+        {"granted": True, "consentType": {"key": "newsletter"}},
+        {"granted": False, "consentType": {"key": "post"}},
+    ]
     assert node["subscriptions"] == [{"name": "Abo", "validFrom": "2024-09-01"}]
-    assert node["purchases"] == {"orders": 1, "tickets": 2, "revenue": "25.00",
-                                 "lastPurchaseAt": "2024-01-01T00:00:00+00:00"}
+    assert node["purchases"] == {
+        "orders": 1,
+        "tickets": 2,
+        "revenue": "25.00",
+        "lastPurchaseAt": "2024-01-01T00:00:00+00:00",
+    }
     assert len(node["externalIdentities"]) == 1
     assert len(small) == len(large)
     # savepoint + token + persons + count + consents + consent types + identities + subscriptions
@@ -839,8 +1131,13 @@ def test_consent_types_of_a_person_list_cost_one_statement(gql, session, connect
     session.add_all(extra)
     session.flush()
     person_ids = connection.execute(text("select id from person where account_id = :a"), {"a": account.id}).scalars()
-    session.add_all([PersonConsent(account_id=account.id, person_id=pid, consent_type_id=c.id, granted=True)
-                     for pid in person_ids for c in extra])
+    session.add_all(
+        [
+            PersonConsent(account_id=account.id, person_id=pid, consent_type_id=c.id, granted=True)
+            for pid in person_ids
+            for c in extra
+        ]
+    )
     session.flush()
     statements, r = _statements(connection, lambda: gql(RICH_LIST, {"first": 3}, token=account.admin_token))
     keys = [c["consentType"]["key"] for c in r["data"]["persons"]["edges"][0]["node"]["consents"]]

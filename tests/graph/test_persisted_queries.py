@@ -32,16 +32,20 @@ def test_hash_first_then_query_then_hash_alone(gql, account):
     assert stored.json() == {"data": {"viewer": {"kind": "STAFF"}}}
     again = gql.http.post("/graphql", json={"extensions": _ext(digest)}, headers=headers)
     assert again.json() == {"data": {"viewer": {"kind": "STAFF"}}}
-    by_get = gql.http.get("/graphql", params={"extensions": json.dumps(_ext(digest))},
-                          headers={**headers, "accept": "*/*"})
+    by_get = gql.http.get(
+        "/graphql", params={"extensions": json.dumps(_ext(digest))}, headers={**headers, "accept": "*/*"}
+    )
     assert by_get.status_code == 200 and by_get.json() == {"data": {"viewer": {"kind": "STAFF"}}}
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"query": "{ __typename }", "extensions": _ext("0" * 64)}, "provided sha does not match query"),
-    ({"extensions": _ext("0" * 64, version=2)}, "Unsupported persisted query version"),
-    ({"extensions": _ext("not-a-hash")}, "sha256Hash must be 64 lower-case hex digits"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"query": "{ __typename }", "extensions": _ext("0" * 64)}, "provided sha does not match query"),
+        ({"extensions": _ext("0" * 64, version=2)}, "Unsupported persisted query version"),
+        ({"extensions": _ext("not-a-hash")}, "sha256Hash must be 64 lower-case hex digits"),
+    ],
+)
 def test_wrong_persisted_query_requests_are_400(gql, body, message):
     response = gql.http.post("/graphql", json=body)
     assert response.status_code == 400 and message in response.text
@@ -80,8 +84,11 @@ def _stored(redis_url: str, digest: str) -> bool:
 def test_anonymous_clients_cannot_fill_the_store(gql, redis_url):
     junk = "x" * 100_000 + uuid.uuid4().hex  # not even GraphQL
     digest = hashlib.sha256(junk.encode()).hexdigest()
-    response = gql.http.post("/graphql", json={"query": junk, "extensions": _ext(digest)},
-                             headers={"accept": "application/graphql-response+json"})
+    response = gql.http.post(
+        "/graphql",
+        json={"query": junk, "extensions": _ext(digest)},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert response.status_code == 400
     assert not _stored(redis_url, digest)
     query, digest = _fresh_query()  # valid, but nobody authenticated

@@ -52,13 +52,28 @@ def test_a_consent_given_twice_is_refused(gql, session, account, connection):
     session.flush()
     token = link_for(gql, account, person)
     choice = to_global_id("ConsentType", consent.id)
-    body = gql(SUBMIT, {"i": {"selectedTagIds": [], "consents": [{"consentTypeId": choice, "granted": True},
-                                                                  {"consentTypeId": choice, "granted": False}]}},
-               token=token)
-    assert body["data"]["submitPreferences"] == {"__typename": "SubmitPreferencesFailure", "errors": [
-        {"code": "INVALID", "message": "each consent type may be given once", "path": ["input", "consents", "1"]}]}
-    assert connection.execute(text("select count(*) from person_consent where account_id = :a"),
-                              {"a": account.id}).scalar_one() == 0
+    body = gql(
+        SUBMIT,
+        {
+            "i": {
+                "selectedTagIds": [],
+                "consents": [{"consentTypeId": choice, "granted": True}, {"consentTypeId": choice, "granted": False}],
+            }
+        },
+        token=token,
+    )
+    assert body["data"]["submitPreferences"] == {
+        "__typename": "SubmitPreferencesFailure",
+        "errors": [
+            {"code": "INVALID", "message": "each consent type may be given once", "path": ["input", "consents", "1"]}
+        ],
+    }
+    assert (
+        connection.execute(
+            text("select count(*) from person_consent where account_id = :a"), {"a": account.id}
+        ).scalar_one()
+        == 0
+    )
 
 
 def test_preference_links_can_be_revoked(gql, session, account, other_account):
@@ -83,13 +98,21 @@ def test_connectors_read_public_tag_fields_unless_given_the_internal_scope(gql, 
     f.tag(session, account.id, "Jazz", note="VIP only — do not mail", label="Jazz")
     f.tag(session, account.id, "Old", active=False)
     installed = {"mailer": ["tags:read", "tags:read:internal"]}
-    _, public = accounts.issue_token(session, account.id, kind="connector", plugin="mailer", scopes=["tags:read"],
-                                     plugin_scopes=installed)
-    _, internal = accounts.issue_token(session, account.id, kind="connector", plugin="mailer",
-                                       scopes=["tags:read", "tags:read:internal"], plugin_scopes=installed)
+    _, public = accounts.issue_token(
+        session, account.id, kind="connector", plugin="mailer", scopes=["tags:read"], plugin_scopes=installed
+    )
+    _, internal = accounts.issue_token(
+        session,
+        account.id,
+        kind="connector",
+        plugin="mailer",
+        scopes=["tags:read", "tags:read:internal"],
+        plugin_scopes=installed,
+    )
     query = "{ tagTree { label name note active counts { persons } } }"
-    assert gql(query, token=public)["data"] == {"tagTree": [
-        {"label": "Jazz", "name": None, "note": None, "active": None, "counts": None}]}
+    assert gql(query, token=public)["data"] == {
+        "tagTree": [{"label": "Jazz", "name": None, "note": None, "active": None, "counts": None}]
+    }
     seen = gql(query, token=internal)["data"]["tagTree"]
     assert {t["name"] for t in seen} == {"Jazz", "Old"}
     assert {t["note"] for t in seen} == {"VIP only — do not mail", ""}
@@ -130,14 +153,24 @@ def test_forms_and_the_account_are_nodes_and_lists_page(gql, session, account, o
       account: node(id: $a) { ... on Account { name } } other: node(id: $o) { id }
       consentTypes(first: 2) { edges { node { key } } pageInfo { hasNextPage endCursor } }
       customFieldDefinitions(first: 5) { edges { node { key type } } } }"""
-    body = gql(query, {"f": to_global_id("Form", form.id), "t": to_global_id("Form", theirs.id),
-                       "a": to_global_id("Account", account.id), "o": to_global_id("Account", other_account.id)},
-               token=account.viewer_token)["data"]
+    body = gql(
+        query,
+        {
+            "f": to_global_id("Form", form.id),
+            "t": to_global_id("Form", theirs.id),
+            "a": to_global_id("Account", account.id),
+            "o": to_global_id("Account", other_account.id),
+        },
+        token=account.viewer_token,
+    )["data"]
     assert body["form"] == {"title": "Survey"} and body["theirs"] is None
     assert body["account"] == {"name": "Stadsschouwburg Test"} and body["other"] is None
     assert [e["node"]["key"] for e in body["consentTypes"]["edges"]] == ["c0", "c1"]
     assert body["consentTypes"]["pageInfo"]["hasNextPage"]
-    rest = gql("query($c: String) { consentTypes(after: $c) { edges { node { key } } } }",
-               {"c": body["consentTypes"]["pageInfo"]["endCursor"]}, token=account.viewer_token)["data"]
+    rest = gql(
+        "query($c: String) { consentTypes(after: $c) { edges { node { key } } } }",
+        {"c": body["consentTypes"]["pageInfo"]["endCursor"]},
+        token=account.viewer_token,
+    )["data"]
     assert [e["node"]["key"] for e in rest["consentTypes"]["edges"]] == ["c2"]
     assert [e["node"]["key"] for e in body["customFieldDefinitions"]["edges"]] == ["a_diet", "b_seats"]

@@ -16,16 +16,19 @@ from graph.schema import build_schema
 from marquee.runtime import ReadOnlySessionError, build_runtime
 
 
-@pytest.mark.parametrize(("document", "name", "expected"), [
-    ("{ viewer { kind } }", None, True),
-    ("query A { viewer { kind } }", "A", True),
-    ("mutation M { loadDemoData(input: {people: 1}) { __typename } }", None, False),
-    ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "B", False),
-    ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "A", True),
-    ("query A { viewer { kind } } query B { viewer { kind } }", None, False),  # ambiguous: refused
-    ("subscription S { x }", None, False),
-    ("{ viewer { ", None, False),  # a syntax error: refused
-])
+@pytest.mark.parametrize(
+    ("document", "name", "expected"),
+    [
+        ("{ viewer { kind } }", None, True),
+        ("query A { viewer { kind } }", "A", True),
+        ("mutation M { loadDemoData(input: {people: 1}) { __typename } }", None, False),
+        ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "B", False),
+        ("query A { viewer { kind } } mutation B { loadDemoData(input: {people: 1}) { __typename } }", "A", True),
+        ("query A { viewer { kind } } query B { viewer { kind } }", None, False),  # ambiguous: refused
+        ("subscription S { x }", None, False),
+        ("{ viewer { ", None, False),  # a syntax error: refused
+    ],
+)
 def test_operation_kind(document, name, expected):
     assert prepare(document, name, Limits()).is_query is expected
 
@@ -70,8 +73,13 @@ def test_queries_read_without_a_transaction_and_mutations_write_in_one(real_runt
 
     mutation = Context(real_runtime, f"Bearer {secret}")
     try:
-        result = execute(schema, None, mutation, query="""mutation { createPerson(input: {firstName: "Ada",
-            email: "ada@example.test"}) { __typename } }""")
+        result = execute(
+            schema,
+            None,
+            mutation,
+            query="""mutation { createPerson(input: {firstName: "Ada",
+            email: "ada@example.test"}) { __typename } }""",
+        )
         assert result.errors is None and not mutation.read_only
         assert result.data["createPerson"]["__typename"] == "CreatePersonSuccess"
     finally:

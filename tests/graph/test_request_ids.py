@@ -23,10 +23,15 @@ def test_graphql_responses_carry_a_request_id(gql):
     assert len(generated) == 32 and int(generated, 16) >= 0
     again = gql.http.post("/graphql", json={"query": "{ __typename }"})
     assert again.headers["x-request-id"] != generated
-    assert gql.http.post("/graphql", json={"query": "{ __typename }"},
-                         headers={"x-request-id": "lb-7f3a:42"}).headers["x-request-id"] == "lb-7f3a:42"
-    refused = gql.http.post("/graphql", json={"query": "{ __typename }"},
-                            headers={"x-request-id": "no spaces <or> markup"}).headers["x-request-id"]
+    assert (
+        gql.http.post("/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "lb-7f3a:42"}).headers[
+            "x-request-id"
+        ]
+        == "lb-7f3a:42"
+    )
+    refused = gql.http.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "no spaces <or> markup"}
+    ).headers["x-request-id"]
     assert refused != "no spaces <or> markup" and len(refused) == 32
 
 
@@ -60,4 +65,7 @@ def test_log_lines_written_while_serving_carry_its_id():
         log.removeHandler(lines)
     assert response.headers["x-request-id"] == "abc-123"
     assert [(line["message"], line.get("request_id")) for line in lines.lines] == [
-        ("in the event loop", "abc-123"), ("in a worker thread", "abc-123"), ("after the request", None)]
+        ("in the event loop", "abc-123"),
+        ("in a worker thread", "abc-123"),
+        ("after the request", None),
+    ]

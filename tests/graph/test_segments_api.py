@@ -21,11 +21,23 @@ def test_create_count_and_list(gql, session, account):
     anna = f.person(session, account.id, city="Utrecht", email="anna@x.nl")
     f.person(session, account.id, city="Delft")
     from domain.tags import service as tags
-    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                source="staff", actor=None)
-    rules = {"all": [{"condition": {"text": {"field": "CITY", "operator": "EQ", "value": "utrecht"}}},
-                     {"condition": {"tag": {"tagId": gid("Tag", jazz.id)}}},
-                     {"not": {"condition": {"gender": {"values": ["MALE"]}}}}]}
+
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="staff",
+        actor=None,
+    )
+    rules = {
+        "all": [
+            {"condition": {"text": {"field": "CITY", "operator": "EQ", "value": "utrecht"}}},
+            {"condition": {"tag": {"tagId": gid("Tag", jazz.id)}}},
+            {"not": {"condition": {"gender": {"values": ["MALE"]}}}},
+        ]
+    }
     r = gql(CREATE, {"i": {"name": "Utrecht jazz", "rules": rules}}, token=account.marketer_token)
     segment = r["data"]["createSegment"]["segment"]
     assert segment["count"] == 1
@@ -33,37 +45,77 @@ def test_create_count_and_list(gql, session, account):
     assert segment["members"]["edges"] == [{"node": {"email": "anna@x.nl"}}]
     assert segment["rules"]["all"][1] == {"type": "tag", "tag_id": jazz.id, "has": True, "include_subtags": False}
 
-    r = gql("""query($i: SegmentCountInput!) { segmentCount(input: $i) }""",
-            {"i": {"rules": {"any": [{"condition": {"text": {"field": "CITY", "operator": "IN",
-                                                             "values": ["delft", "UTRECHT"]}}}]}}},
-            token=account.viewer_token)
+    r = gql(
+        """query($i: SegmentCountInput!) { segmentCount(input: $i) }""",
+        {
+            "i": {
+                "rules": {
+                    "any": [
+                        {"condition": {"text": {"field": "CITY", "operator": "IN", "values": ["delft", "UTRECHT"]}}}
+                    ]
+                }
+            }
+        },
+        token=account.viewer_token,
+    )
     assert r["data"] == {"segmentCount": 2}
 
 
 def test_errors_name_the_offending_part(gql, session, account, other_account):
     theirs = f.tag(session, other_account.id, "Theirs")
-    rules = {"all": [{"condition": {"age": {"min": 30, "max": 20}}},
-                     {"any": [{"condition": {"tag": {"tagId": gid("Tag", theirs.id)}}}]}]}
+    rules = {
+        "all": [
+            {"condition": {"age": {"min": 30, "max": 20}}},
+            {"any": [{"condition": {"tag": {"tagId": gid("Tag", theirs.id)}}}]},
+        ]
+    }
     r = gql(CREATE, {"i": {"name": "x", "rules": rules}}, token=account.marketer_token)
     assert r["data"]["createSegment"]["errors"] == [
-        {"code": "OUT_OF_RANGE", "message": "max is below min",
-         "path": ["input", "rules", "all", "0", "condition", "age", "max"]}]
+        {
+            "code": "OUT_OF_RANGE",
+            "message": "max is below min",
+            "path": ["input", "rules", "all", "0", "condition", "age", "max"],
+        }
+    ]
     r = gql(CREATE, {"i": {"name": "x", "rules": {"all": [rules["all"][1]]}}}, token=account.marketer_token)
     assert r["data"]["createSegment"]["errors"] == [
-        {"code": "NOT_FOUND", "message": "tag not found",
-         "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"]}]
+        {
+            "code": "NOT_FOUND",
+            "message": "tag not found",
+            "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"],
+        }
+    ]
     # A malformed id is reported exactly like another account's: not found, at the same path.
     malformed = {"all": [{"any": [{"condition": {"tag": {"tagId": "not-an-id"}}}]}]}
     r = gql(CREATE, {"i": {"name": "x", "rules": malformed}}, token=account.marketer_token)
     assert r["data"]["createSegment"]["errors"] == [
-        {"code": "NOT_FOUND", "message": "tag not found",
-         "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"]}]
-    r = gql(CREATE, {"i": {"name": "x", "rules": {"all": []}, "scope": {"genreTagIds": ["junk"]},
-                           "parentId": gid("Segment", 10**9)}}, token=account.marketer_token)
+        {
+            "code": "NOT_FOUND",
+            "message": "tag not found",
+            "path": ["input", "rules", "all", "0", "any", "0", "condition", "tag", "tagId"],
+        }
+    ]
+    r = gql(
+        CREATE,
+        {
+            "i": {
+                "name": "x",
+                "rules": {"all": []},
+                "scope": {"genreTagIds": ["junk"]},
+                "parentId": gid("Segment", 10**9),
+            }
+        },
+        token=account.marketer_token,
+    )
     assert [e["path"] for e in r["data"]["createSegment"]["errors"]] == [
-        ["input", "scope", "genreTagIds", "0"], ["input", "parentId"]]
-    r = gql(CREATE, {"i": {"name": "x", "rules": {"condition": {"text": {"field": "CITY", "operator": "EQ"}}}}},
-            token=account.marketer_token)
+        ["input", "scope", "genreTagIds", "0"],
+        ["input", "parentId"],
+    ]
+    r = gql(
+        CREATE,
+        {"i": {"name": "x", "rules": {"condition": {"text": {"field": "CITY", "operator": "EQ"}}}}},
+        token=account.marketer_token,
+    )
     assert r["data"]["createSegment"]["errors"][0]["path"] == ["input", "rules", "condition", "text", "value"]
     # a one-of input with two members set is refused by GraphQL itself
     r = gql(CREATE, {"i": {"name": "x", "rules": {"all": [], "any": []}}}, token=account.marketer_token)
@@ -79,17 +131,27 @@ def test_scope_mode_and_explain(gql, session, account):
     order = Order(account_id=account.id, person_id=buyer.id, channel="online", created_at=datetime.now(UTC))
     session.add(order)
     session.flush()
-    session.add(Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id,
-                       price=Decimal("30")))
+    session.add(
+        Ticket(account_id=account.id, order_id=order.id, event_id=event.id, person_id=buyer.id, price=Decimal("30"))
+    )
     session.flush()
-    r = gql(CREATE, {"i": {"name": "Live buyers", "rules": {"all": []}, "scope": {"promoters": ["Live"]}}},
-            token=account.marketer_token)
+    r = gql(
+        CREATE,
+        {"i": {"name": "Live buyers", "rules": {"all": []}, "scope": {"promoters": ["Live"]}}},
+        token=account.marketer_token,
+    )
     segment_id = r["data"]["createSegment"]["segment"]["id"]
     assert r["data"]["createSegment"]["segment"]["count"] == 1
     q = """query($id: ID!, $e: ID!, $p: ID!, $o: ID!) { segment(id: $id) {
              forEvent: count(mode: {eventId: $e}) explain(personId: $p) { member levels { holdsInScopeTicket } }
              contains(personId: $o) } }"""
-    r = gql(q, {"id": segment_id, "e": gid("Event", event.id), "p": gid("Person", buyer.id),
-                "o": gid("Person", other.id)}, token=account.admin_token)
-    assert r["data"]["segment"] == {"forEvent": 0, "explain": {"member": True, "levels": [{"holdsInScopeTicket": True}]},
-                                    "contains": False}
+    r = gql(
+        q,
+        {"id": segment_id, "e": gid("Event", event.id), "p": gid("Person", buyer.id), "o": gid("Person", other.id)},
+        token=account.admin_token,
+    )
+    assert r["data"]["segment"] == {
+        "forEvent": 0,
+        "explain": {"member": True, "levels": [{"holdsInScopeTicket": True}]},
+        "contains": False,
+    }

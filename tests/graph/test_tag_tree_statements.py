@@ -31,6 +31,7 @@ def count_statements(connection, run):
 
     def listener(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
+
     event.listen(connection, "before_cursor_execute", listener)
     try:
         result = run()
@@ -39,11 +40,10 @@ def count_statements(connection, run):
     return result, seen
 
 
-def test_tree_of_500_tags_in_three_levels_costs_constant_statements(gql, session, connection, account,
-                                                                     other_account):
-    small = build_tree(session, other_account.id, roots=2, per_level=2)      # 14 tags
-    large = build_tree(session, account.id, roots=20, per_level=4)           # 20 + 80 + 320 = 420
-    large += build_tree(session, account.id, roots=4, per_level=4)           # 84 more: 504 tags
+def test_tree_of_500_tags_in_three_levels_costs_constant_statements(gql, session, connection, account, other_account):
+    small = build_tree(session, other_account.id, roots=2, per_level=2)  # 14 tags
+    large = build_tree(session, account.id, roots=20, per_level=4)  # 20 + 80 + 320 = 420
+    large += build_tree(session, account.id, roots=4, per_level=4)  # 84 more: 504 tags
     assert small == 14 and large == 504
     session.commit()
     TAG_CACHE.clear()
@@ -51,8 +51,9 @@ def test_tree_of_500_tags_in_three_levels_costs_constant_statements(gql, session
     r_small, small_statements = count_statements(connection, lambda: gql(DEEP, token=other_account.admin_token))
     r_large, large_statements = count_statements(connection, lambda: gql(DEEP, token=account.admin_token))
     assert "errors" not in r_large
-    nodes = sum(1 + len(t["children"]) + sum(len(c["children"]) for c in t["children"])
-                for t in r_large["data"]["tagTree"])
+    nodes = sum(
+        1 + len(t["children"]) + sum(len(c["children"]) for c in t["children"]) for t in r_large["data"]["tagTree"]
+    )
     assert nodes == 504
     assert len(large_statements) == len(small_statements) <= 6, large_statements
 
@@ -79,10 +80,24 @@ def test_who_lists_of_many_tags_and_aliases_cost_constant_statements(gql, sessio
         parent = f.tag(session, account.id, f"t{i}")
         child = f.tag(session, account.id, f"t{i}-sub", parent_id=parent.id)
         made += [parent, child]
-        tags.attach(session, account.id, tag_ids=[parent.id], target=tags.TargetKind.PERSON,
-                    target_ids=[p.id for p in people[: 1 + i % 5]], source="staff", actor=None)
-        tags.attach(session, account.id, tag_ids=[child.id], target=tags.TargetKind.PERSON,
-                    target_ids=[people[5].id], source="person", actor=None)
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[parent.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[p.id for p in people[: 1 + i % 5]],
+            source="staff",
+            actor=None,
+        )
+        tags.attach(
+            session,
+            account.id,
+            tag_ids=[child.id],
+            target=tags.TargetKind.PERSON,
+            target_ids=[people[5].id],
+            source="person",
+            actor=None,
+        )
     query = WHO % encode_cursor([people[0].id])
     body, statements = count_statements(connection, lambda: gql(query, token=account.viewer_token))
     assert "errors" not in body, body

@@ -27,28 +27,48 @@ def test_staff_sees_every_tag_and_field_website_only_public(gql, session, accoun
     assert sorted(c["name"] for c in muziek["children"]) == ["Intern", "Jazz"]
 
     web = gql(TREE, token=account.website_key)["data"]["tagTree"]
-    assert web == [{"id": gid("Tag", music.id), "label": "Muziek", "name": None, "note": None, "active": None,
-                    "starred": None, "counts": None,
-                    "children": [{"id": web[0]["children"][0]["id"], "label": "Jazz", "name": None, "children": []}]}]
+    assert web == [
+        {
+            "id": gid("Tag", music.id),
+            "label": "Muziek",
+            "name": None,
+            "note": None,
+            "active": None,
+            "starred": None,
+            "counts": None,
+            "children": [{"id": web[0]["children"][0]["id"], "label": "Jazz", "name": None, "children": []}],
+        }
+    ]
 
 
 def test_hidden_tags_are_absent_not_errors(gql, session, account):
     hidden = f.tag(session, account.id, "Intern")
-    r = gql("query($id: ID!) { tag(id: $id) { label } node(id: $id) { id } }", {"id": gid("Tag", hidden.id)},
-            token=account.website_key)
+    r = gql(
+        "query($id: ID!) { tag(id: $id) { label } node(id: $id) { id } }",
+        {"id": gid("Tag", hidden.id)},
+        token=account.website_key,
+    )
     assert r == {"data": {"tag": None, "node": None}, "_status": 200}
 
 
 def test_tags_of_another_account_are_invisible(gql, session, account, other_account):
     theirs = f.tag(session, other_account.id, "Theirs")
-    r = gql("query($id: ID!) { tag(id: $id) { label } tags(first: 10) { totalCount } }",
-            {"id": gid("Tag", theirs.id)}, token=account.admin_token)
+    r = gql(
+        "query($id: ID!) { tag(id: $id) { label } tags(first: 10) { totalCount } }",
+        {"id": gid("Tag", theirs.id)},
+        token=account.admin_token,
+    )
     assert r["data"] == {"tag": None, "tags": {"totalCount": 0}}
-    r = gql("""mutation($i: UpdateTagInput!) { updateTag(input: $i) { __typename
+    r = gql(
+        """mutation($i: UpdateTagInput!) { updateTag(input: $i) { __typename
                ... on UpdateTagFailure { errors { code path } } } }""",
-            {"i": {"id": gid("Tag", theirs.id), "label": "hacked"}}, token=account.admin_token)
-    assert r["data"]["updateTag"] == {"__typename": "UpdateTagFailure",
-                                      "errors": [{"code": "NOT_FOUND", "path": ["input", "id"]}]}
+        {"i": {"id": gid("Tag", theirs.id), "label": "hacked"}},
+        token=account.admin_token,
+    )
+    assert r["data"]["updateTag"] == {
+        "__typename": "UpdateTagFailure",
+        "errors": [{"code": "NOT_FOUND", "path": ["input", "id"]}],
+    }
     session.expire_all()
     assert session.get(TagRow, (other_account.id, theirs.id)).label == "Theirs"
 
@@ -60,15 +80,25 @@ CREATE = """mutation($i: CreateTagsInput!) { createTags(input: $i) { __typename
 
 def test_create_tags_splits_commas_and_reports_errors(gql, session, account):
     r = gql(CREATE, {"i": {"names": "Jazz, Rock ,Pop"}}, token=account.marketer_token)
-    assert r["data"]["createTags"]["tags"] == [{"name": "Jazz", "label": "Jazz"}, {"name": "Rock", "label": "Rock"},
-                                               {"name": "Pop", "label": "Pop"}]
-    look_alikes = ("J\u0430zz",      # a Cyrillic а
-                   "Ja\u200bzz",     # a zero-width space
-                   "\uff2a\uff21\uff3a\uff3a",  # full-width letters
-                   " jazz ")
-    for names, code in (("jazz", "DUPLICATE"), *((n, "DUPLICATE") for n in look_alikes), (" , ", "REQUIRED"),
-                        ("x" * 101, "TOO_LONG"), (", ".join(f"t{i}" for i in range(101)), "OUT_OF_RANGE"),
-                        ("x," * 6000, "TOO_LONG")):
+    assert r["data"]["createTags"]["tags"] == [
+        {"name": "Jazz", "label": "Jazz"},
+        {"name": "Rock", "label": "Rock"},
+        {"name": "Pop", "label": "Pop"},
+    ]
+    look_alikes = (
+        "J\u0430zz",  # a Cyrillic а
+        "Ja\u200bzz",  # a zero-width space
+        "\uff2a\uff21\uff3a\uff3a",  # full-width letters
+        " jazz ",
+    )
+    for names, code in (
+        ("jazz", "DUPLICATE"),
+        *((n, "DUPLICATE") for n in look_alikes),
+        (" , ", "REQUIRED"),
+        ("x" * 101, "TOO_LONG"),
+        (", ".join(f"t{i}" for i in range(101)), "OUT_OF_RANGE"),
+        ("x," * 6000, "TOO_LONG"),
+    ):
         r = gql(CREATE, {"i": {"names": names}}, token=account.marketer_token)
         assert r["data"]["createTags"]["__typename"] == "CreateTagsFailure", names
         assert r["data"]["createTags"]["errors"][0]["code"] == code, names
@@ -93,8 +123,10 @@ def test_update_reparent_cycle_and_rename_merge(gql, session, account):
     a = f.tag(session, account.id, "A")
     b = f.tag(session, account.id, "B", parent_id=a.id)
     r = gql(UPDATE, {"i": {"id": gid("Tag", a.id), "parentId": gid("Tag", b.id)}}, token=account.admin_token)
-    assert r["data"]["updateTag"] == {"__typename": "UpdateTagFailure",
-                                      "errors": [{"code": "CYCLE", "path": ["input", "parentId"]}]}
+    assert r["data"]["updateTag"] == {
+        "__typename": "UpdateTagFailure",
+        "errors": [{"code": "CYCLE", "path": ["input", "parentId"]}],
+    }
     r = gql(UPDATE, {"i": {"id": gid("Tag", a.id), "parentId": gid("Tag", a.id)}}, token=account.admin_token)
     assert r["data"]["updateTag"]["errors"][0]["code"] == "CYCLE"
     r = gql(UPDATE, {"i": {"id": gid("Tag", b.id), "label": "Bee", "parentId": None}}, token=account.admin_token)
@@ -106,32 +138,45 @@ def test_update_reparent_cycle_and_rename_merge(gql, session, account):
 
 def test_merge_mutation_errors(gql, session, account):
     a = f.tag(session, account.id, "A")
-    r = gql("""mutation($i: MergeTagsInput!) { mergeTags(input: $i) { __typename
+    r = gql(
+        """mutation($i: MergeTagsInput!) { mergeTags(input: $i) { __typename
                ... on MergeTagsFailure { errors { code path } } } }""",
-            {"i": {"tagIds": [gid("Tag", a.id)], "intoId": gid("Tag", a.id)}}, token=account.admin_token)
+        {"i": {"tagIds": [gid("Tag", a.id)], "intoId": gid("Tag", a.id)}},
+        token=account.admin_token,
+    )
     assert r["data"]["mergeTags"]["errors"] == [{"code": "INVALID", "path": ["input", "tagIds"]}]
 
 
 def test_attach_detach_and_who(gql, session, account):
     jazz = f.tag(session, account.id, "Jazz")
     p1, p2 = f.person(session, account.id), f.person(session, account.id)
-    r = gql("""mutation($i: TagLinksInput!) { attachTags(input: $i) { ... on TagLinksSuccess { changed } } }""",
-            {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", p1.id), gid("Person", p2.id)]}},
-            token=account.marketer_token)
+    r = gql(
+        """mutation($i: TagLinksInput!) { attachTags(input: $i) { ... on TagLinksSuccess { changed } } }""",
+        {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", p1.id), gid("Person", p2.id)]}},
+        token=account.marketer_token,
+    )
     assert r["data"]["attachTags"] == {"changed": 2}
-    r = gql("""query($id: ID!) { tag(id: $id) { counts { persons personsByStaff }
+    r = gql(
+        """query($id: ID!) { tag(id: $id) { counts { persons personsByStaff }
                persons(first: 1) { totalCount pageInfo { hasNextPage } edges { node { email } } } } }""",
-            {"id": gid("Tag", jazz.id)}, token=account.admin_token)
+        {"id": gid("Tag", jazz.id)},
+        token=account.admin_token,
+    )
     assert r["data"]["tag"]["counts"] == {"persons": 2, "personsByStaff": 2}
     assert r["data"]["tag"]["persons"]["totalCount"] == 2
     assert r["data"]["tag"]["persons"]["pageInfo"]["hasNextPage"] is True
-    r = gql("""mutation($i: AttachTagsByNameInput!) { attachTagsByName(input: $i) {
+    r = gql(
+        """mutation($i: AttachTagsByNameInput!) { attachTagsByName(input: $i) {
                ... on TagLinksSuccess { changed } } }""",
-            {"i": {"names": "JAZZ, Nieuw", "targetIds": [gid("Person", p1.id)]}}, token=account.marketer_token)
+        {"i": {"names": "JAZZ, Nieuw", "targetIds": [gid("Person", p1.id)]}},
+        token=account.marketer_token,
+    )
     assert r["data"]["attachTagsByName"] == {"changed": 1}
-    r = gql("""mutation($i: DetachTagsInput!) { detachTags(input: $i) { ... on TagLinksSuccess { changed } } }""",
-            {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", p1.id)], "sources": ["STAFF"]}},
-            token=account.marketer_token)
+    r = gql(
+        """mutation($i: DetachTagsInput!) { detachTags(input: $i) { ... on TagLinksSuccess { changed } } }""",
+        {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", p1.id)], "sources": ["STAFF"]}},
+        token=account.marketer_token,
+    )
     assert r["data"]["detachTags"] == {"changed": 1}
 
 
@@ -141,13 +186,18 @@ def test_attach_refuses_mixed_or_foreign_targets(gql, session, account, other_ac
     show = f.production(session, account.id)
     q = """mutation($i: TagLinksInput!) { attachTags(input: $i) { __typename
            ... on AttachTagsFailure { errors { code path } } } }"""
-    r = gql(q, {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", stranger.id)]}},
-            token=account.admin_token)
+    r = gql(
+        q,
+        {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", stranger.id)]}},
+        token=account.admin_token,
+    )
     assert r["data"]["attachTags"]["errors"] == [{"code": "NOT_FOUND", "path": ["input", "targetIds"]}]
     mine = f.person(session, account.id)
-    r = gql(q, {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", mine.id),
-                                                                      gid("Production", show.id)]}},
-            token=account.admin_token)
+    r = gql(
+        q,
+        {"i": {"tagIds": [gid("Tag", jazz.id)], "targetIds": [gid("Person", mine.id), gid("Production", show.id)]}},
+        token=account.admin_token,
+    )
     assert r["data"]["attachTags"]["errors"] == [{"code": "INVALID", "path": ["input", "targetIds"]}]
 
 
@@ -169,24 +219,43 @@ def setup_form(session, account):
     ruled = f.tag(session, account.id, "Selectie", show_on_form=True, visible_to_everyone=False)
     f.tag(session, account.id, "NotOnForm", show_on_form=True)
     form = forms.preference_centre(session, account.id)
-    forms.update_form(session, account.id, form.id, forms.FormChanges(
-        tags_title="Interests", tag_ids=(music.id, jazz.id, dance.id, off.id, ruled.id)))
+    forms.update_form(
+        session,
+        account.id,
+        form.id,
+        forms.FormChanges(tags_title="Interests", tag_ids=(music.id, jazz.id, dance.id, off.id, ruled.id)),
+    )
     return music, jazz, dance, off, ruled
 
 
 def test_preference_centre_shows_visible_form_tags_with_selection(gql, runtime, session, account):
     music, jazz, dance, off, ruled = setup_form(session, account)
     anna = f.person(session, account.id, first_name="Anna")
-    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                source="person", actor=None)
-    tags.attach(session, account.id, tag_ids=[dance.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="person",
+        actor=None,
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[dance.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="staff",
+        actor=None,
+    )
     r = gql(PC, token=person_token(runtime, account, anna))
     pc = r["data"]["preferenceCentre"]
     assert pc["firstName"] == "Anna" and pc["tagsTitle"] == "Interests"
     assert [(t["label"], t["selected"], t["name"], t["note"]) for t in pc["tags"]] == [
         ("Dans", False, None, None),  # staff-added: never shown as selected
-        ("Music", False, None, None)]
+        ("Music", False, None, None),
+    ]
     assert pc["tags"][0]["description"] == "Ballet and more"
     assert pc["tags"][1]["children"] == [{"label": "Jazz", "selected": True}]
 
@@ -213,38 +282,73 @@ def test_submit_preferences_changes_only_person_links(gql, runtime, session, acc
     newsletter = ConsentType(account_id=account.id, key="newsletter", name="Newsletter")
     session.add(newsletter)
     anna = f.person(session, account.id)
-    tags.attach(session, account.id, tag_ids=[jazz.id, dance.id], target=tags.TargetKind.PERSON,
-                target_ids=[anna.id], source="person", actor=None)
-    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                source="staff", actor=None)
-    tags.attach(session, account.id, tag_ids=[off.id], target=tags.TargetKind.PERSON, target_ids=[anna.id],
-                source="person", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id, dance.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="person",
+        actor=None,
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="staff",
+        actor=None,
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[off.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="person",
+        actor=None,
+    )
     session.flush()
     token = person_token(runtime, account, anna)
-    r = gql("""mutation($i: SubmitPreferencesInput!) { submitPreferences(input: $i) { __typename
+    r = gql(
+        """mutation($i: SubmitPreferencesInput!) { submitPreferences(input: $i) { __typename
                ... on SubmitPreferencesSuccess { preferenceCentre { tags { label selected children { label selected } }
                                                  consents { name granted } } }
                ... on SubmitPreferencesFailure { errors { code path } } } }""",
-            {"i": {"selectedTagIds": [gid("Tag", music.id)],
-                   "consents": [{"consentTypeId": gid("ConsentType", newsletter.id), "granted": True}]}},
-            token=token)
+        {
+            "i": {
+                "selectedTagIds": [gid("Tag", music.id)],
+                "consents": [{"consentTypeId": gid("ConsentType", newsletter.id), "granted": True}],
+            }
+        },
+        token=token,
+    )
     pc = r["data"]["submitPreferences"]["preferenceCentre"]
-    assert pc["tags"] == [{"label": "Dans", "selected": False, "children": []},
-                          {"label": "Music", "selected": True, "children": [{"label": "Jazz", "selected": False}]}]
+    assert pc["tags"] == [
+        {"label": "Dans", "selected": False, "children": []},
+        {"label": "Music", "selected": True, "children": [{"label": "Jazz", "selected": False}]},
+    ]
     assert pc["consents"] == [{"name": "Newsletter", "granted": True}]
-    links = {(l.tag_id, l.source) for l in session.execute(
-        select(PersonTag).where(PersonTag.account_id == account.id, PersonTag.person_id == anna.id)).scalars()}
+    links = {
+        (l.tag_id, l.source)
+        for l in session.execute(
+            select(PersonTag).where(PersonTag.account_id == account.id, PersonTag.person_id == anna.id)
+        ).scalars()
+    }
     # the staff link on Jazz and the person link on the inactive (hidden) tag stay
     assert links == {(music.id, "person"), (jazz.id, "staff"), (off.id, "person")}
     submission = session.execute(select(FormSubmission).where(FormSubmission.person_id == anna.id)).scalar_one()
     assert submission.added_tag_ids == [music.id]
     assert sorted(submission.removed_tag_ids) == sorted([jazz.id, dance.id])
 
-    r = gql("""mutation($i: SubmitPreferencesInput!) { submitPreferences(input: $i) { __typename
+    r = gql(
+        """mutation($i: SubmitPreferencesInput!) { submitPreferences(input: $i) { __typename
                ... on SubmitPreferencesFailure { errors { code path } } } }""",
-            {"i": {"selectedTagIds": [gid("Tag", ruled.id)]}}, token=token)
-    assert r["data"]["submitPreferences"]["errors"] == [{"code": "NOT_FOUND",
-                                                         "path": ["input", "selectedTagIds", "0"]}]
+        {"i": {"selectedTagIds": [gid("Tag", ruled.id)]}},
+        token=token,
+    )
+    assert r["data"]["submitPreferences"]["errors"] == [{"code": "NOT_FOUND", "path": ["input", "selectedTagIds", "0"]}]
 
 
 def test_person_link_scoped_to_one_person_and_expiry(gql, runtime, session, account, other_account):
@@ -262,9 +366,12 @@ def test_person_link_scoped_to_one_person_and_expiry(gql, runtime, session, acco
 
 def test_staff_creates_preference_link(gql, session, account):
     anna = f.person(session, account.id)
-    r = gql("""mutation($i: PreferenceLinkInput!) { createPreferenceLink(input: $i) {
+    r = gql(
+        """mutation($i: PreferenceLinkInput!) { createPreferenceLink(input: $i) {
                ... on PreferenceLinkSuccess { url token expiresAt } } }""",
-            {"i": {"personId": gid("Person", anna.id)}}, token=account.admin_token)
+        {"i": {"personId": gid("Person", anna.id)}},
+        token=account.admin_token,
+    )
     link = r["data"]["createPreferenceLink"]
     assert link["url"].endswith(link["token"]) and "/preferences#token=" in link["url"]
     r = gql("{ viewer { kind personId } }", token=link["token"])
@@ -275,20 +382,48 @@ def test_visibility_rules_include_and_exclude(gql, runtime, session, account):
     from domain.forms import service as forms
     from domain.segments import service as segments
 
-    utrecht = segments.create_segment(session, account.id, name="Utrecht",
-                                      rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"})
-    vip = segments.create_segment(session, account.id, name="VIP",
-                                  rules={"type": "text", "field": "last_name", "operator": "eq", "value": "Vip"})
-    local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
-                  visibility_include_segment_id=utrecht.id)
-    not_vip = f.tag(session, account.id, "Regular", show_on_form=True, visible_to_everyone=False,
-                    visibility_exclude_segment_id=vip.id)
+    utrecht = segments.create_segment(
+        session,
+        account.id,
+        name="Utrecht",
+        rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"},
+    )
+    vip = segments.create_segment(
+        session, account.id, name="VIP", rules={"type": "text", "field": "last_name", "operator": "eq", "value": "Vip"}
+    )
+    local = f.tag(
+        session,
+        account.id,
+        "Local",
+        show_on_form=True,
+        visible_to_everyone=False,
+        visibility_include_segment_id=utrecht.id,
+    )
+    not_vip = f.tag(
+        session,
+        account.id,
+        "Regular",
+        show_on_form=True,
+        visible_to_everyone=False,
+        visibility_exclude_segment_id=vip.id,
+    )
     form = forms.preference_centre(session, account.id)
-    forms.update_form(session, account.id, form.id, forms.FormChanges(tag_ids=(local.id, not_vip.id,)))
+    forms.update_form(
+        session,
+        account.id,
+        form.id,
+        forms.FormChanges(
+            tag_ids=(
+                local.id,
+                not_vip.id,
+            )
+        ),
+    )
     anna = f.person(session, account.id, city="Utrecht", last_name="Vip")
     bert = f.person(session, account.id, city="Delft", last_name="Jansen")
-    labels = lambda who: [t["label"] for t in gql(PC, token=person_token(runtime, account, who))
-                          ["data"]["preferenceCentre"]["tags"]]
+    labels = lambda who: [
+        t["label"] for t in gql(PC, token=person_token(runtime, account, who))["data"]["preferenceCentre"]["tags"]
+    ]
     assert labels(anna) == ["Local"]
     assert labels(bert) == ["Regular"]
 
@@ -298,8 +433,15 @@ def test_same_choices_share_the_tag_list_and_own_choices_stay_own(gql, runtime, 
 
     music, jazz, dance, off, ruled = setup_form(session, account)
     anna, bert, carl = (f.person(session, account.id, first_name=n) for n in ("Anna", "Bert", "Carl"))
-    tags.attach(session, account.id, tag_ids=[jazz.id], target=tags.TargetKind.PERSON, target_ids=[anna.id, bert.id],
-                source="person", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[jazz.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id, bert.id],
+        source="person",
+        actor=None,
+    )
     seen = {}
     hits = COMPLETIONS.hits
     for who in (anna, bert, carl):
@@ -318,18 +460,30 @@ def test_visibility_follows_membership_changes_at_once(gql, runtime, session, ac
     from domain.people import service as people
     from domain.segments import service as segments
 
-    utrecht = segments.create_segment(session, account.id, name="Utrecht",
-                                      rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"})
-    local = f.tag(session, account.id, "Local", show_on_form=True, visible_to_everyone=False,
-                  visibility_include_segment_id=utrecht.id)
+    utrecht = segments.create_segment(
+        session,
+        account.id,
+        name="Utrecht",
+        rules={"type": "text", "field": "city", "operator": "eq", "value": "Utrecht"},
+    )
+    local = f.tag(
+        session,
+        account.id,
+        "Local",
+        show_on_form=True,
+        visible_to_everyone=False,
+        visibility_include_segment_id=utrecht.id,
+    )
     form = forms.preference_centre(session, account.id)
     forms.update_form(session, account.id, form.id, forms.FormChanges(tag_ids=(local.id,)))
     bert = f.person(session, account.id, city="Delft")
-    labels = lambda: [t["label"] for t in gql(PC, token=person_token(runtime, account, bert))
-                      ["data"]["preferenceCentre"]["tags"]]
+    labels = lambda: [
+        t["label"] for t in gql(PC, token=person_token(runtime, account, bert))["data"]["preferenceCentre"]["tags"]
+    ]
     assert labels() == []
-    people.update_person(session, account.id, bert.id, people.PersonChanges(city="Utrecht"),
-                         timezone_name="Europe/Amsterdam")
+    people.update_person(
+        session, account.id, bert.id, people.PersonChanges(city="Utrecht"), timezone_name="Europe/Amsterdam"
+    )
     session.commit()
     assert labels() == ["Local"]
 
@@ -339,13 +493,11 @@ def test_tag_rows_written_behind_the_api_reach_cached_trees(gql, connection, acc
     rows directly makes every cached tree stale, not only the API's own changes."""
     query = "{ tagTree { name } }"
     assert gql(query, token=account.admin_token)["data"] == {"tagTree": []}  # now cached
-    before = connection.execute(text("select tags_version from account where id = :a"),
-                                {"a": account.id}).scalar_one()
+    before = connection.execute(text("select tags_version from account where id = :a"), {"a": account.id}).scalar_one()
     with connection.connection.cursor() as cursor:
         with cursor.copy("COPY tag (account_id, name, name_key, label) FROM STDIN") as copy:
             copy.write_row((account.id, "Opera", "opera", "Opera"))
-    after = connection.execute(text("select tags_version from account where id = :a"),
-                               {"a": account.id}).scalar_one()
+    after = connection.execute(text("select tags_version from account where id = :a"), {"a": account.id}).scalar_one()
     assert after > before
     assert gql(query, token=account.admin_token)["data"] == {"tagTree": [{"name": "Opera"}]}
     connection.execute(text("update form set title = title where account_id = :a"), {"a": account.id})

@@ -37,6 +37,7 @@ EARTH_RADIUS_KM = 6371.0
 
 # ----------------------------------------------------------------------------- the data
 
+
 @dataclass
 class PersonRow:
     id: int
@@ -139,7 +140,7 @@ class SubmissionRow:
 class SegmentRow:
     id: int
     parent_id: int | None
-    rule: Any                      # a rule node (JSON), or a stored document {"version": 1, "rule": node}
+    rule: Any  # a rule node (JSON), or a stored document {"version": 1, "rule": node}
     scope: dict | None = None
 
 
@@ -148,7 +149,7 @@ class Dataset:
     """The rows of one account."""
 
     persons: list[PersonRow] = field(default_factory=list)
-    custom_fields: dict[str, dict] = field(default_factory=dict)   # key -> {"type": ..., "choices": [...]}
+    custom_fields: dict[str, dict] = field(default_factory=dict)  # key -> {"type": ..., "choices": [...]}
     tags: list[TagRow] = field(default_factory=list)
     person_tags: list[PersonTagRow] = field(default_factory=list)
     productions: list[ProductionRow] = field(default_factory=list)
@@ -171,6 +172,7 @@ def rule_node(document: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- evaluation
+
 
 class _Evaluator:
     def __init__(self, data: Dataset, tz: str, now: datetime):
@@ -215,7 +217,9 @@ class _Evaluator:
         if scope.label_tag_ids and not own_tags & set(scope.label_tag_ids):
             return False
         # within days back: starts after now, or d <= days back
-        return scope.days_back is None or event.starts_at > self.now or self.days_ago(event.starts_at) <= scope.days_back
+        return (
+            scope.days_back is None or event.starts_at > self.now or self.days_ago(event.starts_at) <= scope.days_back
+        )
 
     def counted_tickets(self, person_id: int, scope: R.Scope) -> list[TicketRow]:
         tickets = [t for t in self.data.tickets if t.person_id == person_id]
@@ -243,8 +247,9 @@ class _Evaluator:
         self.members_cache[segment_id] = members
         return members
 
-    def members(self, rule: Any, scope_doc: dict | None, parent_id: int | None,
-                stack: tuple[int, ...] = ()) -> frozenset[int]:
+    def members(
+        self, rule: Any, scope_doc: dict | None, parent_id: int | None, stack: tuple[int, ...] = ()
+    ) -> frozenset[int]:
         """Parent's members ∩ own rules (with own scope) ∩ own scope's ticket holders."""
         tree = R.parse_rule(rule, custom_fields=self.data.custom_fields)
         scope = R.parse_scope(scope_doc)
@@ -306,8 +311,9 @@ class _Evaluator:
         raise ValueError(f"unknown text operator {op}")
 
     def cond_TextCond(self, cond: R.TextCond, person: PersonRow, scope: R.Scope) -> bool:
-        return self.text_matches(getattr(person, cond.field), cond.operator,
-                                 cond.values if cond.values is not None else cond.value)
+        return self.text_matches(
+            getattr(person, cond.field), cond.operator, cond.values if cond.values is not None else cond.value
+        )
 
     def cond_GenderCond(self, cond: R.GenderCond, person: PersonRow, scope: R.Scope) -> bool:
         if "all" in cond.values:
@@ -411,14 +417,17 @@ class _Evaluator:
 
     def cond_TagCond(self, cond: R.TagCond, person: PersonRow, scope: R.Scope) -> bool:
         tags = self.descendants(cond.tag_id) if cond.include_subtags else {cond.tag_id}
-        has = any(link.person_id == person.id and link.tag_id in tags
-                  and (cond.source is None or link.source == cond.source)
-                  for link in self.data.person_tags)
+        has = any(
+            link.person_id == person.id and link.tag_id in tags and (cond.source is None or link.source == cond.source)
+            for link in self.data.person_tags
+        )
         return has if cond.has else not has
 
     def cond_ConsentCond(self, cond: R.ConsentCond, person: PersonRow, scope: R.Scope) -> bool:
-        granted = any(c.person_id == person.id and c.consent_type_id == cond.consent_type_id and c.granted
-                      for c in self.data.consents)
+        granted = any(
+            c.person_id == person.id and c.consent_type_id == cond.consent_type_id and c.granted
+            for c in self.data.consents
+        )
         return granted if cond.granted else not granted
 
     def cond_FormCond(self, cond: R.FormCond, person: PersonRow, scope: R.Scope) -> bool:
@@ -433,9 +442,12 @@ class _Evaluator:
         return False
 
     def cond_SubscriptionCond(self, cond: R.SubscriptionCond, person: PersonRow, scope: R.Scope) -> bool:
-        holder = any(s.person_id == person.id and s.valid_from <= self.today
-                     and (s.valid_until is None or self.today <= s.valid_until)
-                     for s in self.data.subscriptions)
+        holder = any(
+            s.person_id == person.id
+            and s.valid_from <= self.today
+            and (s.valid_until is None or self.today <= s.valid_until)
+            for s in self.data.subscriptions
+        )
         return holder if cond.holder else not holder
 
     # purchases ----------------------------------------------------------
@@ -455,8 +467,9 @@ class _Evaluator:
             figure = Decimal(len({t.event_id for t in tickets}))
         else:
             raise ValueError(cond.metric)
-        return ((cond.min is None or figure >= Decimal(str(cond.min)))
-                and (cond.max is None or figure <= Decimal(str(cond.max))))
+        return (cond.min is None or figure >= Decimal(str(cond.min))) and (
+            cond.max is None or figure <= Decimal(str(cond.max))
+        )
 
     def cond_ChannelCond(self, cond: R.ChannelCond, person: PersonRow, scope: R.Scope) -> bool:
         channels = {o.channel for o in self.counted_orders(person, scope)}
@@ -491,8 +504,11 @@ class _Evaluator:
     def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         p1, p2 = math.radians(lat1), math.radians(lat2)
         dlat, dlon = p2 - p1, math.radians(lon2) - math.radians(lon1)
-        return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(math.sin(dlat / 2) ** 2
-                                                         + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2))
+        return (
+            2
+            * EARTH_RADIUS_KM
+            * math.asin(math.sqrt(math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2))
+        )
 
     def cond_DistanceCond(self, cond: R.DistanceCond, person: PersonRow, scope: R.Scope) -> bool:
         if person.latitude is None or person.longitude is None:
@@ -507,8 +523,16 @@ class _Evaluator:
         return self.haversine_km(person.latitude, person.longitude, lat, lon) <= cond.km
 
 
-def evaluate(data: Dataset, *, timezone: str, now: datetime, rule: dict, scope: dict | None,
-             parent_id: int | None = None, mode: tuple[str, int] | None = None) -> set[int]:
+def evaluate(
+    data: Dataset,
+    *,
+    timezone: str,
+    now: datetime,
+    rule: dict,
+    scope: dict | None,
+    parent_id: int | None = None,
+    mode: tuple[str, int] | None = None,
+) -> set[int]:
     """Ids of the persons matching: parent's members ∩ own rules (own scope), minus the mode."""
     ev = _Evaluator(data, timezone, now)
     members = set(ev.members(rule_node(rule), scope, parent_id))

@@ -40,18 +40,25 @@ ORDER_BASE, TICKET_BASE, CONSENT_TYPE_BASE, FORM_BASE, SEGMENT_BASE = 5000, 6000
 CONSENT_TYPES = (CONSENT_TYPE_BASE + 1, CONSENT_TYPE_BASE + 2)
 FORMS = (FORM_BASE + 1, FORM_BASE + 2)
 
-ZONES = ("Europe/Amsterdam", "Europe/Amsterdam", "Europe/Amsterdam", "UTC", "America/New_York", "Asia/Tokyo",
-         "Pacific/Auckland")
+ZONES = (
+    "Europe/Amsterdam",
+    "Europe/Amsterdam",
+    "Europe/Amsterdam",
+    "UTC",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+)
 NOWS = (
-    datetime(2026, 6, 15, 10, 0, tzinfo=UTC),      # an ordinary summer day
-    datetime(2026, 3, 29, 0, 30, tzinfo=UTC),      # Amsterdam 01:30, half an hour before the clocks jump
-    datetime(2026, 3, 30, 22, 30, tzinfo=UTC),     # Amsterdam 00:30 on 31 March: UTC is a day behind
-    datetime(2026, 10, 25, 23, 30, tzinfo=UTC),    # the night after the clocks went back
-    datetime(2027, 2, 28, 12, 0, tzinfo=UTC),      # 28 February of a common year
+    datetime(2026, 6, 15, 10, 0, tzinfo=UTC),  # an ordinary summer day
+    datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # Amsterdam 01:30, half an hour before the clocks jump
+    datetime(2026, 3, 30, 22, 30, tzinfo=UTC),  # Amsterdam 00:30 on 31 March: UTC is a day behind
+    datetime(2026, 10, 25, 23, 30, tzinfo=UTC),  # the night after the clocks went back
+    datetime(2027, 2, 28, 12, 0, tzinfo=UTC),  # 28 February of a common year
     datetime(2027, 2, 28, 12, 0, tzinfo=UTC),
-    datetime(2027, 2, 28, 23, 30, tzinfo=UTC),     # already 1 March in Amsterdam (common year)
-    datetime(2028, 2, 29, 12, 0, tzinfo=UTC),      # a leap day
-    datetime(2026, 12, 31, 23, 30, tzinfo=UTC),    # new year in Amsterdam
+    datetime(2027, 2, 28, 23, 30, tzinfo=UTC),  # already 1 March in Amsterdam (common year)
+    datetime(2028, 2, 29, 12, 0, tzinfo=UTC),  # a leap day
+    datetime(2026, 12, 31, 23, 30, tzinfo=UTC),  # new year in Amsterdam
 )
 LOCAL_TIMES = (time(0, 0), time(0, 30), time(2, 30), time(12, 0), time(23, 30), time(23, 59, 59))
 PAST_DAYS = (0, 0, 1, 1, 2, 6, 7, 8, 29, 30, 31, 90, 400)
@@ -94,6 +101,7 @@ NUMBERS = (0, 1, 2.5, 3, 10, -3, 100)
 
 # ----------------------------------------------------------------------------- the scenario
 
+
 @dataclass
 class Query:
     rule: Any
@@ -115,14 +123,21 @@ class Scenario:
 
     def to_json(self) -> str:
         """Everything needed to reproduce (the rows of the account and the rule documents)."""
+
         def default(value):
             if isinstance(value, (datetime, date)):
                 return value.isoformat()
             if isinstance(value, Decimal):
                 return str(value)
             raise TypeError(type(value))
-        body = {"timezone": self.timezone, "now": self.now, "today": self.today,
-                "data": asdict(self.data), "queries": [asdict(q) for q in self.queries]}
+
+        body = {
+            "timezone": self.timezone,
+            "now": self.now,
+            "today": self.today,
+            "data": asdict(self.data),
+            "queries": [asdict(q) for q in self.queries],
+        }
         return json.dumps(body, default=default, indent=1, sort_keys=False)
 
     @classmethod
@@ -133,8 +148,10 @@ class Scenario:
         instant_ = datetime.fromisoformat
         day = lambda v: None if v is None else date.fromisoformat(v)
         data = Dataset(
-            persons=[PersonRow(**{**p, "birth_date": day(p["birth_date"]), "created_at": instant_(p["created_at"])})
-                     for p in raw["persons"]],
+            persons=[
+                PersonRow(**{**p, "birth_date": day(p["birth_date"]), "created_at": instant_(p["created_at"])})
+                for p in raw["persons"]
+            ],
             custom_fields=raw["custom_fields"],
             tags=[TagRow(**t) for t in raw["tags"]],
             person_tags=[PersonTagRow(**t) for t in raw["person_tags"]],
@@ -144,19 +161,25 @@ class Scenario:
             events=[EventRow(**{**e, "starts_at": instant_(e["starts_at"])}) for e in raw["events"]],
             orders=[OrderRow(**{**o, "created_at": instant_(o["created_at"])}) for o in raw["orders"]],
             tickets=[TicketRow(**{**t, "price": Decimal(t["price"])}) for t in raw["tickets"]],
-            subscriptions=[SubscriptionRow(s["person_id"], day(s["valid_from"]), day(s["valid_until"]))
-                           for s in raw["subscriptions"]],
+            subscriptions=[
+                SubscriptionRow(s["person_id"], day(s["valid_from"]), day(s["valid_until"]))
+                for s in raw["subscriptions"]
+            ],
             consents=[ConsentRow(**c) for c in raw["consents"]],
-            submissions=[SubmissionRow(**{**x, "submitted_at": instant_(x["submitted_at"])})
-                         for x in raw["submissions"]],
+            submissions=[
+                SubmissionRow(**{**x, "submitted_at": instant_(x["submitted_at"])}) for x in raw["submissions"]
+            ],
             segments={int(k): SegmentRow(**v) for k, v in raw["segments"].items()},
         )
-        queries = [Query(q["rule"], q["scope"], q["parent_id"], tuple(q["mode"]) if q["mode"] else None)
-                   for q in body["queries"]]
+        queries = [
+            Query(q["rule"], q["scope"], q["parent_id"], tuple(q["mode"]) if q["mode"] else None)
+            for q in body["queries"]
+        ]
         return cls(body["timezone"], instant_(body["now"]), data, queries)
 
 
 # ----------------------------------------------------------------------------- small helpers
+
 
 def pick(draw, options):
     return draw(st.sampled_from(options))
@@ -172,7 +195,7 @@ def instant(draw, zone: ZoneInfo, today: date, days=ANY_DAYS) -> datetime:
 def shifted(day: date, years: int, days: int = 0) -> date:
     try:
         base = day.replace(year=day.year - years)
-    except ValueError:                       # 29 February in a common year
+    except ValueError:  # 29 February in a common year
         base = date(day.year - years, 3, 1)
     return base + timedelta(days=days)
 
@@ -190,6 +213,7 @@ def birth_dates(draw, today: date):
 
 
 # ----------------------------------------------------------------------------- the data set
+
 
 @st.composite
 def datasets(draw, zone_name: str, now: datetime) -> Dataset:
@@ -220,13 +244,24 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
                 "vip": lambda: draw(st.booleans()),
                 "tier": lambda: pick(draw, ("Gold", "Silver", "Bronze")),
             }[key]()
-        data.persons.append(PersonRow(
-            id=pid, email=email, first_name=first, last_name=pick(draw, LAST_NAMES),
-            gender=pick(draw, ("female", "male", "other", None)), birth_date=draw(birth_dates(today)),
-            language=pick(draw, LANGUAGES), postal_code=pick(draw, POSTAL_CODES), city=pick(draw, CITIES),
-            country=pick(draw, COUNTRIES), latitude=point[0] if point else None,
-            longitude=point[1] if point else None, custom_fields=custom,
-            created_at=instant(draw, zone, today)))
+        data.persons.append(
+            PersonRow(
+                id=pid,
+                email=email,
+                first_name=first,
+                last_name=pick(draw, LAST_NAMES),
+                gender=pick(draw, ("female", "male", "other", None)),
+                birth_date=draw(birth_dates(today)),
+                language=pick(draw, LANGUAGES),
+                postal_code=pick(draw, POSTAL_CODES),
+                city=pick(draw, CITIES),
+                country=pick(draw, COUNTRIES),
+                latitude=point[0] if point else None,
+                longitude=point[1] if point else None,
+                custom_fields=custom,
+                created_at=instant(draw, zone, today),
+            )
+        )
     person_ids = [p.id for p in data.persons]
 
     # tags: a small tree (a parent always has a lower id)
@@ -237,14 +272,18 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
         data.tags.append(TagRow(tid, parent))
     tag_ids = [t.id for t in data.tags]
     if tag_ids and person_ids:
-        links = draw(st.sets(st.tuples(st.sampled_from(tag_ids), st.sampled_from(person_ids),
-                                       st.sampled_from(SOURCES)), max_size=10))
+        links = draw(
+            st.sets(
+                st.tuples(st.sampled_from(tag_ids), st.sampled_from(person_ids), st.sampled_from(SOURCES)), max_size=10
+            )
+        )
         data.person_tags = [PersonTagRow(t, p, s) for t, p, s in sorted(links)]
 
     # catalogue
     n_productions = pick(draw, (2, 1, 2, 3, 3))
-    data.productions = [ProductionRow(PRODUCTION_BASE + 1 + i, pick(draw, PROMOTERS), pick(draw, SEASONS))
-                        for i in range(n_productions)]
+    data.productions = [
+        ProductionRow(PRODUCTION_BASE + 1 + i, pick(draw, PROMOTERS), pick(draw, SEASONS)) for i in range(n_productions)
+    ]
     production_ids = [p.id for p in data.productions]
     if tag_ids:
         links = set()
@@ -260,7 +299,7 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
     venue_ids = [v.id for v in data.venues]
     n_events = draw(st.integers(1, 5))
     for i in range(n_events):
-        if draw(st.integers(0, 5)) == 0:      # just before or after now
+        if draw(st.integers(0, 5)) == 0:  # just before or after now
             starts = now + timedelta(minutes=pick(draw, (-90, -1, 1, 90)))
         else:
             starts = instant(draw, zone, today)
@@ -276,7 +315,7 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
             person = pick(draw, person_ids)
             created = min(instant(draw, zone, today, PAST_DAYS), now - timedelta(minutes=1))
             data.orders.append(OrderRow(oid, person, pick(draw, ("online", "box_office")), created))
-            main_event = pick(draw, event_ids)       # mostly several seats for one event
+            main_event = pick(draw, event_ids)  # mostly several seats for one event
             for _ in range(pick(draw, (1, 2, 3, 2))):
                 ticket_id += 1
                 event_id = pick(draw, (main_event, main_event, *event_ids))
@@ -292,18 +331,20 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
         data.consents = [ConsentRow(p, t, draw(st.booleans())) for p, t in sorted(pairs)]
 
         for _ in range(draw(st.integers(0, 5))):
-            data.submissions.append(SubmissionRow(pick(draw, FORMS), pick(draw, person_ids),
-                                                  instant(draw, zone, today)))
+            data.submissions.append(
+                SubmissionRow(pick(draw, FORMS), pick(draw, person_ids), instant(draw, zone, today))
+            )
     return data
 
 
 # ----------------------------------------------------------------------------- rules
 
+
 @dataclass
 class Context:
     today: date
     data: Dataset
-    segment_ids: list[int]            # segments a rule may name (saved before it)
+    segment_ids: list[int]  # segments a rule may name (saved before it)
 
 
 def text_value(draw, field_: str, op: str):
@@ -334,8 +375,23 @@ def min_max(draw, pool) -> tuple:
     return low, high
 
 
-CONDITION_KINDS = ("text", "gender", "age", "added_on", "custom_field", "tag", "consent", "form", "purchase",
-                   "channel", "last_purchase", "impulsive", "distance", "subscription", "segment")
+CONDITION_KINDS = (
+    "text",
+    "gender",
+    "age",
+    "added_on",
+    "custom_field",
+    "tag",
+    "consent",
+    "form",
+    "purchase",
+    "channel",
+    "last_purchase",
+    "impulsive",
+    "distance",
+    "subscription",
+    "segment",
+)
 
 
 # Single-condition probes go through these cases in turn (each text field and custom field is a case).
@@ -343,17 +399,24 @@ CONDITION_KINDS = ("text", "gender", "age", "added_on", "custom_field", "tag", "
 # age twice more without (29 February needs the right day, person and bounds together), and the date
 # custom field once more (it has the most operators of the day-based conditions).
 PURCHASE_KINDS = ("purchase", "channel", "last_purchase", "impulsive")
-PROBE_CASES = tuple([("text", f, 1 / 4) for f in R.TEXT_FIELDS] + [("custom_field", k, 1 / 4) for k in CUSTOM_FIELDS]
-                    + [(k, None, 1 / 4) for k in CONDITION_KINDS if k not in ("text", "custom_field")]
-                    + [(k, None, 1) for k in PURCHASE_KINDS] * 2 + [("age", None, 0)] * 2
-                    + [("custom_field", "since", 0)])
+PROBE_CASES = tuple(
+    [("text", f, 1 / 4) for f in R.TEXT_FIELDS]
+    + [("custom_field", k, 1 / 4) for k in CUSTOM_FIELDS]
+    + [(k, None, 1 / 4) for k in CONDITION_KINDS if k not in ("text", "custom_field")]
+    + [(k, None, 1) for k in PURCHASE_KINDS] * 2
+    + [("age", None, 0)] * 2
+    + [("custom_field", "since", 0)]
+)
 
 
 @st.composite
 def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = None) -> dict:
     """A random condition; ``kind`` (and ``sub``, a text field or custom field key) fix what kind."""
-    kinds = [k for k in CONDITION_KINDS
-             if not (k == "tag" and not ctx.data.tags) and not (k == "segment" and not ctx.segment_ids)]
+    kinds = [
+        k
+        for k in CONDITION_KINDS
+        if not (k == "tag" and not ctx.data.tags) and not (k == "segment" and not ctx.segment_ids)
+    ]
     if kind not in kinds:
         kind, sub = pick(draw, kinds), None
     if kind == "text":
@@ -366,10 +429,14 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
     if kind == "gender":
         return {"type": "gender", "values": draw(st.lists(st.sampled_from(R.GENDERS), min_size=1, max_size=3))}
     if kind == "age":
-        ages = {ctx.today.year - p.birth_date.year - ((ctx.today.month, ctx.today.day)
-                                                      < (p.birth_date.month, p.birth_date.day))
-                for p in ctx.data.persons if p.birth_date}
-        around = sorted({a + d for a in ages for d in (-1, 0, 1) if 0 <= a + d <= 150})   # bounds that split
+        ages = {
+            ctx.today.year
+            - p.birth_date.year
+            - ((ctx.today.month, ctx.today.day) < (p.birth_date.month, p.birth_date.day))
+            for p in ctx.data.persons
+            if p.birth_date
+        }
+        around = sorted({a + d for a in ages for d in (-1, 0, 1) if 0 <= a + d <= 150})  # bounds that split
         low, high = min_max(draw, (0, 17, 18, 26, 27, 65, *around, *around))
         return {"type": "age", "min": low, "max": high}
     if kind == "added_on":
@@ -380,8 +447,11 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
         after, before = pick(draw, (None, iso_day(draw, ctx))), pick(draw, (None, iso_day(draw, ctx)))
         if after is None and before is None:
             before = iso_day(draw, ctx)
-        if after is not None and before is not None and date.fromisoformat(before) < date.fromisoformat(after) + \
-                timedelta(days=2):
+        if (
+            after is not None
+            and before is not None
+            and date.fromisoformat(before) < date.fromisoformat(after) + timedelta(days=2)
+        ):
             after = None  # no day strictly between: refused by validation
         return {"type": "added_on", "after": after, "before": before}
     if kind == "custom_field":
@@ -409,8 +479,11 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
         return with_value(node, pick(draw, choices))
     if kind == "tag":
         node = {"type": "tag", "tag_id": pick(draw, [t.id for t in ctx.data.tags])}
-        for key, strategy in (("has", st.booleans()), ("source", st.sampled_from((None,) + SOURCES)),
-                              ("include_subtags", st.booleans())):
+        for key, strategy in (
+            ("has", st.booleans()),
+            ("source", st.sampled_from((None,) + SOURCES)),
+            ("include_subtags", st.booleans()),
+        ):
             if draw(st.booleans()):
                 node[key] = draw(strategy)
         return node
@@ -420,8 +493,7 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
             node["granted"] = draw(st.booleans())
         return node
     if kind == "form":
-        return {"type": "form", "form_id": pick(draw, (None,) + FORMS),
-                "within_days": pick(draw, (None,) + N_DAYS)}
+        return {"type": "form", "form_id": pick(draw, (None,) + FORMS), "within_days": pick(draw, (None,) + N_DAYS)}
     if kind == "purchase":
         metric = pick(draw, R.METRICS)
         pool = (0, 10, 12.5, 25, 40, 50, 65, 80) if metric == "revenue" else (0, 1, 2, 3)
@@ -461,7 +533,7 @@ def rule_trees(draw, ctx: Context, depth: int = 3) -> dict:
         return draw(conditions(ctx))
     if shape == "not":
         return {"not": draw(rule_trees(ctx, depth - 1))}
-    size = pick(draw, (2, 1, 2, 3, 0))    # empty groups too, but not mostly
+    size = pick(draw, (2, 1, 2, 3, 0))  # empty groups too, but not mostly
     children = [draw(rule_trees(ctx, depth - 1)) for _ in range(size)]
     return {shape: children}
 
@@ -481,7 +553,7 @@ def scopes(draw, data: Dataset, scoped: float = 2 / 3, today: date | None = None
         ago = {(today - e.starts_at.astimezone(ZoneInfo(zone)).date()).days for e in data.events}
         event_days = sorted({d + k for d in ago for k in (-1, 0) if d + k >= 0})
 
-    def present(column):   # the values the productions have (each twice: likelier than the others)
+    def present(column):  # the values the productions have (each twice: likelier than the others)
         values = sorted({getattr(p, column) for p in data.productions} - {None})
         return values + values
 
@@ -498,8 +570,9 @@ def scopes(draw, data: Dataset, scoped: float = 2 / 3, today: date | None = None
         "days_back": lambda: pick(draw, (30, None, 0, 1, 6, 7, 100, 1000, *event_days)),
     }
     # mostly one or two filters; sometimes none at all ({} and empty lists are "no scope")
-    for key in draw(st.lists(st.sampled_from(tuple(options)), min_size=pick(draw, (1, 1, 2, 0)), max_size=2,
-                             unique=True)):
+    for key in draw(
+        st.lists(st.sampled_from(tuple(options)), min_size=pick(draw, (1, 1, 2, 0)), max_size=2, unique=True)
+    ):
         scope[key] = options[key]()
     return scope
 
@@ -526,18 +599,21 @@ def scenarios(draw, max_queries: int = 3, probes: bool = True) -> Scenario:
         earlier = sorted(data.segments)
         ctx = Context(today, data, earlier)
         parent = pick(draw, [None] + earlier) if earlier else None
-        data.segments[sid] = SegmentRow(sid, parent, draw(rule_trees(ctx, depth=1)),
-                                        draw(scopes(data, today=today, zone=zone)))
+        data.segments[sid] = SegmentRow(
+            sid, parent, draw(rule_trees(ctx, depth=1)), draw(scopes(data, today=today, zone=zone))
+        )
     ctx = Context(today, data, sorted(data.segments))
     queries = []
     for _ in range(draw(st.integers(1, max_queries))):
         parent = pick(draw, [None, None] + sorted(data.segments)) if data.segments else None
-        queries.append(Query(draw(rule_trees(ctx)), draw(scopes(data, today=today, zone=zone)), parent,
-                             draw(modes(data))))
+        queries.append(
+            Query(draw(rule_trees(ctx)), draw(scopes(data, today=today, zone=zone)), parent, draw(modes(data)))
+        )
     # single conditions, cheap once the rows are written: every case (kind of condition, text field,
     # custom field) once per example, whatever Hypothesis favours; mostly without a scope
     if probes:
         for kind, sub, scoped in PROBE_CASES:
-            queries.append(Query(draw(conditions(ctx, kind, sub)),
-                                 draw(scopes(data, scoped=scoped, today=today, zone=zone))))
+            queries.append(
+                Query(draw(conditions(ctx, kind, sub)), draw(scopes(data, scoped=scoped, today=today, zone=zone)))
+            )
     return Scenario(zone, now, data, queries)

@@ -55,49 +55,147 @@ def _insert(session: Session, model, rows: list[dict]) -> None:
 def write_scenario(session: Session, scenario: Scenario) -> int:
     """Insert the scenario's rows into a new account (plain INSERTs, so the purchase-fact triggers run)."""
     data = scenario.data
-    account_id = session.execute(insert(Account.__table__).values(
-        name="Property test", slug=f"prop-{uuid.uuid4().hex[:12]}", timezone=scenario.timezone
-    ).returning(Account.__table__.c.id)).scalar_one()
+    account_id = session.execute(
+        insert(Account.__table__)
+        .values(name="Property test", slug=f"prop-{uuid.uuid4().hex[:12]}", timezone=scenario.timezone)
+        .returning(Account.__table__.c.id)
+    ).scalar_one()
     a = {"account_id": account_id}
-    _insert(session, CustomFieldDefinition, [
-        {**a, "key": key, "label": key, "type": d["type"], "choices": d["choices"]}
-        for key, d in data.custom_fields.items()])
+    _insert(
+        session,
+        CustomFieldDefinition,
+        [
+            {**a, "key": key, "label": key, "type": d["type"], "choices": d["choices"]}
+            for key, d in data.custom_fields.items()
+        ],
+    )
     _insert(session, ConsentType, [{**a, "id": i, "key": f"c{i}", "name": f"Consent {i}"} for i in CONSENT_TYPES])
     _insert(session, Form, [{**a, "id": i, "title": f"Form {i}"} for i in FORMS])
-    _insert(session, Person, [
-        {**a, "id": p.id, "email": p.email, "first_name": p.first_name, "last_name": p.last_name,
-         "gender": p.gender, "birth_date": p.birth_date, "language": p.language, "postal_code": p.postal_code,
-         "city": p.city, "country": p.country, "latitude": p.latitude, "longitude": p.longitude,
-         "custom_fields": p.custom_fields, "created_at": p.created_at, "updated_at": p.created_at}
-        for p in data.persons])
-    for t in data.tags:                                   # parents first
-        _insert(session, Tag, [{**a, "id": t.id, "parent_id": t.parent_id, "name": f"Tag {t.id}",
-                                "name_key": f"tag {t.id}"}])
-    _insert(session, PersonTag, [{**a, "tag_id": x.tag_id, "person_id": x.person_id, "source": x.source}
-                                 for x in data.person_tags])
-    _insert(session, Venue, [{**a, "id": v.id, "name": f"Venue {v.id}", "latitude": v.latitude,
-                              "longitude": v.longitude} for v in data.venues])
-    _insert(session, Production, [{**a, "id": p.id, "title": f"Show {p.id}", "promoter": p.promoter,
-                                   "season": p.season} for p in data.productions])
-    _insert(session, ProductionTag, [{**a, "tag_id": x.tag_id, "production_id": x.production_id,
-                                      "source": x.source} for x in data.production_tags])
-    _insert(session, Event, [{**a, "id": e.id, "production_id": e.production_id, "venue_id": e.venue_id,
-                              "starts_at": e.starts_at} for e in data.events])
-    _insert(session, Order, [{**a, "id": o.id, "person_id": o.person_id, "channel": o.channel,
-                              "created_at": o.created_at} for o in data.orders])
-    _insert(session, Ticket, [{**a, "id": t.id, "order_id": t.order_id, "event_id": t.event_id,
-                               "person_id": t.person_id, "price": t.price} for t in data.tickets])
-    _insert(session, Subscription, [{**a, "person_id": s.person_id, "name": "Abonnement",
-                                     "valid_from": s.valid_from, "valid_until": s.valid_until}
-                                    for s in data.subscriptions])
-    _insert(session, PersonConsent, [{**a, "person_id": c.person_id, "consent_type_id": c.consent_type_id,
-                                      "granted": c.granted} for c in data.consents])
-    _insert(session, FormSubmission, [{**a, "form_id": s.form_id, "person_id": s.person_id,
-                                       "submitted_at": s.submitted_at} for s in data.submissions])
-    for sid in sorted(data.segments):                     # parents and referenced segments first
+    _insert(
+        session,
+        Person,
+        [
+            {
+                **a,
+                "id": p.id,
+                "email": p.email,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "gender": p.gender,
+                "birth_date": p.birth_date,
+                "language": p.language,
+                "postal_code": p.postal_code,
+                "city": p.city,
+                "country": p.country,
+                "latitude": p.latitude,
+                "longitude": p.longitude,
+                "custom_fields": p.custom_fields,
+                "created_at": p.created_at,
+                "updated_at": p.created_at,
+            }
+            for p in data.persons
+        ],
+    )
+    for t in data.tags:  # parents first
+        _insert(
+            session,
+            Tag,
+            [{**a, "id": t.id, "parent_id": t.parent_id, "name": f"Tag {t.id}", "name_key": f"tag {t.id}"}],
+        )
+    _insert(
+        session,
+        PersonTag,
+        [{**a, "tag_id": x.tag_id, "person_id": x.person_id, "source": x.source} for x in data.person_tags],
+    )
+    _insert(
+        session,
+        Venue,
+        [
+            {**a, "id": v.id, "name": f"Venue {v.id}", "latitude": v.latitude, "longitude": v.longitude}
+            for v in data.venues
+        ],
+    )
+    _insert(
+        session,
+        Production,
+        [
+            {**a, "id": p.id, "title": f"Show {p.id}", "promoter": p.promoter, "season": p.season}
+            for p in data.productions
+        ],
+    )
+    _insert(
+        session,
+        ProductionTag,
+        [{**a, "tag_id": x.tag_id, "production_id": x.production_id, "source": x.source} for x in data.production_tags],
+    )
+    _insert(
+        session,
+        Event,
+        [
+            {**a, "id": e.id, "production_id": e.production_id, "venue_id": e.venue_id, "starts_at": e.starts_at}
+            for e in data.events
+        ],
+    )
+    _insert(
+        session,
+        Order,
+        [
+            {**a, "id": o.id, "person_id": o.person_id, "channel": o.channel, "created_at": o.created_at}
+            for o in data.orders
+        ],
+    )
+    _insert(
+        session,
+        Ticket,
+        [
+            {
+                **a,
+                "id": t.id,
+                "order_id": t.order_id,
+                "event_id": t.event_id,
+                "person_id": t.person_id,
+                "price": t.price,
+            }
+            for t in data.tickets
+        ],
+    )
+    _insert(
+        session,
+        Subscription,
+        [
+            {
+                **a,
+                "person_id": s.person_id,
+                "name": "Abonnement",
+                "valid_from": s.valid_from,
+                "valid_until": s.valid_until,
+            }
+            for s in data.subscriptions
+        ],
+    )
+    _insert(
+        session,
+        PersonConsent,
+        [
+            {**a, "person_id": c.person_id, "consent_type_id": c.consent_type_id, "granted": c.granted}
+            for c in data.consents
+        ],
+    )
+    _insert(
+        session,
+        FormSubmission,
+        [
+            {**a, "form_id": s.form_id, "person_id": s.person_id, "submitted_at": s.submitted_at}
+            for s in data.submissions
+        ],
+    )
+    for sid in sorted(data.segments):  # parents and referenced segments first
         s = data.segments[sid]
-        _insert(session, Segment, [{**a, "id": sid, "parent_id": s.parent_id, "name": f"Segment {sid}",
-                                    "rules": s.rule, "scope": s.scope}])
+        _insert(
+            session,
+            Segment,
+            [{**a, "id": sid, "parent_id": s.parent_id, "name": f"Segment {sid}", "rules": s.rule, "scope": s.scope}],
+        )
     session.flush()
     return account_id
 
@@ -105,8 +203,10 @@ def write_scenario(session: Session, scenario: Scenario) -> int:
 def describe_difference(scenario: Scenario, expected: set[int], actual: set[int]) -> str:
     persons = {p.id: p for p in scenario.data.persons}
     lines = []
-    for label, ids in (("only the reference (SQL missed)", expected - actual),
-                       ("only the SQL (reference excludes)", actual - expected)):
+    for label, ids in (
+        ("only the reference (SQL missed)", expected - actual),
+        ("only the SQL (reference excludes)", actual - expected),
+    ):
         for pid in sorted(ids):
             lines.append(f"  {label}: {persons[pid]}")
     return "\n".join(lines)
@@ -120,24 +220,40 @@ def check(session: Session, scenario: Scenario) -> None:
         account_id = write_scenario(session, scenario)
         failures = []
         for i, q in enumerate(scenario.queries):
-            expected = reference.evaluate(scenario.data, timezone=scenario.timezone, now=scenario.now, rule=q.rule,
-                                          scope=q.scope, parent_id=q.parent_id, mode=q.mode)
-            actual = segments.matching_person_ids(session, account_id, rules=q.rule, scope=q.scope,
-                                                  parent_id=q.parent_id, mode=q.mode, now=scenario.now)
+            expected = reference.evaluate(
+                scenario.data,
+                timezone=scenario.timezone,
+                now=scenario.now,
+                rule=q.rule,
+                scope=q.scope,
+                parent_id=q.parent_id,
+                mode=q.mode,
+            )
+            actual = segments.matching_person_ids(
+                session, account_id, rules=q.rule, scope=q.scope, parent_id=q.parent_id, mode=q.mode, now=scenario.now
+            )
             if actual != expected:
-                failures.append(f"query {i}: rule={q.rule!r} scope={q.scope!r} parent_id={q.parent_id!r} "
-                                f"mode={q.mode!r}\n  expected (reference) {sorted(expected)}\n"
-                                f"  actual (SQL)         {sorted(actual)}\n"
-                                + describe_difference(scenario, expected, actual))
-        assert not failures, (f"SQL and reference disagree (zone {scenario.timezone}, now {scenario.now.isoformat()}):\n"
-                              + "\n".join(failures))
+                failures.append(
+                    f"query {i}: rule={q.rule!r} scope={q.scope!r} parent_id={q.parent_id!r} "
+                    f"mode={q.mode!r}\n  expected (reference) {sorted(expected)}\n"
+                    f"  actual (SQL)         {sorted(actual)}\n" + describe_difference(scenario, expected, actual)
+                )
+        assert not failures, (
+            f"SQL and reference disagree (zone {scenario.timezone}, now {scenario.now.isoformat()}):\n"
+            + "\n".join(failures)
+        )
     finally:
         nested.rollback()
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")), print_blob=True, phases=PHASES,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+    phases=PHASES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(scenario=scenarios())
 def test_sql_matches_reference(session, scenario):
     check(session, scenario)
@@ -150,12 +266,16 @@ def test_harness_writes_rows_into_a_savepoint_only(session):
     scenario = Scenario.from_json(SMALL_SCENARIO)
     nested = session.begin_nested()
     account_id = write_scenario(session, scenario)
-    facts = session.execute(select(TicketFact.ticket_id, TicketFact.order_date).where(
-        TicketFact.account_id == account_id).order_by(TicketFact.ticket_id)).all()
+    facts = session.execute(
+        select(TicketFact.ticket_id, TicketFact.order_date)
+        .where(TicketFact.account_id == account_id)
+        .order_by(TicketFact.ticket_id)
+    ).all()
     # 22:30 UTC on 14 June is 15 June in Tokyo: the facts use the account's zone
     assert [tuple(f) for f in facts] == [(6001, date(2026, 6, 15)), (6002, date(2026, 6, 15))]
-    assert segments.matching_person_ids(session, account_id, rules={"type": "channel", "channel": "online"},
-                                        now=scenario.now) == {1001}
+    assert segments.matching_person_ids(
+        session, account_id, rules={"type": "channel", "channel": "online"}, now=scenario.now
+    ) == {1001}
     nested.rollback()
     assert session.execute(select(Person.id).where(Person.account_id == account_id)).first() is None
     check(session, scenario)
@@ -163,21 +283,62 @@ def test_harness_writes_rows_into_a_savepoint_only(session):
 
 def test_leap_day_birthdays_on_28_february(session):
     """A fixed scenario for an edge random data rarely hits: 29 February birthdays in a common year."""
-    people = [{"id": 1000 + i, "email": None, "first_name": None, "last_name": None, "gender": None,
-               "birth_date": born, "language": None, "postal_code": None, "city": None, "country": None,
-               "latitude": None, "longitude": None, "custom_fields": {}, "created_at": "2020-01-01T00:00:00+00:00"}
-              for i, born in enumerate(["2000-02-29", "2000-02-28", "2000-03-01", "1999-03-01", "2001-02-28"], 1)]
-    empty = {key: [] for key in ("tags", "person_tags", "productions", "production_tags", "venues", "events",
-                                 "orders", "tickets", "subscriptions", "consents", "submissions")}
-    ages = [{"type": "age", "min": low, "max": high} for low, high in
-            ((27, None), (None, 26), (26, 26), (27, 27), (25, 26), (28, None))]
-    for now, zone in (("2027-02-28T12:00:00+00:00", "Europe/Amsterdam"), ("2027-02-28T23:30:00+00:00", "UTC"),
-                      ("2027-02-28T23:30:00+00:00", "Europe/Amsterdam"), ("2028-02-29T12:00:00+00:00", "UTC"),
-                      ("2028-02-28T12:00:00+00:00", "UTC")):
-        scenario = Scenario.from_json(json.dumps({
-            "timezone": zone, "now": now, "queries": [{"rule": rule, "scope": None, "parent_id": None, "mode": None}
-                                                     for rule in ages],
-            "data": {"persons": people, "custom_fields": {}, "segments": {}, **empty}}))
+    people = [
+        {
+            "id": 1000 + i,
+            "email": None,
+            "first_name": None,
+            "last_name": None,
+            "gender": None,
+            "birth_date": born,
+            "language": None,
+            "postal_code": None,
+            "city": None,
+            "country": None,
+            "latitude": None,
+            "longitude": None,
+            "custom_fields": {},
+            "created_at": "2020-01-01T00:00:00+00:00",
+        }
+        for i, born in enumerate(["2000-02-29", "2000-02-28", "2000-03-01", "1999-03-01", "2001-02-28"], 1)
+    ]
+    empty = {
+        key: []
+        for key in (
+            "tags",
+            "person_tags",
+            "productions",
+            "production_tags",
+            "venues",
+            "events",
+            "orders",
+            "tickets",
+            "subscriptions",
+            "consents",
+            "submissions",
+        )
+    }
+    ages = [
+        {"type": "age", "min": low, "max": high}
+        for low, high in ((27, None), (None, 26), (26, 26), (27, 27), (25, 26), (28, None))
+    ]
+    for now, zone in (
+        ("2027-02-28T12:00:00+00:00", "Europe/Amsterdam"),
+        ("2027-02-28T23:30:00+00:00", "UTC"),
+        ("2027-02-28T23:30:00+00:00", "Europe/Amsterdam"),
+        ("2028-02-29T12:00:00+00:00", "UTC"),
+        ("2028-02-28T12:00:00+00:00", "UTC"),
+    ):
+        scenario = Scenario.from_json(
+            json.dumps(
+                {
+                    "timezone": zone,
+                    "now": now,
+                    "queries": [{"rule": rule, "scope": None, "parent_id": None, "mode": None} for rule in ages],
+                    "data": {"persons": people, "custom_fields": {}, "segments": {}, **empty},
+                }
+            )
+        )
         check(session, scenario)
 
 
@@ -188,41 +349,89 @@ def test_replay_scenario(session):
         check(session, Scenario.from_json(handle.read()))
 
 
-SMALL_SCENARIO = json.dumps({
-    "timezone": "Asia/Tokyo", "now": "2026-06-15T10:00:00+00:00",
-    "data": {
-        "persons": [
-            {"id": 1001, "email": "anna0@example.nl", "first_name": "Anna", "last_name": None, "gender": None,
-             "birth_date": "2000-02-29", "language": None, "postal_code": None, "city": " ", "country": None,
-             "latitude": None, "longitude": None, "custom_fields": {"vip": False},
-             "created_at": "2026-06-01T00:00:00+00:00"},
-            {"id": 1002, "email": None, "first_name": None, "last_name": None, "gender": "other",
-             "birth_date": None, "language": None, "postal_code": None, "city": "Amsterdam", "country": None,
-             "latitude": 52.37, "longitude": 4.89, "custom_fields": {}, "created_at": "2026-06-14T15:00:00+00:00"}],
-        "custom_fields": {"vip": {"type": "boolean", "choices": []}},
-        "tags": [{"id": 2001, "parent_id": None}, {"id": 2002, "parent_id": 2001}],
-        "person_tags": [{"tag_id": 2002, "person_id": 1002, "source": "staff"}],
-        "productions": [{"id": 3001, "promoter": "Own", "season": None}],
-        "production_tags": [{"tag_id": 2001, "production_id": 3001, "source": "staff"}],
-        "venues": [{"id": 3501, "latitude": 52.37, "longitude": 4.89}],
-        "events": [{"id": 4001, "production_id": 3001, "venue_id": 3501, "starts_at": "2026-06-20T10:00:00+00:00"}],
-        "orders": [{"id": 5001, "person_id": 1001, "channel": "online", "created_at": "2026-06-14T22:30:00+00:00"}],
-        "tickets": [{"id": 6001, "order_id": 5001, "event_id": 4001, "person_id": 1001, "price": "12.50"},
-                    {"id": 6002, "order_id": 5001, "event_id": 4001, "person_id": 1001, "price": "0"}],
-        "subscriptions": [{"person_id": 1002, "valid_from": "2026-06-15", "valid_until": None}],
-        "consents": [{"person_id": 1001, "consent_type_id": 7001, "granted": True}],
-        "submissions": [{"form_id": 7101, "person_id": 1002, "submitted_at": "2026-06-14T16:00:00+00:00"}],
-        "segments": {"8001": {"id": 8001, "parent_id": None, "rule": {"type": "tag", "tag_id": 2001,
-                                                                      "include_subtags": True},
-                              "scope": None}},
-    },
-    "queries": [
-        {"rule": {"type": "segment", "segment_id": 8001, "member": False}, "scope": None, "parent_id": None,
-         "mode": None},
-        {"rule": {"not": {"type": "text", "field": "city", "operator": "is_empty"}}, "scope": {"days_back": 0},
-         "parent_id": None, "mode": None},
-        {"rule": {"all": []}, "scope": None, "parent_id": 8001, "mode": ["production", 3001]},
-        {"rule": {"type": "last_purchase", "mode": "exactly", "days": 0}, "scope": None, "parent_id": None,
-         "mode": None},
-    ],
-})
+SMALL_SCENARIO = json.dumps(
+    {
+        "timezone": "Asia/Tokyo",
+        "now": "2026-06-15T10:00:00+00:00",
+        "data": {
+            "persons": [
+                {
+                    "id": 1001,
+                    "email": "anna0@example.nl",
+                    "first_name": "Anna",
+                    "last_name": None,
+                    "gender": None,
+                    "birth_date": "2000-02-29",
+                    "language": None,
+                    "postal_code": None,
+                    "city": " ",
+                    "country": None,
+                    "latitude": None,
+                    "longitude": None,
+                    "custom_fields": {"vip": False},
+                    "created_at": "2026-06-01T00:00:00+00:00",
+                },
+                {
+                    "id": 1002,
+                    "email": None,
+                    "first_name": None,
+                    "last_name": None,
+                    "gender": "other",
+                    "birth_date": None,
+                    "language": None,
+                    "postal_code": None,
+                    "city": "Amsterdam",
+                    "country": None,
+                    "latitude": 52.37,
+                    "longitude": 4.89,
+                    "custom_fields": {},
+                    "created_at": "2026-06-14T15:00:00+00:00",
+                },
+            ],
+            "custom_fields": {"vip": {"type": "boolean", "choices": []}},
+            "tags": [{"id": 2001, "parent_id": None}, {"id": 2002, "parent_id": 2001}],
+            "person_tags": [{"tag_id": 2002, "person_id": 1002, "source": "staff"}],
+            "productions": [{"id": 3001, "promoter": "Own", "season": None}],
+            "production_tags": [{"tag_id": 2001, "production_id": 3001, "source": "staff"}],
+            "venues": [{"id": 3501, "latitude": 52.37, "longitude": 4.89}],
+            "events": [{"id": 4001, "production_id": 3001, "venue_id": 3501, "starts_at": "2026-06-20T10:00:00+00:00"}],
+            "orders": [{"id": 5001, "person_id": 1001, "channel": "online", "created_at": "2026-06-14T22:30:00+00:00"}],
+            "tickets": [
+                {"id": 6001, "order_id": 5001, "event_id": 4001, "person_id": 1001, "price": "12.50"},
+                {"id": 6002, "order_id": 5001, "event_id": 4001, "person_id": 1001, "price": "0"},
+            ],
+            "subscriptions": [{"person_id": 1002, "valid_from": "2026-06-15", "valid_until": None}],
+            "consents": [{"person_id": 1001, "consent_type_id": 7001, "granted": True}],
+            "submissions": [{"form_id": 7101, "person_id": 1002, "submitted_at": "2026-06-14T16:00:00+00:00"}],
+            "segments": {
+                "8001": {
+                    "id": 8001,
+                    "parent_id": None,
+                    "rule": {"type": "tag", "tag_id": 2001, "include_subtags": True},
+                    "scope": None,
+                }
+            },
+        },
+        "queries": [
+            {
+                "rule": {"type": "segment", "segment_id": 8001, "member": False},
+                "scope": None,
+                "parent_id": None,
+                "mode": None,
+            },
+            {
+                "rule": {"not": {"type": "text", "field": "city", "operator": "is_empty"}},
+                "scope": {"days_back": 0},
+                "parent_id": None,
+                "mode": None,
+            },
+            {"rule": {"all": []}, "scope": None, "parent_id": 8001, "mode": ["production", 3001]},
+            {
+                "rule": {"type": "last_purchase", "mode": "exactly", "days": 0},
+                "scope": None,
+                "parent_id": None,
+                "mode": None,
+            },
+        ],
+    }
+)

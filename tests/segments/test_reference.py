@@ -44,7 +44,7 @@ def run(data, rule, *, now, scope=None, parent_id=None, mode=None, tz=AMS):
 
 
 EVERYONE = {"all": []}
-NOW = local(2026, 6, 15, 12, 0)   # a Monday, CEST
+NOW = local(2026, 6, 15, 12, 0)  # a Monday, CEST
 
 
 def persons(*ids, **values) -> list[PersonRow]:
@@ -77,6 +77,7 @@ class Sales:
 
 # ----------------------------------------------------------------------------- groups and not
 
+
 def test_empty_groups_and_not():
     data = Dataset(persons=persons(1, 2, 3))
     assert run(data, {"all": []}, now=NOW) == {1, 2, 3}
@@ -88,16 +89,19 @@ def test_empty_groups_and_not():
 
 # ----------------------------------------------------------------------------- days
 
+
 def test_days_are_local_calendar_days_in_amsterdam():
     now = local(2026, 6, 15, 0, 30)  # 22:30 UTC on the 14th: the UTC date is one day behind
-    data = Dataset(persons=[
-        PersonRow(1, created_at=local(2026, 6, 15, 0, 5)),     # today, d = 0
-        PersonRow(2, created_at=local(2026, 6, 14, 23, 59)),   # d = 1 though only 31 minutes ago
-        PersonRow(3, created_at=local(2026, 6, 8, 0, 0)),      # d = 7
-        PersonRow(4, created_at=local(2026, 6, 7, 23, 59)),    # d = 8
-        PersonRow(5, created_at=local(2026, 6, 15, 23, 0)),    # later today (future instant): d = 0
-        PersonRow(6, created_at=local(2026, 6, 16, 0, 1)),     # tomorrow: d = -1
-    ])
+    data = Dataset(
+        persons=[
+            PersonRow(1, created_at=local(2026, 6, 15, 0, 5)),  # today, d = 0
+            PersonRow(2, created_at=local(2026, 6, 14, 23, 59)),  # d = 1 though only 31 minutes ago
+            PersonRow(3, created_at=local(2026, 6, 8, 0, 0)),  # d = 7
+            PersonRow(4, created_at=local(2026, 6, 7, 23, 59)),  # d = 8
+            PersonRow(5, created_at=local(2026, 6, 15, 23, 0)),  # later today (future instant): d = 0
+            PersonRow(6, created_at=local(2026, 6, 16, 0, 1)),  # tomorrow: d = -1
+        ]
+    )
     assert run(data, {"type": "added_on", "last_days": 0}, now=now) == {1, 5}
     assert run(data, {"type": "added_on", "last_days": 1}, now=now) == {1, 2, 5}
     assert run(data, {"type": "added_on", "last_days": 7}, now=now) == {1, 2, 3, 5}
@@ -116,26 +120,33 @@ def test_days_are_local_calendar_days_in_amsterdam():
 def test_days_across_the_spring_dst_change():
     # Clocks go from 02:00 to 03:00 on 29 March 2026: that day has 23 hours.
     now = local(2026, 3, 30, 0, 15)
-    data = Dataset(persons=[
-        PersonRow(1, created_at=local(2026, 3, 29, 0, 0)),     # d = 1, 23h15 ago
-        PersonRow(2, created_at=local(2026, 3, 28, 23, 59)),   # d = 2, only 23h16 ago
-        PersonRow(3, created_at=local(2026, 3, 29, 3, 0)),     # d = 1
-    ])
+    data = Dataset(
+        persons=[
+            PersonRow(1, created_at=local(2026, 3, 29, 0, 0)),  # d = 1, 23h15 ago
+            PersonRow(2, created_at=local(2026, 3, 28, 23, 59)),  # d = 2, only 23h16 ago
+            PersonRow(3, created_at=local(2026, 3, 29, 3, 0)),  # d = 1
+        ]
+    )
     assert run(data, {"type": "added_on", "last_days": 1}, now=now) == {1, 3}
     assert run(data, {"type": "added_on", "last_days": 2}, now=now) == {1, 2, 3}
-    subs = Dataset(persons=persons(1, 2), custom_fields={}, submissions=[
-        SubmissionRow(1, 1, local(2026, 3, 29, 1, 59)), SubmissionRow(1, 2, local(2026, 3, 28, 23, 30))])
+    subs = Dataset(
+        persons=persons(1, 2),
+        custom_fields={},
+        submissions=[SubmissionRow(1, 1, local(2026, 3, 29, 1, 59)), SubmissionRow(1, 2, local(2026, 3, 28, 23, 30))],
+    )
     assert run(subs, {"type": "form", "form_id": None, "within_days": 1}, now=now) == {1}
 
 
 def test_days_across_the_autumn_dst_change():
     # Clocks go from 03:00 back to 02:00 on 25 October 2026: that day has 25 hours.
     now = local(2026, 10, 25, 23, 30)
-    data = Dataset(persons=[
-        PersonRow(1, created_at=local(2026, 10, 25, 0, 0)),    # 24h30 ago, yet d = 0
-        PersonRow(2, created_at=local(2026, 10, 24, 23, 59)),  # d = 1
-        PersonRow(3, created_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # 02:30 CET (second time), d = 0
-    ])
+    data = Dataset(
+        persons=[
+            PersonRow(1, created_at=local(2026, 10, 25, 0, 0)),  # 24h30 ago, yet d = 0
+            PersonRow(2, created_at=local(2026, 10, 24, 23, 59)),  # d = 1
+            PersonRow(3, created_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # 02:30 CET (second time), d = 0
+        ]
+    )
     assert run(data, {"type": "added_on", "last_days": 0}, now=now) == {1, 3}
     sales = Sales(data)
     sales.production(1)
@@ -149,11 +160,18 @@ def test_days_across_the_autumn_dst_change():
 
 # ----------------------------------------------------------------------------- standard fields
 
+
 def test_text_operators_and_missing_values():
-    data = Dataset(persons=[
-        PersonRow(1, city="Amsterdam"), PersonRow(2, city="AMSTERDAM-Noord"), PersonRow(3, city=None),
-        PersonRow(4, city="   "), PersonRow(5, city="Utrecht"), PersonRow(6, city=""),
-    ])
+    data = Dataset(
+        persons=[
+            PersonRow(1, city="Amsterdam"),
+            PersonRow(2, city="AMSTERDAM-Noord"),
+            PersonRow(3, city=None),
+            PersonRow(4, city="   "),
+            PersonRow(5, city="Utrecht"),
+            PersonRow(6, city=""),
+        ]
+    )
 
     def q(op, value=None):
         node = {"type": "text", "field": "city", "operator": op}
@@ -171,23 +189,33 @@ def test_text_operators_and_missing_values():
     assert q("not_in", ["utrecht", "Amsterdam"]) == {2, 3, 4, 6}
     assert q("is_empty") == {3, 4, 6}
     assert q("is_not_empty") == {1, 2, 5}
-    assert q("contains", "") == {1, 2, 4, 5, 6}        # every present value contains the empty text
-    assert q("contains", "a%") == set()               # no pattern characters: a plain substring
+    assert q("contains", "") == {1, 2, 4, 5, 6}  # every present value contains the empty text
+    assert q("contains", "a%") == set()  # no pattern characters: a plain substring
 
 
 def test_gender_unknown_only_under_all():
-    data = Dataset(persons=[PersonRow(1, gender="female"), PersonRow(2, gender="male"), PersonRow(3, gender=None),
-                            PersonRow(4, gender="other")])
+    data = Dataset(
+        persons=[
+            PersonRow(1, gender="female"),
+            PersonRow(2, gender="male"),
+            PersonRow(3, gender=None),
+            PersonRow(4, gender="other"),
+        ]
+    )
     assert run(data, {"type": "gender", "values": ["female", "other"]}, now=NOW) == {1, 4}
     assert run(data, {"type": "gender", "values": ["male", "all"]}, now=NOW) == {1, 2, 3, 4}
     assert run(data, {"not": {"type": "gender", "values": ["female"]}}, now=NOW) == {2, 3, 4}
 
 
 def test_age_and_29_february():
-    data = Dataset(persons=[
-        PersonRow(1, birth_date=date(2000, 2, 29)), PersonRow(2, birth_date=date(2000, 2, 28)),
-        PersonRow(3, birth_date=date(2000, 3, 1)), PersonRow(4, birth_date=None),
-    ])
+    data = Dataset(
+        persons=[
+            PersonRow(1, birth_date=date(2000, 2, 29)),
+            PersonRow(2, birth_date=date(2000, 2, 28)),
+            PersonRow(3, birth_date=date(2000, 3, 1)),
+            PersonRow(4, birth_date=None),
+        ]
+    )
     age27 = {"type": "age", "min": 27, "max": 27}
     # 28 February 2027 (common year): the leap-day child is still 26.
     assert run(data, age27, now=local(2027, 2, 28, 12)) == {2}
@@ -206,11 +234,15 @@ def test_age_and_29_february():
 
 
 def test_added_on_absolute_bounds_are_strict_like_every_date():
-    """"before D" excludes D, "after D" excludes D, "on D" is that day (SPEC 5.6) — as for custom
+    """ "before D" excludes D, "after D" excludes D, "on D" is that day (SPEC 5.6) — as for custom
     date fields."""
-    data = Dataset(persons=[PersonRow(1, created_at=local(2026, 1, 1, 0, 0)),
-                            PersonRow(2, created_at=local(2026, 1, 31, 23, 59)),
-                            PersonRow(3, created_at=local(2026, 2, 1, 0, 0))])
+    data = Dataset(
+        persons=[
+            PersonRow(1, created_at=local(2026, 1, 1, 0, 0)),
+            PersonRow(2, created_at=local(2026, 1, 31, 23, 59)),
+            PersonRow(3, created_at=local(2026, 2, 1, 0, 0)),
+        ]
+    )
     assert run(data, {"type": "added_on", "after": "2025-12-31", "before": "2026-02-01"}, now=NOW) == {1, 2}
     assert run(data, {"type": "added_on", "after": "2026-01-01", "before": "2026-01-31"}, now=NOW) == set()
     assert run(data, {"type": "added_on", "before": "2026-01-01"}, now=NOW) == set()
@@ -221,19 +253,27 @@ def test_added_on_absolute_bounds_are_strict_like_every_date():
 
 # ----------------------------------------------------------------------------- custom fields
 
-CUSTOM = {"nick": {"type": "text", "choices": []}, "score": {"type": "number", "choices": []},
-          "since": {"type": "date", "choices": []}, "vip": {"type": "boolean", "choices": []},
-          "tier": {"type": "choice", "choices": ["Gold", "Silver"]}}
+CUSTOM = {
+    "nick": {"type": "text", "choices": []},
+    "score": {"type": "number", "choices": []},
+    "since": {"type": "date", "choices": []},
+    "vip": {"type": "boolean", "choices": []},
+    "tier": {"type": "choice", "choices": ["Gold", "Silver"]},
+}
 
 
 def test_custom_fields_by_type():
-    data = Dataset(custom_fields=CUSTOM, persons=[
-        PersonRow(1, custom_fields={"nick": "Bo", "score": 10, "since": "2026-06-15", "vip": True, "tier": "Gold"}),
-        PersonRow(2, custom_fields={"nick": " ", "score": 2.5, "since": "2026-06-01", "vip": False,
-                                    "tier": "Silver"}),
-        PersonRow(3, custom_fields={"nick": None, "score": None, "since": None, "vip": None, "tier": None}),
-        PersonRow(4, custom_fields={}),
-    ])
+    data = Dataset(
+        custom_fields=CUSTOM,
+        persons=[
+            PersonRow(1, custom_fields={"nick": "Bo", "score": 10, "since": "2026-06-15", "vip": True, "tier": "Gold"}),
+            PersonRow(
+                2, custom_fields={"nick": " ", "score": 2.5, "since": "2026-06-01", "vip": False, "tier": "Silver"}
+            ),
+            PersonRow(3, custom_fields={"nick": None, "score": None, "since": None, "vip": None, "tier": None}),
+            PersonRow(4, custom_fields={}),
+        ],
+    )
 
     def q(key, op, value=None):
         node = {"type": "custom_field", "key": key, "operator": op}
@@ -276,15 +316,24 @@ def test_custom_fields_by_type():
 
 # ----------------------------------------------------------------------------- links
 
+
 def test_tags_sources_subtags_and_has_not():
-    data = Dataset(persons=persons(1, 2, 3, 4), tags=[TagRow(10), TagRow(11, 10), TagRow(12, 11), TagRow(13)],
-                   person_tags=[PersonTagRow(10, 1, "staff"), PersonTagRow(12, 2, "person"),
-                                PersonTagRow(11, 3, "integration"), PersonTagRow(13, 4, "staff")])
+    data = Dataset(
+        persons=persons(1, 2, 3, 4),
+        tags=[TagRow(10), TagRow(11, 10), TagRow(12, 11), TagRow(13)],
+        person_tags=[
+            PersonTagRow(10, 1, "staff"),
+            PersonTagRow(12, 2, "person"),
+            PersonTagRow(11, 3, "integration"),
+            PersonTagRow(13, 4, "staff"),
+        ],
+    )
     assert run(data, {"type": "tag", "tag_id": 10}, now=NOW) == {1}
     assert run(data, {"type": "tag", "tag_id": 10, "include_subtags": True}, now=NOW) == {1, 2, 3}
     assert run(data, {"type": "tag", "tag_id": 10, "include_subtags": True, "source": "person"}, now=NOW) == {2}
-    assert run(data, {"type": "tag", "tag_id": 10, "has": False, "include_subtags": True,
-                      "source": "person"}, now=NOW) == {1, 3, 4}
+    assert run(
+        data, {"type": "tag", "tag_id": 10, "has": False, "include_subtags": True, "source": "person"}, now=NOW
+    ) == {1, 3, 4}
     assert run(data, {"type": "tag", "tag_id": 11, "include_subtags": True}, now=NOW) == {2, 3}
     assert run(data, {"type": "tag", "tag_id": 10, "has": False}, now=NOW) == {2, 3, 4}
 
@@ -294,11 +343,17 @@ def test_consent_forms_and_subscriptions():
     data = Dataset(
         persons=persons(1, 2, 3, 4),
         consents=[ConsentRow(1, 7, True), ConsentRow(2, 7, False), ConsentRow(3, 8, True)],
-        submissions=[SubmissionRow(20, 1, local(2026, 6, 15, 0, 1)), SubmissionRow(21, 2, local(2026, 6, 5, 23, 59)),
-                     SubmissionRow(20, 3, local(2026, 6, 16, 9, 0))],   # a future submission: d = -1
-        subscriptions=[SubscriptionRow(1, today, today), SubscriptionRow(2, today + timedelta(days=1), None),
-                       SubscriptionRow(3, today - timedelta(days=30), None),
-                       SubscriptionRow(4, today - timedelta(days=30), today - timedelta(days=1))],
+        submissions=[
+            SubmissionRow(20, 1, local(2026, 6, 15, 0, 1)),
+            SubmissionRow(21, 2, local(2026, 6, 5, 23, 59)),
+            SubmissionRow(20, 3, local(2026, 6, 16, 9, 0)),
+        ],  # a future submission: d = -1
+        subscriptions=[
+            SubscriptionRow(1, today, today),
+            SubscriptionRow(2, today + timedelta(days=1), None),
+            SubscriptionRow(3, today - timedelta(days=30), None),
+            SubscriptionRow(4, today - timedelta(days=30), today - timedelta(days=1)),
+        ],
     )
     assert run(data, {"type": "consent", "consent_type_id": 7}, now=NOW) == {1}
     assert run(data, {"type": "consent", "consent_type_id": 7, "granted": False}, now=NOW) == {2, 3, 4}
@@ -311,10 +366,14 @@ def test_consent_forms_and_subscriptions():
 
 
 def test_distance():
-    data = Dataset(persons=[PersonRow(1, latitude=52.37, longitude=4.89),      # Amsterdam
-                            PersonRow(2, latitude=52.09, longitude=5.12),      # Utrecht, ~35 km
-                            PersonRow(3, latitude=None, longitude=None)],
-                   venues=[VenueRow(1, 52.37, 4.89), VenueRow(2, None, None)])
+    data = Dataset(
+        persons=[
+            PersonRow(1, latitude=52.37, longitude=4.89),  # Amsterdam
+            PersonRow(2, latitude=52.09, longitude=5.12),  # Utrecht, ~35 km
+            PersonRow(3, latitude=None, longitude=None),
+        ],
+        venues=[VenueRow(1, 52.37, 4.89), VenueRow(2, None, None)],
+    )
     assert run(data, {"type": "distance", "km": 0, "venue_id": 1}, now=NOW) == {1}
     assert run(data, {"type": "distance", "km": 30, "venue_id": 1}, now=NOW) == {1}
     assert run(data, {"type": "distance", "km": 40, "venue_id": 1}, now=NOW) == {1, 2}
@@ -325,15 +384,16 @@ def test_distance():
 
 # ----------------------------------------------------------------------------- purchases
 
+
 def shop() -> tuple[Dataset, Sales]:
     data = Dataset(persons=persons(1, 2, 3, 4), tags=[TagRow(90), TagRow(91, 90)])
     sales = Sales(data)
     sales.production(1, promoter="Own", season="2025-2026", tags=[90])
     sales.production(2, promoter="Guest", season="2026-2027", tags=[91])
-    sales.event(10, 1, local(2026, 3, 1, 20))     # 106 days ago
-    sales.event(11, 1, local(2026, 6, 10, 20))    # 5 days ago
-    sales.event(12, 2, local(2026, 6, 15, 20))    # later today
-    sales.event(13, 2, local(2026, 9, 1, 20))     # future
+    sales.event(10, 1, local(2026, 3, 1, 20))  # 106 days ago
+    sales.event(11, 1, local(2026, 6, 10, 20))  # 5 days ago
+    sales.event(12, 2, local(2026, 6, 15, 20))  # later today
+    sales.event(13, 2, local(2026, 9, 1, 20))  # future
     # 1: bought online for the old show, at the box office for the recent one
     sales.order(1, local(2026, 2, 1, 10), [(10, 25), (10, 25)], channel="online")
     sales.order(1, local(2026, 6, 10, 19), [(11, 12.5)], channel="box_office")
@@ -421,26 +481,31 @@ def test_not_cannot_bring_in_persons_without_an_in_scope_ticket():
 
 # ----------------------------------------------------------------------------- nesting, references, modes
 
+
 def test_nesting_each_level_with_its_own_scope():
     data, _ = shop()
     data.segments = {
-        100: SegmentRow(100, None, {"type": "channel", "channel": "online"}, {"promoters": ["Own"]}),   # {1}
-        101: SegmentRow(101, 100, {"all": []}, {"days_back": 5}),                                       # {1}
-        102: SegmentRow(102, None, {"type": "purchase", "metric": "orders", "max": 1}, None),          # {2, 3, 4}
+        100: SegmentRow(100, None, {"type": "channel", "channel": "online"}, {"promoters": ["Own"]}),  # {1}
+        101: SegmentRow(101, 100, {"all": []}, {"days_back": 5}),  # {1}
+        102: SegmentRow(102, None, {"type": "purchase", "metric": "orders", "max": 1}, None),  # {2, 3, 4}
     }
     assert run(data, EVERYONE, now=NOW, parent_id=100) == {1}
     # The child's purchase figures use its own scope (event 12/13 only), not the parent's.
-    assert run(data, {"type": "channel", "channel": "online"}, now=NOW, scope={"promoters": ["Guest"]},
-               parent_id=100) == set()
-    assert run(data, {"type": "purchase", "metric": "tickets", "max": 1}, now=NOW, scope={"days_back": 5},
-               parent_id=100) == {1}
+    assert (
+        run(data, {"type": "channel", "channel": "online"}, now=NOW, scope={"promoters": ["Guest"]}, parent_id=100)
+        == set()
+    )
+    assert run(
+        data, {"type": "purchase", "metric": "tickets", "max": 1}, now=NOW, scope={"days_back": 5}, parent_id=100
+    ) == {1}
     assert run(data, EVERYONE, now=NOW, parent_id=101) == {1}
     assert run(data, EVERYONE, now=NOW, parent_id=102) == {2, 3, 4}
     # Segment references: members (rules, scope, parents) — and their complement.
     assert run(data, {"type": "segment", "segment_id": 101}, now=NOW) == {1}
     assert run(data, {"type": "segment", "segment_id": 101, "member": False}, now=NOW) == {2, 3, 4}
-    assert run(data, {"any": [{"type": "segment", "segment_id": 100}, {"type": "segment", "segment_id": 102}]},
-               now=NOW) == {1, 2, 3, 4}
+    assert run(
+        data, {"any": [{"type": "segment", "segment_id": 100}, {"type": "segment", "segment_id": 102}]}, now=NOW
+    ) == {1, 2, 3, 4}
 
 
 def test_modes_are_applied_last_and_not_inherited_by_references():

@@ -23,10 +23,24 @@ def base(session, account):
     """Persons 0..5; tag "a" on 0, 1, 2 and tag "b" on 2, 3."""
     people = [f.person(session, account.id, first_name=f"P{i}") for i in range(6)]
     a, b = f.tag(session, account.id, "a"), f.tag(session, account.id, "b")
-    tags.attach(session, account.id, tag_ids=[a.id], target=tags.TargetKind.PERSON,
-                target_ids=[p.id for p in people[:3]], source="staff", actor=None)
-    tags.attach(session, account.id, tag_ids=[b.id], target=tags.TargetKind.PERSON,
-                target_ids=[people[2].id, people[3].id], source="staff", actor=None)
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[a.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[p.id for p in people[:3]],
+        source="staff",
+        actor=None,
+    )
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[b.id],
+        target=tags.TargetKind.PERSON,
+        target_ids=[people[2].id, people[3].id],
+        source="staff",
+        actor=None,
+    )
     has_a = segments.create_segment(session, account.id, name="has a", rules={"type": "tag", "tag_id": a.id})
     return people, a, b, has_a
 
@@ -48,19 +62,28 @@ def test_a_segment_used_twice_is_one_cte(session, account, base):
     compiled = sql(session, account, rules)
     assert compiled.count(f"segment_{has_a.id} AS") == 1
     # (a and b) or not a: person 2, and everyone without a
-    assert segments.matching_person_ids(session, account.id, rules=rules) == \
-        {people[2].id, people[3].id, people[4].id, people[5].id}
+    assert segments.matching_person_ids(session, account.id, rules=rules) == {
+        people[2].id,
+        people[3].id,
+        people[4].id,
+        people[5].id,
+    }
     assert segments.count_matching(session, account.id, rules={"not": {"any": [ref(has_a.id), ref(has_a.id)]}}) == 3
 
 
 def test_a_parent_used_elsewhere_too_is_one_cte(session, account, base):
     people, a, b, has_a = base
-    child = segments.create_segment(session, account.id, name="a and b", parent_id=has_a.id,
-                                    rules={"type": "tag", "tag_id": b.id})
+    child = segments.create_segment(
+        session, account.id, name="a and b", parent_id=has_a.id, rules={"type": "tag", "tag_id": b.id}
+    )
     rules = {"any": [ref(child.id), {"not": ref(has_a.id)}]}
     assert sql(session, account, rules).count(f"segment_{has_a.id} AS") == 1
-    assert segments.matching_person_ids(session, account.id, rules=rules) == \
-        {people[2].id, people[3].id, people[4].id, people[5].id}
+    assert segments.matching_person_ids(session, account.id, rules=rules) == {
+        people[2].id,
+        people[3].id,
+        people[4].id,
+        people[5].id,
+    }
     assert segments.count_segment(session, account.id, child.id) == 1
 
 
@@ -68,8 +91,7 @@ def test_three_levels_of_twenty_references_compile_linearly(session, account, ba
     people, a, b, has_a = base
     level = has_a
     for depth in range(1, 3):
-        level = segments.create_segment(session, account.id, name=f"level {depth}",
-                                        rules={"any": [ref(level.id)] * 20})
+        level = segments.create_segment(session, account.id, name=f"level {depth}", rules={"any": [ref(level.id)] * 20})
     rules = {"any": [ref(level.id)] * 20}
     stmt = segments.member_statement(session, account.id, rules=rules)
     compiled = stmt.compile(dialect=postgresql.dialect())
@@ -104,8 +126,12 @@ def test_a_statement_over_its_budget_is_cancelled_with_a_typed_error(session):
     with pytest.raises(OverBudget) as raised, session.begin_nested(), time_budget(session, "sleeping", "rules"):
         session.execute(text("SELECT pg_sleep(5)"))
     assert [(p.code, p.message, p.path) for p in raised.value.problems] == [
-        (ErrorCode.TOO_COSTLY, "sleeping took longer than its budget of 0.05 s; narrow it down and try again",
-         ("rules",))]
+        (
+            ErrorCode.TOO_COSTLY,
+            "sleeping took longer than its budget of 0.05 s; narrow it down and try again",
+            ("rules",),
+        )
+    ]
     assert session.execute(text("SELECT 1")).scalar_one() == 1  # the session goes on
 
 
@@ -118,9 +144,11 @@ def test_the_budget_is_restored_after_the_statements(session):
 
 
 def test_a_live_count_over_its_budget_answers_a_typed_error(gql, runtime, session, account):
-    session.execute(text("""INSERT INTO person (account_id, first_name, city)
+    session.execute(
+        text("""INSERT INTO person (account_id, first_name, city)
                             SELECT :a, 'P' || i, 'city ' || (i % 1000) FROM generate_series(1, 200000) i"""),
-                    {"a": account.id})
+        {"a": account.id},
+    )
     session.flush()
     import dataclasses
 
@@ -129,5 +157,7 @@ def test_a_live_count_over_its_budget_answers_a_typed_error(gql, runtime, sessio
     body = gql.post(query, token=account.viewer_token).json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "TOO_COSTLY"
-    assert body["errors"][0]["message"] == \
-        "counting these rules took longer than its budget of 0.001 s; narrow it down and try again"
+    assert (
+        body["errors"][0]["message"]
+        == "counting these rules took longer than its budget of 0.001 s; narrow it down and try again"
+    )

@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The versions the suite last passed with (pip freeze); installs are constrained to them.
+LOCK := requirements.lock
 
-.PHONY: demo demo-reset test bench schema clean explorer-assets
+.PHONY: demo demo-reset test lint bench schema clean explorer-assets lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,8 +24,23 @@ demo: $(STAMP)
 demo-reset: $(STAMP)
 	$(BIN)/marquee demo --reset
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
+
+# Lint, format and type check (configured in pyproject.toml); `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Resolve pyproject.toml afresh in a scratch environment and write what it got to $(LOCK).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q -e '.[test]'
+	{ echo "# Versions the suite passed with; make installs with -c $(LOCK). Refresh: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > $(LOCK)
+	rm -rf .lock-venv
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

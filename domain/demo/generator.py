@@ -26,6 +26,7 @@ import sqlalchemy
 
 from domain.demo import pools
 from domain.demo import tags as demo_tags
+from domain.people.validation import PERSON_FIELDS
 from domain.tags.names import name_key
 from domain.catalog.facts import rebuild_purchase_facts
 from domain.tags.service import recount
@@ -528,23 +529,7 @@ class _Persons:
     has_birth: np.ndarray
 
 
-_PERSON_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "language",
-    "address",
-    "postal_code",
-    "city",
-    "country",
-    "latitude",
-    "longitude",
-    "custom_fields",
-    "created_at",
-    "updated_at",
-)
+_PERSON_COLUMNS = (*PERSON_FIELDS, "created_at", "updated_at")
 
 
 def _generate_persons(

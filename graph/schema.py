@@ -21,6 +21,7 @@ from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
 from graph.forms.schema import Form, FormMutation, FormQuery
+from graph.integrations.schema import PluginInstallation, PluginMutation, PluginQuery
 from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
@@ -28,12 +29,28 @@ from graph.tags.types import Tag, TagCategory
 from marquee.settings import Settings
 
 Query = merge_types(
-    "Query", (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery)
+    "Query",
+    (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery, PluginQuery),
 )
-Mutation = merge_types("Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation))
+Mutation = merge_types(
+    "Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation, PluginMutation)
+)
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 
-NODE_TYPES = [Person, Production, Event, Venue, ConsentType, Tag, TagCategory, Job, Segment, Form, Account]
+NODE_TYPES = [
+    Person,
+    Production,
+    Event,
+    Venue,
+    ConsentType,
+    Tag,
+    TagCategory,
+    Job,
+    Segment,
+    Form,
+    Account,
+    PluginInstallation,
+]
 
 
 def _masked(error) -> bool:

@@ -6,6 +6,7 @@ line on stderr; ``MARQUEE_DEBUG=1`` shows the traceback of an unexpected one.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -195,7 +196,7 @@ def create_token(
     email: str | None = typer.Option(None, help="Staff user's e-mail (kind staff)."),
     role: str = typer.Option("admin", help="Role when the staff user is created."),
     plugin: str | None = typer.Option(None, help="Plugin name (kind connector)."),
-    scope: list[str] = typer.Option([], help="Scopes of a connector key."),
+    scope: list[str] = typer.Option([], help="Scopes of a connector key (default: all its plugin is granted)."),
     name: str = typer.Option("", help="A note to recognise the token by."),
 ) -> None:
     """Issue a bearer token (the secret is printed once)."""
@@ -228,20 +229,51 @@ def create_token(
                     kind=kind,
                     staff_user_id=user_id,
                     plugin=plugin,
-                    scopes=scope,
+                    scopes=scope or None,
                     name=name,
-                    plugin_scopes=_installed_plugins() if kind == "connector" else None,
                 )
         except InputError as exc:
             _fail_input(exc)
     typer.echo(secret)
 
 
-def _installed_plugins() -> dict[str, list[str]]:
-    """Installed plugins (built-in and entry points) by name, with the scopes each declares."""
+@app.command("install-plugin")
+def install_plugin(
+    plugin: str = typer.Argument(..., help="Plugin name (see the `plugins` query)."),
+    account: str = typer.Option(..., help="Account slug."),
+    grant: list[str] = typer.Option([], help="A scope to grant (repeat the option)."),
+    setting: list[str] = typer.Option([], "--set", help="name=value (a JSON value, else text); repeat."),
+) -> None:
+    """Install a registered plugin for an account (the installPlugin mutation, for operators)."""
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import InputError  # noqa: PLC0415
+    from domain.integrations import service as integrations  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
     from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
 
-    return {info["name"]: info["scopes"] for info in PluginFacade(build_plugin_manager()).plugin_infos()}
+    config = {}
+    for item in setting:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{item!r} is not name=value", param_hint="--set")
+        try:
+            config[key.strip()] = json.loads(raw)
+        except ValueError:
+            config[key.strip()] = raw
+    with servers(need_redis=False) as settings:
+        try:
+            with session_scope(_engine(settings)) as session:
+                found = accounts.get_account_by_slug(session, account)
+                if found is None:
+                    console.print(f"[red]no account {account!r}[/red]")
+                    raise typer.Exit(EXIT_NOT_FOUND)
+                info = integrations.find_plugin(PluginFacade(build_plugin_manager()).plugin_infos(), plugin)
+                integrations.install_plugin(
+                    session, found.id, info, integrations.PluginSetup(config=config, granted_scopes=tuple(grant))
+                )
+        except InputError as exc:
+            _fail_input(exc)
+    console.print(f"plugin [bold]{plugin}[/bold] installed for {account}")
 
 
 def _print_problems(exc) -> None:

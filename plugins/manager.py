@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import pluggy
 
 from domain.events import DomainEvent
+from domain.integrations.registry import PluginInfo, parse_plugin_info
 from plugins import hookspecs
 
 log = logging.getLogger(__name__)
@@ -118,16 +119,11 @@ class PluginFacade:
                 )
 
     # -- contributions -------------------------------------------------------------------------
-    def plugin_infos(self) -> list[dict]:
-        """``register_plugin_info`` of every plugin: ``{name, description, scopes}`` dicts."""
-        infos = []
-        for info in self.pm.hook.register_plugin_info():
-            if not isinstance(info, dict) or not isinstance(info.get("name"), str):
-                raise TypeError(f"register_plugin_info must return a dict with a name, got {info!r}")
-            scopes = info.get("scopes") or []
-            if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
-                raise TypeError(f"plugin {info['name']!r}: scopes must be a list of strings")
-            infos.append(
-                {"name": info["name"], "description": str(info.get("description") or ""), "scopes": list(scopes)}
-            )
-        return infos
+    def plugin_infos(self) -> list[PluginInfo]:
+        """``register_plugin_info`` of every plugin, checked (TypeError names a malformed one)."""
+        infos = [parse_plugin_info(raw) for raw in self.pm.hook.register_plugin_info()]
+        names = [info.name for info in infos]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise TypeError(f"more than one plugin is called {', '.join(repeated)}")
+        return sorted(infos, key=lambda info: info.name)

@@ -50,3 +50,17 @@ def event(session, account_id: int, production_id: int, venue_id: int, starts_at
     session.add(row)
     session.flush()
     return row
+
+
+def installed_plugin(session, account_id: int, name: str, scopes: tuple[str, ...] = (), *, enabled: bool = True):
+    """A plugin installation granting ``scopes`` (the plugin declares exactly those)."""
+    from domain.integrations import service as integrations
+    from domain.integrations.registry import PluginInfo
+
+    info = PluginInfo(name=name, scopes=tuple(scopes))
+    installation = integrations.install_plugin(
+        session, account_id, info, integrations.PluginSetup(granted_scopes=tuple(scopes))
+    )
+    if not enabled:
+        integrations.change_installation(session, account_id, info, integrations.InstallationChanges(enabled=False))
+    return installation

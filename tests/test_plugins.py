@@ -11,6 +11,7 @@ import pytest
 from domain import events
 from domain.people import service as people
 from plugins import hookimpl, hookspecs
+from domain.integrations.registry import PluginInfo
 from plugins.manager import PluginFacade, build_plugin_manager
 
 TZ = "Europe/Amsterdam"
@@ -201,7 +202,7 @@ def test_plugin_infos():
     facade = PluginFacade(build_plugin_manager(load_entrypoints=False))
     assert facade.plugin_infos() == []
     facade.pm.register(Recorder("crm-sync"))
-    assert facade.plugin_infos() == [{"name": "crm-sync", "description": "records events", "scopes": ["people:read"]}]
+    assert facade.plugin_infos() == [PluginInfo(name="crm-sync", description="records events", scopes=("people:read",))]
 
 
 def test_unmapped_event_is_logged_or_raises_when_strict(caplog):
@@ -231,20 +232,19 @@ def test_hook_tracing(monkeypatch, caplog):
     assert "on_person_deleted" in caplog.text and "traced" in caplog.text
 
 
-def test_connector_keys_belong_to_installed_plugins_and_their_declared_scopes(session, account):
+def test_connector_keys_belong_to_installed_plugins_and_their_granted_scopes(session, account):
     from domain.accounts import service as accounts
     from domain.errors import ErrorCode, InputError
+    from tests import factories as f
 
-    installed = {"mailchimp": ["people:read", "tags:read"]}
+    f.installed_plugin(session, account.id, "mailchimp", ("people:read", "tags:read"))
     with pytest.raises(InputError) as unknown:
-        accounts.issue_token(session, account.id, kind="connector", plugin="nope", plugin_scopes=installed)
+        accounts.issue_token(session, account.id, kind="connector", plugin="nope")
     assert [(p.code, p.path) for p in unknown.value.problems] == [(ErrorCode.NOT_FOUND, ("plugin",))]
     with pytest.raises(InputError) as undeclared:
-        accounts.issue_token(
-            session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:write"], plugin_scopes=installed
-        )
+        accounts.issue_token(session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:write"])
     assert [(p.code, p.path) for p in undeclared.value.problems] == [(ErrorCode.INVALID_CHOICE, ("scopes",))]
     token, secret = accounts.issue_token(
-        session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:read"], plugin_scopes=installed
+        session, account.id, kind="connector", plugin="mailchimp", scopes=["tags:read"]
     )
     assert token.plugin == "mailchimp" and secret.startswith("mqc_")

@@ -93,6 +93,13 @@ class ApiToken(SQLModel, table=True):
             ondelete="CASCADE",
             name="fk_api_token_staff_user",
         ),
+        # A connector key belongs to its plugin's installation: uninstalling deletes the keys.
+        ForeignKeyConstraint(
+            ["account_id", "plugin"],
+            ["plugin_installation.account_id", "plugin_installation.plugin"],
+            ondelete="CASCADE",
+            name="fk_api_token_plugin_installation",
+        ),
         Index("uq_api_token_digest", "token_digest", unique=True),
     )
 

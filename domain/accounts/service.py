@@ -14,6 +14,8 @@ from sqlmodel import Session
 from domain.accounts.models import Account, ApiToken, Module, Role, StaffUser, TagNamePolicy, TokenKind
 from domain import clock
 from domain.errors import Collector, ErrorCode, InputError
+from domain.integrations import service as integrations
+from domain.integrations.models import PluginInstallation
 from domain.viewer import AccountInfo, Viewer, ViewerKind
 
 TOKEN_PREFIXES = {TokenKind.STAFF: "mqs_", TokenKind.WEBSITE: "mqw_", TokenKind.CONNECTOR: "mqc_"}
@@ -133,23 +135,25 @@ def issue_token(
     plugin: str | None = None,
     scopes: list[str] | None = None,
     expires_at: datetime | None = None,
-    plugin_scopes: dict[str, list[str]] | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a credential; returns the row and the secret, which is shown only once.
 
-    A connector key belongs to an installed plugin and holds only scopes that plugin declares:
-    ``plugin_scopes`` maps each installed plugin's name to its declared scopes."""
+    A connector key belongs to a plugin installed and enabled for the account. It holds the
+    scopes given (by default all the installation grants now) and acts with those of them the
+    installation still grants: narrowing a grant narrows its keys at once, widening it does not
+    widen keys already issued."""
     kind = TokenKind(kind)
     if kind is TokenKind.CONNECTOR:
-        installed = plugin_scopes or {}
-        if plugin not in installed:
-            known = ", ".join(sorted(installed)) or "none is installed"
-            raise InputError.single(ErrorCode.NOT_FOUND, f"no plugin {plugin!r} is installed ({known})", "plugin")
-        undeclared = sorted(set(scopes or []) - set(installed[plugin]))
-        if undeclared:
+        if plugin is None:
+            raise InputError.single(ErrorCode.REQUIRED, "a connector key names its plugin", "plugin")
+        granted = integrations.granted_scopes(session, account_id, plugin)
+        scopes = granted if scopes is None else scopes
+        ungranted = sorted(set(scopes) - set(granted))
+        if ungranted:
             raise InputError.single(
                 ErrorCode.INVALID_CHOICE,
-                f"plugin {plugin!r} does not declare the scope(s) {', '.join(undeclared)}",
+                f"plugin {plugin!r} is not granted the scope(s) {', '.join(ungranted)}"
+                f" (granted: {', '.join(granted) or 'none'})",
                 "scopes",
             )
     elif plugin is not None or scopes:
@@ -182,8 +186,17 @@ def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
 
 def token_is_valid(session: Session, token_id: int) -> bool:
     """Whether a credential still holds (not revoked, not expired): long-lived connections look again."""
-    row = session.execute(select(ApiToken.revoked_at, ApiToken.expires_at).where(ApiToken.id == token_id)).first()
-    return row is not None and row.revoked_at is None and (row.expires_at is None or row.expires_at > clock.now())
+    row = session.execute(
+        select(ApiToken.kind, ApiToken.revoked_at, ApiToken.expires_at, PluginInstallation.enabled)
+        .outerjoin(
+            PluginInstallation,
+            (PluginInstallation.account_id == ApiToken.account_id) & (PluginInstallation.plugin == ApiToken.plugin),
+        )
+        .where(ApiToken.id == token_id)
+    ).first()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= clock.now()):
+        return False
+    return row.kind != TokenKind.CONNECTOR.value or bool(row.enabled)
 
 
 def authenticate_token(session: Session, secret: str) -> Viewer | None:
@@ -191,23 +204,32 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     if not secret or len(secret) > 200:
         return None
     row = session.execute(
-        select(ApiToken, Account, StaffUser.role)
+        select(ApiToken, Account, StaffUser.role, PluginInstallation.enabled, PluginInstallation.granted_scopes)
         .join(Account, Account.id == ApiToken.account_id)
         .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id) & (StaffUser.id == ApiToken.staff_user_id))
+        .outerjoin(
+            PluginInstallation,
+            (PluginInstallation.account_id == ApiToken.account_id) & (PluginInstallation.plugin == ApiToken.plugin),
+        )
         .where(ApiToken.token_digest == digest(secret), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    token, account, role = row
+    token, account, role, plugin_enabled, plugin_grant = row
     if token.expires_at is not None and token.expires_at <= clock.now():
         return None
     kind = ViewerKind(token.kind)
+    scopes = frozenset(token.scopes)
+    if kind is ViewerKind.CONNECTOR:
+        if not plugin_enabled:
+            return None  # its plugin is disabled for the account (an uninstalled one took its keys)
+        scopes &= frozenset(plugin_grant)
     return Viewer(
         kind=kind,
         account=account_info(account),
         role=role if kind is ViewerKind.STAFF else None,
         staff_user_id=token.staff_user_id,
         plugin=token.plugin,
-        scopes=frozenset(token.scopes),
+        scopes=scopes,
         token_id=token.id,
     )

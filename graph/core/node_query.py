@@ -7,6 +7,7 @@ import strawberry
 from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
 from domain.forms.models import Form
+from domain.integrations.models import PluginInstallation
 from domain.people.models import ConsentType, Person
 from domain.jobs_state.models import Job
 from domain.segments.models import Segment
@@ -26,6 +27,7 @@ STAFF_NODES = {
     "Job": Job,
     "Segment": Segment,
     "Form": Form,
+    "PluginInstallation": PluginInstallation,
 }
 
 

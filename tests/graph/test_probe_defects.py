@@ -97,18 +97,9 @@ def test_preference_links_can_be_revoked(gql, session, account, other_account):
 def test_connectors_read_public_tag_fields_unless_given_the_internal_scope(gql, session, account):
     f.tag(session, account.id, "Jazz", note="VIP only — do not mail", label="Jazz")
     f.tag(session, account.id, "Old", active=False)
-    installed = {"mailer": ["tags:read", "tags:read:internal"]}
-    _, public = accounts.issue_token(
-        session, account.id, kind="connector", plugin="mailer", scopes=["tags:read"], plugin_scopes=installed
-    )
-    _, internal = accounts.issue_token(
-        session,
-        account.id,
-        kind="connector",
-        plugin="mailer",
-        scopes=["tags:read", "tags:read:internal"],
-        plugin_scopes=installed,
-    )
+    f.installed_plugin(session, account.id, "mailer", ("tags:read", "tags:read:internal"))
+    _, public = accounts.issue_token(session, account.id, kind="connector", plugin="mailer", scopes=["tags:read"])
+    _, internal = accounts.issue_token(session, account.id, kind="connector", plugin="mailer")
     query = "{ tagTree { label name note active counts { persons } } }"
     assert gql(query, token=public)["data"] == {
         "tagTree": [{"label": "Jazz", "name": None, "note": None, "active": None, "counts": None}]

@@ -15,6 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from collections.abc import Iterator
 
 import typer
@@ -30,11 +31,15 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+import_app = typer.Typer(help="Import feeds.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
+EXIT_IMPORT_REFUSED = 1  # `marquee import`: some records were refused, the rest imported
+EXIT_IMPORT_FAILED = 2  # `marquee import`: nothing could be imported (no account, plugin, readable file)
 DEMO_SLUG = "demo"
 
 
@@ -63,7 +68,9 @@ def main() -> None:
     from marquee.settings import SettingsError  # noqa: PLC0415
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode click returns typer.Exit's code
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except (typer.Exit, SystemExit) as done:
         raise SystemExit(getattr(done, "exit_code", getattr(done, "code", 0)) or 0) from None
     except typer.Abort:
@@ -91,9 +98,17 @@ def main() -> None:
 
 
 def click_exceptions() -> tuple[type[BaseException], ...]:
+    """Usage errors: click's, and those of the copy of click that newer typer releases carry."""
     import click  # noqa: PLC0415
 
-    return (click.ClickException,)
+    found: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException  # noqa: PLC0415
+
+        found.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 @contextmanager
@@ -274,6 +289,75 @@ def install_plugin(
         except InputError as exc:
             _fail_input(exc)
     console.print(f"plugin [bold]{plugin}[/bold] installed for {account}")
+
+
+@import_app.command("ticketing")
+def import_ticketing(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="The feed file (.jsonl or .csv)."),
+    account: str = typer.Option(..., help="Account slug (the ticketing plugin installed for it)."),
+    format: str = typer.Option("auto", help="jsonl, csv, or auto (by the file's extension)."),
+    delimiter: str = typer.Option(",", help="CSV column separator."),
+) -> None:
+    """Import a ticketing feed. Exit status: 0 clean, 1 some records refused, 2 failed."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn  # noqa: PLC0415
+
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import InputError  # noqa: PLC0415
+    from domain.imports import service as imports  # noqa: PLC0415
+    from domain.imports.importer import run_import  # noqa: PLC0415
+    from domain.imports.readers import FeedFormatError, read_csv, read_jsonl  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+    from plugins.manager import PluginFacade, build_plugin_manager  # noqa: PLC0415
+
+    kind = format if format != "auto" else ("csv" if path.suffix.lower() in (".csv", ".txt") else "jsonl")
+    if kind not in ("jsonl", "csv"):
+        raise typer.BadParameter("format is jsonl, csv or auto", param_hint="--format")
+    with servers(need_redis=False) as settings:
+        engine = _engine(settings)
+        try:
+            with session_scope(engine) as session:
+                found = accounts.get_account_by_slug(session, account)
+                if found is None:
+                    console.print(f"[red]no account {account!r}[/red]")
+                    raise typer.Exit(EXIT_IMPORT_FAILED)
+                account_id = found.id
+                options = imports.feed_options(
+                    session, account_id, PluginFacade(build_plugin_manager()).plugin_infos(), "ticketing"
+                )
+        except InputError as exc:
+            _print_problems(exc)
+            raise typer.Exit(EXIT_IMPORT_FAILED) from None
+        from sqlmodel import Session  # noqa: PLC0415
+
+        with path.open("rb") as stream, Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task(f"importing {path.name}", total=path.stat().st_size)
+            records = read_csv(stream, delimiter=delimiter) if kind == "csv" else read_jsonl(stream)
+            try:
+                result = run_import(
+                    lambda: Session(engine),
+                    account_id,
+                    records,
+                    options,
+                    progress=lambda _: bar.update(task, completed=stream.tell()),
+                )
+            except (FeedFormatError, UnicodeDecodeError) as error:
+                console.print(f"[red]{path}: {error}[/red]")
+                raise typer.Exit(EXIT_IMPORT_FAILED) from None
+    summary = result.as_dict()
+    for kind_name, counts in summary["counts"].items():
+        console.print(f"{kind_name}: " + ", ".join(f"{n:,} {what}" for what, n in sorted(counts.items())))
+    for refusal in result.refusals[:50]:
+        console.print(
+            f"[yellow]line {refusal.line}: {refusal.kind or 'record'} {refusal.external_id or ''}"
+            f" {refusal.field}: {refusal.message}[/yellow]"
+        )
+    if result.refused > 50:
+        console.print(f"[yellow]… and {result.refused - 50:,} more refused records[/yellow]")
+    console.print(f"{result.records:,} records, {result.changes:,} changes, {result.refused:,} refused")
+    raise typer.Exit(EXIT_IMPORT_REFUSED if result.refused else 0)
 
 
 def _print_problems(exc) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import time
@@ -19,10 +18,6 @@ log = logging.getLogger(__name__)
 trace_log = logging.getLogger("marquee.plugins.trace")
 
 ENTRYPOINT_GROUP = "marquee.plugins"
-
-# Built-in plugins, registered exactly as a third-party plugin would be (by module path).
-# Later: "plugins.ticketing", "plugins.mailer", "plugins.website".
-BUILTIN_PLUGINS: list[str] = []
 
 
 def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
@@ -51,14 +46,13 @@ def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
 def build_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
     """The one place a plugin manager is built.
 
-    Adds the hookspecs, registers the built-in plugins, loads ``marquee.plugins`` entry points
-    (skipped under tests) and checks that every hookimpl matches a spec, so a misspelt hook
-    name fails at start-up instead of never being called.
+    Adds the hookspecs, loads the ``marquee.plugins`` entry points (the built-in plugins are
+    entry points of this package, exactly like third-party ones) and checks that every hookimpl
+    matches a spec, so a misspelt hook name fails at start-up instead of never being called.
+    ``load_entrypoints=False`` gives a bare manager (tests of the seam itself).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    for path in BUILTIN_PLUGINS:
-        pm.register(importlib.import_module(path), name=path)
     if load_entrypoints:
         pm.load_setuptools_entrypoints(ENTRYPOINT_GROUP)
     pm.check_pending()

@@ -117,7 +117,7 @@ def test_settings(db_url, redis_url) -> Settings:
 @pytest.fixture()
 def runtime(connection, db_engine, test_settings) -> Runtime:
     """A runtime whose sessions all join the test's rolled-back transaction."""
-    rt = build_runtime(test_settings, engine=db_engine, load_entrypoints=False)
+    rt = build_runtime(test_settings, engine=db_engine)
     rt.session_factory = lambda: _joined_session(connection)
     return rt
 

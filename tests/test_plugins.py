@@ -181,9 +181,10 @@ def test_misspelt_hookimpl_fails_at_build(monkeypatch):
 
     module.on_person_creatd = on_person_creatd
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr("plugins.manager.BUILTIN_PLUGINS", [module.__name__])
+    # As if an installed package's entry point named the module.
+    monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", lambda pm, group: pm.register(module))
     with pytest.raises(pluggy.PluginValidationError, match="on_person_creatd"):
-        build_plugin_manager(load_entrypoints=False)
+        build_plugin_manager()
 
 
 def test_bad_signature_fails_at_register():

@@ -28,6 +28,33 @@ class Channel(str, enum.Enum):
     BOX_OFFICE = "box_office"
 
 
+class EventStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class OrderStatus(str, enum.Enum):
+    """Only ``paid`` orders count in purchase figures."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class TicketStatus(str, enum.Enum):
+    """Only ``valid`` tickets (of paid orders) count in purchase figures."""
+
+    VALID = "valid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+def _status_check(table: str, statuses: type[enum.Enum]) -> CheckConstraint:
+    values = ", ".join(f"'{s.value}'" for s in statuses)
+    return CheckConstraint(f"status in ({values})", name=f"ck_{table}_status")
+
+
 def _external_key(table: str) -> Index:
     return Index(
         f"uq_{table}_external",
@@ -87,6 +114,7 @@ class Event(SQLModel, table=True):
         ),
         ForeignKeyConstraint(["account_id", "venue_id"], ["venue.account_id", "venue.id"], name="fk_event_venue"),
         _external_key("event"),
+        _status_check("event", EventStatus),
         Index("ix_event_production", "account_id", "production_id", "starts_at"),
         Index("ix_event_starts_at", "account_id", "starts_at"),
     )
@@ -97,6 +125,7 @@ class Event(SQLModel, table=True):
     venue_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     starts_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     capacity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    status: str = Field(default="scheduled", sa_column=Column(Text, nullable=False, server_default="scheduled"))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = created_at_field()
@@ -110,6 +139,7 @@ class Order(SQLModel, table=True):
             ["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE", name="fk_orders_person"
         ),
         _external_key("orders"),
+        _status_check("orders", OrderStatus),
         Index("ix_orders_person", "account_id", "person_id", "created_at"),
     )
 
@@ -117,6 +147,7 @@ class Order(SQLModel, table=True):
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     channel: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="paid", sa_column=Column(Text, nullable=False, server_default="paid"))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -136,6 +167,7 @@ class Ticket(SQLModel, table=True):
             ["account_id", "person_id"], ["person.account_id", "person.id"], ondelete="CASCADE", name="fk_ticket_person"
         ),
         _external_key("ticket"),
+        _status_check("ticket", TicketStatus),
         Index("ix_ticket_order", "account_id", "order_id"),
         Index("ix_ticket_event", "account_id", "event_id"),
         Index("ix_ticket_person", "account_id", "person_id"),
@@ -147,6 +179,10 @@ class Ticket(SQLModel, table=True):
     event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     price: Decimal = Field(sa_column=Column(Numeric(10, 2), nullable=False))
+    status: str = Field(default="valid", sa_column=Column(Text, nullable=False, server_default="valid"))
+    scanned_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True), description="attendance"
+    )
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -164,6 +200,7 @@ class Subscription(SQLModel, table=True):
             name="fk_subscription_person",
         ),
         Index("ix_subscription_person", "account_id", "person_id"),
+        _external_key("subscription"),
     )
 
     account_id: int = account_id_field()
@@ -172,4 +209,6 @@ class Subscription(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     valid_from: date = Field(sa_column=Column(Date, nullable=False))
     valid_until: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = created_at_field()

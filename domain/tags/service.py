@@ -24,7 +24,7 @@ from domain.people.models import Organisation, Person
 from domain.segments.models import Segment
 from domain.segments.references import refuse_if_used
 from domain.tags.models import OrganisationTag, PersonTag, ProductionTag, Tag, TagCategory, TagCounter, TagSource
-from domain.tags.names import MAX_NAME_LENGTH, name_key, single_name, split_names
+from domain.tags.names import MAX_NAME_LENGTH, name_key, normalise, single_name, split_names
 
 MAX_TARGETS = 10_000  # targets named in one call (larger sets: label a segment's members, a job)
 MAX_TAGS = 1000  # tags named in one call
@@ -420,8 +420,13 @@ def create_tags(session: Session, account_id: int, fields: TagFields, *, policy:
 
 
 def ensure_tags(session: Session, account_id: int, *, policy: str, names: str) -> list[Tag]:
-    """The tags with these comma-separated names, creating the missing ones (feeds, typing)."""
-    wanted = split_names(names, policy, "names")
+    """The tags with these comma-separated names, creating the missing ones (typing)."""
+    return ensure_tag_names(session, account_id, policy=policy, names=split_names(names, policy, "names"))
+
+
+def ensure_tag_names(session: Session, account_id: int, *, policy: str, names: list[str]) -> list[Tag]:
+    """The tags with these names (in this order), creating the missing ones (feeds)."""
+    wanted = [normalise(n, policy) for n in names]
     keys = [name_key(n) for n in wanted]
     session.execute(
         pg_insert(Tag)

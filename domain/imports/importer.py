@@ -1,0 +1,513 @@
+"""The one importer every way in uses (command line, upload job, pull reader).
+
+Records are taken in batches; each batch is one transaction, written set-based: one statement
+per kind of row for the whole batch. Rows are upserted on (account, source, external id) and an
+update is skipped when nothing differs, so the same feed twice writes nothing (no new row
+versions) and a changed record touches only its row; purchase facts follow through the triggers.
+A record that is malformed or refers to something missing is refused with its reason while the
+rest of its batch imports. Because every batch is idempotent, running a feed again after a crash
+ends in the state of one clean run.
+
+Within a batch kinds are written in dependency order (venues, productions, events, persons,
+orders with their tickets, subscriptions), so a feed may hold a record and the records that
+refer to it in the same batch, or in any earlier batch or import.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from domain import clock
+from domain.imports.records import (
+    EventRecord,
+    Kind,
+    OrderRecord,
+    PersonRecord,
+    ProductionRecord,
+    Record,
+    Refusal,
+    SubscriptionRecord,
+    VenueRecord,
+    parse_record,
+)
+from domain.tags import service as tags
+from domain.tags.names import name_key
+
+BATCH_SIZE = 2000
+MAX_REFUSALS_KEPT = 1000  # in the result; all are counted
+
+
+@dataclass
+class ImportResult:
+    """Counts per kind: ``created``, ``updated`` (something differed), ``unchanged``, ``refused``."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
+    refused: int = 0
+    records: int = 0
+    batches: int = 0
+
+    def count(self, kind: Kind | str, what: str, n: int = 1) -> None:
+        if n:
+            self.counts.setdefault(getattr(kind, "value", kind), Counter())[what] += n
+
+    def refuse(self, refusal: Refusal) -> None:
+        self.refused += 1
+        self.count(refusal.kind or "unknown", "refused")
+        if len(self.refusals) < MAX_REFUSALS_KEPT:
+            self.refusals.append(refusal)
+
+    @property
+    def changes(self) -> int:
+        return sum(c["created"] + c["updated"] for c in self.counts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "batches": self.batches,
+            "changes": self.changes,
+            "refused": self.refused,
+            "counts": {kind: dict(c) for kind, c in sorted(self.counts.items())},
+            "refusals": [r.as_dict() for r in self.refusals],
+        }
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    source: str = "ticketing"
+    tag_persons: tuple[str, ...] = ()  # tag names linked (source integration) to every person written
+    batch_size: int = BATCH_SIZE
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def run_import(
+    new_session: Callable[[], Session],
+    account_id: int,
+    raw_records: Iterable[tuple[int, object]],
+    options: ImportOptions = ImportOptions(),
+    *,
+    progress: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
+    """Import a stream of (line, raw record); each batch commits on its own session."""
+    result = ImportResult()
+    with new_session() as session:
+        timezone_name = session.execute(
+            text("SELECT timezone FROM account WHERE id = :a"), {"a": account_id}
+        ).scalar_one()
+    today = clock.today(timezone_name)
+    for batch in _batches(raw_records, options.batch_size):
+        parsed: list[Record] = []
+        for line, raw in batch:
+            result.records += 1
+            record = parse_record(raw, line, today) if not isinstance(raw, str) else Refusal(line, "", None, "", raw)
+            if isinstance(record, Refusal):
+                result.refuse(record)
+            else:
+                parsed.append(record)
+        with new_session() as session, session.begin():
+            _Batch(session, account_id, options, result, today).write(parsed)
+        result.batches += 1
+        if progress is not None:
+            progress(result)
+    return result
+
+
+def _pairs(result) -> dict:
+    """Two-column rows as a dict (``dict(result)`` would take the result for a mapping)."""
+    return {key: value for key, value in result}
+
+
+def _ids(session: Session, table: str, account_id: int, source: str, external_ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        text(
+            f"SELECT external_id, id FROM {table} "
+            "WHERE account_id = :a AND source = :s AND external_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"a": account_id, "s": source, "ids": wanted},
+    )
+    return _pairs(rows)
+
+
+class _Batch:
+    def __init__(self, session: Session, account_id: int, options: ImportOptions, result: ImportResult, today: date):
+        self.session = session
+        self.a = account_id
+        self.source = options.source
+        self.options = options
+        self.result = result
+        self.today = today
+
+    def write(self, records: list[Record]) -> None:
+        by_kind: dict[type, list] = {}
+        for record in records:
+            by_kind.setdefault(type(record), []).append(record)
+        self.venues(self._unique(by_kind.get(VenueRecord, []), Kind.VENUE))
+        self.productions(self._unique(by_kind.get(ProductionRecord, []), Kind.PRODUCTION))
+        self.events(self._unique(by_kind.get(EventRecord, []), Kind.EVENT))
+        self.persons(self._unique(by_kind.get(PersonRecord, []), Kind.PERSON))
+        self.orders(self._unique(by_kind.get(OrderRecord, []), Kind.ORDER))
+        self.subscriptions(self._unique(by_kind.get(SubscriptionRecord, []), Kind.SUBSCRIPTION))
+
+    def _unique(self, records: list, kind: Kind) -> list:
+        """The last record of each external id in the batch (a feed may repeat a changed record)."""
+        last = {r.id: r for r in records}
+        for r in records:
+            if last[r.id] is not r:
+                self.result.count(kind, "superseded")
+        return list(last.values())
+
+    def _refuse(self, record: Any, kind: Kind, field_name: str, message: str) -> None:
+        self.result.refuse(Refusal(record.line, kind.value, record.id, field_name, message))
+
+    def _upsert(self, table: str, kind: Kind | str, columns: list[str], types: list[str], rows: list[tuple]) -> None:
+        """Insert or update rows by external id; an update only where a column differs.
+        ``kind``: what the counts are kept under."""
+        if not rows:
+            return
+        arrays = {f"c{i}": [row[i] for row in rows] for i in range(len(columns) + 1)}
+        unnest = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(["text", *types]))  # c0: external ids
+        names = ", ".join(columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        current = ", ".join(f"{table}.{c}" for c in columns)
+        given = ", ".join(f"excluded.{c}" for c in columns)
+        differs = f"({current}) IS DISTINCT FROM ({given})"
+        statement = text(
+            f"INSERT INTO {table} (account_id, source, external_id, {names}) "
+            f"SELECT :a, :s, * FROM unnest({unnest}) "
+            f"ON CONFLICT (account_id, source, external_id) WHERE external_id IS NOT NULL "
+            f"DO UPDATE SET {sets} WHERE {differs} "
+            f"RETURNING (xmax = 0) AS created"
+        )
+        written = [row.created for row in self.session.execute(statement, {"a": self.a, "s": self.source, **arrays})]
+        created = sum(written)
+        self.result.count(kind, "created", created)
+        self.result.count(kind, "updated", len(written) - created)
+        self.result.count(kind, "unchanged", len(rows) - len(written))
+
+    # -- catalogue -------------------------------------------------------------------------------
+    def venues(self, records: list[VenueRecord]) -> None:
+        self._upsert(
+            "venue",
+            Kind.VENUE,
+            ["name", "address", "city", "latitude", "longitude"],
+            ["text", "text", "text", "float8", "float8"],
+            [(r.id, r.name, r.address, r.city, r.latitude, r.longitude) for r in records],
+        )
+
+    def productions(self, records: list[ProductionRecord]) -> None:
+        self._upsert(
+            "production",
+            Kind.PRODUCTION,
+            ["title", "promoter", "season", "description"],
+            ["text", "text", "text", "text"],
+            [(r.id, r.title, r.promoter, r.season, r.description) for r in records],
+        )
+        if not records:
+            return
+        ids = _ids(self.session, "production", self.a, self.source, (r.id for r in records))
+        names = sorted({n for r in records for n in r.tags})
+        tag_ids = self._tag_ids(names)
+        pairs = [(ids[r.id], tag_ids[name_key(n)]) for r in records for n in r.tags]
+        # The feed's links are exactly the production's integration links: others go, new ones come.
+        removed = self.session.execute(
+            text(
+                "DELETE FROM production_tag pt WHERE pt.account_id = :a AND pt.source = 'integration' "
+                "AND pt.production_id = ANY(CAST(:productions AS bigint[])) "
+                "AND (pt.production_id, pt.tag_id) NOT IN "
+                "(SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[])))"
+            ),
+            {"a": self.a, "productions": sorted(ids.values()), "p": [p for p, _ in pairs], "t": [t for _, t in pairs]},
+        ).rowcount
+        added = self.session.execute(
+            text(
+                "INSERT INTO production_tag (account_id, production_id, tag_id, source, actor) "
+                "SELECT DISTINCT :a, p, t, 'integration', :actor "
+                "FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[])) AS x(p, t) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"a": self.a, "actor": self.source, "p": [p for p, _ in pairs], "t": [t for _, t in pairs]},
+        ).rowcount
+        self.result.count("production_tag", "created", added)
+        self.result.count("production_tag", "removed", removed)
+
+    def _tag_ids(self, names: list[str]) -> dict[str, int]:
+        """Tags by name key, the missing ones created (uncategorised)."""
+        if not names:
+            return {}
+        policy = self.session.execute(
+            text("SELECT tag_name_policy FROM account WHERE id = :a"), {"a": self.a}
+        ).scalar_one()
+        found = tags.ensure_tag_names(self.session, self.a, policy=policy, names=names)
+        return {name_key(n): t.id for n, t in zip(names, found)}  # type: ignore[misc]
+
+    def events(self, records: list[EventRecord]) -> None:
+        productions = _ids(self.session, "production", self.a, self.source, (r.production for r in records))
+        venues = _ids(self.session, "venue", self.a, self.source, (r.venue for r in records))
+        rows = []
+        for r in records:
+            if r.production not in productions:
+                self._refuse(r, Kind.EVENT, "production", f"no production {r.production!r} from {self.source}")
+            elif r.venue not in venues:
+                self._refuse(r, Kind.EVENT, "venue", f"no venue {r.venue!r} from {self.source}")
+            else:
+                rows.append((r.id, productions[r.production], venues[r.venue], r.starts_at, r.capacity, r.status))
+        self._upsert(
+            "event",
+            Kind.EVENT,
+            ["production_id", "venue_id", "starts_at", "capacity", "status"],
+            ["bigint", "bigint", "timestamptz", "bigint", "text"],
+            rows,
+        )
+
+    # -- persons ---------------------------------------------------------------------------------
+    def persons(self, records: list[PersonRecord]) -> None:
+        if not records:
+            return
+        s, a = self.session, self.a
+        by_identity = _pairs(
+            s.execute(
+                text(
+                    "SELECT external_id, person_id FROM person_identity WHERE account_id = :a AND source = :s "
+                    "AND external_id = ANY(CAST(:ids AS text[]))"
+                ),
+                {"a": a, "s": self.source, "ids": [r.id for r in records]},
+            )
+        )
+        emails = sorted({r.fields["email"].lower() for r in records if r.fields.get("email")})
+        by_email = _pairs(
+            s.execute(
+                text(
+                    "SELECT lower(email), id FROM person WHERE account_id = :a "
+                    "AND lower(email) = ANY(CAST(:e AS text[]))"
+                ),
+                {"a": a, "e": emails},
+            )
+        )
+        # Who each record is: its identity, else its e-mail, else a new person (shared by the
+        # batch's records with the same e-mail).
+        person_of: dict[str, int] = {}
+        new: list[PersonRecord] = []
+        new_by_email: dict[str, PersonRecord] = {}
+        for r in records:
+            email = (r.fields.get("email") or "").lower()
+            owner = by_email.get(email) if email else None
+            if r.id in by_identity:
+                person_of[r.id] = by_identity[r.id]
+                if owner is not None and owner != by_identity[r.id]:
+                    self._refuse(r, Kind.PERSON, "email", "this e-mail address belongs to another person")
+                    person_of.pop(r.id)
+            elif owner is not None:
+                person_of[r.id] = owner
+            elif email and email in new_by_email:
+                continue  # identity added below, to the person the first record creates
+            else:
+                new.append(r)
+                if email:
+                    new_by_email[email] = r
+        if new:
+            fresh = [
+                row[0]
+                for row in s.execute(
+                    text("SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, :n)"),
+                    {"n": len(new)},
+                )
+            ]
+            for r, person_id in zip(new, fresh):
+                person_of[r.id] = person_id
+            for r in records:
+                email = (r.fields.get("email") or "").lower()
+                if r.id not in person_of and email in new_by_email:
+                    person_of[r.id] = person_of[new_by_email[email].id]
+            columns = ["email", "first_name", "last_name", "gender", "birth_date", "language", "address",
+                       "postal_code", "city", "country", "latitude", "longitude"]  # fmt: skip
+            types = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
+            arrays = {c: [r.fields.get(c) for r in new] for c in columns}
+            s.execute(
+                text(
+                    f"INSERT INTO person (account_id, id, {', '.join(columns)}) "
+                    f"SELECT :a, * FROM unnest(CAST(:ids AS bigint[]), "
+                    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types))
+                    + ")"
+                ),
+                {"a": a, "ids": fresh, **arrays},
+            )
+            self.result.count(Kind.PERSON, "created", len(new))
+        created = {r.id for r in new}
+        existing = [r for r in records if r.id in person_of and r.id not in created]
+        self._update_persons(existing, person_of)
+        known = [r for r in records if r.id in person_of]
+        identities = s.execute(
+            text(
+                "INSERT INTO person_identity (account_id, person_id, source, external_id) "
+                "SELECT :a, p, :s, e FROM unnest(CAST(:p AS bigint[]), CAST(:e AS text[])) AS x(p, e) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"a": a, "s": self.source, "p": [person_of[r.id] for r in known], "e": [r.id for r in known]},
+        ).rowcount
+        self.result.count("person_identity", "created", identities)
+        self._consents(known, person_of)
+        if self.options.tag_persons:
+            self._tag_persons(sorted({person_of[r.id] for r in known}))
+
+    def _update_persons(self, records: list[PersonRecord], person_of: dict[str, int]) -> None:
+        """Given fields overwrite, absent ones stay; a person whose fields all agree is not written."""
+        if not records:
+            return
+        columns = ["email", "first_name", "last_name", "gender", "birth_date", "language", "address",
+                   "postal_code", "city", "country", "latitude", "longitude"]  # fmt: skip
+        types = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
+        arrays = {c: [r.fields.get(c) for r in records] for c in columns}
+        # An address that differs only in case is the same address: the stored spelling stays.
+        new_values = ", ".join(
+            "CASE WHEN lower(v.email) = lower(p.email) THEN p.email ELSE coalesce(v.email, p.email) END"
+            if c == "email"
+            else f"coalesce(v.{c}, p.{c})"
+            for c in columns
+        )
+        updated = self.session.execute(
+            text(
+                f"UPDATE person p SET ({', '.join(columns)}, updated_at) = ({new_values}, now()) "
+                f"FROM unnest(CAST(:ids AS bigint[]), "
+                + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types))
+                + f") AS v(id, {', '.join(columns)}) "
+                f"WHERE p.account_id = :a AND p.id = v.id "
+                f"AND ({', '.join(f'p.{c}' for c in columns)}) IS DISTINCT FROM ({new_values})"
+            ),
+            {"a": self.a, "ids": [person_of[r.id] for r in records], **arrays},
+        ).rowcount
+        self.result.count(Kind.PERSON, "updated", updated)
+        self.result.count(Kind.PERSON, "unchanged", len(records) - updated)
+
+    def _consents(self, records: list[PersonRecord], person_of: dict[str, int]) -> None:
+        """Consent states from the feed; an opt-out given in Marquee is never lifted by a feed."""
+        states = [(person_of[r.id], c) for r in records for c in r.consents]
+        if not states:
+            return
+        types = _pairs(
+            self.session.execute(text("SELECT key, id FROM consent_type WHERE account_id = :a"), {"a": self.a})
+        )
+        rows = []
+        for r in records:
+            for c in r.consents:
+                if c.key not in types:
+                    self._refuse(r, Kind.PERSON, f"consents.{c.key}", f"no consent type {c.key!r} in this account")
+                else:
+                    rows.append((person_of[r.id], types[c.key], c.granted, c.at or clock.now()))
+        if not rows:
+            return
+        written = self.session.execute(
+            text(
+                "INSERT INTO person_consent (account_id, person_id, consent_type_id, granted, granted_at, "
+                "withdrawn_at, updated_at, source) "
+                "SELECT DISTINCT ON (p, t) :a, p, t, g, CASE WHEN g THEN at END, CASE WHEN NOT g THEN at END, at, "
+                "'integration' FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[]), CAST(:g AS boolean[]), "
+                "CAST(:at AS timestamptz[])) AS x(p, t, g, at) ORDER BY p, t, at DESC "
+                "ON CONFLICT (account_id, person_id, consent_type_id) DO UPDATE SET "
+                "granted = excluded.granted, granted_at = coalesce(excluded.granted_at, person_consent.granted_at), "
+                "withdrawn_at = coalesce(excluded.withdrawn_at, person_consent.withdrawn_at), "
+                "updated_at = excluded.updated_at, source = excluded.source "
+                "WHERE person_consent.granted IS DISTINCT FROM excluded.granted "
+                "AND NOT (excluded.granted AND person_consent.source <> 'integration') "
+                "AND excluded.updated_at >= person_consent.updated_at"
+            ),
+            {
+                "a": self.a,
+                "p": [r[0] for r in rows],
+                "t": [r[1] for r in rows],
+                "g": [r[2] for r in rows],
+                "at": [r[3] for r in rows],
+            },
+        ).rowcount
+        self.result.count("consent", "written", written)
+
+    def _tag_persons(self, person_ids: list[int]) -> None:
+        tag_ids = list(self._tag_ids(list(self.options.tag_persons)).values())
+        added = self.session.execute(
+            text(
+                "INSERT INTO person_tag (account_id, person_id, tag_id, source, actor) "
+                "SELECT :a, p, t, 'integration', :actor FROM unnest(CAST(:p AS bigint[])) AS p, "
+                "unnest(CAST(:t AS bigint[])) AS t ON CONFLICT DO NOTHING"
+            ),
+            {"a": self.a, "actor": self.source, "p": person_ids, "t": tag_ids},
+        ).rowcount
+        self.result.count("person_tag", "created", added)
+
+    # -- sales -----------------------------------------------------------------------------------
+    def _persons_by_identity(self, external_ids: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(external_ids))
+        return _pairs(
+            self.session.execute(
+                text(
+                    "SELECT external_id, person_id FROM person_identity WHERE account_id = :a AND source = :s "
+                    "AND external_id = ANY(CAST(:ids AS text[]))"
+                ),
+                {"a": self.a, "s": self.source, "ids": wanted},
+            )
+        )
+
+    def orders(self, records: list[OrderRecord]) -> None:
+        if not records:
+            return
+        persons = self._persons_by_identity(r.person for r in records)
+        events = _ids(self.session, "event", self.a, self.source, (t.event for r in records for t in r.tickets))
+        accepted = []
+        for r in records:
+            missing = next((t for t in r.tickets if t.event not in events), None)
+            if r.person not in persons:
+                self._refuse(r, Kind.ORDER, "person", f"no person {r.person!r} from {self.source}")
+            elif missing is not None:
+                index = r.tickets.index(missing)
+                self._refuse(r, Kind.ORDER, f"tickets.{index}.event", f"no event {missing.event!r} from {self.source}")
+            else:
+                accepted.append(r)
+        self._upsert(
+            "orders",
+            Kind.ORDER,
+            ["person_id", "channel", "created_at", "status"],
+            ["bigint", "text", "timestamptz", "text"],
+            [(r.id, persons[r.person], r.channel, r.created_at, r.status) for r in accepted],
+        )
+        orders = _ids(self.session, "orders", self.a, self.source, (r.id for r in accepted))
+        self._upsert(
+            "ticket",
+            "ticket",
+            ["order_id", "event_id", "person_id", "price", "status", "scanned_at"],
+            ["bigint", "bigint", "bigint", "numeric", "text", "timestamptz"],
+            [
+                (t.id, orders[r.id], events[t.event], persons[r.person], t.price, t.status, t.scanned_at)
+                for r in accepted
+                for t in r.tickets
+            ],
+        )
+
+    def subscriptions(self, records: list[SubscriptionRecord]) -> None:
+        persons = self._persons_by_identity(r.person for r in records)
+        rows = []
+        for r in records:
+            if r.person not in persons:
+                self._refuse(r, Kind.SUBSCRIPTION, "person", f"no person {r.person!r} from {self.source}")
+            else:
+                rows.append((r.id, persons[r.person], r.name, r.valid_from, r.valid_until))
+        self._upsert(
+            "subscription",
+            Kind.SUBSCRIPTION,
+            ["person_id", "name", "valid_from", "valid_until"],
+            ["bigint", "text", "date", "date"],
+            rows,
+        )

@@ -1,0 +1,375 @@
+"""The ticketing importer on generated feeds: first run, same feed again, changes, cancellations,
+broken records, and the policies around persons (identity, e-mail, consents, tags)."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from domain.imports.importer import ImportOptions, run_import
+from domain.imports.readers import read_csv, read_jsonl
+from domain.people.models import ConsentType
+from domain.segments import service as segments
+from tests import factories as f
+from tests.imports import feeds
+
+TABLES = [
+    "person",
+    "person_identity",
+    "person_consent",
+    "person_tag",
+    "venue",
+    "production",
+    "production_tag",
+    "event",
+    "orders",
+    "ticket",
+    "subscription",
+    "ticket_fact",
+    "person_stats",
+]
+BUYERS = {"all": [{"type": "purchase", "metric": "tickets", "min": 1}]}
+
+
+@pytest.fixture()
+def newsletter(session, account):
+    consent = ConsentType(account_id=account.id, key="newsletter", name="Nieuwsbrief")
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def _import(runtime, account, items, **options):
+    return run_import(runtime.new_session, account.id, read_jsonl(feeds.jsonl(items)), ImportOptions(**options))
+
+
+def _versions(session, account_id) -> dict[str, set]:
+    """Every row's version (xmin) and place (ctid): a write of any row changes them."""
+    return {
+        table: set(
+            session.execute(
+                text(f"SELECT xmin::text || ctid::text FROM {table} WHERE account_id = :a"), {"a": account_id}
+            ).scalars()
+        )
+        for table in TABLES
+    }
+
+
+def _counts(session, account_id) -> dict[str, int]:
+    return {
+        table: session.execute(text(f"SELECT count(*) FROM {table} WHERE account_id = :a"), {"a": account_id}).scalar()
+        for table in TABLES
+    }
+
+
+def test_first_import_then_the_same_feed_changes_nothing(session, runtime, account, newsletter):
+    items = feeds.records(persons=600)
+    tickets = [t for r in items if r["type"] == "order" for t in r["tickets"]]
+    first = _import(runtime, account, items, batch_size=500)
+    assert first.refused == 0, first.refusals[:3]
+    assert first.counts["person"]["created"] == 600
+    assert first.counts["ticket"]["created"] == len(tickets) > 1000
+    assert first.batches > 3  # records referring to earlier batches resolve
+    counts = _counts(session, account.id)
+    assert counts["person"] == counts["person_identity"] == counts["person_consent"] == 600
+    assert counts["ticket"] == counts["ticket_fact"] == len(tickets)
+    assert counts["production_tag"] == 20 + 5  # one genre each, "Familie" on every fourth
+    revenue = session.execute(text("SELECT sum(revenue) FROM person_stats WHERE account_id = :a"), {"a": account.id})
+    assert revenue.scalar() == sum(Decimal(t["price"]) for t in tickets)
+
+    before = _versions(session, account.id)
+    again = _import(runtime, account, items, batch_size=500)
+    assert again.changes == 0 and again.refused == 0
+    assert again.counts["ticket"]["unchanged"] == len(tickets)
+    assert _versions(session, account.id) == before  # not one row written again
+
+
+def test_a_changed_feed_lands_only_its_changes_and_figures_follow(session, runtime, account, newsletter):
+    items = feeds.records(persons=200)
+    _import(runtime, account, items)
+    changed = copy.deepcopy(items)
+    person = next(r for r in changed if r["type"] == "person" and r["id"] == "C5")
+    person["city"] = "Amersfoort"
+    order = next(r for r in changed if r["type"] == "order")
+    order["tickets"][0]["price"] = "99.00"
+    buyer_id = session.execute(
+        text("SELECT person_id FROM person_identity WHERE account_id = :a AND external_id = :e"),
+        {"a": account.id, "e": order["person"]},
+    ).scalar_one()
+    before = _versions(session, account.id)
+    result = _import(runtime, account, changed)
+    assert result.counts["person"]["updated"] == 1 and result.counts["ticket"]["updated"] == 1
+    assert result.changes == 2
+    after = _versions(session, account.id)
+    assert len(after["person"] - before["person"]) == 1
+    assert len(after["ticket"] - before["ticket"]) == 1
+    assert after["event"] == before["event"] and after["orders"] == before["orders"]
+    assert session.execute(text("SELECT city FROM person WHERE account_id = :a AND first_name = 'Klant5'"),
+                           {"a": account.id}).scalar() == "Amersfoort"  # fmt: skip
+    revenue = session.execute(
+        text("SELECT revenue FROM person_stats WHERE account_id = :a AND person_id = :p"),
+        {"a": account.id, "p": buyer_id},
+    ).scalar()
+    expected = sum(Decimal(t["price"]) for r in changed if r["type"] == "order" and r["person"] == order["person"]
+                   for t in r["tickets"])  # fmt: skip
+    assert revenue == expected
+
+
+def test_cancellations_and_refunds_leave_every_figure_and_segment(session, runtime, account, newsletter):
+    items = feeds.records(persons=100)
+    _import(runtime, account, items)
+    buyers = segments.count_matching(session, account.id, rules=BUYERS)
+    orders_of = {}
+    for r in items:
+        if r["type"] == "order":
+            orders_of.setdefault(r["person"], []).append(r)
+    one_order_buyer, their_orders = next((p, o) for p, o in orders_of.items() if len(o) == 1)
+    multi = next(o for o in orders_of.values() if len(o) >= 2 and len(o[0]["tickets"]) >= 2)
+    their_orders[0]["status"] = "cancelled"
+    multi[0]["tickets"][0]["status"] = "refunded"
+    result = _import(runtime, account, items)
+    assert result.counts["order"]["updated"] == 1 and result.counts["ticket"]["updated"] == 1
+    assert segments.count_matching(session, account.id, rules=BUYERS) == buyers - 1
+    facts = session.execute(
+        text(
+            "SELECT count(*) FROM ticket_fact f JOIN ticket t ON t.account_id = f.account_id AND t.id = f.ticket_id "
+            "WHERE f.account_id = :a AND t.status <> 'valid'"
+        ),
+        {"a": account.id},
+    ).scalar()
+    assert facts == 0
+    valid = session.execute(
+        text(
+            "SELECT count(*) FROM ticket t JOIN orders o ON o.account_id = t.account_id AND o.id = t.order_id "
+            "WHERE t.account_id = :a AND t.status = 'valid' AND o.status = 'paid'"
+        ),
+        {"a": account.id},
+    ).scalar()
+    assert session.execute(text("SELECT sum(tickets) FROM person_stats WHERE account_id = :a"),
+                           {"a": account.id}).scalar() == valid  # fmt: skip
+
+
+def test_broken_records_are_refused_with_their_reason_and_the_rest_imports(session, runtime, account, newsletter):
+    items = feeds.records(persons=50)
+    broken = [
+        {"type": "person", "id": "X1", "email": "a,b@c.de"},
+        {"type": "order", "id": "X2", "person": "nobody", "created_at": "2026-01-01T10:00:00Z", "tickets": []},
+        {"type": "order", "id": "X3", "person": "C1", "created_at": "2026-01-01T10:00:00Z",
+         "tickets": [{"id": "XT", "event": "E0-0", "price": "-3"}]},
+        {"type": "order", "id": "X4", "person": "C1", "created_at": "2026-01-01T10:00:00Z",
+         "tickets": [{"id": "XT2", "event": "no-such-event", "price": "3"}]},
+        {"type": "event", "id": "X5", "production": "PR0", "venue": "V0", "starts_at": "2026-10-01T20:00:00"},
+        {"type": "seat", "id": "X6"},
+        {"type": "person", "id": "X7", "consents": {"sms": True}},
+    ]  # fmt: skip
+    stream = feeds.jsonl(items + broken)
+    stream.seek(0, 2)
+    stream.write(b"{not json\n")
+    stream.seek(0)
+    result = run_import(runtime.new_session, account.id, read_jsonl(stream), ImportOptions())
+    refused = {(r.external_id, r.field) for r in result.refusals}
+    assert refused == {
+        ("X1", "email"),
+        ("X2", "person"),
+        ("X3", "tickets.0.price"),
+        ("X4", "tickets.0.event"),
+        ("X5", "starts_at"),
+        ("X6", "type"),
+        ("X7", "consents.sms"),
+        (None, ""),
+    }
+    lines = {r.external_id: r.line for r in result.refusals}
+    assert lines["X1"] == len(items) + 1 and lines[None] == len(items) + len(broken) + 1
+    assert all(r.message for r in result.refusals)
+    assert result.counts["person"]["created"] == 51  # X7 itself imports; only its unknown consent is refused
+    assert _counts(session, account.id)["orders"] == sum(1 for r in items if r["type"] == "order")
+
+
+def test_persons_match_by_identity_then_email_and_opt_outs_given_here_stay(session, runtime, account, newsletter):
+    known = f.person(session, account.id, email="Klant1@Example.nl", first_name="Bekend")
+    session.execute(
+        text(
+            "INSERT INTO person_consent (account_id, person_id, consent_type_id, granted, withdrawn_at, source) "
+            "VALUES (:a, :p, :c, false, now(), 'person')"
+        ),
+        {"a": account.id, "p": known.id, "c": newsletter.id},
+    )
+    items = [
+        {"type": "person", "id": "A", "email": " klant1@example.NL ", "consents": {"newsletter": True}},
+        {"type": "person", "id": "B", "email": "nieuw@example.nl"},
+        {"type": "person", "id": "C", "email": "NIEUW@example.nl"},  # the same new person as B
+    ]
+    result = _import(runtime, account, items, tag_persons=("Ticketing",))
+    assert result.counts["person"]["created"] == 1
+    identities = {
+        e: p
+        for e, p in session.execute(
+            text("SELECT external_id, person_id FROM person_identity WHERE account_id = :a"), {"a": account.id}
+        )
+    }
+    assert identities["A"] == known.id and identities["B"] != known.id
+    granted = session.execute(
+        text("SELECT granted FROM person_consent WHERE account_id = :a AND person_id = :p"),
+        {"a": account.id, "p": known.id},
+    ).scalar()
+    assert granted is False  # the feed does not lift an opt-out the person gave in Marquee
+    tagged = session.execute(
+        text(
+            "SELECT count(*) FROM person_tag pt JOIN tag t ON t.account_id = pt.account_id AND t.id = pt.tag_id "
+            "WHERE pt.account_id = :a AND t.name = 'Ticketing' AND pt.source = 'integration'"
+        ),
+        {"a": account.id},
+    ).scalar()
+    assert tagged == 2
+    again = _import(runtime, account, [{"type": "person", "id": "A", "first_name": "Anna"}])
+    assert again.counts["person"]["updated"] == 1
+    stored = session.execute(text("SELECT first_name, email FROM person WHERE id = :p"), {"p": known.id}).one()
+    assert stored == ("Anna", "Klant1@example.nl")  # the spelling it had, though the feed's differs in case
+
+
+def test_csv_feeds_import_like_json_lines(session, runtime, account, newsletter):
+    import io
+
+    csv_feed = (
+        "type,id,name,title,production,venue,starts_at,email,person,created_at,order,event,price,status,genres,"
+        "consent.newsletter\n"
+        "venue,V1,Grote Zaal,,,,,,,,,,,,,\n"
+        "production,P1,,Kom Maar Binnen,,,,,,,,,,,Cabaret|Humor,\n"
+        "event,E1,,,P1,V1,2026-11-01T20:15:00+01:00,,,,,,,,,\n"
+        "person,C1,,,,,,c1@example.nl,,,,,,,,true\n"
+        "order,O1,,,,,,,C1,2026-10-01T12:00:00Z,,,,paid,,\n"
+        "ticket,T1,,,,,,,,,O1,E1,25.00,,,\n"
+        "ticket,T2,,,,,,,,,O1,E1,25.00,refunded,,\n"
+    )
+    result = run_import(
+        runtime.new_session, account.id, read_csv(io.BytesIO(csv_feed.encode())), ImportOptions(source="box")
+    )
+    assert result.refused == 0, result.refusals
+    assert result.counts["ticket"]["created"] == 2
+    stats = session.execute(
+        text("SELECT tickets, revenue FROM person_stats WHERE account_id = :a"), {"a": account.id}
+    ).one()
+    assert stats == (1, Decimal("25.00"))
+    names = set(
+        session.execute(
+            text(
+                "SELECT t.name FROM production_tag pt JOIN tag t ON t.account_id = pt.account_id AND t.id = pt.tag_id "
+                "WHERE pt.account_id = :a"
+            ),
+            {"a": account.id},
+        ).scalars()
+    )
+    assert names == {"Cabaret", "Humor"}
+
+
+def test_the_command_line_imports_a_feed_with_exit_codes_0_1_2(tmp_path, db_url, committed_engine):
+    from tests.test_settings_and_cli import marquee
+
+    env = {"MARQUEE_DATABASE_URL": db_url}
+    assert (
+        marquee("create-account", "CLI Zaal", "--slug", "cli-zaal", "--admin-email", "a@cli.test", env=env).returncode
+        == 0
+    )
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(feeds.jsonl(feeds.records(persons=30)).getvalue())
+    not_installed = marquee("import", "ticketing", str(feed), "--account", "cli-zaal", env=env)
+    assert not_installed.returncode == 2 and "install it first" in not_installed.stderr
+    installed = marquee(
+        "install-plugin", "ticketing", "--account", "cli-zaal", "--set", "tag_persons=Uit feed", env=env
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    with_consents = marquee("import", "ticketing", str(feed), "--account", "cli-zaal", env=env)
+    assert with_consents.returncode == 1  # the account has no consent type "newsletter"
+    assert "consents.newsletter" in with_consents.stderr and "30 created" in with_consents.stderr
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(
+        feeds.jsonl([{k: v for k, v in r.items() if k != "consents"} for r in feeds.records(persons=30)]).getvalue()
+    )
+    again = marquee("import", "ticketing", str(clean), "--account", "cli-zaal", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "0 changes, 0 refused" in again.stderr
+    with committed_engine.connect() as conn:
+        tagged = conn.execute(
+            text(
+                "SELECT count(*) FROM person_tag pt JOIN tag t ON t.account_id = pt.account_id AND t.id = pt.tag_id "
+                "WHERE t.name = 'Uit feed'"
+            )
+        ).scalar()
+    assert tagged == 30
+    missing = marquee("import", "ticketing", str(tmp_path / "nope.jsonl"), "--account", "cli-zaal", env=env)
+    assert missing.returncode == 2
+
+
+def _state(conn, slug: str) -> dict:
+    """What an account holds, without its row ids (two accounts can be compared)."""
+    account_id = conn.execute(text("SELECT id FROM account WHERE slug = :s"), {"s": slug}).scalar_one()
+    queries = {
+        "persons": "SELECT i.external_id, p.email, p.first_name, p.city FROM person p JOIN person_identity i "
+        "ON i.account_id = p.account_id AND i.person_id = p.id WHERE p.account_id = :a",
+        "tickets": "SELECT t.external_id, o.external_id, e.external_id, t.price, t.status FROM ticket t "
+        "JOIN orders o ON o.account_id = t.account_id AND o.id = t.order_id "
+        "JOIN event e ON e.account_id = t.account_id AND e.id = t.event_id WHERE t.account_id = :a",
+        "stats": "SELECT i.external_id, s.orders, s.tickets, s.revenue FROM person_stats s JOIN person_identity i "
+        "ON i.account_id = s.account_id AND i.person_id = s.person_id WHERE s.account_id = :a",
+        "links": "SELECT p.external_id, t.name FROM production_tag pt JOIN production p ON p.account_id = pt.account_id "
+        "AND p.id = pt.production_id JOIN tag t ON t.account_id = pt.account_id AND t.id = pt.tag_id "
+        "WHERE pt.account_id = :a",
+    }
+    state = {name: sorted(map(tuple, conn.execute(text(q), {"a": account_id}))) for name, q in queries.items()}
+    state["counts"] = {
+        table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE account_id = :a"), {"a": account_id}).scalar()
+        for table in TABLES
+    }
+    return state
+
+
+def test_an_import_killed_midway_and_run_again_ends_as_one_clean_run(tmp_path, db_url, committed_engine):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_settings_and_cli import marquee
+
+    env = {"MARQUEE_DATABASE_URL": db_url}
+    feed = tmp_path / "feed.jsonl"
+    items = [{k: v for k, v in r.items() if k != "consents"} for r in feeds.records(persons=5000, productions=40)]
+    feed.write_bytes(feeds.jsonl(items).getvalue())
+    for slug in ("killed", "clean"):
+        assert (
+            marquee("create-account", slug, "--slug", slug, "--admin-email", f"a@{slug}.test", env=env).returncode == 0
+        )
+        assert marquee("install-plugin", "ticketing", "--account", slug, env=env).returncode == 0
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "marquee.cli", "import", "ticketing", str(feed), "--account", "killed"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    with committed_engine.connect() as conn:
+        while time.monotonic() < deadline:  # some batches committed, not all
+            persons = conn.execute(
+                text("SELECT count(*) FROM person p JOIN account a ON a.id = p.account_id WHERE a.slug = 'killed'")
+            ).scalar()
+            conn.rollback()
+            if persons >= 1000:
+                break
+            time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    with committed_engine.connect() as conn:
+        partial = _state(conn, "killed")
+    assert 0 < partial["counts"]["person"] < 5000, "the kill came too late or too early to test anything"
+
+    assert marquee("import", "ticketing", str(feed), "--account", "killed", env=env).returncode == 0
+    assert marquee("import", "ticketing", str(feed), "--account", "clean", env=env).returncode == 0
+    with committed_engine.connect() as conn:
+        assert _state(conn, "killed") == _state(conn, "clean")

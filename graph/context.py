@@ -48,6 +48,7 @@ class Context:
         self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
         self.read_only = False
         self.announced_tags: set[int] = set()  # tags a list resolved, for per-tag loaders (graph.tags.types)
+        self.announced_persons: set[int] = set()  # persons lists resolved, for loaders made later
         self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)
 
     @property

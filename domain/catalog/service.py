@@ -6,8 +6,10 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from domain.catalog.facts import PersonStats
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
 from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
 
@@ -122,35 +124,63 @@ def events_by_production(session: Session, account_id: int, production_ids: list
 
 
 def purchase_summary(session: Session, account_id: int, person_ids: list[int]) -> dict[int, dict]:
-    """Orders, tickets, revenue and last purchase per person, in one statement."""
+    """Orders, tickets, revenue and last purchase per person (valid tickets of paid orders only:
+    the figures segments use, kept by the database in ``person_stats``)."""
     if not person_ids:
         return {}
-    orders = (
-        select(Order.person_id, func.count().label("orders"), func.max(Order.created_at).label("last_purchase_at"))
-        .where(Order.account_id == account_id, Order.person_id.in_(person_ids))
-        .group_by(Order.person_id)
-        .subquery()
-    )
-    tickets = (
-        select(Ticket.person_id, func.count().label("tickets"), func.sum(Ticket.price).label("revenue"))
-        .where(Ticket.account_id == account_id, Ticket.person_id.in_(person_ids))
-        .group_by(Ticket.person_id)
-        .subquery()
-    )
     rows = session.execute(
-        select(
-            orders.c.person_id, orders.c.orders, orders.c.last_purchase_at, tickets.c.tickets, tickets.c.revenue
-        ).outerjoin(tickets, tickets.c.person_id == orders.c.person_id)
-    ).all()
+        select(PersonStats).where(PersonStats.account_id == account_id, PersonStats.person_id.in_(person_ids))
+    ).scalars()
     return {
         r.person_id: {
             "orders": r.orders,
-            "tickets": r.tickets or 0,
-            "revenue": r.revenue or 0,
-            "last_purchase_at": r.last_purchase_at,
+            "tickets": r.tickets,
+            "revenue": r.revenue,
+            "last_purchase_at": r.last_ordered_at,
         }
         for r in rows
     }
+
+
+MAX_ORDERS_PER_PERSON = 100
+
+
+def orders_by_person(
+    session: Session, account_id: int, person_ids: list[int], *, first: int = 20
+) -> dict[int, list[Order]]:
+    """Each person's newest ``first`` orders (at most 100), every status, in one statement."""
+    out: dict[int, list[Order]] = defaultdict(list)
+    if not person_ids:
+        return out
+    first = max(0, min(first, MAX_ORDERS_PER_PERSON))
+    ranked = (
+        select(
+            Order,
+            func.row_number()
+            .over(partition_by=Order.person_id, order_by=(Order.created_at.desc(), Order.id.desc()))
+            .label("place"),
+        )
+        .where(Order.account_id == account_id, Order.person_id.in_(person_ids))
+        .subquery()
+    )
+    newest = aliased(Order, ranked)
+    rows = session.execute(
+        select(newest).where(ranked.c.place <= first).order_by(ranked.c.person_id, ranked.c.place)
+    ).scalars()
+    for row in rows:
+        out[row.person_id].append(row)
+    return out
+
+
+def tickets_by_order(session: Session, account_id: int, order_ids: list[int]) -> dict[int, list[Ticket]]:
+    out: dict[int, list[Ticket]] = defaultdict(list)
+    if order_ids:
+        rows = session.execute(
+            select(Ticket).where(Ticket.account_id == account_id, Ticket.order_id.in_(order_ids)).order_by(Ticket.id)
+        ).scalars()
+        for row in rows:
+            out[row.order_id].append(row)
+    return out
 
 
 def subscriptions_by_person(session: Session, account_id: int, person_ids: list[int]) -> dict[int, list]:
@@ -173,5 +203,7 @@ __all__ = [
     "rows_by_id",
     "events_by_production",
     "purchase_summary",
+    "orders_by_person",
+    "tickets_by_order",
     "subscriptions_by_person",
 ]

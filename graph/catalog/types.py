@@ -3,19 +3,64 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from domain.catalog import models as catalog_models
 from domain.catalog.models import Event as EventRow
 from domain.catalog.models import Production as ProductionRow
 from domain.catalog.models import Venue as VenueRow
 from domain.people.models import ConsentType as ConsentTypeRow
-from graph.catalog.loaders import EventsByProductionLoader, ProductionByIdLoader, VenueByIdLoader
+from graph.catalog.loaders import (
+    EventByIdLoader,
+    EventsByProductionLoader,
+    ProductionByIdLoader,
+    TagLinksByProductionLoader,
+    VenueByIdLoader,
+)
 from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.loaders import loader
 from graph.core.node import Node
 from graph.core.pagination import Edge, PageInfo
+from graph.tags.enums import TagSource
+
+if TYPE_CHECKING:
+    from graph.tags.types import Tag
+
+EventStatus = strawberry.enum(catalog_models.EventStatus, name="EventStatus")
+OrderStatus = strawberry.enum(
+    catalog_models.OrderStatus, name="OrderStatus", description="Only paid orders count in purchase figures."
+)
+TicketStatus = strawberry.enum(
+    catalog_models.TicketStatus, name="TicketStatus", description="Only valid tickets count in purchase figures."
+)
+Channel = strawberry.enum(catalog_models.Channel, name="OrderChannel")
+
+
+@strawberry.type(description="One link of a tag to a person or production: by whom, from which source, when.")
+class TagLink:
+    source: TagSource
+    actor: str | None = strawberry.field(description="Who attached it: a staff user, a feed's source, a form.")
+    created_at: datetime
+
+    @strawberry.field
+    def tag(self, info: Info) -> Annotated[Tag, strawberry.lazy("graph.tags.types")]:
+        return visible_tags(info.context)[self.tag_id]  # type: ignore[attr-defined]
+
+
+def visible_tags(ctx) -> dict:
+    from graph.tags.views import viewer_tag_views  # noqa: PLC0415  (tag types import catalogue types)
+
+    return viewer_tag_views(ctx)
+
+
+def visible_links(ctx, links: list) -> list:
+    """The links whose tag the viewer may see."""
+    views = visible_tags(ctx)
+    return [link for link in links if link.tag_id in views]
 
 
 @strawberry.type(description="A place where events happen.")
@@ -52,6 +97,10 @@ class Production(Node):
     def events(self, info: Info) -> list[Event]:
         return loader(info.context, EventsByProductionLoader).load(self.id)
 
+    @strawberry.field(description="The production's tags with their source (genres, labels, free tags).")
+    def tags(self, info: Info) -> list[TagLink]:
+        return visible_links(info.context, loader(info.context, TagLinksByProductionLoader).load(self.id))
+
     @classmethod
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, (ProductionRow, cls))
@@ -61,6 +110,8 @@ class Production(Node):
 class Event(Node):
     starts_at: datetime
     capacity: int | None
+    status: EventStatus
+    source: str | None
     external_id: str | None
 
     @strawberry.field
@@ -78,6 +129,34 @@ class Event(Node):
     @classmethod
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, (EventRow, cls))
+
+
+@strawberry.type(description="One seat for one event at a price.")
+class Ticket:
+    price: Decimal
+    status: TicketStatus
+    scanned_at: datetime | None = strawberry.field(description="When it was scanned at the door (attendance).")
+    source: str | None
+    external_id: str | None
+
+    @strawberry.field
+    def event(self, info: Info) -> Event:
+        return loader(info.context, EventByIdLoader).load(self.event_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="A person's purchase: its tickets, channel and status.")
+class Order:
+    created_at: datetime
+    channel: Channel
+    status: OrderStatus
+    source: str | None
+    external_id: str | None
+
+    @strawberry.field
+    def tickets(self, info: Info) -> list[Ticket]:
+        from graph.catalog.loaders import TicketsByOrderLoader  # noqa: PLC0415
+
+        return loader(info.context, TicketsByOrderLoader).load(self.id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="A kind of consent persons grant or withdraw (newsletter, post, …).")

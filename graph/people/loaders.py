@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from domain.catalog import service as catalog
 from domain.people import consents
+from domain.tags import service as tags
+from domain.tags.service import TargetKind
+from graph.catalog.loaders import OrdersByPersonLoader
 from graph.core.loaders import BatchLoader, loader
 
 
@@ -28,15 +31,35 @@ def PurchaseSummaryByPersonLoader(ctx) -> BatchLoader:
     )
 
 
+def TagLinksByPersonLoader(ctx) -> BatchLoader:
+    return BatchLoader(
+        lambda ids: tags.links_for_targets(ctx.session, ctx.viewer.account_id, TargetKind.PERSON, ids), default=list
+    )
+
+
+def orders_loader(ctx, first: int) -> BatchLoader:
+    """One orders loader per page size asked for in the request; made late, it still batches
+    every person the request's lists announced."""
+
+    def make(c):
+        made = OrdersByPersonLoader(c, first)
+        made.want(c.announced_persons)
+        return made
+
+    return ctx.loaders.get(f"OrdersByPersonLoader:{first}", make)
+
+
 PERSON_LOADERS = (
     ConsentsByPersonLoader,
     IdentitiesByPersonLoader,
     SubscriptionsByPersonLoader,
     PurchaseSummaryByPersonLoader,
+    TagLinksByPersonLoader,
 )
 
 
 def announce_persons(ctx, person_ids: list[int]) -> None:
     """Tell every person loader which persons the current list holds."""
+    ctx.announced_persons.update(person_ids)
     for factory in PERSON_LOADERS:
         loader(ctx, factory).want(person_ids)

@@ -8,11 +8,13 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
+from domain.catalog.service import MAX_ORDERS_PER_PERSON
+from domain.errors import ErrorCode, InputError
 from domain.people import service as people
 from domain.people.models import Gender as GenderEnum
 from domain.people.models import Person as PersonRow
 from graph.catalog.loaders import ConsentTypeByIdLoader
-from graph.catalog.types import ConsentType
+from graph.catalog.types import ConsentType, Order, TagLink, visible_links
 from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.node import Node
@@ -22,6 +24,8 @@ from graph.people.loaders import (
     IdentitiesByPersonLoader,
     PurchaseSummaryByPersonLoader,
     SubscriptionsByPersonLoader,
+    TagLinksByPersonLoader,
+    orders_loader,
 )
 from graph.core.loaders import loader
 
@@ -51,6 +55,8 @@ class Subscription:
     name: str
     valid_from: date
     valid_until: date | None
+    source: str | None
+    external_id: str | None
 
 
 @strawberry.type(description="What a person bought, over all their orders.")
@@ -99,7 +105,17 @@ class Person(Node):
     def subscriptions(self, info: Info) -> list[Subscription]:
         return loader(info.context, SubscriptionsByPersonLoader).load(self.id)
 
-    @strawberry.field
+    @strawberry.field(description="Newest first, every status; at most 100 (default 20).")
+    def orders(self, info: Info, first: int = 20) -> list[Order]:
+        if not 0 <= first <= MAX_ORDERS_PER_PERSON:
+            raise InputError.single(ErrorCode.OUT_OF_RANGE, f"first is between 0 and {MAX_ORDERS_PER_PERSON}", "first")
+        return orders_loader(info.context, first).load(self.id)
+
+    @strawberry.field(description="The person's tags with source, who and when (tags you may not see left out).")
+    def tags(self, info: Info) -> list[TagLink]:
+        return visible_links(info.context, loader(info.context, TagLinksByPersonLoader).load(self.id))
+
+    @strawberry.field(description="Valid tickets of paid orders only: the figures segments use.")
     def purchases(self, info: Info) -> PurchaseSummary:
         return PurchaseSummary(**loader(info.context, PurchaseSummaryByPersonLoader).load(self.id))
 

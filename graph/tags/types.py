@@ -10,7 +10,7 @@ import strawberry
 
 from domain.tags import service as tags
 from domain.tags.models import TagCategory as TagCategoryRow
-from domain.tags.models import TagSource as TagSourceEnum
+from graph.tags.enums import TagSource
 from domain.tags.visibility import TagView
 from domain.viewer import ViewerKind
 from graph.context import Info
@@ -20,10 +20,6 @@ from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.people.loaders import announce_persons
 from graph.people.types import PersonConnection
-
-TagSource = strawberry.enum(
-    TagSourceEnum, name="TagSource", description="Who attached a tag: the person, staff, or a data feed."
-)
 
 
 def CounterByTagLoader(ctx) -> BatchLoader:

@@ -1,0 +1,104 @@
+"""Staff read what a profile holds after an import: orders with tickets and events, tags with
+source, identities, consents, subscriptions; a production's events and tags. Batched."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, text
+
+from domain.imports.importer import ImportOptions, run_import
+from domain.imports.readers import read_jsonl
+from domain.people.models import ConsentType
+from graph.core.ids import to_global_id
+from tests.imports import feeds
+
+PROFILES = """query($first: Int) { persons(first: $first) { edges { node {
+  externalIdentities { source externalId }
+  consents { granted consentType { key } }
+  subscriptions { name externalId }
+  tags { source actor tag { name } }
+  purchases { tickets revenue }
+  orders { status channel externalId tickets { price status scannedAt event { externalId status
+    production { title tags { source tag { name } } events { externalId } } venue { name } } } }
+} } } }"""
+
+
+def _imported(session, runtime, account, persons=40):
+    session.add(ConsentType(account_id=account.id, key="newsletter", name="Nieuwsbrief"))
+    session.flush()
+    items = feeds.records(persons=persons)
+    order = next(r for r in items if r["type"] == "order" and r["person"] == "C0")
+    order["tickets"][0]["scanned_at"] = "2026-09-03T19:05:00+00:00"
+    result = run_import(
+        runtime.new_session,
+        account.id,
+        read_jsonl(feeds.jsonl(items)),
+        ImportOptions(source="tix", tag_persons=("Ticketkoper",)),
+    )
+    assert result.refused == 0
+    return items
+
+
+def _statements(connection, call):
+    seen = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        return call(), seen
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+
+
+def test_a_profile_reads_everything_it_holds_in_a_constant_number_of_statements(
+    gql, session, connection, runtime, account
+):
+    items = _imported(session, runtime, account)
+    gql(PROFILES, {"first": 1}, token=account.viewer_token)  # the account's tag tree is cached from here on
+    small, few = _statements(connection, lambda: gql(PROFILES, {"first": 3}, token=account.viewer_token))
+    large, many = _statements(connection, lambda: gql(PROFILES, {"first": 40}, token=account.viewer_token))
+    assert "errors" not in large, large
+    assert len(few) == len(many) <= 20, many  # one statement per kind of row, whatever the page size
+
+    nodes = [e["node"] for e in large["data"]["persons"]["edges"]]
+    by_identity = {n["externalIdentities"][0]["externalId"]: n for n in nodes}
+    first = by_identity["C0"]
+    assert first["externalIdentities"] == [{"source": "tix", "externalId": "C0"}]
+    assert first["consents"] == [{"granted": True, "consentType": {"key": "newsletter"}}]
+    assert first["subscriptions"] == [{"name": "Jazzabonnement", "externalId": "S0"}]
+    assert first["tags"] == [{"source": "INTEGRATION", "actor": "tix", "tag": {"name": "Ticketkoper"}}]
+    fed_orders = [r for r in items if r["type"] == "order" and r["person"] == "C0"]
+    assert sorted(o["externalId"] for o in first["orders"]) == sorted(o["id"] for o in fed_orders)
+    tickets = [t for o in first["orders"] for t in o["tickets"]]
+    assert sum(1 for t in tickets if t["scannedAt"]) == 1
+    production = tickets[0]["event"]["production"]
+    assert production["tags"][0]["source"] == "INTEGRATION"
+    assert len(production["events"]) == 3
+    assert first["purchases"]["tickets"] == len(tickets)
+
+
+def test_orders_are_paged_and_their_cap_is_checked(gql, session, runtime, account):
+    _imported(session, runtime, account, persons=20)
+    person_id = session.execute(
+        text("SELECT person_id FROM orders WHERE account_id = :a GROUP BY person_id HAVING count(*) >= 2 LIMIT 1"),
+        {"a": account.id},
+    ).scalar_one()
+    query = "query($id: ID!, $n: Int!) { person(id: $id) { orders(first: $n) { createdAt } } }"
+    one = gql(query, {"id": to_global_id("Person", person_id), "n": 1}, token=account.admin_token)
+    assert len(one["data"]["person"]["orders"]) == 1
+    too_many = gql(query, {"id": to_global_id("Person", person_id), "n": 101}, token=account.admin_token)
+    assert too_many["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+
+
+def test_profiles_stay_in_their_account_and_away_from_keys(gql, session, runtime, account, other_account):
+    _imported(session, runtime, account, persons=5)
+    person_id = session.execute(text("SELECT id FROM person WHERE account_id = :a LIMIT 1"), {"a": account.id}).scalar()
+    query = "query($id: ID!) { person(id: $id) { orders { externalId } tags { source } } }"
+    assert gql(query, {"id": to_global_id("Person", person_id)}, token=other_account.admin_token)["data"] == {
+        "person": None
+    }
+    theirs = gql(PROFILES, {"first": 50}, token=other_account.admin_token)
+    assert theirs["data"]["persons"]["edges"] == []
+    website = gql(query, {"id": to_global_id("Person", person_id)}, token=account.website_key)
+    assert website["errors"][0]["extensions"]["code"] == "FORBIDDEN"

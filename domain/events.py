@@ -42,6 +42,24 @@ class PersonDeleted(DomainEvent):
 
 
 @dataclass(frozen=True)
+class PersonMerged(DomainEvent):
+    survivor_id: int
+    merged_id: int
+
+
+@dataclass(frozen=True)
+class ImportFinished(DomainEvent):
+    """A feed import ended (all its batches committed, some records perhaps refused)."""
+
+    plugin: str
+    source: str
+    records: int
+    changes: int
+    refused: int
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
 class TagsAttached(DomainEvent):
     """Tags were linked to targets ("person tagged" for target ``person``)."""
 

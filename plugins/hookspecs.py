@@ -23,8 +23,10 @@ import pluggy
 from domain.events import (
     DomainEvent,
     FormSubmitted,
+    ImportFinished,
     PersonCreated,
     PersonDeleted,
+    PersonMerged,
     PersonUpdated,
     TagsAttached,
     TagsMerged,
@@ -80,6 +82,28 @@ def on_person_deleted(event: PersonDeleted) -> None:
 
 
 @hookspec
+def on_person_merged(event: PersonMerged) -> None:
+    """Two persons were merged into one.
+
+    Fires after the merge has committed. ``event`` is a :class:`domain.events.PersonMerged`:
+    ``account_id``, ``survivor_id`` and ``merged_id``. The merged person no longer exists: its
+    tags, orders, consents, submissions, subscriptions and identities now belong to the survivor.
+    Re-point whatever you keep under the merged id. The return value is ignored.
+    """
+
+
+@hookspec
+def on_import_finished(event: ImportFinished) -> None:
+    """A feed import ended.
+
+    Fires after its last batch has committed. ``event`` is a :class:`domain.events.ImportFinished`:
+    ``account_id``, ``plugin``, ``source``, the number of ``records`` read, ``changes`` written and
+    records ``refused``, and the ``job_id`` when it ran as a job (its result lists the refusals).
+    The return value is ignored.
+    """
+
+
+@hookspec
 def on_tags_attached(event: TagsAttached) -> None:
     """Tags were linked to persons, productions or organisations.
 
@@ -118,6 +142,8 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonCreated: "on_person_created",
     PersonUpdated: "on_person_updated",
     PersonDeleted: "on_person_deleted",
+    PersonMerged: "on_person_merged",
+    ImportFinished: "on_import_finished",
     TagsAttached: "on_tags_attached",
     TagsMerged: "on_tags_merged",
     FormSubmitted: "on_form_submitted",

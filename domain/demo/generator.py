@@ -1241,7 +1241,13 @@ def load_demo_data(
         report(0.96, "purchase facts")
         rebuild_purchase_facts(connection, account_id)
         cur.execute("update account set tags_version = tags_version + 1 where id = %s", (account_id,))
-        derived = ["tag_counter", "person_stats", "person_season_stats", "ticket_fact"]
+        cur.execute(  # each loaded consent state is its person's first history entry
+            "insert into consent_history (account_id, person_id, consent_type_id, granted, changed_at, source) "
+            "select account_id, person_id, consent_type_id, granted, updated_at, source from person_consent "
+            "where account_id = %s",
+            (account_id,),
+        )
+        derived = ["tag_counter", "person_stats", "person_season_stats", "ticket_fact", "consent_history"]
         report(0.99, "analyze")
         cur.execute(f"analyze {', '.join((*DEMO_TABLES, *derived))}")
     report(1.0, "done")

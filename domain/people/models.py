@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     Integer,
     ForeignKeyConstraint,
@@ -95,7 +96,8 @@ class PersonIdentity(SQLModel, table=True):
     __table_args__ = (
         _person_fk("fk_person_identity_person"),
         Index("uq_person_identity_external", "account_id", "source", "external_id", unique=True),
-        Index("uq_person_identity_source", "account_id", "person_id", "source", unique=True),
+        # One id per source as a rule; a merge may leave a survivor with two of one source.
+        Index("ix_person_identity_person", "account_id", "person_id", "source"),
     )
 
     account_id: int = account_id_field()
@@ -104,6 +106,54 @@ class PersonIdentity(SQLModel, table=True):
     source: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = created_at_field()
+
+
+class ConsentHistory(SQLModel, table=True):
+    """Every change of a person's consent state; written by a trigger on person_consent (0014)."""
+
+    __tablename__ = "consent_history"
+    __table_args__ = (
+        _person_fk("fk_consent_history_person"),
+        ForeignKeyConstraint(
+            ["account_id", "consent_type_id"],
+            ["consent_type.account_id", "consent_type.id"],
+            ondelete="CASCADE",
+            name="fk_consent_history_consent_type",
+        ),
+        Index("ix_consent_history_person", "account_id", "person_id", "consent_type_id", "changed_at"),
+    )
+
+    account_id: int = account_id_field()
+    id: int | None = id_field()
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    consent_type_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    granted: bool = Field(sa_column=Column(Boolean, nullable=False))
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PersonMerge(SQLModel, table=True):
+    """One merge: ``merged_id`` (gone) went into ``survivor_id``; what moved, and its fields."""
+
+    __tablename__ = "person_merge"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "survivor_id"],
+            ["person.account_id", "person.id"],
+            ondelete="CASCADE",
+            name="fk_person_merge_survivor",
+        ),
+        Index("ix_person_merge_survivor", "account_id", "survivor_id"),
+    )
+
+    account_id: int = account_id_field()
+    id: int | None = id_field()
+    survivor_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    merged_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    merged_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    merged_at: datetime = created_at_field()
+    moved: dict = jsonb_field()
+    merged_fields: dict = jsonb_field()
 
 
 class CustomFieldDefinition(SQLModel, table=True):

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from domain.errors import ErrorCode as Code
 from domain.errors import InputError
+from domain.people import merge
 from domain.people import service as people
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
@@ -176,6 +177,28 @@ UpdatePersonPayload, UpdatePersonError, UpdatePersonFailure = mutation_payload("
 DeletePersonPayload, DeletePersonError, DeletePersonFailure = mutation_payload("DeletePerson", DeletePersonSuccess)
 
 
+@strawberry.input
+class MergePersonsInput:
+    survivor_id: strawberry.ID = strawberry.field(description="The person who stays.")
+    merged_id: strawberry.ID = strawberry.field(description="The person who goes into the survivor.")
+
+
+@strawberry.type(description="What a merge moved to the survivor.")
+class PersonMergeRecord:
+    merged_id: strawberry.ID
+    merged_at: datetime
+    moved: JSON = strawberry.field(description="Rows moved by kind (tags, consents, orders, tickets, …).")
+
+
+@strawberry.type
+class MergePersonsSuccess:
+    survivor: Person
+    merge: PersonMergeRecord
+
+
+MergePersonsPayload, MergePersonsError, MergePersonsFailure = mutation_payload("MergePersons", MergePersonsSuccess)
+
+
 @strawberry.type
 class PersonMutation:
     @strawberry.mutation(permission_classes=[CanEdit])
@@ -222,3 +245,27 @@ class PersonMutation:
             return DeletePersonSuccess(deleted_id=input.id)
 
         return run_mutation(info, action, DeletePersonError, DeletePersonFailure)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Admins: merge one person into another. Everything the merged person holds moves to the "
+        "survivor (nothing is lost); the merged person's id answers as absent afterwards.",
+    )
+    def merge_persons(self, info: Info, input: MergePersonsInput) -> MergePersonsPayload | None:
+        ctx = info.context
+
+        def action():
+            record = merge.merge_persons(
+                ctx.session,
+                ctx.viewer.account_id,
+                pk_of(input.survivor_id, "Person", "survivor_id"),
+                pk_of(input.merged_id, "Person", "merged_id"),
+                merged_by=ctx.viewer.staff_user_id,
+            )
+            survivor = people.get_person(ctx.session, ctx.viewer.account_id, record.survivor_id)
+            return MergePersonsSuccess(
+                survivor=survivor,  # type: ignore[arg-type]
+                merge=PersonMergeRecord(merged_id=input.merged_id, merged_at=record.merged_at, moved=record.moved),
+            )
+
+        return run_mutation(info, action, MergePersonsError, MergePersonsFailure)

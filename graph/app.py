@@ -32,6 +32,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from domain.accounts import service as accounts
 from graph.context import Context
 from graph.persisted_queries import PersistedQueries, PersistedQueryError
 from graph.execution import execute
@@ -44,6 +45,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 STATIC = Path(__file__).parent / "static"
 EXPLORER_PAGE = (STATIC / "explorer" / "explorer.html").read_text()
 MAX_BODY_BYTES = 1_000_000
+UPLOAD_SECONDS = 600.0  # a feed upload's body may take this long to arrive
 BODY_SECONDS = 30.0  # the whole request body must arrive within this
 
 
@@ -132,6 +134,7 @@ class MarqueeGraphQL(GraphQL):
         super().__init__(
             build_schema(runtime.settings),
             allow_queries_via_get=True,
+            multipart_uploads_enabled=True,  # feed uploads; BodyLimit lets large bodies through for importers only
             graphql_ide="graphiql" if runtime.settings.graphql_ide else None,
             **kwargs,
         )
@@ -154,8 +157,10 @@ class MarqueeGraphQL(GraphQL):
             _check_operation_name(request.query_params.get("operationName"))
             return await super().parse_http_body(request)
         content_type, _ = parse_content_type(request.content_type or "")
+        if content_type == "multipart/form-data":  # the GraphQL multipart request spec (file uploads)
+            return await super().parse_http_body(request)
         if content_type != "application/json":
-            raise HTTPException(415, "Send the request as application/json.")
+            raise HTTPException(415, "Send the request as application/json (or multipart/form-data with a file).")
         data = self.parse_json(await request.get_body())
         if not isinstance(data, dict):
             raise HTTPException(
@@ -305,18 +310,34 @@ class BodyLimit:
     """Refuse request bodies over a limit, whether announced by Content-Length or chunked, and
     bodies that do not arrive in time (a client trickling bytes holds no worker for long)."""
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES, seconds: float = BODY_SECONDS):
+    def __init__(
+        self,
+        app,
+        limit: int = MAX_BODY_BYTES,
+        seconds: float = BODY_SECONDS,
+        *,
+        upload_limit: int = MAX_BODY_BYTES,
+        may_upload=None,
+    ):
         self.app = app
         self.limit = limit
         self.seconds = seconds
+        self.upload_limit = upload_limit
+        self.may_upload = may_upload  # async (headers) -> bool: may this request send a file?
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
+        limit, seconds = self.limit, self.seconds
+        content_type, _ = parse_content_type(headers.get("content-type") or "")
+        # A file upload (GraphQL multipart request) may be larger and slower, but only for a
+        # viewer who may import: the credentials are checked before any of the body is read.
+        if content_type == "multipart/form-data" and self.may_upload is not None and await self.may_upload(headers):
+            limit, seconds = self.upload_limit, UPLOAD_SECONDS
         declared = headers.get("content-length")
-        too_large = f"the request body is larger than {self.limit} bytes"
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        too_large = f"the request body is larger than {limit} bytes"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             return await error_response(headers, 413, too_large, HTTP_CODES[413])(scope, receive, send)
         received = 0
         deadline = None
@@ -326,14 +347,14 @@ class BodyLimit:
             nonlocal received, deadline, complete
             if complete:  # the body is in; what follows is the disconnect, waited for as usual
                 return await receive()
-            deadline = deadline or anyio.current_time() + self.seconds
+            deadline = deadline or anyio.current_time() + seconds
             with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as waiting:
                 message = await receive()
             if waiting.cancelled_caught:
                 raise BodyTimeout()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge()
                 complete = not message.get("more_body", False)
             return message
@@ -346,7 +367,7 @@ class BodyLimit:
             await error_response(
                 headers,
                 408,
-                f"the request body did not arrive within {self.seconds:g} s",
+                f"the request body did not arrive within {seconds:g} s",
                 HTTP_CODES[408],
                 {"connection": "close"},
             )(scope, receive, send)
@@ -485,7 +506,26 @@ def create_app(runtime: Runtime) -> Starlette:
     ]
     if runtime.settings.graphql_ide:
         routes.append(Mount("/explorer", StaticFiles(directory=STATIC / "explorer"), name="explorer"))
-    app = Starlette(routes=routes, middleware=[Middleware(RequestId), Middleware(BodyLimit)])
+
+    async def may_upload(headers: Headers) -> bool:
+        scheme, _, secret = (headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return False
+
+        def check() -> bool:
+            with runtime.new_session(read_only=True) as session:
+                viewer = accounts.authenticate_token(session, secret.strip())
+            return viewer is not None and viewer.has_role("marketer")
+
+        return await anyio.to_thread.run_sync(check)
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestId),
+            Middleware(BodyLimit, upload_limit=runtime.settings.upload_max_bytes, may_upload=may_upload),
+        ],
+    )
     app.state.runtime = runtime
     return app
 

@@ -21,6 +21,7 @@ from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.people.types import Person
 from graph.forms.schema import Form, FormMutation, FormQuery
+from graph.imports.schema import ImportMutation
 from graph.integrations.schema import PluginInstallation, PluginMutation, PluginQuery
 from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
@@ -33,7 +34,8 @@ Query = merge_types(
     (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery, PluginQuery),
 )
 Mutation = merge_types(
-    "Mutation", (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation, PluginMutation)
+    "Mutation",
+    (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation, PluginMutation, ImportMutation),
 )
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 

@@ -73,9 +73,41 @@ def _load_demo_data_work(job: Job, progress: Progress) -> dict[str, Any]:
     return result
 
 
+@actor(
+    "marquee.import_feed",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=6 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def import_feed(job_id: int) -> None:
+    """Import an uploaded feed (job params: plugin, path in the storage folder, format, bytes).
+
+    Batches commit as they go; a redelivery after a crash imports the feed again, which leaves
+    the committed batches as they are (the importer is idempotent). Result: the import's counts
+    and refused records."""
+    run_job(get_runtime().engine, job_id, _import_feed_work, will_retry=will_retry)
+
+
+def _import_feed_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.imports import service as imports  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return imports.run_feed_import(
+        runtime.new_session,
+        job,
+        runtime.plugins.plugin_infos(),
+        storage_dir=runtime.settings.storage,
+        progress=progress,
+    )
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
+    "import_feed": import_feed,
 }
 
 

@@ -68,6 +68,12 @@ class Settings:
     statement_budget_ms: int = 15_000  # segment counts, member lists, membership tests
     fixed_now: datetime | None = None  # outside production: "now" for every rule (domain.clock)
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the preference page (none by default)
+    storage_dir: Path | None = None  # uploaded feeds (and later exports); default: data_dir / "storage"
+    upload_max_bytes: int = 1 << 30  # one feed upload (an authenticated multipart request)
+
+    @property
+    def storage(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
 
     @property
     def is_production(self) -> bool:
@@ -107,6 +113,8 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         statement_budget_ms=_int(env.get("MARQUEE_STATEMENT_BUDGET_MS"), 15_000, "MARQUEE_STATEMENT_BUDGET_MS"),
         fixed_now=_instant(env.get("MARQUEE_NOW"), production),
         frame_ancestors=_origins(env.get("MARQUEE_FRAME_ANCESTORS")),
+        storage_dir=Path(env["MARQUEE_STORAGE_DIR"]) if env.get("MARQUEE_STORAGE_DIR") else None,
+        upload_max_bytes=_int(env.get("MARQUEE_UPLOAD_MAX_BYTES"), 1 << 30, "MARQUEE_UPLOAD_MAX_BYTES"),
     )
 
 

@@ -75,7 +75,7 @@ def broker(redis_url):
 
 @pytest.fixture()
 def jobs_runtime(committed_engine, test_settings):
-    rt = build_runtime(test_settings, engine=committed_engine, load_entrypoints=False)
+    rt = build_runtime(test_settings, engine=committed_engine)
     set_runtime(rt)
     try:
         yield rt

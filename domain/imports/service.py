@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
 
+from sqlalchemy import event as sa_event
 from sqlmodel import Session
 
+from domain import events
 from domain.errors import ErrorCode, InputError
-from domain.imports.importer import ImportOptions
+from domain.imports.importer import ImportOptions, ImportResult, run_import
+from domain.imports.readers import read_csv, read_jsonl
+from domain.jobs_state.models import Job
+from domain.jobs_state.service import create_job
 from domain.integrations import service as integrations
 from domain.integrations.registry import PluginInfo
 
@@ -25,3 +33,122 @@ def feed_options(session: Session, account_id: int, infos: Iterable[PluginInfo],
     config = integrations.effective_config(info, installation)
     tag_names = tuple(n.strip() for n in str(config.get("tag_persons") or "").split(",") if n.strip())
     return ImportOptions(source=str(config.get("source") or plugin), tag_persons=tag_names)
+
+
+FORMATS = ("jsonl", "csv")
+CHUNK = 1 << 20
+
+
+def feed_format(filename: str, given: str | None) -> str:
+    """``jsonl`` or ``csv``: as given, else by the file's extension (JSON Lines otherwise)."""
+    if given is not None:
+        if given not in FORMATS:
+            raise InputError.single(ErrorCode.INVALID_CHOICE, "format is jsonl or csv", "format")
+        return given
+    return "csv" if filename.lower().endswith((".csv", ".txt")) else "jsonl"
+
+
+def start_feed_import(
+    session: Session,
+    account_id: int,
+    infos: Iterable[PluginInfo],
+    *,
+    plugin: str,
+    stream: IO[bytes],
+    filename: str,
+    format: str | None,
+    storage_dir: Path,
+    max_bytes: int,
+    created_by: int | None = None,
+) -> Job:
+    """Keep an uploaded feed in the storage folder and queue its import (job ``import_feed``).
+
+    The file is copied in chunks (never whole in memory) and refused beyond ``max_bytes``; it is
+    removed again when the request does not commit, and by the job once its import succeeded."""
+    feed_options(session, account_id, infos, plugin)  # installed and enabled, or a typed error now
+    kind = feed_format(filename, format)
+    folder = storage_dir / "feeds" / str(account_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{secrets.token_hex(12)}.{kind}"
+    size = 0
+    try:
+        with target.open("wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise InputError.single(
+                        ErrorCode.OUT_OF_RANGE, f"a feed upload is at most {max_bytes:,} bytes", "file"
+                    )
+                out.write(chunk)
+        if size == 0:
+            raise InputError.single(ErrorCode.REQUIRED, "the uploaded feed is empty", "file")
+        job = create_job(
+            session,
+            account_id,
+            kind="import_feed",
+            params={
+                "plugin": plugin,
+                "path": str(target.relative_to(storage_dir)),
+                "format": kind,
+                "bytes": size,
+                "filename": filename[:200],
+            },
+            created_by=created_by,
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    committed = False
+
+    def on_commit(_session) -> None:
+        nonlocal committed
+        committed = True
+
+    def on_rollback(_session) -> None:
+        if not committed:  # the job row never existed: nobody will read the file
+            target.unlink(missing_ok=True)
+
+    sa_event.listen(session, "after_commit", on_commit, once=True)
+    sa_event.listen(session, "after_rollback", on_rollback, once=True)
+    return job
+
+
+def run_feed_import(
+    new_session: Callable[[], Session],
+    job: Job,
+    infos: Iterable[PluginInfo],
+    *,
+    storage_dir: Path,
+    progress: Callable[[float, str], None],
+) -> dict:
+    """The ``import_feed`` job's work: the stored feed through the importer, with progress by bytes."""
+    params = job.params
+    path = (storage_dir / params["path"]).resolve()
+    if storage_dir.resolve() not in path.parents or not path.is_file():
+        raise InputError.single(ErrorCode.NOT_FOUND, "the uploaded feed is no longer stored", "path")
+    with new_session() as session:
+        options = feed_options(session, job.account_id, infos, params["plugin"])
+    size = max(1, int(params.get("bytes") or path.stat().st_size))
+    with path.open("rb") as stream:
+        records = read_csv(stream) if params.get("format") == "csv" else read_jsonl(stream)
+
+        def report(result: ImportResult) -> None:
+            progress(stream.tell() / size, f"{result.records:,} records, {result.refused:,} refused")
+
+        result = run_import(new_session, job.account_id, records, options, progress=report)
+    with new_session() as session:
+        events.record(
+            session,
+            events.ImportFinished(
+                account_id=job.account_id,
+                plugin=params["plugin"],
+                source=options.source,
+                records=result.records,
+                changes=result.changes,
+                refused=result.refused,
+                job_id=job.id,
+            ),
+        )
+        session.commit()
+    path.unlink(missing_ok=True)
+    return result.as_dict()

@@ -64,7 +64,12 @@ def test_an_operation_name_that_is_not_text_is_a_400(gql, name):
             400,
             "The GraphQL operation's `query` must be a string or null, if provided.",
         ),
-        (b'{"query": "{ viewer { kind } }"}', "text/plain", 415, "Send the request as application/json."),
+        (
+            b'{"query": "{ viewer { kind } }"}',
+            "text/plain",
+            415,
+            "Send the request as application/json (or multipart/form-data with a file).",
+        ),
     ],
 )
 def test_request_errors_are_graphql_json(gql, body, content_type, status, message):

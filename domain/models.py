@@ -6,6 +6,7 @@ from domain.accounts.models import Account, ApiToken, StaffUser  # noqa: F401
 from domain.forms.models import Form, FormSubmission, FormTag  # noqa: F401
 from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact  # noqa: F401
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue  # noqa: F401
+from domain.imports.models import FeedCursor  # noqa: F401
 from domain.integrations.models import PluginInstallation  # noqa: F401
 from domain.jobs_state.models import Job  # noqa: F401
 from domain.people.models import (

@@ -104,10 +104,42 @@ def _import_feed_work(job: Job, progress: Progress) -> dict[str, Any]:
     )
 
 
+@actor(
+    "marquee.pull_feed",
+    max_retries=5,
+    min_backoff=30_000,
+    max_backoff=30 * MINUTE_MS,
+    time_limit=6 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def pull_feed(job_id: int) -> None:
+    """Run a plugin's feed reader for the job's account from its stored cursor (params: reader)."""
+    run_job(get_runtime().engine, job_id, _pull_feed_work, will_retry=will_retry)
+
+
+def _pull_feed_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.imports import service as imports  # noqa: PLC0415
+
+    runtime = get_runtime()
+    reader = runtime.plugins.feed_readers().get(job.params.get("reader", ""))
+    if reader is None:
+        raise JobRefused(f"no feed reader {job.params.get('reader')!r} is registered")
+    return imports.run_feed_reader(
+        runtime.new_session,
+        job.account_id,
+        reader,
+        runtime.plugins.plugin_infos(),
+        job_id=job.id,
+        progress=progress,
+    )
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
     "import_feed": import_feed,
+    "pull_feed": pull_feed,
 }
 
 

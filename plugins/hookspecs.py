@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import pluggy
 
+from domain.imports.contract import FeedReader
+
 from domain.events import (
     DomainEvent,
     FormSubmitted,
@@ -47,6 +49,20 @@ def register_plugin_info() -> dict | None:  # type: ignore[empty-body]  # a spec
     where ``scopes`` names what the plugin may read or write (for example
     ``["people:read", "tags:write"]``); connector credentials issued to the plugin are limited to
     these scopes. Return ``None`` to stay unlisted. Every plugin's dict is collected.
+    """
+
+
+@hookspec
+def register_feed_readers() -> list[FeedReader] | None:  # type: ignore[empty-body]  # a spec
+    """Contribute feed readers: objects that fetch a feed for an account, page by page.
+
+    Called when the core lists or runs feeds. Takes no arguments. Return a list of
+    :class:`domain.imports.contract.FeedReader` (``plugin``: your plugin's name, whose per-account
+    installation configures the reader; ``name``: unique, e.g. ``"mytix.pull"``; ``read``: a
+    callable taking a :class:`~domain.imports.contract.FeedRun` and yielding
+    :class:`~domain.imports.contract.FeedPage` objects), or None. ``read`` runs on a worker; it may
+    do network I/O, honour rate limits and sleep. Every page's records are imported, then its
+    cursor is stored: the next run starts from it.
     """
 
 

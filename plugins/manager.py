@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import pluggy
 
 from domain.events import DomainEvent
+from domain.imports.contract import FeedReader, check_readers
 from domain.integrations.registry import PluginInfo, parse_plugin_info
 from plugins import hookspecs
 
@@ -113,6 +114,10 @@ class PluginFacade:
                 )
 
     # -- contributions -------------------------------------------------------------------------
+    def feed_readers(self) -> dict[str, FeedReader]:
+        """Every plugin's feed readers by name (``register_feed_readers``), checked."""
+        return check_readers(self.pm.hook.register_feed_readers())
+
     def plugin_infos(self) -> list[PluginInfo]:
         """``register_plugin_info`` of every plugin, checked (TypeError names a malformed one)."""
         infos = [parse_plugin_info(raw) for raw in self.pm.hook.register_plugin_info()]

@@ -65,6 +65,15 @@ class ImportResult:
         if len(self.refusals) < MAX_REFUSALS_KEPT:
             self.refusals.append(refusal)
 
+    def merge(self, other: ImportResult) -> None:
+        """Add another run's figures (the pages of one feed run)."""
+        for kind, counts in other.counts.items():
+            self.counts.setdefault(kind, Counter()).update(counts)
+        self.refusals.extend(other.refusals[: MAX_REFUSALS_KEPT - len(self.refusals)])
+        self.refused += other.refused
+        self.records += other.records
+        self.batches += other.batches
+
     @property
     def changes(self) -> int:
         return sum(c["created"] + c["updated"] for c in self.counts.values())

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
-from domain import events
+from domain import clock, events
+from domain.imports.contract import FeedReader, FeedRun
+from domain.imports.models import FeedCursor
 from domain.errors import ErrorCode, InputError
 from domain.imports.importer import ImportOptions, ImportResult, run_import
 from domain.imports.readers import read_csv, read_jsonl
@@ -152,3 +156,85 @@ def run_feed_import(
         session.commit()
     path.unlink(missing_ok=True)
     return result.as_dict()
+
+
+def _stored_cursor(session: Session, account_id: int, reader: str) -> str | None:
+    return session.execute(
+        select(FeedCursor.cursor).where(FeedCursor.account_id == account_id, FeedCursor.reader == reader)
+    ).scalar_one_or_none()
+
+
+def _store_cursor(session: Session, account_id: int, reader: FeedReader, cursor: str | None) -> None:
+    statement = pg_insert(FeedCursor).values(
+        account_id=account_id, plugin=reader.plugin, reader=reader.name, cursor=cursor, updated_at=clock.now()
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[FeedCursor.account_id, FeedCursor.reader],
+            set_={"cursor": statement.excluded.cursor, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def run_feed_reader(
+    new_session: Callable[[], Session],
+    account_id: int,
+    reader: FeedReader,
+    infos: Iterable[PluginInfo],
+    *,
+    job_id: int | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict:
+    """Read a feed page by page from where the last run stopped: each page is imported, then its
+    cursor stored, so a run that dies resumes after the last page that committed."""
+    infos = list(infos)
+    with new_session() as session:
+        options = feed_options(session, account_id, infos, reader.plugin)
+        installation = integrations.get_installation(session, account_id, reader.plugin)
+        assert installation is not None
+        config = integrations.effective_config(integrations.find_plugin(infos, reader.plugin), installation)
+        cursor = _stored_cursor(session, account_id, reader.name)
+    total = ImportResult()
+    pages = 0
+    for page in reader.read(FeedRun(account_id=account_id, config=config, cursor=cursor)):
+        lines = ((number, record) for number, record in enumerate(page.records, start=1))
+        result = run_import(new_session, account_id, lines, options)
+        with new_session() as session, session.begin():
+            _store_cursor(session, account_id, reader, page.cursor)
+        pages += 1
+        total.merge(result)
+        if progress is not None:
+            progress(0.0, f"{pages} pages, {total.records:,} records, {total.refused:,} refused")
+    with new_session() as session:
+        events.record(
+            session,
+            events.ImportFinished(
+                account_id=account_id,
+                plugin=reader.plugin,
+                source=options.source,
+                records=total.records,
+                changes=total.changes,
+                refused=total.refused,
+                job_id=job_id,
+            ),
+        )
+        session.commit()
+    return {"reader": reader.name, "pages": pages, **total.as_dict()}
+
+
+def start_feed_pull(
+    session: Session,
+    account_id: int,
+    infos: Iterable[PluginInfo],
+    readers: Mapping[str, FeedReader],
+    *,
+    reader: str,
+    created_by: int | None = None,
+) -> Job:
+    """Queue a run of a feed reader for the account (its plugin installed and enabled)."""
+    found = readers.get(reader)
+    if found is None:
+        known = ", ".join(sorted(readers)) or "none"
+        raise InputError.single(ErrorCode.NOT_FOUND, f"no feed reader {reader!r} (readers: {known})", "reader")
+    feed_options(session, account_id, infos, found.plugin)
+    return create_job(session, account_id, kind="pull_feed", params={"reader": reader}, created_by=created_by)

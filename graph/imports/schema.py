@@ -32,6 +32,14 @@ class ImportFeedInput:
 ImportFeedPayload, ImportFeedError, ImportFeedFailure = mutation_payload("ImportFeed", JobStarted)
 
 
+@strawberry.input
+class PullFeedInput:
+    reader: str = strawberry.field(description='A registered feed reader, e.g. "ticketing.pull" (see `plugins`).')
+
+
+PullFeedPayload, PullFeedError, PullFeedFailure = mutation_payload("PullFeed", JobStarted)
+
+
 @strawberry.type
 class ImportMutation:
     @strawberry.mutation(
@@ -60,3 +68,24 @@ class ImportMutation:
             return JobStarted(job=job)
 
         return run_mutation(info, action, ImportFeedError, ImportFeedFailure)
+
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Run a feed reader now, from where its last run stopped; follow the job (jobProgress).",
+    )
+    def pull_feed(self, info: Info, input: PullFeedInput) -> PullFeedPayload | None:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            plugins = ctx.runtime.plugins
+            job = imports.start_feed_pull(
+                ctx.session,
+                viewer.account_id,
+                plugins.plugin_infos(),
+                plugins.feed_readers(),
+                reader=input.reader,
+                created_by=viewer.staff_user_id,
+            )
+            return JobStarted(job=job)
+
+        return run_mutation(info, action, PullFeedError, PullFeedFailure)

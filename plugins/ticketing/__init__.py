@@ -8,7 +8,9 @@ name their external ids belong to) and the tags to link to every person it write
 
 from __future__ import annotations
 
+from domain.imports.contract import FeedReader
 from plugins import hookimpl
+from plugins.ticketing.pull import read_pages
 
 NAME = "ticketing"
 
@@ -34,5 +36,24 @@ def register_plugin_info() -> dict:
                 "description": "Comma-separated tag names linked (source integration) to every person the feed "
                 "creates or updates.",
             },
+            {
+                "name": "pull_url",
+                "type": "url",
+                "description": "The ticketing system's changed-since endpoint for the pull reader (README.md).",
+            },
+            {"name": "api_key", "type": "text", "secret": True, "description": "Sent as a bearer token."},
+            {"name": "page_size", "type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
         ],
     }
+
+
+@hookimpl
+def register_feed_readers() -> list[FeedReader]:
+    return [
+        FeedReader(
+            plugin=NAME,
+            name="ticketing.pull",
+            read=read_pages,
+            description="Pages through the ticketing system's API from the stored cursor.",
+        )
+    ]

@@ -353,7 +353,7 @@ def test_an_import_killed_midway_and_run_again_ends_as_one_clean_run(tmp_path, d
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     with committed_engine.connect() as conn:
         while time.monotonic() < deadline:  # some batches committed, not all
             persons = conn.execute(

@@ -49,6 +49,7 @@ class Context:
         self.read_only = False
         self.announced_tags: set[int] = set()  # tags a list resolved, for per-tag loaders (graph.tags.types)
         self.announced_persons: set[int] = set()  # persons lists resolved, for loaders made later
+        self.installed_plugins: list[str] = []  # plugins the `plugins` list resolved (run loaders)
         self.connection_params = None  # a WebSocket's connection_init payload (strawberry sets it)
 
     @property

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
@@ -237,4 +238,31 @@ def start_feed_pull(
         known = ", ".join(sorted(readers)) or "none"
         raise InputError.single(ErrorCode.NOT_FOUND, f"no feed reader {reader!r} (readers: {known})", "reader")
     feed_options(session, account_id, infos, found.plugin)
-    return create_job(session, account_id, kind="pull_feed", params={"reader": reader}, created_by=created_by)
+    return create_job(
+        session, account_id, kind="pull_feed", params={"reader": reader, "plugin": found.plugin}, created_by=created_by
+    )
+
+
+FEED_JOB_KINDS = ("import_feed", "pull_feed")
+MAX_RUNS = 50
+
+
+def feed_runs(session: Session, account_id: int, plugins: list[str], *, first: int = 10) -> dict[str, list[Job]]:
+    """Each plugin's newest feed runs (upload imports and pulls; at most 50), in one statement."""
+    out: dict[str, list[Job]] = {p: [] for p in plugins}
+    if not plugins:
+        return out
+    first = max(0, min(first, MAX_RUNS))
+    plugin = Job.params["plugin"].astext
+    ranked = (
+        select(
+            Job,
+            func.row_number().over(partition_by=plugin, order_by=(Job.created_at.desc(), Job.id.desc())).label("n"),
+        )
+        .where(Job.account_id == account_id, Job.kind.in_(FEED_JOB_KINDS), plugin.in_(plugins))
+        .subquery()
+    )
+    newest = aliased(Job, ranked)
+    for job in session.execute(select(newest).where(ranked.c.n <= first).order_by(ranked.c.n)).scalars():
+        out[job.params["plugin"]].append(job)
+    return out

@@ -7,6 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from domain.errors import ErrorCode, InputError
+from domain.imports import service as imports
 from domain.integrations import registry
 from domain.integrations import service as integrations
 from domain.integrations.models import PluginInstallation as InstallationRow
@@ -14,8 +16,10 @@ from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import to_global_id
 from graph.core.inputs import to_domain
+from graph.core.loaders import BatchLoader
 from graph.core.node import Node
 from graph.core.permissions import IsAdmin, IsStaff
+from graph.jobs.schema import Job
 
 ConfigType = strawberry.enum(registry.ConfigType, name="PluginSettingType")
 
@@ -52,6 +56,17 @@ class PluginInstallation(Node):
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("PluginInstallation", self.id))
 
+    @strawberry.field(description="Its feed runs (uploads and pulls), newest first; at most 50 (default 10).")
+    def runs(self, info: Info, first: int = 10) -> list[Job]:
+        if not 0 <= first <= imports.MAX_RUNS:
+            raise InputError.single(ErrorCode.OUT_OF_RANGE, f"first is between 0 and {imports.MAX_RUNS}", "first")
+        return _runs(info.context, self.plugin, first)
+
+    @strawberry.field(description="The newest feed run, if any.")
+    def last_run(self, info: Info) -> Job | None:
+        newest = _runs(info.context, self.plugin, 1)
+        return newest[0] if newest else None
+
     @strawberry.field(description="The secret settings that hold a value (their values are never shown).")
     def secrets_set(self) -> list[str]:
         return sorted(self.secrets)
@@ -59,6 +74,16 @@ class PluginInstallation(Node):
     @classmethod
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, (InstallationRow, cls))
+
+
+def _runs(ctx, plugin: str, first: int) -> list:
+    """Feed runs of the listed plugins, one statement per page size for all of them."""
+    runs = ctx.loaders.get(
+        f"FeedRunsByPluginLoader:{first}",
+        lambda c: BatchLoader(lambda names: imports.feed_runs(c.session, c.viewer.account_id, names, first=first)),
+    )
+    runs.want(ctx.installed_plugins)
+    return runs.load(plugin) or []
 
 
 @strawberry.type(description="A plugin registered with this server (built in or installed as a package).")
@@ -108,6 +133,7 @@ class PluginQuery:
     def plugins(self, info: Info, installed: bool | None = None) -> list[Plugin]:
         ctx = info.context
         installed_rows = {i.plugin: i for i in integrations.installations(ctx.session, ctx.viewer.account_id)}
+        ctx.installed_plugins = sorted(installed_rows)  # for the per-plugin run loaders
         plugins = [_plugin(p, installed_rows.get(p.name)) for p in ctx.runtime.plugins.plugin_infos()]
         if installed is not None:
             plugins = [p for p in plugins if (p.installation is not None) is installed]

@@ -75,6 +75,16 @@ def test_an_uploaded_feed_is_imported_by_a_worker(worker, jobs_runtime, tmp_path
     assert persons == 300
     assert list((tmp_path / "feeds" / str(account_id)).iterdir()) == []  # the stored upload went once imported
 
+    runs = client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"query": "{ plugins(installed: true) { name installation { lastRun { id status } runs { kind } } } }"},
+    ).json()["data"]["plugins"]
+    assert runs == [
+        {"name": "ticketing", "installation": {"lastRun": {"id": job["id"], "status": "succeeded"},
+                                               "runs": [{"kind": "import_feed"}]}}
+    ]  # fmt: skip
+
 
 def test_uploads_are_refused_with_typed_errors_and_leave_nothing_behind(jobs_runtime, tmp_path):  # noqa: F811
     jobs_runtime.settings = __import__("dataclasses").replace(

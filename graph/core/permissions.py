@@ -13,6 +13,8 @@ from strawberry.permission import BasePermission
 
 from domain.viewer import ViewerKind
 
+IMPORTS_WRITE = "imports:write"
+
 
 class _ViewerPermission(BasePermission):
     forbidden_message = "you are not allowed to do this"
@@ -61,3 +63,12 @@ class IsAdmin(_ViewerPermission):
 
     def allows(self, viewer) -> bool:
         return viewer.has_role("admin")
+
+
+class CanImport(_ViewerPermission):
+    """Staff with role marketer or admin, or a connector key holding ``imports:write``."""
+
+    forbidden_message = "this needs a staff user with role marketer or admin, or a connector key with imports:write"
+
+    def allows(self, viewer) -> bool:
+        return viewer.has_role("marketer") or (viewer.kind is ViewerKind.CONNECTOR and IMPORTS_WRITE in viewer.scopes)

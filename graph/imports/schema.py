@@ -10,7 +10,7 @@ from strawberry.file_uploads import Upload
 from domain.imports import service as imports
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
-from graph.core.permissions import CanEdit
+from graph.core.permissions import CanImport
 from graph.jobs.schema import JobStarted
 
 
@@ -43,7 +43,7 @@ PullFeedPayload, PullFeedError, PullFeedFailure = mutation_payload("PullFeed", J
 @strawberry.type
 class ImportMutation:
     @strawberry.mutation(
-        permission_classes=[CanEdit],
+        permission_classes=[CanImport],
         description="Import a feed file in the background: follow the job (jobProgress); its result counts what "
         "was created, updated and left unchanged per kind, and lists refused records with their reasons.",
     )
@@ -70,7 +70,7 @@ class ImportMutation:
         return run_mutation(info, action, ImportFeedError, ImportFeedFailure)
 
     @strawberry.mutation(
-        permission_classes=[CanEdit],
+        permission_classes=[CanImport],
         description="Run a feed reader now, from where its last run stopped; follow the job (jobProgress).",
     )
     def pull_feed(self, info: Info, input: PullFeedInput) -> PullFeedPayload | None:

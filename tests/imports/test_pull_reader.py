@@ -146,3 +146,25 @@ def test_pull_feed_runs_as_a_job_on_a_worker(worker, jobs_runtime, api):  # noqa
     with engine.connect() as conn:
         persons = conn.execute(text("SELECT count(*) FROM person WHERE account_id = :a"), {"a": account_id}).scalar()
     assert persons == 120
+
+
+def test_connector_keys_pull_with_the_imports_scope_only(gql, runtime, session, account, other_account, api):
+    infos = runtime.plugins.plugin_infos()
+    info = integrations.find_plugin(infos, "ticketing")
+    integrations.install_plugin(
+        session,
+        account.id,
+        info,
+        integrations.PluginSetup(config={"pull_url": api.url}, granted_scopes=("imports:write", "tags:write")),
+    )
+    _, importer = accounts.issue_token(session, account.id, kind="connector", plugin="ticketing")
+    _, tagger = accounts.issue_token(session, account.id, kind="connector", plugin="ticketing", scopes=["tags:write"])
+    query = """mutation { pullFeed(input: {reader: "ticketing.pull"}) { ... on JobStarted { job { kind } } } }"""
+    assert gql(query, token=importer)["data"]["pullFeed"] == {"job": {"kind": "pull_feed"}}
+    assert gql(query, token=tagger)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert gql(query, token=account.viewer_token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    theirs = gql(
+        """mutation { pullFeed(input: {reader: "ticketing.pull"}) { ... on PullFeedFailure { errors { code } } } }""",
+        token=other_account.admin_token,
+    )
+    assert theirs["data"]["pullFeed"]["errors"] == [{"code": "NOT_FOUND"}]  # not installed in their account

@@ -48,6 +48,13 @@ class PersonMerged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class ProductionsChanged(DomainEvent):
+    """Productions were created or changed: their fields, tags or events (a feed import)."""
+
+    production_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ImportFinished(DomainEvent):
     """A feed import ended (all its batches committed, some records perhaps refused)."""
 

@@ -30,6 +30,7 @@ from domain.events import (
     PersonDeleted,
     PersonMerged,
     PersonUpdated,
+    ProductionsChanged,
     TagsAttached,
     TagsMerged,
 )
@@ -109,6 +110,17 @@ def on_person_merged(event: PersonMerged) -> None:
 
 
 @hookspec
+def on_productions_changed(event: ProductionsChanged) -> None:
+    """Productions were created or changed: their fields, their tags or their events.
+
+    Fires after the transaction that changed them has committed (a feed import fires once per
+    batch that changed any). ``event`` is a :class:`domain.events.ProductionsChanged`:
+    ``account_id`` and ``production_ids``. Website exporters republish from here. The return value
+    is ignored.
+    """
+
+
+@hookspec
 def on_import_finished(event: ImportFinished) -> None:
     """A feed import ended.
 
@@ -160,6 +172,7 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonDeleted: "on_person_deleted",
     PersonMerged: "on_person_merged",
     ImportFinished: "on_import_finished",
+    ProductionsChanged: "on_productions_changed",
     TagsAttached: "on_tags_attached",
     TagsMerged: "on_tags_merged",
     FormSubmitted: "on_form_submitted",

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from domain import clock
+from domain import clock, events
 from domain.imports.records import (
     EventRecord,
     Kind,
@@ -161,6 +161,7 @@ class _Batch:
         self.options = options
         self.result = result
         self.today = today
+        self.changed_productions: set[int] = set()  # their row, tags or events changed: announced
 
     def write(self, records: list[Record]) -> None:
         by_kind: dict[type, list] = {}
@@ -172,6 +173,11 @@ class _Batch:
         self.persons(self._unique(by_kind.get(PersonRecord, []), Kind.PERSON))
         self.orders(self._unique(by_kind.get(OrderRecord, []), Kind.ORDER))
         self.subscriptions(self._unique(by_kind.get(SubscriptionRecord, []), Kind.SUBSCRIPTION))
+        if self.changed_productions:
+            events.record(
+                self.session,
+                events.ProductionsChanged(account_id=self.a, production_ids=tuple(sorted(self.changed_productions))),
+            )
 
     def _unique(self, records: list, kind: Kind) -> list:
         """The last record of each external id in the batch (a feed may repeat a changed record)."""
@@ -184,11 +190,13 @@ class _Batch:
     def _refuse(self, record: Any, kind: Kind, field_name: str, message: str) -> None:
         self.result.refuse(Refusal(record.line, kind.value, record.id, field_name, message))
 
-    def _upsert(self, table: str, kind: Kind | str, columns: list[str], types: list[str], rows: list[tuple]) -> None:
+    def _upsert(
+        self, table: str, kind: Kind | str, columns: list[str], types: list[str], rows: list[tuple]
+    ) -> list[int]:
         """Insert or update rows by external id; an update only where a column differs.
-        ``kind``: what the counts are kept under."""
+        ``kind``: what the counts are kept under. Returns the ids of the rows written."""
         if not rows:
-            return
+            return []
         arrays = {f"c{i}": [row[i] for row in rows] for i in range(len(columns) + 1)}
         unnest = ", ".join(f"CAST(:c{i} AS {t}[])" for i, t in enumerate(["text", *types]))  # c0: external ids
         names = ", ".join(columns)
@@ -201,13 +209,15 @@ class _Batch:
             f"SELECT :a, :s, * FROM unnest({unnest}) "
             f"ON CONFLICT (account_id, source, external_id) WHERE external_id IS NOT NULL "
             f"DO UPDATE SET {sets} WHERE {differs} "
-            f"RETURNING (xmax = 0) AS created"
+            f"RETURNING id, (xmax = 0) AS created"
         )
-        written = [row.created for row in self.session.execute(statement, {"a": self.a, "s": self.source, **arrays})]
+        returned = self.session.execute(statement, {"a": self.a, "s": self.source, **arrays}).all()
+        written = [row.created for row in returned]
         created = sum(written)
         self.result.count(kind, "created", created)
         self.result.count(kind, "updated", len(written) - created)
         self.result.count(kind, "unchanged", len(rows) - len(written))
+        return [row.id for row in returned]
 
     # -- catalogue -------------------------------------------------------------------------------
     def venues(self, records: list[VenueRecord]) -> None:
@@ -220,13 +230,14 @@ class _Batch:
         )
 
     def productions(self, records: list[ProductionRecord]) -> None:
-        self._upsert(
+        changed = self._upsert(
             "production",
             Kind.PRODUCTION,
             ["title", "promoter", "season", "description"],
             ["text", "text", "text", "text"],
             [(r.id, r.title, r.promoter, r.season, r.description) for r in records],
         )
+        self.changed_productions.update(changed)
         if not records:
             return
         ids = _ids(self.session, "production", self.a, self.source, (r.id for r in records))
@@ -234,26 +245,40 @@ class _Batch:
         tag_ids = self._tag_ids(names)
         pairs = [(ids[r.id], tag_ids[name_key(n)]) for r in records for n in r.tags]
         # The feed's links are exactly the production's integration links: others go, new ones come.
-        removed = self.session.execute(
-            text(
-                "DELETE FROM production_tag pt WHERE pt.account_id = :a AND pt.source = 'integration' "
-                "AND pt.production_id = ANY(CAST(:productions AS bigint[])) "
-                "AND (pt.production_id, pt.tag_id) NOT IN "
-                "(SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[])))"
-            ),
-            {"a": self.a, "productions": sorted(ids.values()), "p": [p for p, _ in pairs], "t": [t for _, t in pairs]},
-        ).rowcount
-        added = self.session.execute(
-            text(
-                "INSERT INTO production_tag (account_id, production_id, tag_id, source, actor) "
-                "SELECT DISTINCT :a, p, t, 'integration', :actor "
-                "FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[])) AS x(p, t) "
-                "ON CONFLICT DO NOTHING"
-            ),
-            {"a": self.a, "actor": self.source, "p": [p for p, _ in pairs], "t": [t for _, t in pairs]},
-        ).rowcount
-        self.result.count("production_tag", "created", added)
-        self.result.count("production_tag", "removed", removed)
+        removed = (
+            self.session.execute(
+                text(
+                    "DELETE FROM production_tag pt WHERE pt.account_id = :a AND pt.source = 'integration' "
+                    "AND pt.production_id = ANY(CAST(:productions AS bigint[])) "
+                    "AND (pt.production_id, pt.tag_id) NOT IN "
+                    "(SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[]))) RETURNING pt.production_id"
+                ),
+                {
+                    "a": self.a,
+                    "productions": sorted(ids.values()),
+                    "p": [p for p, _ in pairs],
+                    "t": [t for _, t in pairs],
+                },
+            )
+            .scalars()
+            .all()
+        )
+        added = (
+            self.session.execute(
+                text(
+                    "INSERT INTO production_tag (account_id, production_id, tag_id, source, actor) "
+                    "SELECT DISTINCT :a, p, t, 'integration', :actor "
+                    "FROM unnest(CAST(:p AS bigint[]), CAST(:t AS bigint[])) AS x(p, t) "
+                    "ON CONFLICT DO NOTHING RETURNING production_id"
+                ),
+                {"a": self.a, "actor": self.source, "p": [p for p, _ in pairs], "t": [t for _, t in pairs]},
+            )
+            .scalars()
+            .all()
+        )
+        self.result.count("production_tag", "created", len(added))
+        self.result.count("production_tag", "removed", len(removed))
+        self.changed_productions.update(added, removed)
 
     def _tag_ids(self, names: list[str]) -> dict[str, int]:
         """Tags by name key, the missing ones created (uncategorised)."""
@@ -276,13 +301,20 @@ class _Batch:
                 self._refuse(r, Kind.EVENT, "venue", f"no venue {r.venue!r} from {self.source}")
             else:
                 rows.append((r.id, productions[r.production], venues[r.venue], r.starts_at, r.capacity, r.status))
-        self._upsert(
+        written = self._upsert(
             "event",
             Kind.EVENT,
             ["production_id", "venue_id", "starts_at", "capacity", "status"],
             ["bigint", "bigint", "timestamptz", "bigint", "text"],
             rows,
         )
+        if written:
+            self.changed_productions.update(
+                self.session.execute(
+                    text("SELECT DISTINCT production_id FROM event WHERE account_id = :a AND id = ANY(:ids)"),
+                    {"a": self.a, "ids": written},
+                ).scalars()
+            )
 
     # -- persons ---------------------------------------------------------------------------------
     def persons(self, records: list[PersonRecord]) -> None:

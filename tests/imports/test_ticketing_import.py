@@ -373,3 +373,29 @@ def test_an_import_killed_midway_and_run_again_ends_as_one_clean_run(tmp_path, d
     assert marquee("import", "ticketing", str(feed), "--account", "clean", env=env).returncode == 0
     with committed_engine.connect() as conn:
         assert _state(conn, "killed") == _state(conn, "clean")
+
+
+def test_plugins_hear_which_productions_changed(session, runtime, account, newsletter):
+    from plugins import hookimpl
+
+    heard: list = []
+
+    class Listener:
+        @hookimpl
+        def on_productions_changed(self, event):
+            heard.append(event)
+
+    runtime.plugins.pm.register(Listener(), name="production-listener")
+    items = feeds.records(persons=5, productions=4)
+    _import(runtime, account, items)
+    assert len({p for e in heard for p in e.production_ids}) == 4
+    heard.clear()
+    _import(runtime, account, items)
+    assert heard == []  # nothing changed, nothing announced
+    event = next(r for r in items if r["type"] == "event" and r["production"] == "PR2")
+    event["status"] = "cancelled"
+    _import(runtime, account, items)
+    production_id = session.execute(
+        text("SELECT id FROM production WHERE account_id = :a AND external_id = 'PR2'"), {"a": account.id}
+    ).scalar_one()
+    assert [e.production_ids for e in heard] == [(production_id,)]

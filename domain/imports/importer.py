@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.imports.records import (
+    PERSON_FEED_FIELDS,
     EventRecord,
     Kind,
     OrderRecord,
@@ -42,6 +43,9 @@ from domain.tags import service as tags
 from domain.tags.names import name_key
 
 BATCH_SIZE = 2000
+#: The person columns a feed writes, with their PostgreSQL array types (unnest casts).
+PERSON_COLUMNS = list(PERSON_FEED_FIELDS)
+PERSON_TYPES = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
 MAX_REFUSALS_KEPT = 1000  # in the result; all are counted
 
 
@@ -321,15 +325,7 @@ class _Batch:
         if not records:
             return
         s, a = self.session, self.a
-        by_identity = _pairs(
-            s.execute(
-                text(
-                    "SELECT external_id, person_id FROM person_identity WHERE account_id = :a AND source = :s "
-                    "AND external_id = ANY(CAST(:ids AS text[]))"
-                ),
-                {"a": a, "s": self.source, "ids": [r.id for r in records]},
-            )
-        )
+        by_identity = self._persons_by_identity(r.id for r in records)
         emails = sorted({r.fields["email"].lower() for r in records if r.fields.get("email")})
         by_email = _pairs(
             s.execute(
@@ -375,9 +371,7 @@ class _Batch:
                 email = (r.fields.get("email") or "").lower()
                 if r.id not in person_of and email in new_by_email:
                     person_of[r.id] = person_of[new_by_email[email].id]
-            columns = ["email", "first_name", "last_name", "gender", "birth_date", "language", "address",
-                       "postal_code", "city", "country", "latitude", "longitude"]  # fmt: skip
-            types = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
+            columns, types = PERSON_COLUMNS, PERSON_TYPES
             arrays = {c: [r.fields.get(c) for r in new] for c in columns}
             s.execute(
                 text(
@@ -410,9 +404,7 @@ class _Batch:
         """Given fields overwrite, absent ones stay; a person whose fields all agree is not written."""
         if not records:
             return
-        columns = ["email", "first_name", "last_name", "gender", "birth_date", "language", "address",
-                   "postal_code", "city", "country", "latitude", "longitude"]  # fmt: skip
-        types = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
+        columns, types = PERSON_COLUMNS, PERSON_TYPES
         arrays = {c: [r.fields.get(c) for r in records] for c in columns}
         # An address that differs only in case is the same address: the stored spelling stays.
         new_values = ", ".join(

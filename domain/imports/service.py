@@ -118,6 +118,31 @@ def start_feed_import(
     return job
 
 
+def _announce_finished(
+    new_session: Callable[[], Session],
+    account_id: int,
+    plugin: str,
+    options: ImportOptions,
+    result: ImportResult,
+    job_id: int | None,
+) -> None:
+    """Tell plugins an import ended (the event goes out when this little transaction commits)."""
+    with new_session() as session:
+        events.record(
+            session,
+            events.ImportFinished(
+                account_id=account_id,
+                plugin=plugin,
+                source=options.source,
+                records=result.records,
+                changes=result.changes,
+                refused=result.refused,
+                job_id=job_id,
+            ),
+        )
+        session.commit()
+
+
 def run_feed_import(
     new_session: Callable[[], Session],
     job: Job,
@@ -141,20 +166,7 @@ def run_feed_import(
             progress(stream.tell() / size, f"{result.records:,} records, {result.refused:,} refused")
 
         result = run_import(new_session, job.account_id, records, options, progress=report)
-    with new_session() as session:
-        events.record(
-            session,
-            events.ImportFinished(
-                account_id=job.account_id,
-                plugin=params["plugin"],
-                source=options.source,
-                records=result.records,
-                changes=result.changes,
-                refused=result.refused,
-                job_id=job.id,
-            ),
-        )
-        session.commit()
+    _announce_finished(new_session, job.account_id, params["plugin"], options, result, job.id)
     path.unlink(missing_ok=True)
     return result.as_dict()
 
@@ -206,20 +218,7 @@ def run_feed_reader(
         total.merge(result)
         if progress is not None:
             progress(0.0, f"{pages} pages, {total.records:,} records, {total.refused:,} refused")
-    with new_session() as session:
-        events.record(
-            session,
-            events.ImportFinished(
-                account_id=account_id,
-                plugin=reader.plugin,
-                source=options.source,
-                records=total.records,
-                changes=total.changes,
-                refused=total.refused,
-                job_id=job_id,
-            ),
-        )
-        session.commit()
+    _announce_finished(new_session, account_id, reader.plugin, options, total, job_id)
     return {"reader": reader.name, "pages": pages, **total.as_dict()}
 
 

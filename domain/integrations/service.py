@@ -146,19 +146,17 @@ def installations(session: Session, account_id: int) -> list[PluginInstallation]
     )
 
 
-def get_installation(session: Session, account_id: int, plugin: str) -> PluginInstallation | None:
-    return session.execute(
-        select(PluginInstallation).where(
-            PluginInstallation.account_id == account_id, PluginInstallation.plugin == plugin
-        )
-    ).scalar_one_or_none()
-
-
-def _installed(session: Session, account_id: int, plugin: str, *, lock: bool = False) -> PluginInstallation:
+def get_installation(
+    session: Session, account_id: int, plugin: str, *, lock: bool = False
+) -> PluginInstallation | None:
     statement = select(PluginInstallation).where(
         PluginInstallation.account_id == account_id, PluginInstallation.plugin == plugin
     )
-    found = session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
+    return session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
+
+
+def _installed(session: Session, account_id: int, plugin: str, *, lock: bool = False) -> PluginInstallation:
+    found = get_installation(session, account_id, plugin, lock=lock)
     if found is None:
         raise not_found(f"plugin {plugin!r} installed for this account", "plugin")
     return found

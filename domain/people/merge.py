@@ -33,13 +33,9 @@ _MOVED_BY_UPDATE = (
 
 
 def _person(session: Session, account_id: int, person_id: int, path: str) -> Person:
-    person = session.execute(
-        text("SELECT id FROM person WHERE account_id = :a AND id = :p FOR UPDATE"), {"a": account_id, "p": person_id}
-    ).first()
-    if person is None:
+    found = session.get(Person, (account_id, person_id), with_for_update=True)
+    if found is None:
         raise InputError.single(ErrorCode.NOT_FOUND, "person not found", path)
-    found = session.get(Person, (account_id, person_id))
-    assert found is not None
     return found
 
 

@@ -13,6 +13,7 @@ from domain.people.models import (
     Person,  # noqa: F401
 )
 
+from domain.scheduling.models import Schedule  # noqa: F401
 from domain.segments.models import Segment, SegmentReference  # noqa: F401
 from domain.tags.models import (
     TagCategory,  # noqa: F401

@@ -29,6 +29,18 @@ def _int(value: str | None, default: int, name: str = "setting") -> int:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _seconds(value: str | None, default: float, name: str = "MARQUEE_SCHEDULER_TICK_SECONDS") -> float:
+    if value in (None, ""):
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0.1 <= seconds <= 3600:
+        raise SettingsError(f"{name} must be between 0.1 and 3600 seconds, not {value!r}")
+    return seconds
+
+
 ENVIRONMENTS = ("development", "test", "production")
 DEVELOPMENT_SECRET = "dev-insecure-secret-change-me"
 MIN_SECRET_LENGTH = 32
@@ -70,6 +82,7 @@ class Settings:
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the preference page (none by default)
     storage_dir: Path | None = None  # uploaded feeds (and later exports); default: data_dir / "storage"
     upload_max_bytes: int = 1 << 30  # one feed upload (an authenticated multipart request)
+    scheduler_tick_seconds: float = 30.0  # how often each worker process fires due schedules
 
     @property
     def storage(self) -> Path:
@@ -115,6 +128,7 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         frame_ancestors=_origins(env.get("MARQUEE_FRAME_ANCESTORS")),
         storage_dir=Path(env["MARQUEE_STORAGE_DIR"]) if env.get("MARQUEE_STORAGE_DIR") else None,
         upload_max_bytes=_int(env.get("MARQUEE_UPLOAD_MAX_BYTES"), 1 << 30, "MARQUEE_UPLOAD_MAX_BYTES"),
+        scheduler_tick_seconds=_seconds(env.get("MARQUEE_SCHEDULER_TICK_SECONDS"), 30.0),
     )
 
 

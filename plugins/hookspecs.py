@@ -63,7 +63,8 @@ def register_feed_readers() -> list[FeedReader] | None:  # type: ignore[empty-bo
     callable taking a :class:`~domain.imports.contract.FeedRun` and yielding
     :class:`~domain.imports.contract.FeedPage` objects), or None. ``read`` runs on a worker; it may
     do network I/O, honour rate limits and sleep. Every page's records are imported, then its
-    cursor is stored: the next run starts from it.
+    cursor is stored: the next run starts from it. A reader whose ``every_setting`` names one of
+    the plugin's integer settings also runs on a schedule, every that many minutes per account.
     """
 
 

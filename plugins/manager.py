@@ -12,7 +12,7 @@ import pluggy
 
 from domain.events import DomainEvent
 from domain.imports.contract import FeedReader, check_readers
-from domain.integrations.registry import PluginInfo, parse_plugin_info
+from domain.integrations.registry import PluginInfo, parse_plugin_info, with_feed_readers
 from plugins import hookspecs
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,8 @@ class PluginFacade:
 
     def plugin_infos(self) -> list[PluginInfo]:
         """``register_plugin_info`` of every plugin, checked (TypeError names a malformed one)."""
-        infos = [parse_plugin_info(raw) for raw in self.pm.hook.register_plugin_info()]
+        readers = self.feed_readers().values()
+        infos = [with_feed_readers(parse_plugin_info(raw), readers) for raw in self.pm.hook.register_plugin_info()]
         names = [info.name for info in infos]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

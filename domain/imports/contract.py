@@ -38,6 +38,9 @@ class FeedReader:
     name: str  # unique among readers, e.g. "ticketing.pull"
     read: Callable[[FeedRun], Iterator[FeedPage]]
     description: str = ""
+    # The plugin setting (an integer) holding the minutes between scheduled runs for an account;
+    # unset or 0 there, or None here: the reader runs only on demand (pullFeed).
+    every_setting: str | None = None
 
 
 def check_readers(contributed: Sequence[Any]) -> dict[str, FeedReader]:
@@ -51,3 +54,8 @@ def check_readers(contributed: Sequence[Any]) -> dict[str, FeedReader]:
                 raise TypeError(f"two feed readers are called {reader.name!r}")
             readers[reader.name] = reader
     return readers
+
+
+def schedule_name(reader: FeedReader) -> str:
+    """The name of the account's schedule that runs ``reader``."""
+    return f"feed:{reader.name}"

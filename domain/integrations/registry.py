@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from domain.imports.contract import FeedReader
 
 #: Every scope a plugin may declare, with what it lets a connector key do.
 SCOPES: dict[str, str] = {
@@ -59,6 +62,8 @@ class PluginInfo:
     version: str = ""
     scopes: tuple[str, ...] = ()
     config: tuple[ConfigField, ...] = field(default_factory=tuple)
+    # The plugin's feed readers (``register_feed_readers``), attached by the plugin manager.
+    feed_readers: tuple[FeedReader, ...] = ()
 
     def config_field(self, name: str) -> ConfigField | None:
         return next((f for f in self.config if f.name == name), None)
@@ -91,6 +96,22 @@ def _config_field(plugin: str, raw: Any) -> ConfigField:
         minimum=raw.get("minimum"),
         maximum=raw.get("maximum"),
     )
+
+
+def with_feed_readers(info: PluginInfo, readers: Iterable[FeedReader]) -> PluginInfo:
+    """``info`` holding the plugin's own readers; TypeError when a reader's schedule setting is
+    not one of the plugin's integer settings."""
+    own = tuple(r for r in readers if r.plugin == info.name)
+    for reader in own:
+        if reader.every_setting is None:
+            continue
+        spec = info.config_field(reader.every_setting)
+        if spec is None or spec.type is not ConfigType.INTEGER:
+            raise TypeError(
+                f"feed reader {reader.name!r}: every_setting {reader.every_setting!r} is not an integer setting"
+                f" of plugin {info.name!r}"
+            )
+    return replace(info, feed_readers=own)
 
 
 def parse_plugin_info(raw: Any) -> PluginInfo:

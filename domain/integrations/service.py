@@ -18,8 +18,10 @@ from sqlmodel import Session
 from domain import clock
 from domain.changes import UNSET, Unset
 from domain.errors import Collector, ErrorCode, InputError, Key, not_found
+from domain.imports.contract import schedule_name
 from domain.integrations.models import PluginInstallation
 from domain.integrations.registry import MAX_CONFIG_FIELDS, ConfigField, ConfigType, PluginInfo
+from domain.scheduling.service import set_schedule
 
 MAX_TEXT = 2000
 MAX_SCOPES = 50
@@ -184,7 +186,26 @@ def install_plugin(
     )
     session.add(installation)
     session.flush()
+    _schedule_feed_readers(session, info, installation)
     return installation
+
+
+def _schedule_feed_readers(session: Session, info: PluginInfo, installation: PluginInstallation) -> None:
+    """Keep the schedules of the plugin's feed readers in step with its settings: each runs
+    every ``every_setting`` minutes while the installation is enabled, not at all otherwise."""
+    config = effective_config(info, installation)
+    for reader in info.feed_readers:
+        if reader.every_setting is None:
+            continue
+        set_schedule(
+            session,
+            installation.account_id,
+            schedule_name(reader),
+            job_kind="pull_feed",
+            params={"reader": reader.name, "plugin": info.name},
+            every_minutes=config.get(reader.every_setting) if installation.enabled else None,
+            plugin=info.name,
+        )
 
 
 def change_installation(
@@ -201,6 +222,7 @@ def change_installation(
     installation.updated_at = clock.now()
     session.add(installation)
     session.flush()
+    _schedule_feed_readers(session, info, installation)
     return installation
 
 

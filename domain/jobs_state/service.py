@@ -101,8 +101,13 @@ def create_job(
     job = Job(account_id=account_id, kind=kind, params=params, created_by=created_by, status=JobStatus.QUEUED.value)
     session.add(job)
     session.flush()
-    session.info.setdefault(_PENDING, []).append(job)
+    queue_after_commit(session, [job])
     return job
+
+
+def queue_after_commit(session: Session, jobs: list[Job]) -> None:
+    """Hand jobs written in this session to the queue when it commits (dropped on rollback)."""
+    session.info.setdefault(_PENDING, []).extend(jobs)
 
 
 def count_by_status(session: Session) -> dict[str, int]:

@@ -43,6 +43,13 @@ def register_plugin_info() -> dict:
             },
             {"name": "api_key", "type": "text", "secret": True, "description": "Sent as a bearer token."},
             {"name": "page_size", "type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+            {
+                "name": "pull_every_minutes",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 10080,
+                "description": "Run the pull reader on a schedule, every so many minutes (0 or unset: only on demand).",
+            },
         ],
     }
 
@@ -55,5 +62,6 @@ def register_feed_readers() -> list[FeedReader]:
             name="ticketing.pull",
             read=read_pages,
             description="Pages through the ticketing system's API from the stored cursor.",
+            every_setting="pull_every_minutes",
         )
     ]

@@ -14,6 +14,7 @@ from domain.people.models import (
 )
 
 from domain.scheduling.models import Schedule  # noqa: F401
+from domain.website.models import WebsiteExport  # noqa: F401
 from domain.segments.models import Segment, SegmentReference  # noqa: F401
 from domain.tags.models import (
     TagCategory,  # noqa: F401

@@ -117,3 +117,27 @@ def keyset_page(
 
 
 __all__ = ["Page", "keyset_page", "encode_cursor", "decode_cursor", "page_size"]
+
+
+def newest_per_key(session, model, key_column, account_id: int, keys: Sequence[int], order_by, first: int) -> dict:
+    """Each key's first ``first`` rows of ``model`` (``order_by``: columns or their ``desc()``),
+    for every key in one statement: a row_number window, not a query per key."""
+    from collections import defaultdict  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy.orm import aliased  # noqa: PLC0415
+
+    out: dict = defaultdict(list)
+    if not keys or first <= 0:
+        return out
+    ranked = (
+        select(model, func.row_number().over(partition_by=key_column, order_by=order_by).label("place"))
+        .where(model.account_id == account_id, key_column.in_(list(keys)))
+        .subquery()
+    )
+    newest = aliased(model, ranked)
+    rows = session.execute(
+        select(newest).where(ranked.c.place <= first).order_by(ranked.c[key_column.key], ranked.c.place)
+    ).scalars()
+    for row in rows:
+        out[getattr(row, key_column.key)].append(row)
+    return out

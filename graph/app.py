@@ -33,7 +33,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from domain.accounts import service as accounts
-from graph.core.permissions import CanImport
+from domain.website.document import encode, website_document
+from graph.core.ids import to_global_id
+from graph.core.permissions import CanImport, CanReadCatalog
 from graph.context import Context
 from graph.persisted_queries import PersistedQueries, PersistedQueryError
 from graph.execution import execute
@@ -497,8 +499,39 @@ def create_app(runtime: Runtime) -> Starlette:
         body = await anyio.to_thread.run_sync(generate_latest, metrics.registry)
         return PlainTextResponse(body.decode(), media_type=CONTENT_TYPE_LATEST)
 
+    async def website_feed(request: Request) -> Response:
+        """The website document (domain/website/document.py) for the account of the key sent as
+        ``Authorization: Bearer`` or ``?key=``: a website key, staff, or a connector with
+        catalog:read. Revalidate with If-None-Match (304 when unchanged)."""
+        scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+        secret = secret.strip() if scheme.lower() == "bearer" else ""
+        secret = secret or (request.query_params.get("key") or "").strip()
+        if not secret or len(secret) > 200:
+            return error_response(
+                request.headers, 401, "send the website key (Authorization: Bearer, or ?key=)", "UNAUTHENTICATED"
+            )
+
+        def build():
+            with runtime.new_session(read_only=True) as session:
+                viewer = accounts.authenticate_token(session, secret)
+                if viewer is None or not CanReadCatalog().allows(viewer):
+                    return viewer
+                return encode(website_document(session, viewer.account_id, to_global_id))
+
+        built = await anyio.to_thread.run_sync(build)
+        if built is None:
+            return error_response(request.headers, 401, "unknown or revoked key", "UNAUTHENTICATED")
+        if not isinstance(built, tuple):
+            return error_response(request.headers, 403, CanReadCatalog.forbidden_message, "FORBIDDEN")
+        body, etag = built
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=60", "Vary": "Authorization"}
+        if etag in [t.strip() for t in (request.headers.get("if-none-match") or "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
     routes = [
         Route("/healthz", healthz),
+        Route("/website/feed.json", website_feed),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -135,11 +135,46 @@ def _pull_feed_work(job: Job, progress: Progress) -> dict[str, Any]:
     )
 
 
+@actor(
+    "marquee.export_website",
+    max_retries=8,
+    min_backoff=15_000,
+    max_backoff=60 * MINUTE_MS,
+    time_limit=10 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def export_website(job_id: int) -> None:
+    """Publish the account's website document through one exporter, if it changed (params:
+    exporter). A failed publication is retried with backoff under the same message id."""
+    run_job(get_runtime().engine, job_id, _export_website_work, will_retry=will_retry)
+
+
+def _export_website_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.website import service as website  # noqa: PLC0415
+    from graph.core.ids import to_global_id  # noqa: PLC0415  (the document speaks the API's ids)
+
+    runtime = get_runtime()
+    try:
+        exporter = website.find_exporter(runtime.plugins.website_exporters(), job.params.get("exporter", ""))
+    except InputError as missing:
+        raise JobRefused(str(missing)) from None
+    return website.run_export(
+        runtime.new_session,
+        job.account_id,
+        exporter,
+        runtime.plugins.plugin_infos(),
+        to_global_id,
+        message_id=f"msg_{job.account_id}_{job.id}",
+    )
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
     "import_feed": import_feed,
     "pull_feed": pull_feed,
+    "export_website": export_website,
 }
 
 

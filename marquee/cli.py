@@ -283,12 +283,15 @@ def install_plugin(
                     console.print(f"[red]no account {account!r}[/red]")
                     raise typer.Exit(EXIT_NOT_FOUND)
                 info = integrations.find_plugin(PluginFacade(build_plugin_manager()).plugin_infos(), plugin)
-                integrations.install_plugin(
+                installation = integrations.install_plugin(
                     session, found.id, info, integrations.PluginSetup(config=config, granted_scopes=tuple(grant))
                 )
+                generated = integrations.generated_secrets(info, config, installation, installing=True)
         except InputError as exc:
             _fail_input(exc)
     console.print(f"plugin [bold]{plugin}[/bold] installed for {account}")
+    for name, value in generated.items():
+        console.print(f"{name} (shown once, copy it now): {value}", soft_wrap=True)
 
 
 @import_app.command("ticketing")
@@ -422,11 +425,45 @@ def demo_data(
     people: int = typer.Option(20_000, min=1, max=5_000_000, help="Number of persons."),
     seed: int = typer.Option(42, help="Same seed, same data."),
     account: str = typer.Option(DEMO_SLUG, help="Slug of the account to create and fill."),
+    feed: Path | None = typer.Option(
+        None,
+        dir_okay=False,
+        help="Also write the account's data as a ticketing feed (JSON Lines) to this file; an account that "
+        "already holds data is only written.",
+    ),
+    max_tickets: int | None = typer.Option(
+        None, min=1, help="With --feed: the first orders holding at most this many tickets, with their persons."
+    ),
 ) -> None:
     """Load realistic demo data (persons, catalogue, orders, consents) into a new account."""
     with servers(need_redis=False) as settings:
         _migrate(settings)
-        _load_demo(settings, people=people, seed=seed, slug=account)
+        account_id, _ = _load_demo(settings, people=people, seed=seed, slug=account)
+        if feed is not None:
+            _write_feed(settings, account_id, feed, max_tickets)
+
+
+def _write_feed(settings: Settings, account_id: int, path: Path, max_tickets: int | None) -> None:
+    from domain.demo.feed import write_feed  # noqa: PLC0415
+
+    engine = _engine(settings)
+    started = time.perf_counter()
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with engine.connect() as conn, partial.open("w", encoding="utf-8") as out:
+            counts = write_feed(
+                conn,
+                account_id,
+                out,
+                max_tickets=max_tickets,
+                progress=lambda kind, n: console.print(f"  {kind}: {n:,}"),
+            )
+        partial.replace(path)  # a feed file is whole or absent
+    finally:
+        partial.unlink(missing_ok=True)
+        engine.dispose()
+    listed = ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+    console.print(f"feed written to {path} in {time.perf_counter() - started:.1f} s: {listed}")
 
 
 @app.command()

@@ -5,6 +5,7 @@ API processes and workers call ``get_runtime()``; tests build their own ``Runtim
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
@@ -17,6 +18,8 @@ from domain.events import EVENT_SINK
 from domain.jobs_state.service import JOB_SINK
 from marquee.db import make_engine
 from marquee.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,8 +68,22 @@ class Runtime:
         session.info[STATEMENT_BUDGET] = self.settings.statement_budget_ms
         session.info[JOB_SINK] = enqueue_jobs
         if self.plugins is not None:
-            session.info[EVENT_SINK] = self.plugins.publish
+            session.info[EVENT_SINK] = self.after_commit
         return session
+
+    def after_commit(self, events) -> None:
+        """Committed domain events: to the plugins, then the core's own reactions (website
+        exports brought forward when the document surely changed)."""
+        events = list(events)
+        self.plugins.publish(events)
+        from domain.website.service import changes_document, hasten_exports  # noqa: PLC0415
+
+        if any(changes_document(e) for e in events):
+            try:
+                with self.new_session() as session, session.begin():
+                    hasten_exports(session, events)
+            except Exception:  # the work is committed; the scheduled run publishes it later
+                log.exception("could not bring website exports forward")
 
 
 def enqueue_jobs(jobs) -> None:

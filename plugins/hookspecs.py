@@ -21,6 +21,7 @@ from __future__ import annotations
 import pluggy
 
 from domain.imports.contract import FeedReader
+from domain.website.contract import WebsiteExporter
 
 from domain.events import (
     DomainEvent,
@@ -65,6 +66,22 @@ def register_feed_readers() -> list[FeedReader] | None:  # type: ignore[empty-bo
     do network I/O, honour rate limits and sleep. Every page's records are imported, then its
     cursor is stored: the next run starts from it. A reader whose ``every_setting`` names one of
     the plugin's integer settings also runs on a schedule, every that many minutes per account.
+    """
+
+
+@hookspec
+def register_website_exporters() -> list[WebsiteExporter] | None:  # type: ignore[empty-body]  # a spec
+    """Contribute website exporters: objects that publish the account's website document.
+
+    Called when the core lists or runs exporters. Takes no arguments. Return a list of
+    :class:`domain.website.contract.WebsiteExporter` (``plugin``: your plugin's name, whose
+    per-account installation configures and enables it; ``name``: unique, e.g. ``"website.push"``;
+    ``export``: a callable taking a :class:`~domain.website.contract.WebsiteExport`;
+    ``every_setting``: your integer setting with the minutes between scheduled checks), or None.
+    ``export`` runs on a worker, only when the document (public tags, upcoming productions with
+    their events and venues; ``domain/website/document.py``) differs from what the exporter last
+    published for the account, and soon after productions or their tags change. Raise to fail:
+    the run is retried with backoff under the same ``message_id``.
     """
 
 

@@ -12,7 +12,9 @@ import pluggy
 
 from domain.events import DomainEvent
 from domain.imports.contract import FeedReader, check_readers
-from domain.integrations.registry import PluginInfo, parse_plugin_info, with_feed_readers
+from domain.integrations.registry import PluginInfo, ScheduledRun, parse_plugin_info, with_scheduled_runs
+from domain.website.contract import EXPORT_JOB, WebsiteExporter, check_exporters
+from domain.website.contract import schedule_name as website_schedule
 from plugins import hookspecs
 
 log = logging.getLogger(__name__)
@@ -118,10 +120,33 @@ class PluginFacade:
         """Every plugin's feed readers by name (``register_feed_readers``), checked."""
         return check_readers(self.pm.hook.register_feed_readers())
 
+    def website_exporters(self) -> dict[str, WebsiteExporter]:
+        """Every plugin's website exporters by name (``register_website_exporters``), checked."""
+        return check_exporters(self.pm.hook.register_website_exporters())
+
+    def scheduled_runs(self) -> list[ScheduledRun]:
+        """What the plugins' contributions run on a schedule (readers and exporters with an
+        ``every_setting``)."""
+        runs = [
+            ScheduledRun(
+                r.plugin, f"feed:{r.name}", "pull_feed", (("plugin", r.plugin), ("reader", r.name)), r.every_setting
+            )
+            for r in self.feed_readers().values()
+            if r.every_setting is not None
+        ]
+        runs += [
+            ScheduledRun(
+                e.plugin, website_schedule(e), EXPORT_JOB, (("exporter", e.name), ("plugin", e.plugin)), e.every_setting
+            )
+            for e in self.website_exporters().values()
+            if e.every_setting is not None
+        ]
+        return runs
+
     def plugin_infos(self) -> list[PluginInfo]:
         """``register_plugin_info`` of every plugin, checked (TypeError names a malformed one)."""
-        readers = self.feed_readers().values()
-        infos = [with_feed_readers(parse_plugin_info(raw), readers) for raw in self.pm.hook.register_plugin_info()]
+        runs = self.scheduled_runs()
+        infos = [with_scheduled_runs(parse_plugin_info(raw), runs) for raw in self.pm.hook.register_plugin_info()]
         names = [info.name for info in infos]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import exists, func, select
 from sqlmodel import Session
 
 from domain.catalog.facts import PersonStats
-from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
-from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page
+from domain import clock
+from domain.catalog.models import Event, EventStatus, Order, Production, Subscription, Ticket, Venue
+from domain.pagination import Page, cursor_datetime, cursor_int, keyset_page, newest_per_key
 
 
 def _by_id_page(session: Session, model, account_id: int, *, first, after, where=()) -> Page:
@@ -61,10 +61,19 @@ def list_productions(
     search: str | None = None,
     season: str | None = None,
     promoter: str | None = None,
+    upcoming: bool | None = None,
     first=None,
     after=None,
 ) -> Page[Production]:
     where = []
+    if upcoming is not None:
+        scheduled = exists().where(
+            Event.account_id == account_id,
+            Event.production_id == Production.id,
+            Event.status == EventStatus.SCHEDULED.value,
+            Event.starts_at >= clock.now(),
+        )
+        where.append(scheduled if upcoming else ~scheduled)
     if search:
         where.append(func.lower(Production.title).contains(search.strip().lower(), autoescape=True))
     if season:
@@ -149,27 +158,10 @@ def orders_by_person(
     session: Session, account_id: int, person_ids: list[int], *, first: int = 20
 ) -> dict[int, list[Order]]:
     """Each person's newest ``first`` orders (at most 100), every status, in one statement."""
-    out: dict[int, list[Order]] = defaultdict(list)
-    if not person_ids:
-        return out
     first = max(0, min(first, MAX_ORDERS_PER_PERSON))
-    ranked = (
-        select(
-            Order,
-            func.row_number()
-            .over(partition_by=Order.person_id, order_by=(Order.created_at.desc(), Order.id.desc()))
-            .label("place"),
-        )
-        .where(Order.account_id == account_id, Order.person_id.in_(person_ids))
-        .subquery()
+    return newest_per_key(
+        session, Order, Order.person_id, account_id, person_ids, (Order.created_at.desc(), Order.id.desc()), first
     )
-    newest = aliased(Order, ranked)
-    rows = session.execute(
-        select(newest).where(ranked.c.place <= first).order_by(ranked.c.person_id, ranked.c.place)
-    ).scalars()
-    for row in rows:
-        out[row.person_id].append(row)
-    return out
 
 
 def tickets_by_order(session: Session, account_id: int, order_ids: list[int]) -> dict[int, list[Ticket]]:

@@ -17,6 +17,7 @@ from domain import clock
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.accounts.person_links import preference_link, verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
+from domain.pagination import newest_per_key
 from domain.people.consents import set_consents
 from domain.tags.models import PersonTag, Tag, TagSource
 from domain.tags.visibility import TagSnapshot, TagView, build_views
@@ -76,6 +77,25 @@ def preference_centre(session: Session, account_id: int) -> Form:
     return session.execute(
         select(Form).where(Form.account_id == account_id, Form.kind == PREFERENCE_CENTRE)
     ).scalar_one()
+
+
+MAX_SUBMISSIONS_PER_PERSON = 100
+
+
+def submissions_by_person(
+    session: Session, account_id: int, person_ids: list[int], *, first: int = 20
+) -> dict[int, list[FormSubmission]]:
+    """Each person's newest ``first`` form submissions (at most 100), in one statement."""
+    first = max(0, min(first, MAX_SUBMISSIONS_PER_PERSON))
+    order = (FormSubmission.submitted_at.desc(), FormSubmission.id.desc())
+    return newest_per_key(session, FormSubmission, FormSubmission.person_id, account_id, person_ids, order, first)
+
+
+def forms_by_id(session: Session, account_id: int, form_ids: list[int]) -> dict[int, Form]:
+    if not form_ids:
+        return {}
+    rows = session.execute(select(Form).where(Form.account_id == account_id, Form.id.in_(form_ids))).scalars()
+    return {f.id: f for f in rows}
 
 
 def form_tag_positions(session: Session, account_id: int, form_id: int) -> dict[int, int]:

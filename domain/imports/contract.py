@@ -54,8 +54,3 @@ def check_readers(contributed: Sequence[Any]) -> dict[str, FeedReader]:
                 raise TypeError(f"two feed readers are called {reader.name!r}")
             readers[reader.name] = reader
     return readers
-
-
-def schedule_name(reader: FeedReader) -> str:
-    """The name of the account's schedule that runs ``reader``."""
-    return f"feed:{reader.name}"

@@ -242,7 +242,7 @@ def start_feed_pull(
     )
 
 
-FEED_JOB_KINDS = ("import_feed", "pull_feed")
+FEED_JOB_KINDS = ("import_feed", "pull_feed", "export_website")  # a plugin's runs
 MAX_RUNS = 50
 
 

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from domain.imports.contract import FeedReader
-
 #: Every scope a plugin may declare, with what it lets a connector key do.
 SCOPES: dict[str, str] = {
     "people:read": "read persons with their identities, consents, tags, orders and subscriptions",
@@ -38,6 +36,9 @@ class ConfigType(str, enum.Enum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     CHOICE = "choice"
+    # A Standard Webhooks secret (whsec_…, domain.webhooks.signing): always secret; generated when
+    # not given, and shown once in the answer to the install or change that generated it.
+    SIGNING_SECRET = "signing_secret"
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,26 @@ class ConfigField:
 
 
 @dataclass(frozen=True)
+class ScheduledRun:
+    """A job a plugin's contribution runs every ``config[every_setting]`` minutes per account."""
+
+    plugin: str
+    name: str  # the schedule's name, unique per account
+    job_kind: str
+    params: tuple[tuple[str, str], ...]
+    every_setting: str
+
+
+@dataclass(frozen=True)
 class PluginInfo:
     name: str
     description: str = ""
     version: str = ""
     scopes: tuple[str, ...] = ()
     config: tuple[ConfigField, ...] = field(default_factory=tuple)
-    # The plugin's feed readers (``register_feed_readers``), attached by the plugin manager.
-    feed_readers: tuple[FeedReader, ...] = ()
+    # What runs on a schedule for an account with the plugin installed (its feed readers and
+    # website exporters with an ``every_setting``), attached by the plugin manager.
+    scheduled: tuple[ScheduledRun, ...] = ()
 
     def config_field(self, name: str) -> ConfigField | None:
         return next((f for f in self.config if f.name == name), None)
@@ -90,7 +103,7 @@ def _config_field(plugin: str, raw: Any) -> ConfigField:
         type=kind,
         description=str(raw.get("description") or ""),
         required=bool(raw.get("required", False)),
-        secret=bool(raw.get("secret", False)),
+        secret=bool(raw.get("secret", False)) or kind is ConfigType.SIGNING_SECRET,
         default=raw.get("default"),
         choices=tuple(str(c) for c in choices),
         minimum=raw.get("minimum"),
@@ -98,20 +111,17 @@ def _config_field(plugin: str, raw: Any) -> ConfigField:
     )
 
 
-def with_feed_readers(info: PluginInfo, readers: Iterable[FeedReader]) -> PluginInfo:
-    """``info`` holding the plugin's own readers; TypeError when a reader's schedule setting is
-    not one of the plugin's integer settings."""
-    own = tuple(r for r in readers if r.plugin == info.name)
-    for reader in own:
-        if reader.every_setting is None:
-            continue
-        spec = info.config_field(reader.every_setting)
+def with_scheduled_runs(info: PluginInfo, runs: Iterable[ScheduledRun]) -> PluginInfo:
+    """``info`` holding the plugin's own scheduled runs; TypeError when a run's setting is not
+    one of the plugin's integer settings."""
+    own = tuple(r for r in runs if r.plugin == info.name)
+    for run in own:
+        spec = info.config_field(run.every_setting)
         if spec is None or spec.type is not ConfigType.INTEGER:
             raise TypeError(
-                f"feed reader {reader.name!r}: every_setting {reader.every_setting!r} is not an integer setting"
-                f" of plugin {info.name!r}"
+                f"{run.name}: every_setting {run.every_setting!r} is not an integer setting of plugin {info.name!r}"
             )
-    return replace(info, feed_readers=own)
+    return replace(info, scheduled=own)
 
 
 def parse_plugin_info(raw: Any) -> PluginInfo:

@@ -18,10 +18,10 @@ from sqlmodel import Session
 from domain import clock
 from domain.changes import UNSET, Unset
 from domain.errors import Collector, ErrorCode, InputError, Key, not_found
-from domain.imports.contract import schedule_name
 from domain.integrations.models import PluginInstallation
 from domain.integrations.registry import MAX_CONFIG_FIELDS, ConfigField, ConfigType, PluginInfo
 from domain.scheduling.service import set_schedule
+from domain.webhooks.signing import generate_secret, secret_bytes
 
 MAX_TEXT = 2000
 MAX_SCOPES = 50
@@ -72,6 +72,12 @@ def _check_value(spec: ConfigField, value: Any, problems: Collector) -> Any:
         problems.add(ErrorCode.INVALID, f"{spec.name} is text", *path)
         return value
     value = value.strip()
+    if spec.type is ConfigType.SIGNING_SECRET:
+        try:
+            secret_bytes(value)
+        except ValueError as wrong:
+            problems.add(ErrorCode.INVALID, f"{spec.name}: {wrong}", *path)
+        return value
     if len(value) > MAX_TEXT:
         problems.add(ErrorCode.TOO_LONG, f"{spec.name} is at most {MAX_TEXT} characters", *path)
     elif spec.type is ConfigType.CHOICE and value not in spec.choices:
@@ -108,6 +114,8 @@ def _merged_config(
         else:
             merged[name] = _check_value(spec, value, problems)
     for spec in info.config:
+        if spec.type is ConfigType.SIGNING_SECRET and not merged.get(spec.name):
+            merged[spec.name] = generate_secret()
         if spec.required and merged.get(spec.name) in (None, "") and spec.default is None:
             problems.add(ErrorCode.REQUIRED, f"{spec.name} is required", "config", Key(spec.name))
     problems.raise_if_any()
@@ -128,6 +136,21 @@ def _checked_scopes(info: PluginInfo, scopes: Iterable[str]) -> list[str]:
             "granted_scopes",
         )
     return sorted(set(scopes))
+
+
+def generated_secrets(
+    info: PluginInfo, given: Mapping[str, Any] | None, installation: PluginInstallation, *, installing: bool
+) -> dict[str, str]:
+    """The signing secrets Marquee generated in this install or change (not given by the admin;
+    on a change: cleared with None, which rotates them), to show this once."""
+    given = given or {}
+    return {
+        spec.name: installation.secrets[spec.name]
+        for spec in info.config
+        if spec.type is ConfigType.SIGNING_SECRET
+        and spec.name in installation.secrets
+        and ((installing and not given.get(spec.name)) or (spec.name in given and given[spec.name] is None))
+    }
 
 
 def effective_config(info: PluginInfo, installation: PluginInstallation) -> dict[str, Any]:
@@ -186,24 +209,22 @@ def install_plugin(
     )
     session.add(installation)
     session.flush()
-    _schedule_feed_readers(session, info, installation)
+    _keep_schedules(session, info, installation)
     return installation
 
 
-def _schedule_feed_readers(session: Session, info: PluginInfo, installation: PluginInstallation) -> None:
-    """Keep the schedules of the plugin's feed readers in step with its settings: each runs
-    every ``every_setting`` minutes while the installation is enabled, not at all otherwise."""
+def _keep_schedules(session: Session, info: PluginInfo, installation: PluginInstallation) -> None:
+    """Keep the plugin's schedules (feed readers, website exporters) in step with its settings:
+    each runs every ``every_setting`` minutes while the installation is enabled, else not."""
     config = effective_config(info, installation)
-    for reader in info.feed_readers:
-        if reader.every_setting is None:
-            continue
+    for run in info.scheduled:
         set_schedule(
             session,
             installation.account_id,
-            schedule_name(reader),
-            job_kind="pull_feed",
-            params={"reader": reader.name, "plugin": info.name},
-            every_minutes=config.get(reader.every_setting) if installation.enabled else None,
+            run.name,
+            job_kind=run.job_kind,
+            params=dict(run.params),
+            every_minutes=config.get(run.every_setting) if installation.enabled else None,
             plugin=info.name,
         )
 
@@ -222,7 +243,7 @@ def change_installation(
     installation.updated_at = clock.now()
     session.add(installation)
     session.flush()
-    _schedule_feed_readers(session, info, installation)
+    _keep_schedules(session, info, installation)
     return installation
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from domain import clock
+from domain.pagination import newest_per_key
 from domain.people.models import ConsentType, PersonConsent, PersonIdentity
 
 
@@ -65,6 +66,20 @@ def consents_by_person(session: Session, account_id: int, person_ids: list[int])
         for row in rows:
             out[row.person_id].append(row)
     return out
+
+
+MAX_HISTORY_PER_PERSON = 200
+
+
+def consent_history_by_person(
+    session: Session, account_id: int, person_ids: list[int], *, first: int = 50
+) -> dict[int, list]:
+    """Each person's newest ``first`` consent changes (at most 200), every consent type."""
+    from domain.people.models import ConsentHistory  # noqa: PLC0415
+
+    first = max(0, min(first, MAX_HISTORY_PER_PERSON))
+    order = (ConsentHistory.changed_at.desc(), ConsentHistory.id.desc())
+    return newest_per_key(session, ConsentHistory, ConsentHistory.person_id, account_id, person_ids, order, first)
 
 
 def identities_by_person(session: Session, account_id: int, person_ids: list[int]) -> dict[int, list]:

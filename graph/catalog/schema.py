@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -24,12 +25,15 @@ from graph.catalog.types import (
 from graph.context import Info
 from graph.core.ids import pk_or_none
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
-from graph.core.permissions import IsStaff
+from graph.core.permissions import CanReadCatalog, IsStaff
 
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(permission_classes=[IsStaff], description="Productions. " + FIRST_DESCRIPTION)
+    @strawberry.field(
+        permission_classes=[CanReadCatalog],
+        description="Productions (staff, the website key, connectors with catalog:read). " + FIRST_DESCRIPTION,
+    )
     def productions(
         self,
         info: Info,
@@ -38,6 +42,12 @@ class CatalogQuery:
         search: str | None = None,
         season: str | None = None,
         promoter: str | None = None,
+        upcoming: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: only productions with a scheduled event from now on; false: only those without."
+            ),
+        ] = None,
     ) -> ProductionConnection:
         page = catalog.list_productions(
             info.context.session,
@@ -45,12 +55,13 @@ class CatalogQuery:
             search=search,
             season=season,
             promoter=promoter,
+            upcoming=upcoming,
             first=first,
             after=after,
         )
         return ProductionConnection(edges=edges(page), page_info=page_info(page))
 
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[CanReadCatalog])
     def production(self, info: Info, id: strawberry.ID) -> Production | None:
         pk = pk_or_none(id, "Production")
         rows = catalog.rows_by_id(
@@ -58,7 +69,7 @@ class CatalogQuery:
         )
         return rows.get(pk)
 
-    @strawberry.field(permission_classes=[IsStaff], description="Events, earliest first. " + FIRST_DESCRIPTION)
+    @strawberry.field(permission_classes=[CanReadCatalog], description="Events, earliest first. " + FIRST_DESCRIPTION)
     def events(
         self,
         info: Info,
@@ -84,13 +95,13 @@ class CatalogQuery:
         )
         return EventConnection(edges=edges(page), page_info=page_info(page))
 
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[CanReadCatalog])
     def event(self, info: Info, id: strawberry.ID) -> Event | None:
         pk = pk_or_none(id, "Event")
         rows = catalog.rows_by_id(info.context.session, EventRow, info.context.viewer.account_id, [pk] if pk else [])
         return rows.get(pk)
 
-    @strawberry.field(permission_classes=[IsStaff], description="Venues. " + FIRST_DESCRIPTION)
+    @strawberry.field(permission_classes=[CanReadCatalog], description="Venues. " + FIRST_DESCRIPTION)
     def venues(self, info: Info, first: int | None = None, after: str | None = None) -> VenueConnection:
         page = catalog.list_venues(info.context.session, info.context.viewer.account_id, first=first, after=after)
         return VenueConnection(edges=edges(page), page_info=page_info(page))

@@ -20,6 +20,7 @@ from graph.catalog.loaders import (
     TagLinksByProductionLoader,
     VenueByIdLoader,
 )
+from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.loaders import loader
@@ -43,8 +44,12 @@ Channel = strawberry.enum(catalog_models.Channel, name="OrderChannel")
 @strawberry.type(description="One link of a tag to a person or production: by whom, from which source, when.")
 class TagLink:
     source: TagSource
-    actor: str | None = strawberry.field(description="Who attached it: a staff user, a feed's source, a form.")
     created_at: datetime
+
+    @strawberry.field(description="Who attached it: a staff user, a feed's source, a form (staff see it; others null).")
+    def actor(self, info: Info) -> str | None:
+        viewer = info.context.viewer
+        return self.actor if viewer is not None and viewer.kind is ViewerKind.STAFF else None  # type: ignore[attr-defined]
 
     @strawberry.field
     def tag(self, info: Info) -> Annotated[Tag, strawberry.lazy("graph.tags.types")]:

@@ -72,3 +72,18 @@ class CanImport(_ViewerPermission):
 
     def allows(self, viewer) -> bool:
         return viewer.has_role("marketer") or (viewer.kind is ViewerKind.CONNECTOR and IMPORTS_WRITE in viewer.scopes)
+
+
+CATALOG_READ = "catalog:read"
+
+
+class CanReadCatalog(_ViewerPermission):
+    """Staff, the account's website key, or a connector key holding ``catalog:read``: venues,
+    productions and events are public information (their tags show as each viewer may see them)."""
+
+    forbidden_message = "this needs a staff user, a website key, or a connector key with catalog:read"
+
+    def allows(self, viewer) -> bool:
+        return viewer.kind in (ViewerKind.STAFF, ViewerKind.WEBSITE) or (
+            viewer.kind is ViewerKind.CONNECTOR and CATALOG_READ in viewer.scopes
+        )

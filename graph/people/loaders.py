@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.catalog import service as catalog
+from domain.forms import service as forms
 from domain.people import consents
 from domain.tags import service as tags
 from domain.tags.service import TargetKind
@@ -37,16 +38,37 @@ def TagLinksByPersonLoader(ctx) -> BatchLoader:
     )
 
 
-def orders_loader(ctx, first: int) -> BatchLoader:
-    """One orders loader per page size asked for in the request; made late, it still batches
+def ConsentHistoryByPersonLoader(ctx, first: int) -> BatchLoader:
+    return BatchLoader(
+        lambda ids: consents.consent_history_by_person(ctx.session, ctx.viewer.account_id, ids, first=first),
+        default=list,
+    )
+
+
+def SubmissionsByPersonLoader(ctx, first: int) -> BatchLoader:
+    return BatchLoader(
+        lambda ids: forms.submissions_by_person(ctx.session, ctx.viewer.account_id, ids, first=first), default=list
+    )
+
+
+def FormByIdLoader(ctx) -> BatchLoader:
+    return BatchLoader(lambda ids: forms.forms_by_id(ctx.session, ctx.viewer.account_id, ids))
+
+
+def sized_loader(ctx, factory, first: int) -> BatchLoader:
+    """One loader per kind and page size asked for in the request; made late, it still batches
     every person the request's lists announced."""
 
     def make(c):
-        made = OrdersByPersonLoader(c, first)
+        made = factory(c, first)
         made.want(c.announced_persons)
         return made
 
-    return ctx.loaders.get(f"OrdersByPersonLoader:{first}", make)
+    return ctx.loaders.get(f"{factory.__name__}:{first}", make)
+
+
+def orders_loader(ctx, first: int) -> BatchLoader:
+    return sized_loader(ctx, OrdersByPersonLoader, first)
 
 
 PERSON_LOADERS = (

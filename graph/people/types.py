@@ -4,30 +4,41 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from domain.catalog.service import MAX_ORDERS_PER_PERSON
 from domain.errors import ErrorCode, InputError
+from domain.forms.service import MAX_SUBMISSIONS_PER_PERSON
+from domain.people.consents import MAX_HISTORY_PER_PERSON
 from domain.people import service as people
 from domain.people.models import Gender as GenderEnum
 from domain.people.models import Person as PersonRow
 from graph.catalog.loaders import ConsentTypeByIdLoader
-from graph.catalog.types import ConsentType, Order, TagLink, visible_links
+from graph.catalog.types import ConsentType, Order, TagLink, visible_links, visible_tags
 from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.node import Node
 from graph.core.pagination import Edge, PageInfo
 from graph.people.loaders import (
+    ConsentHistoryByPersonLoader,
     ConsentsByPersonLoader,
+    FormByIdLoader,
     IdentitiesByPersonLoader,
     PurchaseSummaryByPersonLoader,
+    SubmissionsByPersonLoader,
     SubscriptionsByPersonLoader,
     TagLinksByPersonLoader,
     orders_loader,
+    sized_loader,
 )
 from graph.core.loaders import loader
+
+if TYPE_CHECKING:
+    from graph.forms.schema import Form
+    from graph.tags.types import Tag
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="Unknown gender is null.")
 
@@ -48,6 +59,46 @@ class PersonConsent:
     @strawberry.field
     def consent_type(self, info: Info) -> ConsentType:
         return loader(info.context, ConsentTypeByIdLoader).load(self.consent_type_id)
+
+
+@strawberry.type(description="One change of a person's consent: granted or withdrawn, when, from which source.")
+class ConsentChange:
+    granted: bool
+    changed_at: datetime
+    source: str = strawberry.field(
+        description="Where the change came from: person (a form), staff, integration (a feed)."
+    )
+
+    @strawberry.field
+    def consent_type(self, info: Info) -> ConsentType:
+        return loader(info.context, ConsentTypeByIdLoader).load(self.consent_type_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="What a person submitted on a form: tags chosen, added and dropped, consents.")
+class FormSubmission:
+    submitted_at: datetime
+    consents: JSON = strawberry.field(description="Consent changes sent with it, by consent type id.")
+
+    @strawberry.field
+    def form(self, info: Info) -> Annotated[Form, strawberry.lazy("graph.forms.schema")] | None:
+        return loader(info.context, FormByIdLoader).load(self.form_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The tags selected when submitting (tags you may not see left out).")
+    def selected_tags(self, info: Info) -> list[Annotated[Tag, strawberry.lazy("graph.tags.types")]]:
+        return _tag_views(info, self.selected_tag_ids)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def added_tags(self, info: Info) -> list[Annotated[Tag, strawberry.lazy("graph.tags.types")]]:
+        return _tag_views(info, self.added_tag_ids)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def removed_tags(self, info: Info) -> list[Annotated[Tag, strawberry.lazy("graph.tags.types")]]:
+        return _tag_views(info, self.removed_tag_ids)  # type: ignore[attr-defined]
+
+
+def _tag_views(info: Info, tag_ids: list[int]) -> list:
+    views = visible_tags(info.context)
+    return [views[pk] for pk in tag_ids if pk in views]
 
 
 @strawberry.type(description="A season ticket held for a period (open end allowed).")
@@ -100,6 +151,20 @@ class Person(Node):
     @strawberry.field
     def consents(self, info: Info) -> list[PersonConsent]:
         return loader(info.context, ConsentsByPersonLoader).load(self.id)
+
+    @strawberry.field(description="Consent changes, newest first, every consent type; at most 200 (default 50).")
+    def consent_history(self, info: Info, first: int = 50) -> list[ConsentChange]:
+        if not 0 <= first <= MAX_HISTORY_PER_PERSON:
+            raise InputError.single(ErrorCode.OUT_OF_RANGE, f"first is between 0 and {MAX_HISTORY_PER_PERSON}", "first")
+        return sized_loader(info.context, ConsentHistoryByPersonLoader, first).load(self.id)
+
+    @strawberry.field(description="Form submissions, newest first; at most 100 (default 20).")
+    def submissions(self, info: Info, first: int = 20) -> list[FormSubmission]:
+        if not 0 <= first <= MAX_SUBMISSIONS_PER_PERSON:
+            raise InputError.single(
+                ErrorCode.OUT_OF_RANGE, f"first is between 0 and {MAX_SUBMISSIONS_PER_PERSON}", "first"
+            )
+        return sized_loader(info.context, SubmissionsByPersonLoader, first).load(self.id)
 
     @strawberry.field
     def subscriptions(self, info: Info) -> list[Subscription]:

@@ -14,6 +14,8 @@ from tests.imports import feeds
 PROFILES = """query($first: Int) { persons(first: $first) { edges { node {
   externalIdentities { source externalId }
   consents { granted consentType { key } }
+  consentHistory { granted source consentType { key } }
+  submissions { form { title } selectedTags { label } addedTags { label } removedTags { label } consents }
   subscriptions { name externalId }
   tags { source actor tag { name } }
   purchases { tickets revenue }
@@ -55,6 +57,28 @@ def test_a_profile_reads_everything_it_holds_in_a_constant_number_of_statements(
     gql, session, connection, runtime, account
 ):
     items = _imported(session, runtime, account)
+    from domain.forms import service as forms
+    from tests import factories
+
+    c0 = session.execute(
+        text("SELECT person_id FROM person_identity WHERE account_id = :a AND external_id = 'C0'"), {"a": account.id}
+    ).scalar_one()
+    newsletter = session.execute(text("SELECT id FROM consent_type WHERE account_id = :a"), {"a": account.id}).scalar()
+    jazz = factories.tag(session, account.id, "Favoriet", show_on_form=True)
+    centre = forms.preference_centre(session, account.id)
+    others = session.execute(
+        text("SELECT id FROM person WHERE account_id = :a AND id <> :c"), {"a": account.id, "c": c0}
+    )
+    for person_id in [c0, *others.scalars()]:  # submissions on every page, so both pages read forms
+        forms.submit_form(
+            session,
+            account.id,
+            form_id=centre.id,
+            person_id=person_id,
+            visible_tag_ids={jazz.id},
+            selected_tag_ids=[jazz.id],
+            consents=[(newsletter, False)],
+        )
     gql(PROFILES, {"first": 1}, token=account.viewer_token)  # the account's tag tree is cached from here on
     small, few = _statements(connection, lambda: gql(PROFILES, {"first": 3}, token=account.viewer_token))
     large, many = _statements(connection, lambda: gql(PROFILES, {"first": 40}, token=account.viewer_token))
@@ -65,9 +89,16 @@ def test_a_profile_reads_everything_it_holds_in_a_constant_number_of_statements(
     by_identity = {n["externalIdentities"][0]["externalId"]: n for n in nodes}
     first = by_identity["C0"]
     assert first["externalIdentities"] == [{"source": "tix", "externalId": "C0"}]
-    assert first["consents"] == [{"granted": True, "consentType": {"key": "newsletter"}}]
+    assert first["consents"] == [{"granted": False, "consentType": {"key": "newsletter"}}]
+    assert [(c["granted"], c["source"]) for c in first["consentHistory"]] == [(False, "person"), (True, "integration")]
+    (submission,) = first["submissions"]
+    assert submission["selectedTags"] == submission["addedTags"] == [{"label": "Favoriet"}]
+    assert submission["removedTags"] == [] and submission["form"]["title"]
     assert first["subscriptions"] == [{"name": "Jazzabonnement", "externalId": "S0"}]
-    assert first["tags"] == [{"source": "INTEGRATION", "actor": "tix", "tag": {"name": "Ticketkoper"}}]
+    assert sorted((t["source"], t["tag"]["name"]) for t in first["tags"]) == [
+        ("INTEGRATION", "Ticketkoper"),
+        ("PERSON", "Favoriet"),
+    ]
     fed_orders = [r for r in items if r["type"] == "order" and r["person"] == "C0"]
     assert sorted(o["externalId"] for o in first["orders"]) == sorted(o["id"] for o in fed_orders)
     tickets = [t for o in first["orders"] for t in o["tickets"]]

@@ -1,0 +1,66 @@
+"""POSTing a signed message to a receiver, with a few quick retries.
+
+A delivery tries ``ATTEMPTS`` times within one job run, waiting between attempts (``Retry-After``
+when the receiver sends one, at most a minute); 2xx is delivered, anything else (or no answer)
+is a failed attempt. When every attempt failed it raises :class:`DeliveryFailed`, so the job
+fails and is retried later with the queue's backoff; the message keeps its id throughout.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from domain.webhooks.signing import signed_headers
+
+ATTEMPTS = 3
+WAITS = (1.0, 4.0)  # seconds before the second and third attempts
+MAX_WAIT = 60.0
+TIMEOUT = 15.0
+USER_AGENT = "Marquee-Webhooks/1"
+
+
+class DeliveryFailed(Exception):
+    """No attempt was accepted; the message names the last answer."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: int
+    attempts: int
+
+
+def _wait(header: str | None, attempt: int) -> float:
+    if header and header.strip().isdigit():
+        return min(float(header.strip()), MAX_WAIT)
+    return WAITS[min(attempt, len(WAITS) - 1)]
+
+
+def deliver(
+    url: str,
+    secret: str,
+    message_id: str,
+    body: bytes,
+    *,
+    content_type: str = "application/json",
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivery:
+    last = "no attempt"
+    for attempt in range(ATTEMPTS):
+        headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, **signed_headers(secret, message_id, body)}
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        retry_after = None
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # http(s) only: checked when configured
+                return Delivery(status=response.status, attempts=attempt + 1)
+        except urllib.error.HTTPError as answer:
+            last = f"HTTP {answer.code}"
+            retry_after = answer.headers.get("Retry-After")
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as failure:
+            last = f"no answer ({getattr(failure, 'reason', failure)})"
+        if attempt + 1 < ATTEMPTS:
+            sleep(_wait(retry_after, attempt))
+    raise DeliveryFailed(f"{url} did not accept message {message_id} after {ATTEMPTS} attempts: {last}")

@@ -1,0 +1,53 @@
+"""What a website exporter is: a plugin's way of publishing the account's website document.
+
+A plugin contributes exporters through the ``register_website_exporters`` hook. The core builds
+the document (:mod:`domain.website.document`: public tags, upcoming productions with their
+events and venues), and calls an exporter with a :class:`WebsiteExport` only when the document
+differs from what that exporter last published for the account; once ``export`` returns, the
+document's ETag is stored as published. ``export`` raises to fail (the job is retried with
+backoff, with the same ``message_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+EXPORT_JOB = "export_website"  # the job kind that runs one exporter for one account
+
+
+@dataclass(frozen=True)
+class WebsiteExport:
+    account_id: int
+    config: Mapping[str, Any]  # the plugin's settings with its secrets
+    document: Mapping[str, Any]
+    body: bytes  # the document as sent: UTF-8 JSON
+    etag: str
+    message_id: str  # the same for every retry of this publication
+
+
+@dataclass(frozen=True)
+class WebsiteExporter:
+    plugin: str  # whose per-account installation configures and enables the exporter
+    name: str  # unique, e.g. "website.push"
+    export: Callable[[WebsiteExport], Any]
+    description: str = ""
+    # The plugin's integer setting with the minutes between scheduled checks (None: events only).
+    every_setting: str | None = None
+
+
+def check_exporters(contributed) -> dict[str, WebsiteExporter]:
+    exporters: dict[str, WebsiteExporter] = {}
+    for batch in contributed:
+        for exporter in batch or ():
+            if not isinstance(exporter, WebsiteExporter) or not callable(exporter.export):
+                raise TypeError(f"register_website_exporters must return WebsiteExporter objects, got {exporter!r}")
+            if exporter.name in exporters:
+                raise TypeError(f"two website exporters are called {exporter.name!r}")
+            exporters[exporter.name] = exporter
+    return exporters
+
+
+def schedule_name(exporter: WebsiteExporter) -> str:
+    return f"website:{exporter.name}"

@@ -19,6 +19,8 @@ _KEPT_SCRIPTS = {"LATIN", "COMMON", "INHERITED"}
 
 
 def clean(value: str) -> str:
+    if value.isascii():  # NFKC leaves ASCII as it is, and no ASCII character is a format character
+        return value
     normalised = unicodedata.normalize("NFKC", value)
     return "".join(ch for ch in normalised if unicodedata.category(ch) != "Cf")
 

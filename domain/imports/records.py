@@ -9,6 +9,7 @@ records (an order's person, a ticket's event) are resolved by the importer, batc
 from __future__ import annotations
 
 import enum
+from functools import cache
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -220,10 +221,15 @@ def _choice(raw: dict, name: str, choices: type[enum.Enum], default: str) -> str
     if value is None:
         return default
     value = value.lower()
-    allowed = [c.value for c in choices]
+    allowed = _values(choices)
     if value not in allowed:
         raise _Bad(name, f"{name} is one of {', '.join(allowed)}")
     return value
+
+
+@cache
+def _values(choices: type[enum.Enum]) -> tuple[str, ...]:
+    return tuple(c.value for c in choices)
 
 
 def _price(raw: dict, name: str = "price") -> Decimal:

@@ -1,0 +1,122 @@
+"""A worker killed (SIGKILL, its whole process group) in the middle of an uploaded feed's import
+job: the message is delivered again to a new worker, which ends in exactly the state of one clean
+import of the same feed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from domain.accounts import service as accounts
+from domain.imports import service as imports
+from domain.integrations import service as integrations
+from jobs.worker import worker_command
+from tests.imports import feeds
+from tests.imports.test_ticketing_import import _state
+from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
+
+
+def _account(engine, infos, slug: str) -> int:
+    with Session(engine) as s:
+        account = accounts.create_account(s, name=slug, slug=slug)
+        integrations.install_plugin(s, account.id, integrations.find_plugin(infos, "ticketing"))
+        s.commit()
+        return account.id
+
+
+def _worker(env):
+    # Its own process group, so the kill takes dramatiq's worker processes along.
+    return subprocess.Popen(
+        worker_command(processes=1, threads=1),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
+    broker,  # noqa: F811
+    jobs_runtime,  # noqa: F811
+    db_url,
+    redis_url,
+    tmp_path,
+):
+    import jobs.actors as actors
+
+    engine, infos = jobs_runtime.engine, jobs_runtime.plugins.plugin_infos()
+    suffix = uuid.uuid4().hex[:6]
+    killed, clean = _account(engine, infos, f"killed-{suffix}"), _account(engine, infos, f"clean-{suffix}")
+    items = [{k: v for k, v in r.items() if k != "consents"} for r in feeds.records(persons=5000, productions=40)]
+    body = feeds.jsonl(items).getvalue()
+    storage = tmp_path / "storage"
+    with Session(engine) as s:
+        job = imports.start_feed_import(
+            s,
+            killed,
+            infos,
+            plugin="ticketing",
+            stream=feeds.jsonl(items),
+            filename="feed.jsonl",
+            format=None,
+            storage_dir=storage,
+            max_bytes=len(body),
+        )
+        s.commit()
+        job_id = job.id
+    env = dict(
+        os.environ,
+        MARQUEE_DATABASE_URL=db_url,
+        MARQUEE_REDIS_URL=redis_url,
+        MARQUEE_REDIS_NAMESPACE=broker.namespace,
+        MARQUEE_STORAGE_DIR=str(storage),
+    )
+
+    first = _worker(env)
+    try:
+        actors.import_feed.send(job_id)
+        deadline = time.monotonic() + 180
+        persons = 0
+        with engine.connect() as conn:
+            while time.monotonic() < deadline and persons < 1000:  # some batches committed, not all
+                persons = conn.execute(text("SELECT count(*) FROM person WHERE account_id = :a"), {"a": killed}).scalar()
+                conn.rollback()
+                time.sleep(0.02)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    with engine.connect() as conn:
+        partial = _state(conn, f"killed-{suffix}")
+        status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()
+    assert 0 < partial["counts"]["person"] < 5000, "the kill came too late or too early to test anything"
+    assert status == "running"  # what the killed worker left; the message was never acknowledged
+
+    second = _worker(env)
+    try:
+        actors.import_feed.send(job_id)  # the redelivery (Redis requeues a dead worker's messages)
+        job = _wait_for(engine, job_id, _settled, timeout=240)
+        assert job.status == "succeeded", job.error
+        assert job.attempts == 2
+    finally:
+        second.send_signal(signal.SIGINT)
+        try:
+            second.wait(timeout=60)
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+    assert not list((storage / "feeds" / str(killed)).iterdir())  # the upload is gone once imported
+
+    from domain.imports.importer import ImportOptions, run_import
+    from domain.imports.readers import read_jsonl
+
+    run_import(jobs_runtime.new_session, clean, read_jsonl(feeds.jsonl(items)), ImportOptions(source="ticketing"))
+    with engine.connect() as conn:
+        assert _state(conn, f"killed-{suffix}") == _state(conn, f"clean-{suffix}")

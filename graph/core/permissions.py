@@ -87,3 +87,15 @@ class CanReadCatalog(_ViewerPermission):
         return viewer.kind in (ViewerKind.STAFF, ViewerKind.WEBSITE) or (
             viewer.kind is ViewerKind.CONNECTOR and CATALOG_READ in viewer.scopes
         )
+
+
+PEOPLE_READ = "people:read"
+
+
+class CanReadPeople(_ViewerPermission):
+    """Staff, or a connector key holding ``people:read`` (a CRM or mailer syncing profiles)."""
+
+    forbidden_message = "this needs a staff user or a connector key with people:read"
+
+    def allows(self, viewer) -> bool:
+        return viewer.kind is ViewerKind.STAFF or (viewer.kind is ViewerKind.CONNECTOR and PEOPLE_READ in viewer.scopes)

@@ -17,7 +17,7 @@ from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import from_global_id, pk_of
 from graph.core.inputs import to_domain
 from graph.core.pagination import FIRST_DESCRIPTION, edges, page_info
-from graph.core.permissions import CanEdit, IsAdmin, IsStaff
+from graph.core.permissions import CanEdit, CanReadPeople, IsAdmin
 from graph.people.loaders import announce_persons
 from graph.people.types import Gender, Person, PersonConnection
 
@@ -76,7 +76,10 @@ def _person_filter(search: str | None, flt: PersonFilterInput | None) -> people.
 
 @strawberry.type
 class PersonQuery:
-    @strawberry.field(permission_classes=[IsStaff], description="Persons of the account. " + FIRST_DESCRIPTION)
+    @strawberry.field(
+        permission_classes=[CanReadPeople],
+        description="Persons of the account (staff, connectors with people:read). " + FIRST_DESCRIPTION,
+    )
     def persons(
         self,
         info: Info,
@@ -107,7 +110,9 @@ class PersonQuery:
             _count=lambda: people.count_persons(ctx.session, account_id, filter=flt),
         )
 
-    @strawberry.field(permission_classes=[IsStaff], description="One person; null when not found in your account.")
+    @strawberry.field(
+        permission_classes=[CanReadPeople], description="One person; null when not found in your account."
+    )
     def person(self, info: Info, id: strawberry.ID) -> Person | None:
         decoded = from_global_id(id, "Person")
         if decoded is None:

@@ -133,3 +133,25 @@ def test_profiles_stay_in_their_account_and_away_from_keys(gql, session, runtime
     assert theirs["data"]["persons"]["edges"] == []
     website = gql(query, {"id": to_global_id("Person", person_id)}, token=account.website_key)
     assert website["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_connector_keys_read_profiles_with_people_read_only(gql, session, runtime, account, other_account):
+    from domain.accounts import service as accounts
+    from tests import factories
+
+    _imported(session, runtime, account, persons=5)
+    factories.installed_plugin(session, account.id, "crm", ("people:read", "tags:read"))
+    factories.installed_plugin(session, other_account.id, "crm", ("people:read",))
+    _, reader = accounts.issue_token(session, account.id, kind="connector", plugin="crm")
+    _, tags_only = accounts.issue_token(session, account.id, kind="connector", plugin="crm", scopes=["tags:read"])
+    _, theirs = accounts.issue_token(session, other_account.id, kind="connector", plugin="crm")
+    query = """{ persons(first: 10) { totalCount edges { node { externalIdentities { externalId }
+      consentHistory { granted } submissions { submittedAt } orders { status } tags { actor tag { name } } } } } }"""
+    body = gql(query, token=reader)
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["persons"]["edges"]]
+    assert body["data"]["persons"]["totalCount"] == 5 and any(n["orders"] for n in nodes)
+    assert {t["actor"] for n in nodes for t in n["tags"]} == {None}  # staff details stay with staff
+    assert gql(query, token=tags_only)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert gql(query, token=account.website_key)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert gql(query, token=theirs)["data"]["persons"]["totalCount"] == 0  # their account holds none

@@ -85,7 +85,9 @@ def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
         persons = 0
         with engine.connect() as conn:
             while time.monotonic() < deadline and persons < 1000:  # some batches committed, not all
-                persons = conn.execute(text("SELECT count(*) FROM person WHERE account_id = :a"), {"a": killed}).scalar()
+                persons = conn.execute(
+                    text("SELECT count(*) FROM person WHERE account_id = :a"), {"a": killed}
+                ).scalar()
                 conn.rollback()
                 time.sleep(0.02)
         os.killpg(first.pid, signal.SIGKILL)

@@ -101,6 +101,8 @@ class ImportOptions:
     source: str = "ticketing"
     tag_persons: tuple[str, ...] = ()  # tag names linked (source integration) to every person written
     batch_size: int = BATCH_SIZE
+    # A consent key the account lacks: create the consent type (named after the key), or refuse it.
+    create_consent_types: bool = True
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -538,6 +540,21 @@ class _Batch:
         types = _pairs(
             self.session.execute(text("SELECT key, id FROM consent_type WHERE account_id = :a"), {"a": self.a})
         )
+        missing = sorted({c.key for _, c in states} - set(types))
+        if missing and self.options.create_consent_types:
+            created = _pairs(
+                self.session.execute(
+                    text(
+                        "INSERT INTO consent_type (account_id, key, name) SELECT :a, k, k "
+                        "FROM unnest(CAST(:keys AS text[])) AS k ON CONFLICT DO NOTHING RETURNING key, id"
+                    ),
+                    {"a": self.a, "keys": missing},
+                )
+            )
+            self.result.count("consent_type", "created", len(created))
+            types = _pairs(
+                self.session.execute(text("SELECT key, id FROM consent_type WHERE account_id = :a"), {"a": self.a})
+            )
         rows = []
         for r in records:
             for c in r.consents:

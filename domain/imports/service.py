@@ -37,7 +37,11 @@ def feed_options(session: Session, account_id: int, infos: Iterable[PluginInfo],
         raise InputError.single(ErrorCode.CONFLICT, f"plugin {plugin!r} is disabled for this account", "plugin")
     config = integrations.effective_config(info, installation)
     tag_names = tuple(n.strip() for n in str(config.get("tag_persons") or "").split(",") if n.strip())
-    return ImportOptions(source=str(config.get("source") or plugin), tag_persons=tag_names)
+    return ImportOptions(
+        source=str(config.get("source") or plugin),
+        tag_persons=tag_names,
+        create_consent_types=bool(config.get("create_consent_types", True)),
+    )
 
 
 FORMATS = ("jsonl", "csv")

@@ -37,6 +37,13 @@ def register_plugin_info() -> dict:
                 "creates or updates.",
             },
             {
+                "name": "create_consent_types",
+                "type": "boolean",
+                "default": True,
+                "description": "A consent key the account does not have yet becomes a new consent type (named after "
+                "the key; rename it later). Off: such consents are refused.",
+            },
+            {
                 "name": "pull_url",
                 "type": "url",
                 "description": "The ticketing system's changed-since endpoint for the pull reader (README.md).",

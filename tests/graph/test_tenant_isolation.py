@@ -333,7 +333,11 @@ def _error(message: str, code: str, field: str = "persons", column: int = 3) -> 
 def test_website_key_cannot_list_or_read_persons(gql, account, two_tenants):
     mine, _ = two_tenants
     r = gql(PERSONS, token=account.website_key)
-    assert r == {"data": None, "errors": [_error("this needs a staff user or a connector key with people:read", "FORBIDDEN")], "_status": 200}
+    assert r == {
+        "data": None,
+        "errors": [_error("this needs a staff user or a connector key with people:read", "FORBIDDEN")],
+        "_status": 200,
+    }
     r = gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Person", mine.id)}, token=account.website_key)
     assert r["data"] == {"node": None}
 
@@ -344,7 +348,11 @@ def test_person_viewer_cannot_list_persons(gql, runtime, account, two_tenants):
     r = gql("{ viewer { kind personId } }", token=link)
     assert r["data"] == {"viewer": {"kind": "PERSON", "personId": gid("Person", mine.id)}}
     r = gql(PERSONS, token=link)
-    assert r == {"data": None, "errors": [_error("this needs a staff user or a connector key with people:read", "FORBIDDEN")], "_status": 200}
+    assert r == {
+        "data": None,
+        "errors": [_error("this needs a staff user or a connector key with people:read", "FORBIDDEN")],
+        "_status": 200,
+    }
     # Not even their own row through the staff refetch field.
     r = gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Person", mine.id)}, token=link)
     assert r["data"] == {"node": None}

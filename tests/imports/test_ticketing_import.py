@@ -169,7 +169,9 @@ def test_broken_records_are_refused_with_their_reason_and_the_rest_imports(sessi
     stream.seek(0, 2)
     stream.write(b"{not json\n")
     stream.seek(0)
-    result = run_import(runtime.new_session, account.id, read_jsonl(stream), ImportOptions())
+    result = run_import(
+        runtime.new_session, account.id, read_jsonl(stream), ImportOptions(create_consent_types=False)
+    )
     refused = {(r.external_id, r.field) for r in result.refusals}
     assert refused == {
         ("X1", "email"),
@@ -278,12 +280,20 @@ def test_the_command_line_imports_a_feed_with_exit_codes_0_1_2(tmp_path, db_url,
     not_installed = marquee("import", "ticketing", str(feed), "--account", "cli-zaal", env=env)
     assert not_installed.returncode == 2 and "install it first" in not_installed.stderr
     installed = marquee(
-        "install-plugin", "ticketing", "--account", "cli-zaal", "--set", "tag_persons=Uit feed", env=env
+        "install-plugin",
+        "ticketing",
+        "--account",
+        "cli-zaal",
+        "--set",
+        "tag_persons=Uit feed",
+        "--set",
+        "create_consent_types=false",
+        env=env,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     with_consents = marquee("import", "ticketing", str(feed), "--account", "cli-zaal", env=env)
-    assert with_consents.returncode == 1  # the account has no consent type "newsletter"
+    assert with_consents.returncode == 1  # no consent type "newsletter", and none is created
     assert "consents.newsletter" in with_consents.stderr and "30 created" in with_consents.stderr
 
     clean = tmp_path / "clean.jsonl"
@@ -399,3 +409,30 @@ def test_plugins_hear_which_productions_changed(session, runtime, account, newsl
         text("SELECT id FROM production WHERE account_id = :a AND external_id = 'PR2'"), {"a": account.id}
     ).scalar_one()
     assert [e.production_ids for e in heard] == [(production_id,)]
+
+
+def test_consent_keys_the_account_lacks_become_consent_types_unless_refused(session, runtime, account, other_account):
+    items = [
+        {"type": "person", "id": "A1", "email": "a1@example.nl", "consents": {"newsletter": True, "sms": False}},
+        {"type": "person", "id": "A2", "email": "a2@example.nl", "consents": {"sms": True}},
+    ]
+    result = _import(runtime, account, items)
+    assert result.refused == 0 and result.counts["consent_type"]["created"] == 2
+    types = session.execute(
+        text("SELECT key, name FROM consent_type WHERE account_id = :a ORDER BY key"), {"a": account.id}
+    )
+    assert types.all() == [("newsletter", "newsletter"), ("sms", "sms")]
+    assert _import(runtime, account, items).counts.get("consent_type") is None  # there now: none created
+
+    refused = _import(runtime, other_account, items, create_consent_types=False)
+    assert sorted(r.field for r in refused.refusals) == ["consents.newsletter", "consents.sms", "consents.sms"]
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM consent_type WHERE account_id = :a"), {"a": other_account.id}
+        ).scalar()
+        == 0
+    )
+    assert (
+        session.execute(text("SELECT count(*) FROM person WHERE account_id = :a"), {"a": other_account.id}).scalar()
+        == 2
+    )

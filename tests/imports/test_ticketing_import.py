@@ -169,9 +169,7 @@ def test_broken_records_are_refused_with_their_reason_and_the_rest_imports(sessi
     stream.seek(0, 2)
     stream.write(b"{not json\n")
     stream.seek(0)
-    result = run_import(
-        runtime.new_session, account.id, read_jsonl(stream), ImportOptions(create_consent_types=False)
-    )
+    result = run_import(runtime.new_session, account.id, read_jsonl(stream), ImportOptions(create_consent_types=False))
     refused = {(r.external_id, r.field) for r in result.refusals}
     assert refused == {
         ("X1", "email"),

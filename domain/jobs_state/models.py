@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Float, Index, Integer, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Float, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -27,6 +27,14 @@ class Job(SQLModel, table=True):
         Index("ix_job_created", "account_id", "created_at"),
         # Workers receive only the job id: they find the row through this index.
         Index("uq_job_id", "id", unique=True),
+        # A plugin's runs (PluginInstallation.runs): its feed imports, pulls and website exports.
+        Index(
+            "ix_job_plugin_runs",
+            "account_id",
+            text("(params ->> 'plugin')"),
+            "created_at",
+            postgresql_where=text("kind IN ('import_feed', 'pull_feed', 'export_website')"),
+        ),
     )
 
     account_id: int = account_id_field()

@@ -25,8 +25,8 @@ from domain.integrations import service as integrations
 from domain.integrations.registry import PluginInfo
 
 
-def feed_options(session: Session, account_id: int, infos: Iterable[PluginInfo], plugin: str) -> ImportOptions:
-    """How ``plugin``'s feed imports for this account: it must be installed and enabled."""
+def _feed_config(session: Session, account_id: int, infos: Iterable[PluginInfo], plugin: str) -> dict:
+    """``plugin``'s settings for this account (secrets included): installed and enabled, or a typed error."""
     info = integrations.find_plugin(infos, plugin)
     installation = integrations.get_installation(session, account_id, plugin)
     if installation is None:
@@ -35,13 +35,21 @@ def feed_options(session: Session, account_id: int, infos: Iterable[PluginInfo],
         )
     if not installation.enabled:
         raise InputError.single(ErrorCode.CONFLICT, f"plugin {plugin!r} is disabled for this account", "plugin")
-    config = integrations.effective_config(info, installation)
+    return integrations.effective_config(info, installation)
+
+
+def _options(config: Mapping, plugin: str) -> ImportOptions:
     tag_names = tuple(n.strip() for n in str(config.get("tag_persons") or "").split(",") if n.strip())
     return ImportOptions(
         source=str(config.get("source") or plugin),
         tag_persons=tag_names,
         create_consent_types=bool(config.get("create_consent_types", True)),
     )
+
+
+def feed_options(session: Session, account_id: int, infos: Iterable[PluginInfo], plugin: str) -> ImportOptions:
+    """How ``plugin``'s feed imports for this account: it must be installed and enabled."""
+    return _options(_feed_config(session, account_id, infos, plugin), plugin)
 
 
 FORMATS = ("jsonl", "csv")
@@ -206,10 +214,8 @@ def run_feed_reader(
     cursor stored, so a run that dies resumes after the last page that committed."""
     infos = list(infos)
     with new_session() as session:
-        options = feed_options(session, account_id, infos, reader.plugin)
-        installation = integrations.get_installation(session, account_id, reader.plugin)
-        assert installation is not None
-        config = integrations.effective_config(integrations.find_plugin(infos, reader.plugin), installation)
+        config = _feed_config(session, account_id, infos, reader.plugin)
+        options = _options(config, reader.plugin)
         cursor = _stored_cursor(session, account_id, reader.name)
     total = ImportResult()
     pages = 0

@@ -220,7 +220,8 @@ def run_feed_reader(
     total = ImportResult()
     pages = 0
     for page in reader.read(FeedRun(account_id=account_id, config=config, cursor=cursor)):
-        lines = ((number, record) for number, record in enumerate(page.records, start=1))
+        # Refusals name the record's place in the whole run (1 = the run's first record).
+        lines = ((number, record) for number, record in enumerate(page.records, start=total.records + 1))
         result = run_import(new_session, account_id, lines, options)
         with new_session() as session, session.begin():
             _store_cursor(session, account_id, reader, page.cursor)

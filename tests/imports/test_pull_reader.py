@@ -168,3 +168,15 @@ def test_connector_keys_pull_with_the_imports_scope_only(gql, runtime, session, 
         token=other_account.admin_token,
     )
     assert theirs["data"]["pullFeed"]["errors"] == [{"code": "NOT_FOUND"}]  # not installed in their account
+
+
+def test_refusals_of_pulled_records_name_their_place_in_the_run(runtime, session, account, api):
+    infos = runtime.plugins.plugin_infos()
+    _install(session, account.id, infos, api.url)
+    session.flush()
+    api.records[PAGE + 4] = {"type": "person", "id": "BAD", "email": "not an address"}  # the second page's fifth
+    result = imports.run_feed_reader(
+        runtime.new_session, account.id, runtime.plugins.feed_readers()["ticketing.pull"], infos
+    )
+    (refusal,) = [r for r in result["refusals"] if r["external_id"] == "BAD"]
+    assert refusal["line"] == PAGE + 5 and refusal["field"] == "email"

@@ -33,6 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from domain.accounts import service as accounts
+from domain.accounts.models import TokenKind
 from domain.website.document import encode, website_document
 from graph.core.ids import to_global_id
 from graph.core.permissions import CanImport, CanReadCatalog
@@ -457,6 +458,9 @@ def preference_page_headers(page: str, frame_ancestors: tuple[str, ...]) -> dict
     return headers
 
 
+WEBSITE_KEY_PREFIX = accounts.TOKEN_PREFIXES[TokenKind.WEBSITE]
+
+
 def create_app(runtime: Runtime) -> Starlette:
     metrics = Metrics()
     graphql = MarqueeGraphQL(runtime, metrics)
@@ -501,11 +505,20 @@ def create_app(runtime: Runtime) -> Starlette:
 
     async def website_feed(request: Request) -> Response:
         """The website document (domain/website/document.py) for the account of the key sent as
-        ``Authorization: Bearer`` or ``?key=``: a website key, staff, or a connector with
-        catalog:read. Revalidate with If-None-Match (304 when unchanged)."""
+        ``Authorization: Bearer`` (a website key, staff, or a connector with catalog:read) or
+        ``?key=`` (a website key only). Revalidate with If-None-Match (304 when unchanged)."""
         scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
         secret = secret.strip() if scheme.lower() == "bearer" else ""
-        secret = secret or (request.query_params.get("key") or "").strip()
+        in_url = (request.query_params.get("key") or "").strip()
+        if in_url and not in_url.startswith(WEBSITE_KEY_PREFIX):
+            # Only the public website key may travel in a URL (logs, history, Referer headers).
+            return error_response(
+                request.headers,
+                401,
+                "only a website key goes in ?key=; send other keys as a Bearer header",
+                "UNAUTHENTICATED",
+            )
+        secret = secret or in_url
         if not secret or len(secret) > 200:
             return error_response(
                 request.headers, 401, "send the website key (Authorization: Bearer, or ?key=)", "UNAUTHENTICATED"

@@ -91,7 +91,10 @@ def enqueue_jobs(jobs) -> None:
     from jobs.actors import enqueue  # noqa: PLC0415
 
     for job in jobs:
-        enqueue(job)
+        try:
+            enqueue(job)
+        except Exception:  # one job that cannot be queued does not keep the others from the queue
+            log.exception("job %s (%s) was committed but could not be queued", job.id, job.kind)
 
 
 class ReadOnlySessionError(RuntimeError):

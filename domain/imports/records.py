@@ -9,6 +9,7 @@ records (an order's person, a ticket's event) are resolved by the importer, batc
 from __future__ import annotations
 
 import enum
+import re
 from functools import cache
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -264,6 +265,9 @@ def _names(raw: dict, *names: str) -> tuple[str, ...]:
     return unique
 
 
+CONSENT_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
 def _consents(raw: dict) -> tuple[ConsentState, ...]:
     """``{"newsletter": true}`` or ``{"newsletter": {"granted": true, "at": "…"}}``; in CSV,
     columns ``consent.<key>`` holding true / false."""
@@ -283,7 +287,10 @@ def _consents(raw: dict) -> tuple[ConsentState, ...]:
             state = state.lower() in ("true", "1", "yes")
         if not isinstance(state, bool):
             raise _Bad(f"consents.{key}", f"consent {key!r} is true or false")
-        states.append(ConsentState(key=str(key).strip().lower(), granted=state, at=at))
+        key = str(key).strip().lower()
+        if not CONSENT_KEY.fullmatch(key):
+            raise _Bad(f"consents.{key[:40]}", "a consent key is 1 to 40 lower-case letters, digits, - or _")
+        states.append(ConsentState(key=key, granted=state, at=at))
     return tuple(states)
 
 

@@ -26,6 +26,8 @@ SCOPES: dict[str, str] = {
     "imports:write": "run feed imports for the account",
 }
 
+MAX_EVERY_MINUTES = 525_600  # a schedule runs at least once a year
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_CONFIG_FIELDS = 50
 
@@ -121,6 +123,8 @@ def with_scheduled_runs(info: PluginInfo, runs: Iterable[ScheduledRun]) -> Plugi
             raise TypeError(
                 f"{run.name}: every_setting {run.every_setting!r} is not an integer setting of plugin {info.name!r}"
             )
+        if spec.minimum is None or spec.maximum is None or spec.minimum < 0 or spec.maximum > MAX_EVERY_MINUTES:
+            raise TypeError(f"{run.name}: setting {spec.name!r} needs bounds within 0 to {MAX_EVERY_MINUTES} minutes")
     return replace(info, scheduled=own)
 
 

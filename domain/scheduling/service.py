@@ -7,7 +7,8 @@ the next time it is due. Every worker process runs a tick (``jobs.scheduler``) t
 LOCKED``), creates their jobs and moves each row's next run past now, in one transaction. Two
 workers ticking at once therefore take disjoint rows, and a worker that comes after finds the
 rows no longer due: each due run fires exactly once, whatever the number of workers. A schedule
-whose last job is still queued or running waits for it rather than piling runs up, and after a
+whose last job is still queued or running waits for it rather than piling runs up (for a day at
+most: a job lost on its way to the queue does not stop its schedule for good), and after a
 downtime a schedule fires once, not once per missed interval.
 
 Why our own table and tick rather than a scheduler package (periodiq, APScheduler): those keep
@@ -95,7 +96,8 @@ _FIRE = text(
         SELECT s.account_id, s.id
         FROM schedule s
         LEFT JOIN job j ON j.account_id = s.account_id AND j.id = s.last_job_id
-        WHERE s.next_run_at <= :now AND (j.id IS NULL OR j.status NOT IN ('queued', 'running'))
+        WHERE s.next_run_at <= :now
+          AND (j.id IS NULL OR j.status NOT IN ('queued', 'running') OR j.created_at < :now - interval '1 day')
         ORDER BY s.next_run_at
         LIMIT :limit
         FOR UPDATE OF s SKIP LOCKED

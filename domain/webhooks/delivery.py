@@ -1,8 +1,8 @@
 """POSTing a signed message to a receiver, with a few quick retries.
 
 A delivery tries ``ATTEMPTS`` times within one job run, waiting between attempts (``Retry-After``
-when the receiver sends one, at most a minute); 2xx is delivered, anything else (or no answer)
-is a failed attempt. When every attempt failed it raises :class:`DeliveryFailed`, so the job
+when the receiver sends one, at most a minute); 2xx is delivered, anything else (a redirect too,
+or no answer) is a failed attempt. When every attempt failed it raises :class:`DeliveryFailed`, so the job
 fails and is retried later with the queue's backoff; the message keeps its id throughout.
 """
 
@@ -21,6 +21,17 @@ WAITS = (1.0, 4.0)  # seconds before the second and third attempts
 MAX_WAIT = 60.0
 TIMEOUT = 15.0
 USER_AGENT = "Marquee-Webhooks/1"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, not an instruction: urllib would re-send the POST as a GET without its
+    body and count the page it lands on as delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx: a failed attempt
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class DeliveryFailed(Exception):
@@ -54,7 +65,7 @@ def deliver(
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         retry_after = None
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # http(s) only: checked when configured
+            with _OPENER.open(request, timeout=TIMEOUT) as response:  # http(s) only: checked when configured
                 return Delivery(status=response.status, attempts=attempt + 1)
         except urllib.error.HTTPError as answer:
             last = f"HTTP {answer.code}"

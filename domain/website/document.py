@@ -6,7 +6,8 @@ upcoming events (cancelled ones too, with their status) and the venues of those 
 no time of its own, so the same data always gives the same bytes and the same ETag: readers
 revalidate cheaply (If-None-Match) and exporters publish only real changes.
 
-Ids are the API's ids (``id_of(type, pk)``), so a website can ask GraphQL about any of them.
+Ids are the API's ids (``id_of(type, pk)``): the website key finds productions and events by them
+through GraphQL (``production(id:)``, ``event(id:)``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ from domain.base import account_id_field, created_at_field, id_field
 
 
 class WebsiteExport(SQLModel, table=True):
-    """The ETag of the document an exporter last published; it belongs to the plugin's
-    installation (uninstalling forgets it, so a reinstall publishes again)."""
+    """The ETag of the document an exporter last published, and a digest of the settings it was
+    published with; it belongs to the plugin's installation (uninstalling forgets it, so a
+    reinstall publishes again)."""
 
     __tablename__ = "website_export"
     __table_args__ = (
@@ -30,5 +31,7 @@ class WebsiteExport(SQLModel, table=True):
     plugin: str = Field(sa_column=Column(Text, nullable=False))
     exporter: str = Field(sa_column=Column(Text, nullable=False))
     etag: str = Field(sa_column=Column(Text, nullable=False))
+    # The exporter's settings it was published with (a hash): a new push URL or secret republishes.
+    config_digest: str = Field(sa_column=Column(Text, nullable=False))
     message_id: str = Field(sa_column=Column(Text, nullable=False))
     exported_at: datetime = created_at_field()

@@ -11,9 +11,11 @@ scheduler tick publishes them; every other change (a tag's label, a production d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
@@ -52,12 +54,17 @@ def hasten_exports(session: Session, events: Iterable[DomainEvent]) -> int:
     return moved.rowcount or 0
 
 
-def _last_etag(session: Session, account_id: int, exporter: str) -> str | None:
-    return session.execute(
-        select(WebsiteExportRow.etag).where(
+def _last_published(session: Session, account_id: int, exporter: str) -> tuple[str, str] | None:
+    row = session.execute(
+        select(WebsiteExportRow.etag, WebsiteExportRow.config_digest).where(
             WebsiteExportRow.account_id == account_id, WebsiteExportRow.exporter == exporter
         )
-    ).scalar_one_or_none()
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _digest(config: Mapping[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(dict(config), option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:32]
 
 
 def run_export(
@@ -69,8 +76,9 @@ def run_export(
     *,
     message_id: str,
 ) -> dict[str, Any]:
-    """Publish the account's document through ``exporter`` if it changed since its last
-    publication; the new ETag is stored only after the exporter returned."""
+    """Publish the account's document through ``exporter`` if it (or the exporter's settings:
+    a new URL, a new secret) changed since its last publication; the new ETag is stored only
+    after the exporter returned."""
     with new_session() as session:
         info = integrations.find_plugin(infos, exporter.plugin)
         installation = integrations.get_installation(session, account_id, exporter.plugin)
@@ -81,7 +89,8 @@ def run_export(
         config = integrations.effective_config(info, installation)
         document = website_document(session, account_id, id_of)
         body, etag = encode(document)
-        if _last_etag(session, account_id, exporter.name) == etag:
+        digest = _digest(config)
+        if _last_published(session, account_id, exporter.name) == (etag, digest):
             return {"exporter": exporter.name, "published": False, "etag": etag}
     exporter.export(
         WebsiteExport(
@@ -94,6 +103,7 @@ def run_export(
             plugin=exporter.plugin,
             exporter=exporter.name,
             etag=etag,
+            config_digest=digest,
             message_id=message_id,
             exported_at=clock.now(),
         )
@@ -102,6 +112,7 @@ def run_export(
                 index_elements=[WebsiteExportRow.account_id, WebsiteExportRow.exporter],
                 set_={
                     "etag": statement.excluded.etag,
+                    "config_digest": statement.excluded.config_digest,
                     "message_id": statement.excluded.message_id,
                     "exported_at": func.now(),
                 },

@@ -28,7 +28,10 @@ BEGIN
               JOIN orders o ON o.account_id = t.account_id AND o.id = t.order_id
               JOIN event e ON e.account_id = t.account_id AND e.id = t.event_id
               JOIN account ac ON ac.id = t.account_id
-             WHERE t.account_id = r.account_id AND t.status = 'valid' AND o.status = 'paid';
+             WHERE t.account_id = r.account_id AND t.status = 'valid' AND o.status = 'paid'
+            -- An upsert statement fires its UPDATE trigger first: a buyer whose other ticket it
+            -- changed had their facts refreshed whole, the new ticket's among them.
+            ON CONFLICT (account_id, ticket_id) DO NOTHING;
             PERFORM marquee_refresh_person_stats(r.account_id, r.persons);
         END LOOP;
     ELSIF TG_OP = 'DELETE' THEN

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("plugin", sa.Text(), nullable=False),
         sa.Column("exporter", sa.Text(), nullable=False),
         sa.Column("etag", sa.Text(), nullable=False),
+        sa.Column("config_digest", sa.Text(), nullable=False),
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column("exported_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["account.id"], ondelete="CASCADE"),

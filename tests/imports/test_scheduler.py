@@ -176,3 +176,13 @@ def test_two_worker_processes_run_a_due_pull_once(broker, jobs_runtime, api, db_
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_a_job_lost_on_its_way_to_the_queue_holds_its_schedule_for_a_day_at_most(runtime, session, account):
+    _install(session, account.id, runtime.plugins.plugin_infos(), every=5)
+    (schedule,) = scheduling.schedules(session, account.id)
+    (job,) = scheduling.fire_due_schedules(session, now=schedule.next_run_at)
+    later = schedule.next_run_at + timedelta(hours=2)
+    assert scheduling.fire_due_schedules(session, now=later) == []  # still queued: wait
+    session.execute(text("UPDATE job SET created_at = created_at - interval '2 days' WHERE id = :id"), {"id": job.id})
+    assert len(scheduling.fire_due_schedules(session, now=later)) == 1  # never ran: fire again

@@ -323,3 +323,53 @@ def test_a_feed_import_is_pushed_by_a_worker(worker, jobs_runtime, receiver):  #
     (request,) = receiver.received
     assert request["verified"] and request["headers"]["webhook-id"] == f"msg_{account_id}_{job.id}"
     assert [p["title"] for p in request["document"]["productions"]] == ["Uit de feed"]
+
+
+def test_only_website_keys_go_in_the_url_and_redirects_are_not_deliveries(gql, runtime, session, account, receiver):
+    http = gql.http
+    staff = http.get(f"/website/feed.json?key={account.admin_token}")
+    assert staff.status_code == 401 and "Bearer" in staff.json()["errors"][0]["message"]
+    assert http.get("/website/feed.json", headers={"authorization": f"Bearer {account.admin_token}"}).status_code == 200
+
+    from domain.webhooks.delivery import DeliveryFailed, deliver
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.send_response(302)
+            self.send_header("Location", receiver.url)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/moved"
+        with pytest.raises(DeliveryFailed, match="HTTP 302"):
+            deliver(url, "whsec_" + "A" * 44, "msg_r", b"{}", sleep=lambda s: None)
+    finally:
+        server.shutdown()
+    assert receiver.received == []  # never followed
+
+
+def test_new_settings_publish_the_same_document_again(runtime, session, account, receiver):
+    _catalog(session, account.id)
+    receiver.secret = _install_website(session, runtime, account.id, receiver.url)
+    session.flush()
+    exporter = runtime.plugins.website_exporters()["website.push"]
+    infos = runtime.plugins.plugin_infos()
+    assert website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="a")[
+        "published"
+    ]
+    assert not website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="b")[
+        "published"
+    ]
+    info = integrations.find_plugin(infos, "website")
+    integrations.change_installation(
+        session, account.id, info, integrations.InstallationChanges(config={"signing_secret": None})
+    )
+    session.flush()
+    receiver.secret = integrations.get_installation(session, account.id, "website").secrets["signing_secret"]
+    again = website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="c")
+    assert again["published"] is True and receiver.received[-1]["verified"]

@@ -166,6 +166,7 @@ def _export_website_work(job: Job, progress: Progress) -> dict[str, Any]:
         runtime.plugins.plugin_infos(),
         to_global_id,
         message_id=f"msg_{job.account_id}_{job.id}",
+        private_targets=runtime.settings.webhook_private_targets,
     )
 
 

@@ -83,6 +83,8 @@ class Settings:
     storage_dir: Path | None = None  # uploaded feeds (and later exports); default: data_dir / "storage"
     upload_max_bytes: int = 1 << 30  # one feed upload (an authenticated multipart request)
     scheduler_tick_seconds: float = 30.0  # how often each worker process fires due schedules
+    # May outgoing webhooks go to loopback, private or link-local addresses? Off in production.
+    webhook_private_targets: bool = True
 
     @property
     def storage(self) -> Path:
@@ -129,6 +131,7 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         storage_dir=Path(env["MARQUEE_STORAGE_DIR"]) if env.get("MARQUEE_STORAGE_DIR") else None,
         upload_max_bytes=_int(env.get("MARQUEE_UPLOAD_MAX_BYTES"), 1 << 30, "MARQUEE_UPLOAD_MAX_BYTES"),
         scheduler_tick_seconds=_seconds(env.get("MARQUEE_SCHEDULER_TICK_SECONDS"), 30.0),
+        webhook_private_targets=_bool(env.get("MARQUEE_WEBHOOK_PRIVATE_TARGETS"), not production),
     )
 
 

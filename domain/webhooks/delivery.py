@@ -8,8 +8,11 @@ fails and is retried later with the queue's backoff; the message keeps its id th
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +47,24 @@ class Delivery:
     attempts: int
 
 
+class TargetRefused(DeliveryFailed):
+    """The receiver's address is not a public one (and private targets are not allowed)."""
+
+
+def check_target(url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise
+    non-public address: an account admin must not make Marquee call into its own network."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as failure:
+        raise DeliveryFailed(f"{host!r} does not resolve: {failure}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            raise TargetRefused(f"{host!r} resolves to {ip}, which is not a public address")
+
+
 def _wait(header: str | None, attempt: int) -> float:
     if header and header.strip().isdigit():
         return min(float(header.strip()), MAX_WAIT)
@@ -58,7 +79,12 @@ def deliver(
     *,
     content_type: str = "application/json",
     sleep: Callable[[float], None] = time.sleep,
+    private_targets: bool = False,
 ) -> Delivery:
+    """POST ``body`` signed to ``url``; ``private_targets``: allow non-public addresses (tests,
+    development; ``MARQUEE_WEBHOOK_PRIVATE_TARGETS``)."""
+    if not private_targets:
+        check_target(url)
     last = "no attempt"
     for attempt in range(ATTEMPTS):
         headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, **signed_headers(secret, message_id, body)}

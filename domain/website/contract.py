@@ -25,6 +25,7 @@ class WebsiteExport:
     body: bytes  # the document as sent: UTF-8 JSON
     etag: str
     message_id: str  # the same for every retry of this publication
+    private_targets: bool = False  # may the exporter call loopback / private addresses (not in production)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ def run_export(
     id_of: IdOf,
     *,
     message_id: str,
+    private_targets: bool = False,
 ) -> dict[str, Any]:
     """Publish the account's document through ``exporter`` if it (or the exporter's settings:
     a new URL, a new secret) changed since its last publication; the new ETag is stored only
@@ -94,7 +95,13 @@ def run_export(
             return {"exporter": exporter.name, "published": False, "etag": etag}
     exporter.export(
         WebsiteExport(
-            account_id=account_id, config=config, document=document, body=body, etag=etag, message_id=message_id
+            account_id=account_id,
+            config=config,
+            document=document,
+            body=body,
+            etag=etag,
+            message_id=message_id,
+            private_targets=private_targets,
         )
     )
     with new_session() as session, session.begin():

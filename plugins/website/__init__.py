@@ -52,7 +52,13 @@ def register_plugin_info() -> dict:
 
 
 def push(export: WebsiteExport) -> dict:
-    delivery = deliver(export.config["push_url"], export.config["signing_secret"], export.message_id, export.body)
+    delivery = deliver(
+        export.config["push_url"],
+        export.config["signing_secret"],
+        export.message_id,
+        export.body,
+        private_targets=export.private_targets,
+    )
     return {"status": delivery.status, "attempts": delivery.attempts}
 
 

@@ -248,18 +248,24 @@ def test_the_push_is_signed_retried_and_sent_only_when_the_document_changed(runt
     infos = runtime.plugins.plugin_infos()
 
     receiver.fail_next = 1  # the first attempt answers 500
-    result = website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_1")
+    result = website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_1", private_targets=True
+    )
     assert result["published"] is True and result["productions"] == 1
     assert [r["verified"] for r in receiver.received] == [True, True]
     assert {r["headers"]["webhook-id"] for r in receiver.received} == {"msg_1"}  # one message, retried
     assert receiver.received[-1]["document"]["productions"][0]["title"] == "Het Concert"
 
-    again = website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_2")
+    again = website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_2", private_targets=True
+    )
     assert again["published"] is False and len(receiver.received) == 2  # unchanged: nothing sent
 
     made["coming"].title = "Het Nieuwe Concert"
     session.flush()
-    website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_3")
+    website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_3", private_targets=True
+    )
     assert receiver.received[-1]["document"]["productions"][0]["title"] == "Het Nieuwe Concert"
 
     receiver.secret = "whsec_" + "A" * 44  # the site holds another secret: it refuses, the run fails
@@ -268,7 +274,9 @@ def test_the_push_is_signed_retried_and_sent_only_when_the_document_changed(runt
     from domain.webhooks.delivery import DeliveryFailed
 
     with pytest.raises(DeliveryFailed, match="HTTP 401"):
-        website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_4")
+        website.run_export(
+            runtime.new_session, account.id, exporter, infos, to_global_id, message_id="msg_4", private_targets=True
+        )
 
 
 def test_disabled_or_missing_installations_export_nothing(runtime, session, account, receiver):
@@ -277,6 +285,23 @@ def test_disabled_or_missing_installations_export_nothing(runtime, session, acco
         website.run_export(
             runtime.new_session, account.id, exporter, runtime.plugins.plugin_infos(), to_global_id, message_id="m"
         )
+
+
+def test_pushes_to_private_addresses_are_refused_unless_allowed(runtime, session, account, receiver):
+    from domain.webhooks.delivery import TargetRefused, deliver
+
+    for url in (receiver.url, "http://10.0.0.8/hook", "http://169.254.169.254/latest", "http://[::1]:9/x"):
+        with pytest.raises(TargetRefused, match="not a public address"):
+            deliver(url, "whsec_" + "A" * 44, "msg_p", b"{}", sleep=lambda s: None)
+    _catalog(session, account.id)
+    receiver.secret = _install_website(session, runtime, account.id, receiver.url)
+    session.flush()
+    exporter = runtime.plugins.website_exporters()["website.push"]
+    with pytest.raises(TargetRefused):
+        website.run_export(
+            runtime.new_session, account.id, exporter, runtime.plugins.plugin_infos(), to_global_id, message_id="m"
+        )
+    assert receiver.received == []
     assert receiver.received == []
 
 
@@ -347,7 +372,7 @@ def test_only_website_keys_go_in_the_url_and_redirects_are_not_deliveries(gql, r
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/moved"
         with pytest.raises(DeliveryFailed, match="HTTP 302"):
-            deliver(url, "whsec_" + "A" * 44, "msg_r", b"{}", sleep=lambda s: None)
+            deliver(url, "whsec_" + "A" * 44, "msg_r", b"{}", sleep=lambda s: None, private_targets=True)
     finally:
         server.shutdown()
     assert receiver.received == []  # never followed
@@ -359,17 +384,19 @@ def test_new_settings_publish_the_same_document_again(runtime, session, account,
     session.flush()
     exporter = runtime.plugins.website_exporters()["website.push"]
     infos = runtime.plugins.plugin_infos()
-    assert website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="a")[
-        "published"
-    ]
-    assert not website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="b")[
-        "published"
-    ]
+    assert website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="a", private_targets=True
+    )["published"]
+    assert not website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="b", private_targets=True
+    )["published"]
     info = integrations.find_plugin(infos, "website")
     integrations.change_installation(
         session, account.id, info, integrations.InstallationChanges(config={"signing_secret": None})
     )
     session.flush()
     receiver.secret = integrations.get_installation(session, account.id, "website").secrets["signing_secret"]
-    again = website.run_export(runtime.new_session, account.id, exporter, infos, to_global_id, message_id="c")
+    again = website.run_export(
+        runtime.new_session, account.id, exporter, infos, to_global_id, message_id="c", private_targets=True
+    )
     assert again["published"] is True and receiver.received[-1]["verified"]

@@ -28,6 +28,15 @@ def tick(new_session) -> int:
     return len(jobs)
 
 
+def keep_schedules(runtime) -> int:
+    """Every installation's schedules as its plugin now contributes them (a plugin upgrade may
+    have added or dropped a scheduled reader or exporter)."""
+    from domain.integrations.service import keep_all_schedules  # noqa: PLC0415
+
+    with runtime.new_session() as session, session.begin():
+        return keep_all_schedules(session, runtime.plugins.plugin_infos())
+
+
 class SchedulerTicker(Middleware):
     def __init__(self, interval: float | None = None) -> None:
         self.interval = interval
@@ -40,6 +49,10 @@ class SchedulerTicker(Middleware):
         runtime = get_runtime()
         interval = self.interval or runtime.settings.scheduler_tick_seconds
         self._stop.clear()
+        try:
+            keep_schedules(runtime)
+        except Exception:  # the ticks still run what is scheduled
+            log.exception("could not bring the plugins' schedules up to date")
 
         def run() -> None:
             while not self._stop.wait(interval):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true, tuple_
 from sqlmodel import Session
 
 from domain import clock
@@ -20,6 +20,7 @@ from domain.changes import UNSET, Unset
 from domain.errors import Collector, ErrorCode, InputError, Key, not_found
 from domain.integrations.models import PluginInstallation
 from domain.integrations.registry import MAX_CONFIG_FIELDS, ConfigField, ConfigType, PluginInfo
+from domain.scheduling.models import Schedule
 from domain.scheduling.service import set_schedule
 from domain.webhooks.signing import generate_secret, secret_bytes
 
@@ -227,6 +228,29 @@ def _keep_schedules(session: Session, info: PluginInfo, installation: PluginInst
             every_minutes=config.get(run.every_setting) if installation.enabled else None,
             plugin=info.name,
         )
+
+
+def keep_all_schedules(session: Session, infos: Iterable[PluginInfo]) -> int:
+    """Bring every installation's schedules in step with its plugin's current contributions (at
+    worker start: a plugin upgrade may add or drop a scheduled reader or exporter). Operator
+    work across accounts; returns the installations looked at."""
+    infos = list(infos)
+    scheduled = {info.name: info for info in infos if info.scheduled}
+    # What no registered plugin contributes any more goes (a removed package, a dropped reader).
+    wanted = sorted((info.name, run.name) for info in infos for run in info.scheduled)
+    session.execute(
+        delete(Schedule)
+        .where(Schedule.plugin.is_not(None))
+        .where(tuple_(Schedule.plugin, Schedule.name).not_in(wanted) if wanted else true())
+    )
+    if not scheduled:
+        return 0
+    rows = session.execute(select(PluginInstallation).where(PluginInstallation.plugin.in_(sorted(scheduled)))).scalars()
+    seen = 0
+    for installation in rows:
+        _keep_schedules(session, scheduled[installation.plugin], installation)
+        seen += 1
+    return seen
 
 
 def change_installation(

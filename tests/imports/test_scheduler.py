@@ -186,3 +186,16 @@ def test_a_job_lost_on_its_way_to_the_queue_holds_its_schedule_for_a_day_at_most
     assert scheduling.fire_due_schedules(session, now=later) == []  # still queued: wait
     session.execute(text("UPDATE job SET created_at = created_at - interval '2 days' WHERE id = :id"), {"id": job.id})
     assert len(scheduling.fire_due_schedules(session, now=later)) == 1  # never ran: fire again
+
+
+def test_worker_start_brings_schedules_in_step_with_the_plugins(runtime, session, account):
+    from domain.integrations.registry import PluginInfo
+
+    infos = runtime.plugins.plugin_infos()
+    _install(session, account.id, infos, every=5)
+    session.execute(text("DELETE FROM schedule WHERE account_id = :a"), {"a": account.id})  # as before an upgrade
+    assert integrations.keep_all_schedules(session, infos) >= 1
+    assert [s.name for s in scheduling.schedules(session, account.id)] == ["feed:ticketing.pull"]
+    # A plugin that no longer contributes scheduled runs: its schedules go.
+    assert integrations.keep_all_schedules(session, [PluginInfo(name="ticketing")]) == 0
+    assert scheduling.schedules(session, account.id) == []

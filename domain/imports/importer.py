@@ -125,7 +125,7 @@ GROWTH_BEFORE_ANALYZE = 4  # the account's rows in a table grew fourfold since i
 MIN_ROWS_TO_ANALYZE = 1000
 
 
-class _Statistics:
+class ImportStatistics:
     """Keeps the planner's picture of the account's rows in step with a large import.
 
     A new account has no rows when its tables were last analyzed, so the planner takes it for
@@ -133,14 +133,16 @@ class _Statistics:
     index lookup by person was meant: each batch slower than the last. Autovacuum re-analyzes only
     after a tenth of the whole table changed (never, for one account among many), so the import
     analyzes a table itself whenever the account's rows in it have grown fourfold: a handful of
-    times per import, and not at all when re-importing a feed that changes nothing."""
+    times per import, and not at all when re-importing a feed that changes nothing. A pull run
+    imports page by page; one keeper serves all its pages (``run_import(statistics=…)``)."""
 
     def __init__(self, new_session: Callable[[], Session], account_id: int):
         self.new_session = new_session
         self.account_id = account_id
         self.known: dict[str, float] = {}  # table: the account's rows as the planner last saw them
         self.pending: Counter = Counter()  # table: rows created since
-        self.seen: Counter = Counter()  # kind: created rows already counted into pending
+        self.seen: Counter = Counter()  # kind: created rows of the current result already counted
+        self._result: ImportResult | None = None
 
     def _estimate(self, session: Session, table: str) -> float:
         plan = session.execute(
@@ -155,6 +157,8 @@ class _Statistics:
 
     def after_batch(self, result: ImportResult) -> list[str]:
         """Analyze the tables whose account rows grew fourfold; returns them."""
+        if result is not self._result:  # the next page of a pull: its counts start at zero
+            self._result, self.seen = result, Counter()
         for kind, tables in GROWN_TABLES.items():
             counts = result.counts.get(kind, Counter())
             created = counts["created"] + counts["written"]  # consents count what they wrote
@@ -213,16 +217,19 @@ def run_import(
     options: ImportOptions = ImportOptions(),
     *,
     progress: Callable[[ImportResult], None] | None = None,
+    statistics: ImportStatistics | None = None,
 ) -> ImportResult:
-    """Import a stream of (line, raw record); each batch commits on its own session."""
+    """Import a stream of (line, raw record); each batch commits on its own session.
+    ``statistics``: the keeper of a run that imports several streams (a pull's pages)."""
     result = ImportResult()
     with new_session() as session:
         timezone_name = session.execute(
             text("SELECT timezone FROM account WHERE id = :a"), {"a": account_id}
         ).scalar_one()
     today = clock.today(timezone_name)
-    statistics = _Statistics(new_session, account_id)
-    statistics.start()
+    if statistics is None:
+        statistics = ImportStatistics(new_session, account_id)
+        statistics.start()
     for parsed in _parsed_ahead(raw_records, options.batch_size, today, result):
         with new_session() as session, session.begin():
             _Batch(session, account_id, options, result, today).write(parsed)

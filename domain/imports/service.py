@@ -17,7 +17,7 @@ from domain import clock, events
 from domain.imports.contract import FeedReader, FeedRun
 from domain.imports.models import FeedCursor
 from domain.errors import ErrorCode, InputError
-from domain.imports.importer import ImportOptions, ImportResult, run_import
+from domain.imports.importer import ImportOptions, ImportResult, ImportStatistics, run_import
 from domain.imports.readers import read_csv, read_jsonl
 from domain.jobs_state.models import Job
 from domain.jobs_state.service import create_job
@@ -218,11 +218,13 @@ def run_feed_reader(
         options = _options(config, reader.plugin)
         cursor = _stored_cursor(session, account_id, reader.name)
     total = ImportResult()
+    statistics = ImportStatistics(new_session, account_id)  # one for every page of the run
+    statistics.start()
     pages = 0
     for page in reader.read(FeedRun(account_id=account_id, config=config, cursor=cursor)):
         # Refusals name the record's place in the whole run (1 = the run's first record).
         lines = ((number, record) for number, record in enumerate(page.records, start=total.records + 1))
-        result = run_import(new_session, account_id, lines, options)
+        result = run_import(new_session, account_id, lines, options, statistics=statistics)
         with new_session() as session, session.begin():
             _store_cursor(session, account_id, reader, page.cursor)
         pages += 1

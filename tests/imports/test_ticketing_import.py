@@ -475,3 +475,19 @@ def test_consent_keys_are_checked_before_they_become_consent_types(session, runt
         session.execute(text("SELECT count(*) FROM consent_type WHERE account_id = :a"), {"a": account.id}).scalar()
         == 0
     )
+
+
+def test_the_statistics_keeper_analyzes_as_the_account_grows_also_over_a_pulls_pages(session, runtime, account):
+    from domain.imports.importer import ImportResult, ImportStatistics
+
+    keeper = ImportStatistics(runtime.new_session, account.id)
+    keeper.start()
+    due: list[str] = []
+    for _page in range(3):  # three pages of 600 new persons: each page's counts start at zero
+        page = ImportResult()
+        page.count("person", "created", 600)
+        due += keeper.after_batch(page)
+    assert due == ["person", "person_stats"]  # once, when the account's 1,800 passed 4x its estimate
+    again = ImportResult()
+    again.count("person", "created", 600)
+    assert keeper.after_batch(again) == []  # 2,400 is not four times 1,800

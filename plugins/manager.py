@@ -11,9 +11,9 @@ from collections.abc import Iterable
 import pluggy
 
 from domain.events import DomainEvent
-from domain.imports.contract import FeedReader, check_readers
+from domain.imports.contract import FeedReader
 from domain.integrations.registry import PluginInfo, ScheduledRun, parse_plugin_info, with_scheduled_runs
-from domain.website.contract import EXPORT_JOB, WebsiteExporter, check_exporters
+from domain.website.contract import EXPORT_JOB, WebsiteExporter
 from domain.website.contract import schedule_name as website_schedule
 from plugins import hookspecs
 
@@ -116,13 +116,26 @@ class PluginFacade:
                 )
 
     # -- contributions -------------------------------------------------------------------------
+    def _by_name(self, hook_name: str, kind: type, action: str) -> dict:
+        """Every plugin's ``hook_name`` contributions (lists of ``kind`` with a callable
+        ``action``) by their unique ``name``; TypeError names a malformed or repeated one."""
+        found: dict = {}
+        for batch in getattr(self.pm.hook, hook_name)():
+            for item in batch or ():
+                if not isinstance(item, kind) or not callable(getattr(item, action, None)):
+                    raise TypeError(f"{hook_name} must return {kind.__name__} objects, got {item!r}")
+                if item.name in found:
+                    raise TypeError(f"two {kind.__name__} contributions are called {item.name!r}")
+                found[item.name] = item
+        return found
+
     def feed_readers(self) -> dict[str, FeedReader]:
         """Every plugin's feed readers by name (``register_feed_readers``), checked."""
-        return check_readers(self.pm.hook.register_feed_readers())
+        return self._by_name("register_feed_readers", FeedReader, "read")
 
     def website_exporters(self) -> dict[str, WebsiteExporter]:
         """Every plugin's website exporters by name (``register_website_exporters``), checked."""
-        return check_exporters(self.pm.hook.register_website_exporters())
+        return self._by_name("register_website_exporters", WebsiteExporter, "export")
 
     def scheduled_runs(self) -> list[ScheduledRun]:
         """What the plugins' contributions run on a schedule (readers and exporters with an

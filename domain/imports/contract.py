@@ -41,16 +41,3 @@ class FeedReader:
     # The plugin setting (an integer) holding the minutes between scheduled runs for an account;
     # unset or 0 there, or None here: the reader runs only on demand (pullFeed).
     every_setting: str | None = None
-
-
-def check_readers(contributed: Sequence[Any]) -> dict[str, FeedReader]:
-    """The readers every plugin contributed, by name; TypeError names a malformed one."""
-    readers: dict[str, FeedReader] = {}
-    for batch in contributed:
-        for reader in batch or ():
-            if not isinstance(reader, FeedReader) or not callable(reader.read):
-                raise TypeError(f"register_feed_readers must return FeedReader objects, got {reader!r}")
-            if reader.name in readers:
-                raise TypeError(f"two feed readers are called {reader.name!r}")
-            readers[reader.name] = reader
-    return readers

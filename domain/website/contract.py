@@ -38,17 +38,5 @@ class WebsiteExporter:
     every_setting: str | None = None
 
 
-def check_exporters(contributed) -> dict[str, WebsiteExporter]:
-    exporters: dict[str, WebsiteExporter] = {}
-    for batch in contributed:
-        for exporter in batch or ():
-            if not isinstance(exporter, WebsiteExporter) or not callable(exporter.export):
-                raise TypeError(f"register_website_exporters must return WebsiteExporter objects, got {exporter!r}")
-            if exporter.name in exporters:
-                raise TypeError(f"two website exporters are called {exporter.name!r}")
-            exporters[exporter.name] = exporter
-    return exporters
-
-
 def schedule_name(exporter: WebsiteExporter) -> str:
     return f"website:{exporter.name}"

@@ -155,3 +155,14 @@ def test_connector_keys_read_profiles_with_people_read_only(gql, session, runtim
     assert gql(query, token=tags_only)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert gql(query, token=account.website_key)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert gql(query, token=theirs)["data"]["persons"]["totalCount"] == 0  # their account holds none
+
+
+def test_history_and_submission_lists_are_capped(gql, session, runtime, account):
+    _imported(session, runtime, account, persons=2)
+    person_id = session.execute(text("SELECT id FROM person WHERE account_id = :a LIMIT 1"), {"a": account.id}).scalar()
+    pid = to_global_id("Person", person_id)
+    for field, cap in (("consentHistory", 200), ("submissions", 100)):
+        query = f"query($id: ID!, $n: Int!) {{ person(id: $id) {{ {field}(first: $n) {{ __typename }} }} }}"
+        assert "errors" not in gql(query, {"id": pid, "n": cap}, token=account.viewer_token)
+        too_many = gql(query, {"id": pid, "n": cap + 1}, token=account.viewer_token)
+        assert too_many["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"

@@ -1,4 +1,4 @@
-"""A worker killed (SIGKILL, its whole process group) in the middle of an uploaded feed's import
+"""A worker killed (SIGKILL, its whole process group) in the middle of an uploaded feed's import, or of a pull,
 job: the message is delivered again to a new worker, which ends in exactly the state of one clean
 import of the same feed."""
 
@@ -122,3 +122,70 @@ def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
     run_import(jobs_runtime.new_session, clean, read_jsonl(feeds.jsonl(items)), ImportOptions(source="ticketing"))
     with engine.connect() as conn:
         assert _state(conn, f"killed-{suffix}") == _state(conn, f"clean-{suffix}")
+
+
+def test_a_worker_killed_mid_pull_resumes_from_its_cursor_and_ends_as_one_clean_run(
+    broker,  # noqa: F811
+    jobs_runtime,  # noqa: F811
+    db_url,
+    redis_url,
+):
+    import jobs.actors as actors
+    from tests.imports.test_pull_reader import PAGE, TicketingApi
+
+    engine, infos = jobs_runtime.engine, jobs_runtime.plugins.plugin_infos()
+    records = [{k: v for k, v in r.items() if k != "consents"} for r in feeds.records(persons=3000, productions=20)]
+    api = TicketingApi(records)
+    suffix = uuid.uuid4().hex[:6]
+    pulled, clean = _account(engine, infos, f"pulled-{suffix}"), _account(engine, infos, f"clean-{suffix}")
+    with Session(engine) as s:
+        info = integrations.find_plugin(infos, "ticketing")
+        changes = integrations.InstallationChanges(config={"pull_url": api.url, "page_size": PAGE})
+        integrations.change_installation(s, pulled, info, changes)
+        job = imports.start_feed_pull(s, pulled, infos, jobs_runtime.plugins.feed_readers(), reader="ticketing.pull")
+        s.commit()
+        job_id = job.id
+    env = dict(
+        os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url, MARQUEE_REDIS_NAMESPACE=broker.namespace
+    )
+    try:
+        first = _worker(env)
+        try:
+            actors.pull_feed.send(job_id)
+            deadline, cursor = time.monotonic() + 180, None
+            with engine.connect() as conn:
+                while time.monotonic() < deadline and cursor is None:  # a page committed, not the last
+                    cursor = conn.execute(
+                        text("SELECT cursor FROM feed_cursor WHERE account_id = :a"), {"a": pulled}
+                    ).scalar()
+                    conn.rollback()
+                    time.sleep(0.02)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+        finally:
+            if first.poll() is None:
+                os.killpg(first.pid, signal.SIGKILL)
+        assert cursor is not None and int(cursor) < len(records), "the kill came too late to test anything"
+        api.requests.clear()
+
+        second = _worker(env)
+        try:
+            actors.pull_feed.send(job_id)
+            job = _wait_for(engine, job_id, _settled, timeout=240)
+            assert job.status == "succeeded", job.error
+        finally:
+            second.send_signal(signal.SIGINT)
+            try:
+                second.wait(timeout=60)
+            finally:
+                if second.poll() is None:
+                    os.killpg(second.pid, signal.SIGKILL)
+        assert api.requests[0].get("since") is not None  # the rerun started from the stored cursor
+    finally:
+        api.server.shutdown()
+
+    from domain.imports.importer import ImportOptions, run_import
+
+    run_import(jobs_runtime.new_session, clean, enumerate(records, 1), ImportOptions(source="ticketing"))
+    with engine.connect() as conn:
+        assert _state(conn, f"pulled-{suffix}") == _state(conn, f"clean-{suffix}")

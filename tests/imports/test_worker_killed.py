@@ -1,6 +1,6 @@
-"""A worker killed (SIGKILL, its whole process group) in the middle of an uploaded feed's import, or of a pull,
-job: the message is delivered again to a new worker, which ends in exactly the state of one clean
-import of the same feed."""
+"""A worker killed (SIGKILL, its whole process group) in the middle of an uploaded feed's import job
+or of a pull job: the message is delivered again to a new worker, which ends in exactly the state
+of one clean import of the same feed."""
 
 from __future__ import annotations
 

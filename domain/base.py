@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, func
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, LargeBinary, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
@@ -47,3 +47,9 @@ def jsonb_field(default_factory=dict) -> Any:
 
 def bigint_field(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None if nullable else ..., sa_column=Column(BigInteger, nullable=nullable, index=index))
+
+
+def feed_digest_field() -> Any:
+    """The digest of the feed record the row was last written from (``domain.imports``): a
+    re-delivered identical record is skipped without being parsed."""
+    return Field(default=None, sa_column=Column(LargeBinary, nullable=True))

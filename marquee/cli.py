@@ -6,6 +6,7 @@ line on stderr; ``MARQUEE_DEBUG=1`` shows the traceback of an unexpected one.
 
 from __future__ import annotations
 
+
 import json
 import os
 import signal
@@ -300,6 +301,9 @@ def import_ticketing(
     account: str = typer.Option(..., help="Account slug (the ticketing plugin installed for it)."),
     format: str = typer.Option("auto", help="jsonl, csv, or auto (by the file's extension)."),
     delimiter: str = typer.Option(",", help="CSV column separator."),
+    recheck: bool = typer.Option(
+        False, "--recheck", help="Check every record against the database, also those unchanged since last written."
+    ),
 ) -> None:
     """Import a ticketing feed. Exit status: 0 clean, 1 some records refused, 2 failed."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn  # noqa: PLC0415
@@ -327,6 +331,7 @@ def import_ticketing(
                 options = imports.feed_options(
                     session, account_id, PluginFacade(build_plugin_manager()).plugin_infos(), "ticketing"
                 )
+                options = replace(options, skip_unchanged=not recheck)
         except InputError as exc:
             _print_problems(exc)
             raise typer.Exit(EXIT_IMPORT_FAILED) from None

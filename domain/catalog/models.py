@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, created_at_field, id_field
+from domain.base import account_id_field, created_at_field, feed_digest_field, id_field
 
 
 class Channel(str, enum.Enum):
@@ -79,6 +79,7 @@ class Venue(SQLModel, table=True):
     longitude: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_digest: bytes | None = feed_digest_field()
     created_at: datetime = created_at_field()
 
 
@@ -98,6 +99,7 @@ class Production(SQLModel, table=True):
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_digest: bytes | None = feed_digest_field()
     created_at: datetime = created_at_field()
 
 
@@ -128,6 +130,7 @@ class Event(SQLModel, table=True):
     status: str = Field(default="scheduled", sa_column=Column(Text, nullable=False, server_default="scheduled"))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_digest: bytes | None = feed_digest_field()
     created_at: datetime = created_at_field()
 
 
@@ -151,6 +154,7 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_digest: bytes | None = feed_digest_field()
 
 
 class Ticket(SQLModel, table=True):
@@ -211,4 +215,5 @@ class Subscription(SQLModel, table=True):
     valid_until: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     external_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feed_digest: bytes | None = feed_digest_field()
     created_at: datetime = created_at_field()

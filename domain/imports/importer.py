@@ -15,12 +15,13 @@ refer to it in the same batch, or in any earlier batch or import.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from decimal import Decimal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -32,6 +33,7 @@ from domain import clock, events
 from domain.imports.records import (
     PERSON_FEED_FIELDS,
     EventRecord,
+    MAX_ID,
     Kind,
     OrderRecord,
     PersonRecord,
@@ -103,6 +105,9 @@ class ImportOptions:
     batch_size: int = BATCH_SIZE
     # A consent key the account lacks: create the consent type (named after the key), or refuse it.
     create_consent_types: bool = True
+    # A record identical to the one its row was last written from is skipped unparsed; off, every
+    # record is checked against the database again (changes made in Marquee since are overwritten).
+    skip_unchanged: bool = True
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -182,32 +187,162 @@ class ImportStatistics:
         return due
 
 
-def _parse(batch: list, today: date) -> tuple[int, list[Record], list[Refusal]]:
-    parsed: list[Record] = []
-    refused: list[Refusal] = []
-    for line, raw in batch:
-        record = parse_record(raw, line, today) if not isinstance(raw, str) else Refusal(line, "", None, "", raw)
-        (refused if isinstance(record, Refusal) else parsed).append(record)
-    return len(batch), parsed, refused
+#: Where each kind keeps the digest of the record its row was last written from.
+DIGEST_TABLES = {
+    Kind.VENUE.value: "venue",
+    Kind.PRODUCTION.value: "production",
+    Kind.EVENT.value: "event",
+    Kind.PERSON.value: "person_identity",
+    Kind.ORDER.value: "orders",
+    Kind.SUBSCRIPTION.value: "subscription",
+}
+DIGEST_VERSION = 1  # raise it when the same record would be written differently: every digest lapses
+
+Key = tuple[str, str]  # (kind, external id)
+RECORD_KINDS = {
+    VenueRecord: Kind.VENUE.value,
+    ProductionRecord: Kind.PRODUCTION.value,
+    EventRecord: Kind.EVENT.value,
+    PersonRecord: Kind.PERSON.value,
+    OrderRecord: Kind.ORDER.value,
+    SubscriptionRecord: Kind.SUBSCRIPTION.value,
+}
 
 
-def _parsed_ahead(raw_records: Iterable, size: int, today: date, result: ImportResult) -> Iterator[list[Record]]:
+def _key(raw: object) -> Key | None:
+    """A raw record's kind and id when both are plainly what parsing them would give (an ASCII id
+    with nothing to clean), else None: such a record is always parsed and written."""
+    if not isinstance(raw, dict):
+        return None
+    kind, external_id = raw.get("type"), raw.get("id")
+    if kind not in DIGEST_TABLES or not isinstance(external_id, str):
+        return None
+    if not (0 < len(external_id) <= MAX_ID and external_id.isascii() and external_id.isprintable()):
+        return None
+    return (kind, external_id) if external_id == external_id.strip() else None
+
+
+@dataclass
+class _Parsed:
+    read: int
+    records: list[Record]
+    refused: list[Refusal]
+    skipped: Counter  # unchanged records not parsed, per kind (an order's tickets under "ticket")
+    digests: dict[Key, bytes]  # of the parsed records, to store with their rows
+    keys: set[Key]  # every record's kind and id, as given and as parsed
+
+
+@dataclass
+class _Prepared:
+    batch: list
+    keys: list[Key | None]
+    digests: dict[Key, bytes]  # the records that may be skipped
+
+
+class _Parser:
+    """Turns the feed's batches into records, skipping those identical to the record their row was
+    last written from (same digest: the raw record and the options that shape its writing).
+
+    Per batch: ``prepare`` reads it and takes digests (parser thread), ``unchanged`` looks the
+    digests up (the caller's thread, which owns the database), ``parse`` parses the rest (parser
+    thread). The lookup runs while the batch before is still to be written, so a record whose id
+    is in that batch, or twice in its own, is never skipped."""
+
+    def __init__(self, new_session: Callable[[], Session], account_id: int, options: ImportOptions, today: date):
+        self.new_session = new_session
+        self.account_id = account_id
+        self.options = options
+        self.today = today
+        self.salt = orjson.dumps([DIGEST_VERSION, sorted(options.tag_persons), options.create_consent_types])
+
+    def _digest(self, raw: dict) -> bytes | None:
+        try:
+            body = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            return None
+        return hashlib.blake2b(self.salt + body, digest_size=16).digest()
+
+    def prepare(self, batch: list) -> _Prepared:
+        keys = [_key(raw) for _, raw in batch]
+        digests = {}
+        if self.options.skip_unchanged:
+            seen = Counter(k for k in keys if k is not None)
+            for (_, raw), key in zip(batch, keys):
+                if key is not None and seen[key] == 1:
+                    digest = self._digest(raw)
+                    if digest is not None:
+                        digests[key] = digest
+        return _Prepared(batch, keys, digests)
+
+    def unchanged(self, prepared: _Prepared, in_flight: set[Key]) -> set[Key]:
+        """The batch's records whose digest is the one stored with their row."""
+        wanted: dict[str, list[str]] = {}
+        for kind, external_id in prepared.digests:
+            if (kind, external_id) not in in_flight:
+                wanted.setdefault(kind, []).append(external_id)
+        if not wanted:
+            return set()
+        parts, params = [], {"a": self.account_id, "s": self.options.source}
+        for kind, ids in wanted.items():
+            parts.append(
+                f"SELECT '{kind}', external_id, feed_digest FROM {DIGEST_TABLES[kind]} WHERE account_id = :a "
+                f"AND source = :s AND external_id = ANY(CAST(:{kind} AS text[])) AND feed_digest IS NOT NULL"
+            )
+            params[kind] = ids
+        with self.new_session() as session:
+            stored = session.execute(text(" UNION ALL ".join(parts)), params)
+            return {(k, i) for k, i, digest in stored if prepared.digests.get((k, i)) == bytes(digest)}
+
+    def parse(self, prepared: _Prepared, unchanged: set[Key]) -> _Parsed:
+        parsed = _Parsed(len(prepared.batch), [], [], Counter(), {}, {k for k in prepared.keys if k is not None})
+        for (line, raw), key in zip(prepared.batch, prepared.keys):
+            if key in unchanged:
+                parsed.skipped[key[0]] += 1  # type: ignore[index]
+                if key[0] == Kind.ORDER.value and isinstance(raw.get("tickets"), list):  # type: ignore[index,union-attr]
+                    parsed.skipped["ticket"] += len(raw["tickets"])  # type: ignore[index]
+                continue
+            record = Refusal(line, "", None, "", raw) if isinstance(raw, str) else parse_record(raw, line, self.today)
+            if isinstance(record, Refusal):
+                parsed.refused.append(record)
+                continue
+            parsed.records.append(record)
+            parsed.keys.add((RECORD_KINDS[type(record)], record.id))  # an id that needed cleaning, as cleaned
+            if key is not None and key in prepared.digests:
+                parsed.digests[key] = prepared.digests[key]
+        return parsed
+
+
+def _parsed_ahead(raw_records: Iterable, size: int, parser: _Parser, result: ImportResult) -> Iterator[_Parsed]:
     """The feed's batches, parsed: the next batch is read and parsed on a second thread while the
     current one is written (the database's waits release the GIL), one batch ahead at most, so
     memory stays that of two batches. Counts and refusals are added here, on the caller's thread."""
     batches = _batches(raw_records, size)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser") as parser:
-        ahead = parser.submit(lambda: next((_parse(b, today) for b in batches), None))
-        while True:
-            parsed = ahead.result()  # re-raises what reading the feed raised
-            if parsed is None:
-                return
-            ahead = parser.submit(lambda: next((_parse(b, today) for b in batches), None))
-            read, records, refused = parsed
-            result.records += read
-            for refusal in refused:
+
+    def prepare_next() -> _Prepared | None:
+        batch = next(batches, None)
+        return None if batch is None else parser.prepare(batch)
+
+    def parse_then_prepare(prepared: _Prepared, unchanged: set[Key]) -> tuple[_Parsed, _Prepared | None]:
+        return parser.parse(prepared, unchanged), prepare_next()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser") as pool:
+        prepared = prepare_next()
+        if prepared is None:
+            return
+        ahead: Future[tuple[_Parsed, _Prepared | None]] | None = pool.submit(
+            parse_then_prepare, prepared, parser.unchanged(prepared, set())
+        )
+        while ahead is not None:
+            parsed, prepared = ahead.result()  # re-raises what reading the feed raised
+            ahead = None
+            if prepared is not None:  # looked up before ``parsed`` is written: its ids are in flight
+                ahead = pool.submit(parse_then_prepare, prepared, parser.unchanged(prepared, parsed.keys))
+            result.records += parsed.read
+            for refusal in parsed.refused:
                 result.refuse(refusal)
-            yield records
+            for kind, n in parsed.skipped.items():
+                result.count(kind, "unchanged", n)
+            yield parsed
 
 
 def run_import(
@@ -230,9 +365,10 @@ def run_import(
     if statistics is None:
         statistics = ImportStatistics(new_session, account_id)
         statistics.start()
-    for parsed in _parsed_ahead(raw_records, options.batch_size, today, result):
+    parser = _Parser(new_session, account_id, options, today)
+    for parsed in _parsed_ahead(raw_records, options.batch_size, parser, result):
         with new_session() as session, session.begin():
-            _Batch(session, account_id, options, result, today).write(parsed)
+            _Batch(session, account_id, options, result, today, parsed.digests).write(parsed.records)
         result.batches += 1
         statistics.after_batch(result)
         if progress is not None:
@@ -266,7 +402,15 @@ def _ids(session: Session, table: str, account_id: int, source: str, external_id
 
 
 class _Batch:
-    def __init__(self, session: Session, account_id: int, options: ImportOptions, result: ImportResult, today: date):
+    def __init__(
+        self,
+        session: Session,
+        account_id: int,
+        options: ImportOptions,
+        result: ImportResult,
+        today: date,
+        digests: dict[Key, bytes],
+    ):
         self.session = session
         self.a = account_id
         self.source = options.source
@@ -274,6 +418,8 @@ class _Batch:
         self.result = result
         self.today = today
         self.changed_productions: set[int] = set()  # their row, tags or events changed: announced
+        self.digests = digests
+        self.refused: set[Key] = set()  # records (partly) refused: their digest is not stored
 
     def write(self, records: list[Record]) -> None:
         by_kind: dict[type, list] = {}
@@ -300,30 +446,46 @@ class _Batch:
         return list(last.values())
 
     def _refuse(self, record: Any, kind: Kind, field_name: str, message: str) -> None:
+        self.refused.add((kind.value, record.id))
         self.result.refuse(Refusal(record.line, kind.value, record.id, field_name, message))
+
+    def _digest(self, kind: Kind, external_id: str) -> str | None:
+        """The record's digest to store with its row (hex), None when it is not to be skipped next time."""
+        key = (kind.value, external_id)
+        digest = self.digests.get(key)
+        return None if digest is None or key in self.refused else digest.hex()
 
     def _upsert(
         self, table: str, kind: Kind | str, columns: list[str], types: list[str], rows: list[tuple]
     ) -> list[int]:
         """Insert or update rows by external id; an update only where a column differs.
-        ``kind``: what the counts are kept under. Returns the ids of the rows written."""
+        ``kind``: what the counts are kept under; a ``Kind`` stores each record's digest with its
+        row. Returns the ids of the rows written."""
         if not rows:
             return []
+        digested = isinstance(kind, Kind)
+        if digested:
+            rows = [(*row, self._digest(kind, row[0])) for row in rows]  # type: ignore[arg-type]
         # One JSON parameter, not an array per column: orjson writes it in C, PostgreSQL reads it
         # in C (psycopg's Python array dumper took as long as the statement itself).
-        record_type = ", ".join(f"c{i} {t}" for i, t in enumerate(["text", *types]))  # c0: external ids
+        all_types = ["text", *types, *(["text"] if digested else [])]  # c0: external ids
+        record_type = ", ".join(f"c{i} {t}" for i, t in enumerate(all_types))
         picked = ", ".join(f"r.c{i}" for i in range(len(columns) + 1))
         names = ", ".join(columns)
         sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
         current = ", ".join(f"{table}.{c}" for c in columns)
         given = ", ".join(f"excluded.{c}" for c in columns)
         differs = f"({current}) IS DISTINCT FROM ({given})"
+        if digested:
+            names += ", feed_digest"
+            picked += f", decode(r.c{len(columns) + 1}, 'hex')"
+            sets += ", feed_digest = excluded.feed_digest"
         statement = text(
             f"INSERT INTO {table} (account_id, source, external_id, {names}) "
             f"SELECT :a, :s, {picked} FROM json_to_recordset(CAST(:rows AS json)) AS r({record_type}) "
             f"ON CONFLICT (account_id, source, external_id) WHERE external_id IS NOT NULL "
             f"DO UPDATE SET {sets} WHERE {differs} "
-            f"RETURNING id, (xmax = 0) AS created"
+            f"RETURNING id, external_id, (xmax = 0) AS created"
         )
         payload = orjson.dumps(
             [{f"c{i}": value for i, value in enumerate(row)} for row in rows], default=_json_value
@@ -334,7 +496,23 @@ class _Batch:
         self.result.count(kind, "created", created)
         self.result.count(kind, "updated", len(written) - created)
         self.result.count(kind, "unchanged", len(rows) - len(written))
+        if digested and len(returned) < len(rows):
+            done = {row.external_id for row in returned}
+            self._store_digests(table, [(row[0], row[-1]) for row in rows if row[0] not in done and row[-1]])
         return [row.id for row in returned]
+
+    def _store_digests(self, table: str, digests: list[tuple[str, str]]) -> None:
+        """Digests for rows whose content was already what their record says (so not written)."""
+        if digests:
+            self.session.execute(
+                text(
+                    f"UPDATE {table} t SET feed_digest = decode(d.digest, 'hex') "
+                    "FROM unnest(CAST(:ids AS text[]), CAST(:digests AS text[])) AS d(id, digest) "
+                    "WHERE t.account_id = :a AND t.source = :s AND t.external_id = d.id "
+                    "AND t.feed_digest IS DISTINCT FROM decode(d.digest, 'hex')"
+                ),
+                {"a": self.a, "s": self.source, "ids": [i for i, _ in digests], "digests": [d for _, d in digests]},
+            )
 
     # -- catalogue -------------------------------------------------------------------------------
     def venues(self, records: list[VenueRecord]) -> None:
@@ -500,16 +678,26 @@ class _Batch:
         existing = [r for r in records if r.id in person_of and r.id not in created]
         self._update_persons(existing, person_of)
         known = [r for r in records if r.id in person_of]
+        self._consents(known, person_of)  # first: a record it refuses keeps no digest
+        digests = [self._digest(Kind.PERSON, r.id) for r in known]
         identities = s.execute(
             text(
-                "INSERT INTO person_identity (account_id, person_id, source, external_id) "
-                "SELECT :a, p, :s, e FROM unnest(CAST(:p AS bigint[]), CAST(:e AS text[])) AS x(p, e) "
-                "ON CONFLICT DO NOTHING"
+                "INSERT INTO person_identity (account_id, person_id, source, external_id, feed_digest) "
+                "SELECT :a, p, :s, e, decode(d, 'hex') "
+                "FROM unnest(CAST(:p AS bigint[]), CAST(:e AS text[]), CAST(:d AS text[])) AS x(p, e, d) "
+                "ON CONFLICT (account_id, source, external_id) DO UPDATE SET feed_digest = excluded.feed_digest "
+                "WHERE person_identity.feed_digest IS DISTINCT FROM excluded.feed_digest "
+                "RETURNING (xmax = 0) AS created"
             ),
-            {"a": a, "s": self.source, "p": [person_of[r.id] for r in known], "e": [r.id for r in known]},
-        ).rowcount
-        self.result.count("person_identity", "created", identities)
-        self._consents(known, person_of)
+            {
+                "a": a,
+                "s": self.source,
+                "p": [person_of[r.id] for r in known],
+                "e": [r.id for r in known],
+                "d": digests,
+            },
+        ).scalars()
+        self.result.count("person_identity", "created", sum(identities))
         if self.options.tag_persons:
             self._tag_persons(sorted({person_of[r.id] for r in known}))
 

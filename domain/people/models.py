@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, created_at_field, id_field, jsonb_field, timestamp_field
+from domain.base import account_id_field, created_at_field, feed_digest_field, id_field, jsonb_field, timestamp_field
 
 
 class Gender(str, enum.Enum):
@@ -106,6 +106,7 @@ class PersonIdentity(SQLModel, table=True):
     source: str = Field(sa_column=Column(Text, nullable=False))
     external_id: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = created_at_field()
+    feed_digest: bytes | None = feed_digest_field()
 
 
 class ConsentHistory(SQLModel, table=True):

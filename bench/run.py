@@ -56,6 +56,7 @@ def demo_data(ds: Dataset) -> Result:
 from bench import tags as _tag_benchmarks  # noqa: F401  (registers its rows after demo-data)
 from bench import segments as _segment_benchmarks  # noqa: F401  (issue 5: twenty rule sets)
 from bench import imports as _import_benchmarks  # noqa: F401  (issue 11: the feed importer)
+from bench import actions as _action_benchmarks  # noqa: F401  (issue 12: acting on a segment)
 
 # --------------------------------------------------------------------------- data set
 

@@ -67,6 +67,30 @@ class ImportFinished(DomainEvent):
 
 
 @dataclass(frozen=True)
+class SegmentLabelled(DomainEvent):
+    """Every member of a segment's snapshot was given the tags (source ``staff``)."""
+
+    action_id: int
+    job_id: int
+    segment_id: int | None  # None: deleted meanwhile
+    tag_ids: tuple[int, ...]
+    members: int
+    links_added: int
+
+
+@dataclass(frozen=True)
+class SegmentExported(DomainEvent):
+    """A segment's snapshot was written to a file (download it through the action's link)."""
+
+    action_id: int
+    job_id: int
+    segment_id: int | None
+    format: str
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
 class TagsAttached(DomainEvent):
     """Tags were linked to targets ("person tagged" for target ``person``)."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -34,6 +34,7 @@ from strawberry.types.graphql import OperationType
 
 from domain.accounts import service as accounts
 from domain.accounts.models import TokenKind
+from domain.actions import export as exports
 from domain.website.document import encode, website_document
 from graph.core.ids import to_global_id
 from graph.core.permissions import CanImport, CanReadCatalog
@@ -542,8 +543,39 @@ def create_app(runtime: Runtime) -> Starlette:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/json", headers=headers)
 
+    async def export_download(request: Request) -> Response:
+        """A segment export's file through its signed link (the action's ``downloadUrl``): 403 for
+        a link that was changed, 410 for one that expired, 404 when the file is not there (yet)."""
+        account_id, action_id = request.path_params["account_id"], request.path_params["action_id"]
+        problem = exports.check_link(
+            runtime.settings.secret_key,
+            account_id,
+            action_id,
+            request.query_params.get("expires", "")[:20],
+            request.query_params.get("signature", "")[:128],
+        )
+        if problem is exports.LinkProblem.TAMPERED:
+            return PlainTextResponse("this download link is not valid (it was changed or cut short)", status_code=403)
+        if problem is exports.LinkProblem.EXPIRED:
+            return PlainTextResponse(
+                "this download link has expired: open the export in Marquee for a fresh link", status_code=410
+            )
+
+        def find():
+            with runtime.new_session(read_only=True) as session:
+                return exports.export_file(session, runtime.settings.storage, account_id, action_id)
+
+        found = await anyio.to_thread.run_sync(find)
+        if found is None:
+            return PlainTextResponse("this export has no file (not finished yet, or removed)", status_code=404)
+        path, name = found
+        return FileResponse(
+            path, media_type="text/csv; charset=utf-8", filename=name, headers={"Cache-Control": "private, no-store"}
+        )
+
     routes = [
         Route("/healthz", healthz),
+        Route("/downloads/exports/{account_id:int}/{action_id:int}", export_download),
         Route("/website/feed.json", website_feed),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

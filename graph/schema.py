@@ -12,6 +12,7 @@ from domain.errors import InputError
 from graph.core.errors import input_path
 
 from graph.accounts.schema import Account, AccountQuery
+from graph.actions.schema import ActionMutation, ActionQuery, SegmentAction
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
 from graph.core.documents import PreparedDocuments
@@ -31,11 +32,31 @@ from marquee.settings import Settings
 
 Query = merge_types(
     "Query",
-    (AccountQuery, NodeQuery, PersonQuery, CatalogQuery, TagQuery, FormQuery, JobQuery, SegmentQuery, PluginQuery),
+    (
+        AccountQuery,
+        NodeQuery,
+        PersonQuery,
+        CatalogQuery,
+        TagQuery,
+        FormQuery,
+        JobQuery,
+        SegmentQuery,
+        ActionQuery,
+        PluginQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (PersonMutation, TagMutation, FormMutation, JobMutation, SegmentMutation, PluginMutation, ImportMutation),
+    (
+        PersonMutation,
+        TagMutation,
+        FormMutation,
+        JobMutation,
+        SegmentMutation,
+        ActionMutation,
+        PluginMutation,
+        ImportMutation,
+    ),
 )
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
 
@@ -49,6 +70,7 @@ NODE_TYPES = [
     TagCategory,
     Job,
     Segment,
+    SegmentAction,
     Form,
     Account,
     PluginInstallation,

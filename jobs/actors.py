@@ -170,12 +170,55 @@ def _export_website_work(job: Job, progress: Progress) -> dict[str, Any]:
     )
 
 
+@actor(
+    "marquee.label_segment",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def label_segment(job_id: int) -> None:
+    """Tag every member of a segment's snapshot (the job's segment action names the tags)."""
+    run_job(get_runtime().engine, job_id, _label_segment_work, will_retry=will_retry)
+
+
+def _label_segment_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.actions import service as actions  # noqa: PLC0415
+
+    return actions.run_label(get_runtime().new_session, job.id, progress)  # type: ignore[arg-type]
+
+
+@actor(
+    "marquee.export_segment",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=2 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def export_segment(job_id: int) -> None:
+    """Write a segment's snapshot to a file in the storage folder (the action names the format)."""
+    run_job(get_runtime().engine, job_id, _export_segment_work, will_retry=will_retry)
+
+
+def _export_segment_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.actions import export  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return export.run_export(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
     "import_feed": import_feed,
     "pull_feed": pull_feed,
     "export_website": export_website,
+    "label_segment": label_segment,
+    "export_segment": export_segment,
 }
 
 

@@ -80,7 +80,8 @@ class Settings:
     statement_budget_ms: int = 15_000  # segment counts, member lists, membership tests
     fixed_now: datetime | None = None  # outside production: "now" for every rule (domain.clock)
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the preference page (none by default)
-    storage_dir: Path | None = None  # uploaded feeds (and later exports); default: data_dir / "storage"
+    storage_dir: Path | None = None  # uploaded feeds and segment exports; default: data_dir / "storage"
+    download_link_seconds: int = 3600  # how long a signed export download link works
     upload_max_bytes: int = 1 << 30  # one feed upload (an authenticated multipart request)
     scheduler_tick_seconds: float = 30.0  # how often each worker process fires due schedules
     # May outgoing webhooks go to loopback, private or link-local addresses? Off in production.
@@ -129,6 +130,7 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         fixed_now=_instant(env.get("MARQUEE_NOW"), production),
         frame_ancestors=_origins(env.get("MARQUEE_FRAME_ANCESTORS")),
         storage_dir=Path(env["MARQUEE_STORAGE_DIR"]) if env.get("MARQUEE_STORAGE_DIR") else None,
+        download_link_seconds=_int(env.get("MARQUEE_DOWNLOAD_LINK_SECONDS"), 3600, "MARQUEE_DOWNLOAD_LINK_SECONDS"),
         upload_max_bytes=_int(env.get("MARQUEE_UPLOAD_MAX_BYTES"), 1 << 30, "MARQUEE_UPLOAD_MAX_BYTES"),
         scheduler_tick_seconds=_seconds(env.get("MARQUEE_SCHEDULER_TICK_SECONDS"), 30.0),
         webhook_private_targets=_bool(env.get("MARQUEE_WEBHOOK_PRIVATE_TARGETS"), not production),

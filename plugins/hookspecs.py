@@ -32,6 +32,8 @@ from domain.events import (
     PersonMerged,
     PersonUpdated,
     ProductionsChanged,
+    SegmentExported,
+    SegmentLabelled,
     TagsAttached,
     TagsMerged,
 )
@@ -184,6 +186,28 @@ def on_form_submitted(event: FormSubmitted) -> None:
     """
 
 
+@hookspec
+def on_segment_labelled(event: SegmentLabelled) -> None:
+    """A label action ended: every member of the segment's snapshot holds the tags.
+
+    Fires after its transaction has committed. ``event`` is a
+    :class:`domain.events.SegmentLabelled`: ``account_id``, ``action_id``, ``job_id``,
+    ``segment_id`` (None when deleted meanwhile), ``tag_ids``, the snapshot's ``members`` and the
+    ``links_added`` (members who held a tag already are not counted). Member ids are not sent:
+    read them through the API. The return value is ignored.
+    """
+
+
+@hookspec
+def on_segment_exported(event: SegmentExported) -> None:
+    """An export action wrote its file.
+
+    Fires after the action recorded it. ``event`` is a :class:`domain.events.SegmentExported`:
+    ``account_id``, ``action_id``, ``job_id``, ``segment_id``, ``format`` (``csv``), the
+    ``rows`` written (persons) and the file's ``bytes``. The return value is ignored.
+    """
+
+
 EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonCreated: "on_person_created",
     PersonUpdated: "on_person_updated",
@@ -194,4 +218,6 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     TagsAttached: "on_tags_attached",
     TagsMerged: "on_tags_merged",
     FormSubmitted: "on_form_submitted",
+    SegmentLabelled: "on_segment_labelled",
+    SegmentExported: "on_segment_exported",
 }

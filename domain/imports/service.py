@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +14,7 @@ from sqlmodel import Session
 from domain import clock, events
 from domain.imports.contract import FeedReader, FeedRun
 from domain.imports.models import FeedCursor
+from domain.storage import kept_upload
 from domain.errors import ErrorCode, InputError
 from domain.imports.importer import ImportOptions, ImportResult, ImportStatistics, run_import
 from domain.imports.readers import read_csv, read_jsonl
@@ -84,22 +83,11 @@ def start_feed_import(
     removed again when the request does not commit, and by the job once its import succeeded."""
     feed_options(session, account_id, infos, plugin)  # installed and enabled, or a typed error now
     kind = feed_format(filename, format)
-    folder = storage_dir / "feeds" / str(account_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{secrets.token_hex(12)}.{kind}"
-    size = 0
-    try:
-        with target.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise InputError.single(
-                        ErrorCode.OUT_OF_RANGE, f"a feed upload is at most {max_bytes:,} bytes", "file"
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise InputError.single(ErrorCode.REQUIRED, "the uploaded feed is empty", "file")
-        job = create_job(
+    with kept_upload(session, stream, storage_dir, f"feeds/{account_id}", kind, max_bytes=max_bytes, what="feed") as (
+        target,
+        size,
+    ):
+        return create_job(
             session,
             account_id,
             kind="import_feed",
@@ -112,22 +100,6 @@ def start_feed_import(
             },
             created_by=created_by,
         )
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    committed = False
-
-    def on_commit(_session) -> None:
-        nonlocal committed
-        committed = True
-
-    def on_rollback(_session) -> None:
-        if not committed:  # the job row never existed: nobody will read the file
-            target.unlink(missing_ok=True)
-
-    sa_event.listen(session, "after_commit", on_commit, once=True)
-    sa_event.listen(session, "after_rollback", on_rollback, once=True)
-    return job
 
 
 def _announce_finished(

@@ -492,6 +492,14 @@ def _saved_members(session: Session, account_id: int, segment_id: int, mode: Mod
     return _compiler(session, account_id, now, facts).segment_members(segment_id, mode)
 
 
+def saved_members_statement(
+    session: Session, account_id: int, segment_id: int, mode: Mode = None, now: datetime | None = None
+):
+    """The statement selecting a saved segment's member ids (nothing runs yet but the checks of the
+    segment and the mode's event or production: typed errors when not in the account)."""
+    return _saved_members(session, account_id, segment_id, mode, now)
+
+
 def count_segment(
     session: Session, account_id: int, segment_id: int, *, mode: Mode = None, now: datetime | None = None
 ) -> int:

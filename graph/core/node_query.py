@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.actions.models import SegmentAction
 from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
 from domain.forms.models import Form
@@ -26,6 +27,7 @@ STAFF_NODES = {
     "TagCategory": TagCategory,
     "Job": Job,
     "Segment": Segment,
+    "SegmentAction": SegmentAction,
     "Form": Form,
     "PluginInstallation": PluginInstallation,
 }

@@ -570,7 +570,10 @@ def create_app(runtime: Runtime) -> Starlette:
             return PlainTextResponse("this export has no file (not finished yet, or removed)", status_code=404)
         path, name = found
         return FileResponse(
-            path, media_type="text/csv; charset=utf-8", filename=name, headers={"Cache-Control": "private, no-store"}
+            path,
+            media_type=exports.MEDIA_TYPES[path.suffix],
+            filename=name,
+            headers={"Cache-Control": "private, no-store"},
         )
 
     routes = [

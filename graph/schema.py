@@ -12,7 +12,7 @@ from domain.errors import InputError
 from graph.core.errors import input_path
 
 from graph.accounts.schema import Account, AccountQuery
-from graph.actions.schema import ActionMutation, ActionQuery, SegmentAction
+from graph.actions.schema import ActionMutation, ActionQuery, SegmentAction, WorkbookMutation
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
 from graph.core.documents import PreparedDocuments
@@ -54,6 +54,7 @@ Mutation = merge_types(
         JobMutation,
         SegmentMutation,
         ActionMutation,
+        WorkbookMutation,
         PluginMutation,
         ImportMutation,
     ),

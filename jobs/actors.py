@@ -205,10 +205,32 @@ def export_segment(job_id: int) -> None:
 
 
 def _export_segment_work(job: Job, progress: Progress) -> dict[str, Any]:
-    from domain.actions import export  # noqa: PLC0415
+    from domain.actions import export, workbook  # noqa: PLC0415
 
     runtime = get_runtime()
-    return export.run_export(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+    run = workbook.run_xlsx_export if job.params.get("format") == "xlsx" else export.run_export
+    return run(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+
+
+@actor(
+    "marquee.update_persons",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=2 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def update_persons(job_id: int) -> None:
+    """Update persons from an uploaded workbook (the XLSX layout of a segment export; params: path)."""
+    run_job(get_runtime().engine, job_id, _update_persons_work, will_retry=will_retry)
+
+
+def _update_persons_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.actions import workbook  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return workbook.run_workbook_update(runtime.new_session, job, runtime.settings.storage, progress)
 
 
 #: Which actor runs which job kind (``Job.kind``).
@@ -219,6 +241,7 @@ ACTORS_BY_KIND = {
     "export_website": export_website,
     "label_segment": label_segment,
     "export_segment": export_segment,
+    "update_persons": update_persons,
 }
 
 

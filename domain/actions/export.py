@@ -190,4 +190,10 @@ def export_file(session: Session, storage: Path, account_id: int, action_id: int
     if not path.is_file():
         return None
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in action.segment_name).strip("-")[:60] or "segment"
-    return path, f"{safe}-{action.created_at:%Y%m%d}-{action.id}.csv"
+    return path, f"{safe}-{action.created_at:%Y%m%d}-{action.id}{path.suffix}"
+
+
+MEDIA_TYPES = {
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}

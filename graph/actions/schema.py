@@ -6,9 +6,11 @@ import enum
 from datetime import datetime
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from domain.actions import export as exports
 from domain.actions import service as actions
+from domain.actions import workbook
 from domain.actions.models import SegmentAction as SegmentActionRow
 from domain.catalog.models import Event as EventRow
 from domain.catalog.models import Production as ProductionRow
@@ -23,7 +25,7 @@ from graph.core.loaders import BatchLoader, loader
 from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
-from graph.jobs.schema import Job
+from graph.jobs.schema import Job, JobStarted
 from graph.segments.inputs import SegmentModeInput, mode_of
 from graph.segments.schema import Segment
 
@@ -149,9 +151,20 @@ class ContactField(enum.Enum):
     COUNTRY = "country"
 
 
-@strawberry.input(description="Export a segment's members to a CSV file (a job); download it through downloadUrl.")
+@strawberry.enum(description="The file an export writes.")
+class ExportFormat(enum.Enum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+@strawberry.input(description="Export a segment's members to a file (a job); download it through downloadUrl.")
 class ExportSegmentInput:
     segment_id: strawberry.ID
+    format: ExportFormat = strawberry.field(
+        default=ExportFormat.CSV,
+        description="CSV: the chosen contact fields. XLSX: all customer data in the layout updatePersonsFromWorkbook "
+        "reads back (fields and dialect do not apply).",
+    )
     fields: list[ContactField] = strawberry.field(
         default_factory=lambda: [ContactField.EMAIL, ContactField.FIRST_NAME, ContactField.LAST_NAME],
         description=f"The columns, in this order (each at most once; {len(exports.CONTACT_FIELDS)} exist).",
@@ -223,6 +236,15 @@ class ActionMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
+            if input.format is ExportFormat.XLSX:
+                return SegmentActionStarted(
+                    action=workbook.start_xlsx_export(
+                        ctx.session,
+                        viewer.account_id,
+                        _target(input.segment_id, input.mode),
+                        created_by=viewer.staff_user_id,
+                    )
+                )
             options = exports.CsvOptions(
                 fields=tuple(f.value for f in input.fields), dialect=exports.CsvDialect(input.dialect.value)
             )
@@ -237,6 +259,46 @@ class ActionMutation:
             )
 
         return run_mutation(info, action, ExportSegmentError, ExportSegmentFailure)
+
+
+@strawberry.input(description="A workbook in the layout of an XLSX segment export, cells changed.")
+class UpdatePersonsFromWorkbookInput:
+    file: Upload = strawberry.field(
+        description="The .xlsx file, sent as a GraphQL multipart request (at most MARQUEE_UPLOAD_MAX_BYTES)."
+    )
+
+
+UpdatePersonsFromWorkbookPayload, UpdatePersonsFromWorkbookError, UpdatePersonsFromWorkbookFailure = mutation_payload(
+    "UpdatePersonsFromWorkbook", JobStarted
+)
+
+
+@strawberry.type
+class WorkbookMutation:
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Update persons from a workbook (the layout of an XLSX segment export) in the background. Each "
+        "row is applied whole or not at all; the job's result counts updated, unchanged and refused rows and lists "
+        "each refused row with its column and reason.",
+    )
+    def update_persons_from_workbook(
+        self, info: Info, input: UpdatePersonsFromWorkbookInput
+    ) -> UpdatePersonsFromWorkbookPayload | None:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            return JobStarted(
+                job=workbook.start_workbook_update(
+                    ctx.session,
+                    viewer.account_id,
+                    stream=input.file.file,
+                    storage_dir=ctx.runtime.settings.storage,
+                    max_bytes=ctx.runtime.settings.upload_max_bytes,
+                    created_by=viewer.staff_user_id,
+                )
+            )
+
+        return run_mutation(info, action, UpdatePersonsFromWorkbookError, UpdatePersonsFromWorkbookFailure)
 
 
 def decode_action_id(global_id: str) -> int | None:

@@ -91,6 +91,19 @@ class SegmentExported(DomainEvent):
 
 
 @dataclass(frozen=True)
+class OfferSent(DomainEvent):
+    """An offer e-mail action ended: every member of its snapshot was handled."""
+
+    action_id: int
+    job_id: int
+    segment_id: int | None
+    sent: int
+    skipped: int  # no consent at send time, or no address
+    failed: int  # refused for good by the mail server
+    unknown: int  # a sender stopped while handing these over: perhaps sent, never sent again
+
+
+@dataclass(frozen=True)
 class TagsAttached(DomainEvent):
     """Tags were linked to targets ("person tagged" for target ``person``)."""
 

@@ -8,8 +8,10 @@ from domain.forms.models import Form, FormSubmission, FormTag  # noqa: F401
 from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact  # noqa: F401
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue  # noqa: F401
 from domain.imports.models import FeedCursor  # noqa: F401
+from domain.interactions.models import Interaction  # noqa: F401
 from domain.integrations.models import PluginInstallation  # noqa: F401
 from domain.jobs_state.models import Job  # noqa: F401
+from domain.mail.models import MailLayout, MailSend  # noqa: F401
 from domain.people.models import (
     Person,  # noqa: F401
 )

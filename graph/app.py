@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from html import escape
 import dataclasses
 import hashlib
 import logging
@@ -35,6 +36,8 @@ from strawberry.types.graphql import OperationType
 from domain.accounts import service as accounts
 from domain.accounts.models import TokenKind
 from domain.actions import export as exports
+from domain.mail import links as mail_links
+from domain.mail import tracking
 from domain.website.document import encode, website_document
 from graph.core.ids import to_global_id
 from graph.core.permissions import CanImport, CanReadCatalog
@@ -576,8 +579,87 @@ def create_app(runtime: Runtime) -> Starlette:
             headers={"Cache-Control": "private, no-store"},
         )
 
+    links = mail_links.Links(runtime.settings.secret_key, runtime.settings.base_url)
+    pixel = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+    no_store = {"Cache-Control": "no-store"}
+
+    def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+        html = (
+            '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{escape(title)}</title></head><body style="font-family: sans-serif; max-width: 36rem; '
+            f'margin: 3rem auto; padding: 0 1rem"><h1>{escape(title)}</h1>{body}</body></html>'
+        )
+        return HTMLResponse(html, status_code=status, headers={**no_store, "Referrer-Policy": "no-referrer"})
+
+    async def unsubscribe(request: Request) -> Response:
+        """A mail's unsubscribe link: GET shows what it withdraws and a button (link scanners
+        fetch links, so a GET changes nothing); POST withdraws — the button, or the mailbox
+        provider's one-click POST (RFC 8058) — without cookie or login."""
+        data = links.read(mail_links.UNSUBSCRIBE, request.path_params["token"])
+        if data is None:
+            return page(
+                "Link niet geldig", "<p>Deze afmeldlink is niet geldig. / This unsubscribe link is not valid.</p>", 404
+            )
+
+        def act():
+            with runtime.new_session() as session:
+                if request.method == "POST":
+                    name = tracking.unsubscribe(session, data)
+                    session.commit()
+                    return name
+                return tracking.consent_name(session, data)
+
+        name = await anyio.to_thread.run_sync(act)
+        if name is None:
+            return page(
+                "Niet gevonden", "<p>Wij kennen dit adres niet (meer). / We no longer hold this address.</p>", 404
+            )
+        if request.method == "POST":
+            return page(
+                "Afgemeld",
+                f"<p>Je ontvangt geen mail meer voor: <strong>{escape(name)}</strong>.</p>"
+                f"<p>You will no longer receive mail for: <strong>{escape(name)}</strong>.</p>",
+            )
+        return page(
+            "Afmelden",
+            f"<p>Afmelden voor <strong>{escape(name)}</strong>? / Unsubscribe from <strong>{escape(name)}</strong>?</p>"
+            '<form method="post"><button type="submit" style="font-size: 1.1rem; padding: .6rem 1.2rem">'
+            "Afmelden / Unsubscribe</button></form>",
+        )
+
+    async def click(request: Request) -> Response:
+        """A tracked link: records the click once, then forwards to the link's own address."""
+        data = links.read(mail_links.CLICK, request.path_params["token"])
+        if data is None or not (data.url or "").startswith(("http://", "https://")):
+            return page("Link niet geldig", "<p>Deze link is niet geldig. / This link is not valid.</p>", 404)
+
+        def act():
+            with runtime.new_session() as session:
+                tracking.record(session, data, "click")
+                session.commit()
+
+        await anyio.to_thread.run_sync(act)
+        return Response(status_code=302, headers={"Location": data.url or "", **no_store})
+
+    async def opened(request: Request) -> Response:
+        """The open pixel: records the open once; always the same transparent GIF."""
+        data = links.read(mail_links.OPEN, request.path_params["token"])
+        if data is not None:
+
+            def act():
+                with runtime.new_session() as session:
+                    tracking.record(session, data, "open")
+                    session.commit()
+
+            await anyio.to_thread.run_sync(act)
+        return Response(pixel, media_type="image/gif", headers=no_store)
+
     routes = [
         Route("/healthz", healthz),
+        Route("/mail/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/mail/click/{token}", click),
+        Route("/mail/open/{token}.gif", opened),
         Route("/downloads/exports/{account_id:int}/{action_id:int}", export_download),
         Route("/website/feed.json", website_feed),
         Route("/readyz", readyz),

@@ -25,6 +25,8 @@ from graph.forms.schema import Form, FormMutation, FormQuery
 from graph.imports.schema import ImportMutation
 from graph.integrations.schema import PluginInstallation, PluginMutation, PluginQuery
 from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
+from graph.mail.schema import MailMutation, MailQuery
+from graph.mail.types import MailLayout
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
@@ -42,6 +44,7 @@ Query = merge_types(
         JobQuery,
         SegmentQuery,
         ActionQuery,
+        MailQuery,
         PluginQuery,
     ),
 )
@@ -55,6 +58,7 @@ Mutation = merge_types(
         SegmentMutation,
         ActionMutation,
         WorkbookMutation,
+        MailMutation,
         PluginMutation,
         ImportMutation,
     ),
@@ -72,6 +76,7 @@ NODE_TYPES = [
     Job,
     Segment,
     SegmentAction,
+    MailLayout,
     Form,
     Account,
     PluginInstallation,

@@ -233,6 +233,36 @@ def _update_persons_work(job: Job, progress: Progress) -> dict[str, Any]:
     return workbook.run_workbook_update(runtime.new_session, job, runtime.settings.storage, progress)
 
 
+@actor(
+    "marquee.send_offer",
+    queue_name="bulk",  # bulk mail apart: a large send does not hold other work back
+    max_retries=20,
+    min_backoff=10_000,
+    max_backoff=5 * MINUTE_MS,
+    time_limit=3 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def send_offer(job_id: int) -> None:
+    """Send an offer action's mails (the send ledger makes a rerun resume, never send twice)."""
+    run_job(get_runtime().engine, job_id, _send_offer_work, will_retry=will_retry)
+
+
+def _send_offer_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.mail import offers  # noqa: PLC0415
+    from domain.mail.links import Links  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return offers.run_offer(
+        runtime.new_session,
+        job.id,  # type: ignore[arg-type]
+        mailers=runtime.plugins.mailers(),
+        infos=runtime.plugins.plugin_infos(),
+        links=Links(runtime.settings.secret_key, runtime.settings.base_url),
+        progress=progress,
+    )
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
@@ -242,6 +272,7 @@ ACTORS_BY_KIND = {
     "label_segment": label_segment,
     "export_segment": export_segment,
     "update_persons": update_persons,
+    "send_offer": send_offer,
 }
 
 

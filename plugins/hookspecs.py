@@ -21,6 +21,7 @@ from __future__ import annotations
 import pluggy
 
 from domain.imports.contract import FeedReader
+from domain.mail.contract import Mailer
 from domain.website.contract import WebsiteExporter
 
 from domain.events import (
@@ -32,6 +33,7 @@ from domain.events import (
     PersonMerged,
     PersonUpdated,
     ProductionsChanged,
+    OfferSent,
     SegmentExported,
     SegmentLabelled,
     TagsAttached,
@@ -84,6 +86,21 @@ def register_website_exporters() -> list[WebsiteExporter] | None:  # type: ignor
     their events and venues; ``domain/website/document.py``) differs from what the exporter last
     published for the account, and soon after productions or their tags change. Raise to fail:
     the run is retried with backoff under the same ``message_id``.
+    """
+
+
+@hookspec
+def register_mailers() -> list[Mailer] | None:  # type: ignore[empty-body]  # a spec
+    """Contribute mailers: objects that hand offer e-mails to a mail system.
+
+    Called when the core lists mailers or sends an offer. Takes no arguments. Return a list of
+    :class:`domain.mail.contract.Mailer` (``plugin``: your plugin's name, whose per-account
+    installation configures and enables it; ``name``: unique, e.g. ``"mailer.smtp"``; ``connect``:
+    a callable taking the installation's settings and returning a connection with ``send(mail)``
+    and ``close()``), or None. The core renders every mail, checks consent at send time, keeps the
+    send ledger and paces the sending (``rate_setting``, ``pool_setting``); ``send`` raises
+    :class:`~domain.mail.contract.MailDeferred` (try later) or
+    :class:`~domain.mail.contract.MailRefused` (never for this recipient).
     """
 
 
@@ -208,6 +225,17 @@ def on_segment_exported(event: SegmentExported) -> None:
     """
 
 
+@hookspec
+def on_offer_sent(event: OfferSent) -> None:
+    """An offer e-mail action ended: every member of its snapshot was sent a mail or skipped.
+
+    Fires after its job succeeded. ``event`` is a :class:`domain.events.OfferSent`:
+    ``account_id``, ``action_id``, ``job_id``, ``segment_id``, and the counts ``sent``,
+    ``skipped`` (no consent at send time, or no address), ``failed`` (refused by the mail server)
+    and ``unknown`` (a sender stopped while handing these over). The return value is ignored.
+    """
+
+
 EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonCreated: "on_person_created",
     PersonUpdated: "on_person_updated",
@@ -220,4 +248,5 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     FormSubmitted: "on_form_submitted",
     SegmentLabelled: "on_segment_labelled",
     SegmentExported: "on_segment_exported",
+    OfferSent: "on_offer_sent",
 }

@@ -16,6 +16,8 @@ from domain.base import account_id_field, created_at_field, id_field, timestamp_
 class ActionKind(str, enum.Enum):
     EXPORT = "export"
     LABEL = "label"
+    OFFER = "offer"  # an offer e-mail (event or production mode)
+    PUSH = "push"  # the members handed to an external tool
 
 
 class SegmentAction(SQLModel, table=True):
@@ -46,7 +48,7 @@ class SegmentAction(SQLModel, table=True):
             ondelete="SET NULL (production_id)",
             name="fk_segment_action_production",
         ),
-        CheckConstraint("kind in ('export', 'label')", name="ck_segment_action_kind"),
+        CheckConstraint("kind in ('export', 'label', 'offer', 'push')", name="ck_segment_action_kind"),
         CheckConstraint("mode in ('all', 'event', 'production')", name="ck_segment_action_mode"),
         Index("uq_segment_action_job", "account_id", "job_id", unique=True),
         Index("ix_segment_action_segment", "account_id", "segment_id", "created_at"),

@@ -31,7 +31,12 @@ from domain.tags.models import Tag
 
 MAX_LABEL_TAGS = 20
 SNAPSHOT_BUDGET_MS = 300_000  # a snapshot is one statement over the whole account: minutes, not a request's seconds
-JOB_KINDS = {ActionKind.LABEL: "label_segment", ActionKind.EXPORT: "export_segment"}
+JOB_KINDS = {
+    ActionKind.LABEL: "label_segment",
+    ActionKind.EXPORT: "export_segment",
+    ActionKind.OFFER: "send_offer",
+    ActionKind.PUSH: "push_audience",
+}
 
 
 @dataclass(frozen=True)

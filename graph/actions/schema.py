@@ -26,6 +26,7 @@ from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
 from graph.jobs.schema import Job, JobStarted
+from graph.mail.types import MailSendConnection, SendCounts, SendStatus, send_counts, sends_page
 from graph.segments.inputs import SegmentModeInput, mode_of
 from graph.segments.schema import Segment
 
@@ -54,6 +55,8 @@ def ProductionOfActionLoader(ctx) -> BatchLoader:
 class SegmentActionKind(enum.Enum):
     EXPORT = "export"
     LABEL = "label"
+    OFFER = "offer"
+    PUSH = "push"
 
 
 @strawberry.enum(description="Whom an action's members were taken for (see SegmentModeInput).")
@@ -109,6 +112,23 @@ class SegmentAction(Node):
             return None
         settings = info.context.runtime.settings
         return settings.base_url + exports.download_path(settings.secret_key, self, settings.download_link_seconds)  # type: ignore[arg-type]
+
+    @strawberry.field(description="For an offer: its send ledger counted (null for other actions).")
+    def send_counts(self, info: Info) -> SendCounts | None:
+        if self.kind != SegmentActionKind.OFFER.value:
+            return None
+        return send_counts(info.context.session, info.context.viewer.account_id, self.id)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="For an offer: each member's mail (status, reason, address), by person; only those with status "
+        "when given. " + FIRST_DESCRIPTION
+    )
+    def sends(
+        self, info: Info, status: SendStatus | None = None, first: int | None = None, after: str | None = None
+    ) -> MailSendConnection | None:
+        if self.kind != SegmentActionKind.OFFER.value:
+            return None
+        return sends_page(info, self.id, status, first, after)  # type: ignore[arg-type]
 
 
 @strawberry.type

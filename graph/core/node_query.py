@@ -11,6 +11,7 @@ from domain.forms.models import Form
 from domain.integrations.models import PluginInstallation
 from domain.people.models import ConsentType, Person
 from domain.jobs_state.models import Job
+from domain.mail.models import MailLayout
 from domain.segments.models import Segment
 from domain.tags.models import TagCategory
 from graph.context import Info
@@ -28,6 +29,7 @@ STAFF_NODES = {
     "Job": Job,
     "Segment": Segment,
     "SegmentAction": SegmentAction,
+    "MailLayout": MailLayout,
     "Form": Form,
     "PluginInstallation": PluginInstallation,
 }

@@ -1,0 +1,157 @@
+"""Offer e-mails through GraphQL: layouts, sending an offer to a segment, its send ledger."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.mail import offers
+from graph.actions.schema import SegmentActionStarted, _target
+from graph.context import Info
+from graph.core.errors import mutation_payload, run_mutation
+from graph.core.inputs import reference_pk
+from graph.core.permissions import CanEdit, IsStaff
+from graph.mail.types import MailLayout
+from graph.segments.inputs import SegmentModeInput
+
+
+@strawberry.input
+class MailLayoutInput:
+    name: str
+    html: str = strawberry.field(description="At most 100,000 characters; must place {{ unsubscribe_url }}.")
+    text: str = ""
+
+
+@strawberry.input
+class UpdateMailLayoutInput:
+    id: strawberry.ID
+    name: str
+    html: str
+    text: str = ""
+
+
+@strawberry.input
+class DeleteMailLayoutInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class MailLayoutSuccess:
+    layout: MailLayout
+
+
+@strawberry.type
+class DeleteMailLayoutSuccess:
+    deleted_id: strawberry.ID
+
+
+@strawberry.input(
+    description="Mail an offer to a segment's members for an event or a production (mode is required): only to "
+    "those whose consent is granted when their mail goes, each at most once."
+)
+class SendOfferInput:
+    segment_id: strawberry.ID
+    mode: SegmentModeInput | None = strawberry.field(
+        default=None, description="The event or production offered (its ticket holders are left out)."
+    )
+    layout_id: strawberry.ID
+    consent_type_id: strawberry.ID = strawberry.field(description="The consent a member must have granted.")
+    subject: str = strawberry.field(
+        description="A template (at most 300 characters), e.g. 'Voor jou, {{ person.first_name }}'."
+    )
+    text: str = strawberry.field(description="The custom text, a template; becomes {{ content }} in the layout.")
+    offer_url: str = strawberry.field(description="The event's or production's page; tracked in the mail.")
+    mailer: str = strawberry.field(default="mailer.smtp", description="A registered mailer (see plugins).")
+
+
+CreateMailLayoutPayload, CreateMailLayoutError, CreateMailLayoutFailure = mutation_payload(
+    "CreateMailLayout", MailLayoutSuccess
+)
+UpdateMailLayoutPayload, UpdateMailLayoutError, UpdateMailLayoutFailure = mutation_payload(
+    "UpdateMailLayout", MailLayoutSuccess
+)
+DeleteMailLayoutPayload, DeleteMailLayoutError, DeleteMailLayoutFailure = mutation_payload(
+    "DeleteMailLayout", DeleteMailLayoutSuccess
+)
+SendOfferPayload, SendOfferError, SendOfferFailure = mutation_payload("SendOffer", SegmentActionStarted)
+
+
+@strawberry.type
+class MailQuery:
+    @strawberry.field(permission_classes=[IsStaff], description="The account's mail layouts, by name.")
+    def mail_layouts(self, info: Info) -> list[MailLayout]:
+        return offers.list_layouts(info.context.session, info.context.viewer.account_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class MailMutation:
+    @strawberry.mutation(permission_classes=[CanEdit], description="Add a mail layout (its templates must compile).")
+    def create_mail_layout(self, info: Info, input: MailLayoutInput) -> CreateMailLayoutPayload | None:
+        ctx = info.context
+
+        def action():
+            layout = offers.create_layout(
+                ctx.session, ctx.viewer.account_id, name=input.name, html=input.html, text_=input.text
+            )
+            return MailLayoutSuccess(layout=layout)  # type: ignore[arg-type]
+
+        return run_mutation(info, action, CreateMailLayoutError, CreateMailLayoutFailure)
+
+    @strawberry.mutation(
+        permission_classes=[CanEdit], description="Change a layout; offers already started keep their copy."
+    )
+    def update_mail_layout(self, info: Info, input: UpdateMailLayoutInput) -> UpdateMailLayoutPayload | None:
+        ctx = info.context
+
+        def action():
+            layout = offers.update_layout(
+                ctx.session,
+                ctx.viewer.account_id,
+                reference_pk(input.id, "MailLayout"),
+                name=input.name,
+                html=input.html,
+                text_=input.text,
+            )
+            return MailLayoutSuccess(layout=layout)  # type: ignore[arg-type]
+
+        return run_mutation(info, action, UpdateMailLayoutError, UpdateMailLayoutFailure)
+
+    @strawberry.mutation(permission_classes=[CanEdit], description="Delete a layout; offers under way keep their copy.")
+    def delete_mail_layout(self, info: Info, input: DeleteMailLayoutInput) -> DeleteMailLayoutPayload | None:
+        ctx = info.context
+
+        def action():
+            offers.delete_layout(ctx.session, ctx.viewer.account_id, reference_pk(input.id, "MailLayout"))
+            return DeleteMailLayoutSuccess(deleted_id=input.id)
+
+        return run_mutation(info, action, DeleteMailLayoutError, DeleteMailLayoutFailure)
+
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Mail an offer to a segment's members for an event or a production, within minutes. Follow the "
+        "action's job; its sendCounts and sends say who got one and why others did not.",
+    )
+    def send_offer(self, info: Info, input: SendOfferInput) -> SendOfferPayload | None:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            spec = offers.OfferSpec(
+                layout_id=reference_pk(input.layout_id, "MailLayout"),
+                consent_type_id=reference_pk(input.consent_type_id, "ConsentType"),
+                subject=input.subject,
+                text=input.text,
+                offer_url=input.offer_url,
+                mailer=input.mailer,
+            )
+            plugins = ctx.runtime.plugins
+            started = offers.start_offer(
+                ctx.session,
+                viewer.account_id,
+                _target(input.segment_id, input.mode),
+                spec,
+                mailers=plugins.mailers(),
+                infos=plugins.plugin_infos(),
+                created_by=viewer.staff_user_id,
+            )
+            return SegmentActionStarted(action=started)  # type: ignore[arg-type]
+
+        return run_mutation(info, action, SendOfferError, SendOfferFailure)

@@ -1,0 +1,153 @@
+"""A worker killed (SIGKILL, its whole process group) in the middle of an offer e-mail to
+thousands of members, then started again: every consenting member ends with one mail, nobody with
+two; at most one mail per connection is left "unknown" (handed over when the kill came), and
+counted as such."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from domain.accounts import service as accounts
+from domain.actions.service import Target
+from domain.integrations import service as integrations
+from domain.mail import offers
+from domain.people.models import ConsentType
+from domain.segments import service as segments
+from tests import factories as f
+from tests.imports.test_worker_killed import _worker
+from tests.mail.smtp import Sink, SmtpServer
+from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
+
+MEMBERS = 3000
+CONNECTIONS = 2
+
+
+def _venue(engine, infos, mailers, smtp: SmtpServer) -> tuple[int, int]:
+    """An account with MEMBERS consenting persons (and 200 without consent); (account, job) of an
+    offer to all of them, not yet queued."""
+    with Session(engine) as s:
+        account = accounts.create_account(s, name=f"Verzending {uuid.uuid4().hex[:6]}")
+        consent = ConsentType(account_id=account.id, key="offers", name="Aanbiedingen")
+        s.add(consent)
+        s.flush()
+        s.execute(
+            text(
+                "INSERT INTO person (account_id, email, first_name) SELECT :a, 'lid' || n || '@example.nl', 'Lid' || n "
+                "FROM generate_series(1, :n) AS n"
+            ),
+            {"a": account.id, "n": MEMBERS + 200},
+        )
+        s.execute(
+            text(
+                "INSERT INTO person_consent (account_id, person_id, consent_type_id, granted, granted_at, source) "
+                "SELECT :a, id, :c, true, now(), 'person' FROM person WHERE account_id = :a ORDER BY id LIMIT :n"
+            ),
+            {"a": account.id, "c": consent.id, "n": MEMBERS},
+        )
+        event = f.event(s, account.id, f.production(s, account.id, "Het Offer").id, f.venue(s, account.id).id)
+        segment = segments.create_segment(s, account.id, name="Iedereen", rules={"all": []})
+        info = integrations.find_plugin(infos, "mailer")
+        integrations.install_plugin(
+            s,
+            account.id,
+            info,
+            integrations.PluginSetup(config=smtp.config(connections=CONNECTIONS, rate_per_second=0)),
+        )
+        layout = offers.create_layout(
+            s, account.id, name="Basis", html='{{ content }} <a href="{{ unsubscribe_url }}">Afmelden</a>'
+        )
+        action = offers.start_offer(
+            s,
+            account.id,
+            Target(segment.id, ("event", event.id)),
+            offers.OfferSpec(
+                layout_id=layout.id,  # type: ignore[arg-type]
+                consent_type_id=consent.id,  # type: ignore[arg-type]
+                subject="Voor {{ person.first_name }}",
+                text="Er zijn nog plaatsen.",
+                offer_url="https://venue.example/offer",
+            ),
+            mailers=mailers,
+            infos=infos,
+        )
+        s.commit()
+        return account.id, action.job_id
+
+
+def test_a_worker_killed_mid_send_is_restarted_and_nobody_gets_two_mails(
+    broker,  # noqa: F811
+    jobs_runtime,  # noqa: F811
+    db_url,
+    redis_url,
+):
+    import jobs.actors as actors
+
+    engine, infos = jobs_runtime.engine, jobs_runtime.plugins.plugin_infos()
+    with SmtpServer(Sink(delay=0.002)) as smtp:
+        account_id, job_id = _venue(engine, infos, jobs_runtime.plugins.mailers(), smtp)
+        env = dict(
+            os.environ,
+            MARQUEE_DATABASE_URL=db_url,
+            MARQUEE_REDIS_URL=redis_url,
+            MARQUEE_REDIS_NAMESPACE=broker.namespace,
+        )
+        first = _worker(env)
+        try:
+            actors.send_offer.send(job_id)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(smtp.sink.messages) < MEMBERS // 3:
+                time.sleep(0.01)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+        finally:
+            if first.poll() is None:
+                os.killpg(first.pid, signal.SIGKILL)
+        at_kill = len(smtp.sink.messages)
+        assert 0 < at_kill < MEMBERS, "the kill came too late or too early to test anything"
+
+        second = _worker(env)
+        try:
+            actors.send_offer.send(job_id)  # the redelivery
+            job = _wait_for(engine, job_id, _settled, timeout=240)
+            assert job.status == "succeeded", job.error
+        finally:
+            second.send_signal(signal.SIGINT)
+            try:
+                second.wait(timeout=60)
+            finally:
+                if second.poll() is None:
+                    os.killpg(second.pid, signal.SIGKILL)
+        received = Counter(smtp.sink.to())
+
+    assert max(received.values()) == 1  # nobody twice
+    with engine.connect() as conn:
+        ledger = dict(
+            conn.execute(
+                text("SELECT status, count(*) FROM mail_send WHERE account_id = :a GROUP BY status"), {"a": account_id}
+            ).all()
+        )
+        sent = set(
+            conn.execute(
+                text("SELECT email FROM mail_send WHERE account_id = :a AND status = 'sent'"), {"a": account_id}
+            ).scalars()
+        )
+        unknown = set(
+            conn.execute(
+                text("SELECT p.email FROM mail_send m JOIN person p ON p.account_id = m.account_id AND p.id = m.person_id "
+                     "WHERE m.account_id = :a AND m.status = 'unknown'"),
+                {"a": account_id},
+            ).scalars()
+        )  # fmt: skip
+    assert ledger.get("sent", 0) + ledger.get("unknown", 0) == MEMBERS  # every consenting member handled
+    assert ledger.get("skipped") == 200 and "pending" not in ledger and "claimed" not in ledger
+    assert len(unknown) <= CONNECTIONS  # at most the mails in hand when the kill came
+    assert sent <= set(received)  # every mail recorded as sent arrived
+    assert set(received) - sent <= unknown  # what arrived beyond them was in hand at the kill
+    assert job.result["sent"] == len(sent) and job.result["unknown"] == len(unknown)

@@ -104,6 +104,18 @@ class OfferSent(DomainEvent):
 
 
 @dataclass(frozen=True)
+class AudiencePushed(DomainEvent):
+    """Every batch of an audience push was delivered to its pusher."""
+
+    action_id: int
+    job_id: int
+    segment_id: int | None
+    pusher: str
+    members: int
+    batches: int
+
+
+@dataclass(frozen=True)
 class TagsAttached(DomainEvent):
     """Tags were linked to targets ("person tagged" for target ``person``)."""
 

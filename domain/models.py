@@ -11,7 +11,7 @@ from domain.imports.models import FeedCursor  # noqa: F401
 from domain.interactions.models import Interaction  # noqa: F401
 from domain.integrations.models import PluginInstallation  # noqa: F401
 from domain.jobs_state.models import Job  # noqa: F401
-from domain.mail.models import MailLayout, MailSend  # noqa: F401
+from domain.mail.models import AudiencePushBatch, MailLayout, MailSend  # noqa: F401
 from domain.people.models import (
     Person,  # noqa: F401
 )

@@ -263,6 +263,37 @@ def _send_offer_work(job: Job, progress: Progress) -> dict[str, Any]:
     )
 
 
+@actor(
+    "marquee.push_audience",
+    queue_name="bulk",
+    max_retries=20,
+    min_backoff=30_000,
+    max_backoff=60 * MINUTE_MS,
+    time_limit=2 * 60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def push_audience(job_id: int) -> None:
+    """Push a segment's snapshot in batches through a plugin's pusher (delivered batches are kept)."""
+    run_job(get_runtime().engine, job_id, _push_audience_work, will_retry=will_retry)
+
+
+def _push_audience_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.mail import audiences  # noqa: PLC0415
+    from graph.core.ids import to_global_id  # noqa: PLC0415  (the batches speak the API's ids)
+
+    runtime = get_runtime()
+    return audiences.run_push(
+        runtime.new_session,
+        job.id,  # type: ignore[arg-type]
+        pushers=runtime.plugins.audience_pushers(),
+        infos=runtime.plugins.plugin_infos(),
+        person_id=to_global_id,
+        progress=progress,
+        private_targets=runtime.settings.webhook_private_targets,
+    )
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
@@ -273,6 +304,7 @@ ACTORS_BY_KIND = {
     "export_segment": export_segment,
     "update_persons": update_persons,
     "send_offer": send_offer,
+    "push_audience": push_audience,
 }
 
 

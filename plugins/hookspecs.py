@@ -21,6 +21,7 @@ from __future__ import annotations
 import pluggy
 
 from domain.imports.contract import FeedReader
+from domain.mail.audiences import AudiencePusher
 from domain.mail.contract import Mailer
 from domain.website.contract import WebsiteExporter
 
@@ -33,6 +34,7 @@ from domain.events import (
     PersonMerged,
     PersonUpdated,
     ProductionsChanged,
+    AudiencePushed,
     OfferSent,
     SegmentExported,
     SegmentLabelled,
@@ -101,6 +103,20 @@ def register_mailers() -> list[Mailer] | None:  # type: ignore[empty-body]  # a 
     send ledger and paces the sending (``rate_setting``, ``pool_setting``); ``send`` raises
     :class:`~domain.mail.contract.MailDeferred` (try later) or
     :class:`~domain.mail.contract.MailRefused` (never for this recipient).
+    """
+
+
+@hookspec
+def register_audience_pushers() -> list[AudiencePusher] | None:  # type: ignore[empty-body]  # a spec
+    """Contribute audience pushers: objects that hand a segment's members to an external tool.
+
+    Called when the core lists pushers or runs a push. Takes no arguments. Return a list of
+    :class:`domain.mail.audiences.AudiencePusher` (``plugin``: your plugin's name, whose per-account
+    installation configures and enables it; ``name``: unique, e.g. ``"audience.webhook"``;
+    ``push``: a callable taking one :class:`~domain.mail.audiences.AudienceBatch`), or None.
+    ``push`` runs on a worker once per batch of at most 100 members; a batch keeps its
+    ``message_id`` over retries (the receiver's idempotency key). Raise to fail: the job is retried
+    with backoff and sends only the batches not yet delivered.
     """
 
 
@@ -236,6 +252,16 @@ def on_offer_sent(event: OfferSent) -> None:
     """
 
 
+@hookspec
+def on_audience_pushed(event: AudiencePushed) -> None:
+    """An audience push ended: every batch of the segment's snapshot was delivered.
+
+    Fires after its job succeeded. ``event`` is a :class:`domain.events.AudiencePushed`:
+    ``account_id``, ``action_id``, ``job_id``, ``segment_id``, the ``pusher``'s name, the
+    ``members`` pushed and the number of ``batches``. The return value is ignored.
+    """
+
+
 EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonCreated: "on_person_created",
     PersonUpdated: "on_person_updated",
@@ -249,4 +275,5 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     SegmentLabelled: "on_segment_labelled",
     SegmentExported: "on_segment_exported",
     OfferSent: "on_offer_sent",
+    AudiencePushed: "on_audience_pushed",
 }

@@ -13,6 +13,7 @@ import pluggy
 from domain.events import DomainEvent
 from domain.imports.contract import FeedReader
 from domain.integrations.registry import PluginInfo, ScheduledRun, parse_plugin_info, with_scheduled_runs
+from domain.mail.audiences import AudiencePusher
 from domain.mail.contract import Mailer
 from domain.website.contract import EXPORT_JOB, WebsiteExporter
 from domain.website.contract import schedule_name as website_schedule
@@ -141,6 +142,10 @@ class PluginFacade:
     def mailers(self) -> dict[str, Mailer]:
         """Every plugin's mailers by name (``register_mailers``), checked."""
         return self._by_name("register_mailers", Mailer, "connect")
+
+    def audience_pushers(self) -> dict[str, AudiencePusher]:
+        """Every plugin's audience pushers by name (``register_audience_pushers``), checked."""
+        return self._by_name("register_audience_pushers", AudiencePusher, "push")
 
     def scheduled_runs(self) -> list[ScheduledRun]:
         """What the plugins' contributions run on a schedule (readers and exporters with an

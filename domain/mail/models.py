@@ -79,3 +79,28 @@ class MailSend(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the sender's run
     updated_at: datetime = created_at_field()
     sent_at: datetime | None = timestamp_field()
+
+
+class AudiencePushBatch(SQLModel, table=True):
+    """One batch of an audience push: its members are the snapshot's persons with ids from
+    ``first_person_id`` to ``last_person_id``; ``delivered_at`` once the pusher accepted it."""
+
+    __tablename__ = "audience_push_batch"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "action_id"],
+            ["segment_action.account_id", "segment_action.id"],
+            ondelete="CASCADE",
+            name="fk_audience_push_batch_action",
+        ),
+    )
+
+    account_id: int = account_id_field()
+    action_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    batch: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    first_person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    members: int = Field(sa_column=Column(Integer, nullable=False))
+    pushed: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    delivered_at: datetime | None = timestamp_field()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
+
 import strawberry
 
-from domain.mail import offers
+from domain.mail import audiences, offers
 from graph.actions.schema import SegmentActionStarted, _target
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
@@ -63,6 +65,29 @@ class SendOfferInput:
     mailer: str = strawberry.field(default="mailer.smtp", description="A registered mailer (see plugins).")
 
 
+@strawberry.enum(description="A contact field an audience push sends with each member.")
+class PushField(enum.Enum):
+    EMAIL = "email"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    LANGUAGE = "language"
+    POSTAL_CODE = "postal_code"
+    CITY = "city"
+    COUNTRY = "country"
+
+
+@strawberry.input(description="Hand a segment's members to an external tool through an audience pusher, in batches.")
+class PushAudienceInput:
+    segment_id: strawberry.ID
+    pusher: str = strawberry.field(default="audience.webhook", description="A registered pusher (see plugins).")
+    fields: list[PushField] = strawberry.field(
+        default_factory=lambda: [PushField.EMAIL, PushField.FIRST_NAME, PushField.LAST_NAME],
+        description="Sent with each member besides its id.",
+    )
+    mode: SegmentModeInput | None = None
+
+
+PushAudiencePayload, PushAudienceError, PushAudienceFailure = mutation_payload("PushAudience", SegmentActionStarted)
 CreateMailLayoutPayload, CreateMailLayoutError, CreateMailLayoutFailure = mutation_payload(
     "CreateMailLayout", MailLayoutSuccess
 )
@@ -124,6 +149,28 @@ class MailMutation:
             return DeleteMailLayoutSuccess(deleted_id=input.id)
 
         return run_mutation(info, action, DeleteMailLayoutError, DeleteMailLayoutFailure)
+
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Push a segment's members (as they are when the job starts) to an external tool in batches of "
+        "100; each batch keeps its webhook-id over retries. Follow the action's job.",
+    )
+    def push_audience(self, info: Info, input: PushAudienceInput) -> PushAudiencePayload | None:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            started = audiences.start_push(
+                ctx.session,
+                viewer.account_id,
+                _target(input.segment_id, input.mode),
+                pusher=input.pusher,
+                fields=tuple(f.value for f in input.fields),
+                pushers=ctx.runtime.plugins.audience_pushers(),
+                created_by=viewer.staff_user_id,
+            )
+            return SegmentActionStarted(action=started)  # type: ignore[arg-type]
+
+        return run_mutation(info, action, PushAudienceError, PushAudienceFailure)
 
     @strawberry.mutation(
         permission_classes=[CanEdit],

@@ -188,3 +188,165 @@ def export_csv_memory(ds: Dataset) -> Result:
         ratio <= FLAT,
         details={"small_mb": small_mb, "large_mb": large_mb},
     )
+
+
+# -- XLSX export and offer e-mail ------------------------------------------------------------------
+
+XLSX_MEMBERS = 100_000
+OFFER_MEMBERS, OFFER_TARGET_PER_S = 100_000, 300.0
+
+
+@benchmark("export-xlsx")
+def export_xlsx(ds: Dataset) -> Result:
+    from domain.actions import workbook
+
+    with Session(ds.engine, expire_on_commit=False) as session:
+        action = workbook.start_xlsx_export(session, ds.account_id, actions.Target(_segment(session, ds)))
+        session.commit()
+    try:
+        _snapshot(ds, action.job_id, XLSX_MEMBERS)
+        with tempfile.TemporaryDirectory(prefix="marquee-bench-xlsx-") as storage:
+            started = time.perf_counter()
+            result = workbook.run_xlsx_export(_new_session(ds), action.job_id, Path(storage), _noop)
+            seconds = time.perf_counter() - started
+    finally:
+        _drop(ds, [action.job_id], [])
+    return Result(
+        f"export-xlsx {result['rows']:,} members",
+        f"{seconds:.1f} s ({result['rows'] / seconds:,.0f} rows/s, {result['bytes'] / 2**20:.1f} MB)",
+        "reported (no target)",
+        None if result["rows"] == XLSX_MEMBERS else False,
+        seconds=seconds,
+        details=result,
+    )
+
+
+def _smtp_sink() -> tuple[object, int]:
+    """aiosmtpd's discarding Sink in a process of its own on loopback (not sharing this one's GIL)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the SMTP sink did not start")
+
+
+@benchmark("offer-email")
+def offer_email(ds: Dataset) -> Result:
+    from domain.integrations import service as integrations
+    from domain.mail import offers
+    from domain.mail.links import Links
+    from plugins.manager import PluginFacade, build_plugin_manager
+
+    plugins = PluginFacade(build_plugin_manager())
+    infos, mailers = plugins.plugin_infos(), plugins.mailers()
+    sink, port = _smtp_sink()
+    job_id = None
+    try:
+        with Session(ds.engine, expire_on_commit=False) as session:
+            session.execute(
+                text("DELETE FROM plugin_installation WHERE account_id = :a AND plugin = 'mailer'"),
+                {"a": ds.account_id},
+            )
+            config = {
+                "host": "127.0.0.1",
+                "port": port,
+                "security": "none",
+                "from_address": "bench@example.nl",
+                "rate_per_second": 0,  # what the path can do; the connections are the plugin's default
+            }
+            integrations.install_plugin(
+                session,
+                ds.account_id,
+                integrations.find_plugin(infos, "mailer"),
+                integrations.PluginSetup(config=config),
+            )
+            consent_id = session.execute(
+                text("SELECT id FROM consent_type WHERE account_id = :a AND key = 'offers_email'"), {"a": ds.account_id}
+            ).scalar_one()
+            segment_id = (
+                session.execute(
+                    text("SELECT id FROM segment WHERE account_id = :a AND name = 'bench: everyone'"),
+                    {"a": ds.account_id},
+                ).scalar()
+                or segments.create_segment(session, ds.account_id, name="bench: everyone", rules={"all": []}).id
+            )
+            layout = offers.create_layout(
+                session,
+                ds.account_id,
+                name=f"bench {time.time_ns()}",
+                html='<html><body><h1>{{ offer.title }}</h1>{{ content }}<p><a href="{{ offer.url }}">Bestel</a></p>'
+                '<p><a href="{{ unsubscribe_url }}">Afmelden</a></p></body></html>',
+            )
+            action = offers.start_offer(
+                session,
+                ds.account_id,
+                actions.Target(segment_id, ("event", ds.counts["first_event_id"])),
+                offers.OfferSpec(
+                    layout_id=layout.id,  # type: ignore[arg-type]
+                    consent_type_id=consent_id,
+                    subject="Voor jou, {{ person.first_name }}: {{ offer.title }}",
+                    text="Beste {{ person.first_name }},\n\nEr zijn nog plaatsen voor {{ offer.title }}.",
+                    offer_url="https://venue.example/offer",
+                ),
+                mailers=mailers,
+                infos=infos,
+            )
+            session.commit()
+            job_id = action.job_id
+        with Session(ds.engine, expire_on_commit=False) as session, session.begin():
+            found = actions.action_of_job(session, job_id, lock=True)
+            actions.take_snapshot(session, found)
+            # Keep the first OFFER_MEMBERS members who hold the consent (the others would be skipped).
+            session.execute(
+                text(
+                    "DELETE FROM action_member m WHERE m.account_id = :a AND m.action_id = :act AND m.person_id NOT IN "
+                    "(SELECT am.person_id FROM action_member am JOIN person_consent c ON c.account_id = am.account_id "
+                    "AND c.person_id = am.person_id AND c.consent_type_id = :c AND c.granted "
+                    "WHERE am.account_id = :a AND am.action_id = :act ORDER BY am.person_id LIMIT :n)"
+                ),
+                {"a": ds.account_id, "act": found.id, "c": consent_id, "n": OFFER_MEMBERS},
+            )
+            found.members = OFFER_MEMBERS
+        settings_links = Links("marquee-bench-secret-key", "https://marquee.example")
+        started = time.perf_counter()
+        result = offers.run_offer(
+            _new_session(ds), job_id, mailers=mailers, infos=infos, links=settings_links, progress=_noop
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        sink.kill()  # type: ignore[attr-defined]
+        with ds.engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM plugin_installation WHERE account_id = :a AND plugin = 'mailer'"),
+                {"a": ds.account_id},
+            )
+            conn.execute(
+                text("DELETE FROM mail_layout WHERE account_id = :a AND name LIKE 'bench %'"), {"a": ds.account_id}
+            )
+        if job_id is not None:
+            _drop(ds, [job_id], [])
+    rate = result["sent"] / seconds
+    return Result(
+        f"offer-email {result['sent']:,} mails to an SMTP sink",
+        f"{rate:,.0f} mails/s ({seconds:.0f} s; {result.get('connections', '?')} connections)",
+        f"≥ {OFFER_TARGET_PER_S:.0f}/s, all sent",
+        rate >= OFFER_TARGET_PER_S and result["sent"] == OFFER_MEMBERS,
+        seconds=seconds,
+        details=result,
+    )

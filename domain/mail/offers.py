@@ -45,6 +45,7 @@ from domain.people.models import ConsentType
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
+ANALYZE_AFTER = 10_000  # ledger rows added at once
 MAX_DEFERRALS = 6  # tries of one mail in a row the server turned away before the run gives up (and is retried)
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 SLOW_DOWN_SECONDS = 60.0  # after a 4xx, the rate stays halved this long
@@ -260,13 +261,16 @@ _BEGIN = text(
     """
 )
 
+# The batch is picked by an initplan (ARRAY(…)), once, whatever the planner thinks of the ledger's
+# size; a join to a LIMIT … FOR UPDATE subquery may rerun it for every ledger row.
 _CLAIM = text(
     """
     UPDATE mail_send m SET status = 'claimed', claimed_by = :run, updated_at = now()
-      FROM (SELECT person_id FROM mail_send
-             WHERE account_id = :a AND action_id = :act AND status = 'pending'
-             ORDER BY person_id LIMIT :n FOR UPDATE SKIP LOCKED) AS next
-     WHERE m.account_id = :a AND m.action_id = :act AND m.person_id = next.person_id
+     WHERE m.account_id = :a AND m.action_id = :act
+       AND m.person_id = ANY(ARRAY(
+           SELECT person_id FROM mail_send
+            WHERE account_id = :a AND action_id = :act AND status = 'pending'
+            ORDER BY person_id LIMIT :n FOR UPDATE SKIP LOCKED))
     RETURNING m.person_id
     """
 )
@@ -382,13 +386,15 @@ def _prepare(session: Session, action: SegmentAction, run: str) -> dict[str, int
     """The ledger for the snapshot, and what a previous run left: ``sending`` rows become
     ``unknown``, ``claimed`` ones go back to ``pending``. Returns the ledger's counts."""
     params = {"a": action.account_id, "act": action.id}
-    session.execute(
+    added = session.execute(
         text(
             "INSERT INTO mail_send (account_id, action_id, person_id) SELECT account_id, action_id, person_id "
             "FROM action_member WHERE account_id = :a AND action_id = :act ORDER BY person_id ON CONFLICT DO NOTHING"
         ),
         params,
-    )
+    ).rowcount
+    if added > ANALYZE_AFTER:  # fresh statistics before thousands of claims and hand-overs read the ledger
+        session.execute(text("ANALYZE mail_send"))
     session.execute(
         text(
             "UPDATE mail_send SET status = 'unknown', reason = 'its sender stopped while handing it over', "
@@ -551,7 +557,7 @@ def run_offer(
         raise failures[0]
     with new_session() as session, session.begin():
         counts = ledger_counts(session, action.account_id, action.id)  # type: ignore[arg-type]
-        result = {"members": members, **counts}
+        result = {"members": members, "connections": pool, **counts}
         events.record(
             session,
             events.OfferSent(

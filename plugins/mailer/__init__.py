@@ -10,11 +10,13 @@ recipient". Registered through the ``marquee.plugins`` entry point, like any thi
 
 from __future__ import annotations
 
+import base64
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
 from domain.mail.contract import Mail, MailDeferred, Mailer, MailRefused
@@ -56,8 +58,9 @@ def register_plugin_info() -> dict:
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 20,
-                "default": 4,
-                "description": "SMTP connections at once.",
+                "default": 8,
+                "description": "SMTP connections at once (each waits on the server's answers: more of them send "
+                "faster, up to what the server allows).",
             },
             {
                 "name": "rate_per_second",
@@ -72,18 +75,54 @@ def register_plugin_info() -> dict:
     }
 
 
-def _message(mail: Mail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = mail.sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = mail.message_id
-    for name, value in mail.headers:
-        message[name] = value
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    return message
+def _header(value: str) -> str:
+    """A header value on one line: CR and LF dropped (no header injection), non-ASCII text as
+    RFC 2047 encoded words."""
+    value = " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode()
+
+
+def _address(value: str) -> str:
+    """``"Name" <address>`` with the name encoded when it is not ASCII."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def _body(content: str) -> bytes:
+    return base64.encodebytes(content.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+def mime_bytes(mail: Mail) -> bytes:
+    """The message as sent: multipart/alternative (plain text, then HTML), UTF-8, base64 parts.
+
+    Written directly rather than through ``email.message``: its generator took ~1.5 ms per
+    message, most of a send's CPU time (bench: offer-email)."""
+    boundary = f"=_marquee_{secrets.token_hex(12)}"
+    headers = [
+        ("From", _address(mail.sender)),
+        ("To", _address(mail.to)),
+        ("Subject", _header(mail.subject)),
+        ("Date", formatdate(localtime=False)),
+        ("Message-ID", _header(mail.message_id)),
+        ("MIME-Version", "1.0"),
+        *((name, _header(value)) for name, value in mail.headers),
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+    part = "--{b}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    return b"".join(
+        [
+            head,
+            b"\r\n",
+            part.format(b=boundary, kind="plain").encode(),
+            _body(mail.text),
+            part.format(b=boundary, kind="html").encode(),
+            _body(mail.html),
+            f"--{boundary}--\r\n".encode(),
+        ]
+    )
 
 
 class SmtpConnection:
@@ -113,7 +152,7 @@ class SmtpConnection:
         if self.smtp is None:
             self.smtp = self._open()
         try:
-            self.smtp.send_message(_message(mail))
+            self.smtp.sendmail(parseaddr(mail.sender)[1], [mail.to], mime_bytes(mail))
         except smtplib.SMTPRecipientsRefused as error:
             code, answer = next(iter(error.recipients.values()))
             raise (MailDeferred if 400 <= code < 500 else MailRefused)(f"{code} {answer!r}") from None

@@ -209,7 +209,8 @@ def _export_segment_work(job: Job, progress: Progress) -> dict[str, Any]:
 
     runtime = get_runtime()
     run = workbook.run_xlsx_export if job.params.get("format") == "xlsx" else export.run_export
-    return run(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+    settings = runtime.settings
+    return run(runtime.new_session, job.id, settings.storage, progress, keep_days=settings.export_keep_days)  # type: ignore[arg-type]
 
 
 @actor(

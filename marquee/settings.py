@@ -82,6 +82,7 @@ class Settings:
     frame_ancestors: tuple[str, ...] = ()  # origins that may frame the preference page (none by default)
     storage_dir: Path | None = None  # uploaded feeds and segment exports; default: data_dir / "storage"
     download_link_seconds: int = 3600  # how long a signed export download link works
+    export_keep_days: int = 7  # segment export files older than this are removed
     upload_max_bytes: int = 1 << 30  # one feed upload (an authenticated multipart request)
     scheduler_tick_seconds: float = 30.0  # how often each worker process fires due schedules
     # May outgoing webhooks go to loopback, private or link-local addresses? Off in production.
@@ -130,6 +131,7 @@ def settings_from_env(env: os._Environ | dict | None = None) -> Settings:
         fixed_now=_instant(env.get("MARQUEE_NOW"), production),
         frame_ancestors=_origins(env.get("MARQUEE_FRAME_ANCESTORS")),
         storage_dir=Path(env["MARQUEE_STORAGE_DIR"]) if env.get("MARQUEE_STORAGE_DIR") else None,
+        export_keep_days=_int(env.get("MARQUEE_EXPORT_KEEP_DAYS"), 7, "MARQUEE_EXPORT_KEEP_DAYS"),
         download_link_seconds=_int(env.get("MARQUEE_DOWNLOAD_LINK_SECONDS"), 3600, "MARQUEE_DOWNLOAD_LINK_SECONDS"),
         upload_max_bytes=_int(env.get("MARQUEE_UPLOAD_MAX_BYTES"), 1 << 30, "MARQUEE_UPLOAD_MAX_BYTES"),
         scheduler_tick_seconds=_seconds(env.get("MARQUEE_SCHEDULER_TICK_SECONDS"), 30.0),

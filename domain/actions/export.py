@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlmodel import Session
 
-from domain import events
+from domain import clock, events
 from domain.actions.models import ActionKind, ActionMember, SegmentAction
 from domain.actions.service import Target, _start, action_of_job, take_snapshot
 from domain.errors import Collector, ErrorCode
@@ -48,6 +50,7 @@ CONTACT_FIELDS = (
 DEFAULT_FIELDS = ("email", "first_name", "last_name")
 FETCH_ROWS = 5_000  # per server-side fetch
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+KEEP_DAYS = 7  # export files older than this are removed (MARQUEE_EXPORT_KEEP_DAYS)
 
 
 class CsvDialect(str, enum.Enum):
@@ -85,7 +88,9 @@ def _relative_path(action: SegmentAction) -> str:
     return f"exports/{action.account_id}/{action.id}.csv"
 
 
-def run_export(new_session: Callable[[], Session], job_id: int, storage: Path, progress: Progress) -> dict[str, Any]:
+def run_export(
+    new_session: Callable[[], Session], job_id: int, storage: Path, progress: Progress, *, keep_days: int = KEEP_DAYS
+) -> dict[str, Any]:
     """The export job: the snapshot commits first, then the file is written (a retry writes it
     again from the same snapshot), then the action records it with the job's success."""
     with new_session() as session, session.begin():
@@ -138,6 +143,7 @@ def run_export(new_session: Callable[[], Session], job_id: int, storage: Path, p
             ),
         )
         jobs_state.record_success(session, job_id, result)
+        result["old_files_removed"] = purge_old_files(session, storage, action.account_id, keep_days)
     return result
 
 
@@ -191,6 +197,29 @@ def export_file(session: Session, storage: Path, account_id: int, action_id: int
         return None
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in action.segment_name).strip("-")[:60] or "segment"
     return path, f"{safe}-{action.created_at:%Y%m%d}-{action.id}{path.suffix}"
+
+
+def purge_old_files(session: Session, storage: Path, account_id: int, keep_days: int) -> int:
+    """Remove the account's export files older than ``keep_days`` (their actions stay, without a
+    file: the link answers 404). Run by every export that finishes. Returns files removed."""
+    rows = session.execute(
+        select(SegmentAction.id, SegmentAction.file)
+        .where(
+            SegmentAction.account_id == account_id,
+            SegmentAction.file.is_not(None),  # type: ignore[union-attr]
+            SegmentAction.created_at < clock.now() - timedelta(days=keep_days),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for _, relative in rows:
+        (storage / relative).unlink(missing_ok=True)
+    if rows:
+        session.execute(
+            update(SegmentAction)
+            .where(SegmentAction.account_id == account_id, SegmentAction.id.in_([r.id for r in rows]))  # type: ignore[union-attr]
+            .values(file=None)
+        )
+    return len(rows)
 
 
 MEDIA_TYPES = {

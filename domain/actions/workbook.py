@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.actions.models import ActionKind, SegmentAction
+from domain.actions.export import KEEP_DAYS, purge_old_files
 from domain.actions.service import Target, _start, action_of_job, take_snapshot
 from domain.errors import InputError
 from domain.jobs_state import service as jobs_state
@@ -121,7 +122,7 @@ def _relative_path(action: SegmentAction) -> str:
 
 
 def run_xlsx_export(
-    new_session: Callable[[], Session], job_id: int, storage: Path, progress: Progress
+    new_session: Callable[[], Session], job_id: int, storage: Path, progress: Progress, *, keep_days: int = KEEP_DAYS
 ) -> dict[str, Any]:
     """The XLSX export job (openpyxl's write-only mode: rows go to disk as they are written)."""
     from openpyxl import Workbook  # noqa: PLC0415  (heavy; only export jobs need it)
@@ -208,6 +209,7 @@ def run_xlsx_export(
             ),
         )
         jobs_state.record_success(session, job_id, result)
+        result["old_files_removed"] = purge_old_files(session, storage, action.account_id, keep_days)
     return result
 
 

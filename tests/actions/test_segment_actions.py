@@ -216,3 +216,51 @@ def test_download_links_are_signed_and_expire(gql, runtime, session, account, ot
 
     (tmp_path / f"exports/{account.id}/{action.id}.csv").unlink()  # removed from storage
     assert gql.http.get(link).status_code == 404
+
+
+def test_another_accounts_actions_layouts_and_ledgers_stay_out_of_sight(gql, runtime, session, account, other_account):
+    from domain.mail import offers
+
+    segment = segments.create_segment(session, other_account.id, name="Elders", rules=UTRECHT)
+    tag = f.tag(session, other_account.id)
+    action = actions.start_label(session, other_account.id, actions.Target(segment.id), tag_ids=[tag.id], actor="x")
+    layout = offers.create_layout(session, other_account.id, name="Elders", html="{{ unsubscribe_url }}")
+    for type_name, pk in (("SegmentAction", action.id), ("MailLayout", layout.id)):
+        seen = gql(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id(type_name, pk)}, token=account.admin_token
+        )
+        assert seen["data"]["node"] is None, type_name
+    listed = gql("{ segmentActions { edges { node { id } } } mailLayouts { id } }", token=account.admin_token)["data"]
+    assert listed == {"segmentActions": {"edges": []}, "mailLayouts": []}
+    mine = gql(
+        "query($id: ID!) { segmentActions(segmentId: $id) { edges { node { id } } } }",
+        {"id": to_global_id("Segment", segment.id)},
+        token=account.admin_token,
+    )
+    assert mine["data"]["segmentActions"]["edges"] == []
+    changed = gql(
+        """mutation($input: UpdateMailLayoutInput!) { updateMailLayout(input: $input) {
+          ... on UpdateMailLayoutFailure { errors { code path } } } }""",
+        {"input": {"id": to_global_id("MailLayout", layout.id), "name": "x", "html": "{{ unsubscribe_url }}"}},
+        token=account.admin_token,
+    )
+    assert changed["data"]["updateMailLayout"]["errors"] == [{"code": "NOT_FOUND", "path": ["input", "id"]}]
+    website = gql("{ segmentActions { edges { node { id } } } }", token=account.website_key)
+    assert website["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_export_files_go_after_their_keep_days_and_their_links_answer_404(runtime, session, account, tmp_path):
+    f.person(session, account.id, city="Utrecht")
+    segment = segments.create_segment(session, account.id, name="Utrecht", rules=UTRECHT)
+    old = exports.start_csv_export(session, account.id, actions.Target(segment.id), exports.CsvOptions())
+    exports.run_export(runtime.new_session, old.job_id, tmp_path, _noop)
+    session.execute(
+        text("UPDATE segment_action SET created_at = now() - interval '8 days' WHERE account_id = :a AND id = :id"),
+        {"a": account.id, "id": old.id},
+    )
+    new = exports.start_csv_export(session, account.id, actions.Target(segment.id), exports.CsvOptions())
+    result = exports.run_export(runtime.new_session, new.job_id, tmp_path, _noop, keep_days=7)
+    assert result["old_files_removed"] == 1
+    assert not (tmp_path / f"exports/{account.id}/{old.id}.csv").exists()
+    assert (tmp_path / f"exports/{account.id}/{new.id}.csv").exists()
+    assert exports.export_file(session, tmp_path, account.id, old.id) is None

@@ -33,20 +33,10 @@ from domain.errors import Collector, ErrorCode
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import Progress
 from domain.people.models import Person
+from domain.people.validation import PERSON_CONTACT_FIELDS
 
 #: The contact fields a CSV export may hold, in the order they are offered.
-CONTACT_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "language",
-    "address",
-    "postal_code",
-    "city",
-    "country",
-)
+CONTACT_FIELDS = PERSON_CONTACT_FIELDS
 DEFAULT_FIELDS = ("email", "first_name", "last_name")
 FETCH_ROWS = 5_000  # per server-side fetch
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -125,8 +115,21 @@ def run_export(
             out.flush()
             os.fsync(out.fileno())
     os.replace(partial, path)
-    size = path.stat().st_size
-    result = {"members": members, "rows": rows, "bytes": size, "format": "csv", "fields": fields}
+    result = {"members": members, "rows": rows, "format": "csv", "fields": fields}
+    return finish_export(new_session, job_id, storage, relative, result, keep_days)
+
+
+def finish_export(
+    new_session: Callable[[], Session],
+    job_id: int,
+    storage: Path,
+    relative: str,
+    result: dict[str, Any],
+    keep_days: int,
+) -> dict[str, Any]:
+    """The file is in place: the action records it, plugins hear of it, the job succeeds (one
+    transaction), and the account's files older than ``keep_days`` go."""
+    result = {**result, "bytes": (storage / relative).stat().st_size}
     with new_session() as session, session.begin():
         action = action_of_job(session, job_id, lock=True)
         action.file = relative
@@ -137,9 +140,9 @@ def run_export(
                 action_id=action.id,  # type: ignore[arg-type]
                 job_id=job_id,
                 segment_id=action.segment_id,
-                format="csv",
-                rows=rows,
-                bytes=size,
+                format=result["format"],
+                rows=result["rows"],
+                bytes=result["bytes"],
             ),
         )
         jobs_state.record_success(session, job_id, result)

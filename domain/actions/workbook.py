@@ -34,29 +34,18 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.actions.models import ActionKind, SegmentAction
-from domain.actions.export import KEEP_DAYS, purge_old_files
+from domain.actions.export import KEEP_DAYS, finish_export
 from domain.actions.service import Target, _start, action_of_job, take_snapshot
 from domain.errors import InputError
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
 from domain.people.service import custom_field_definitions
-from domain.people.validation import clean_person_fields
+from domain.people.validation import PERSON_CONTACT_FIELDS, clean_person_fields
 from domain.storage import kept_upload
 
 SHEET, ABOUT_SHEET = "persons", "about"
 ID_COLUMN = "marquee_id"
-CONTACT_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "language",
-    "address",
-    "postal_code",
-    "city",
-    "country",
-)
+CONTACT_COLUMNS = PERSON_CONTACT_FIELDS
 CUSTOM_PREFIX, CONSENT_PREFIX = "custom:", "consent:"
 READ_ONLY_COLUMNS = ("identities", "tags", "orders", "tickets", "revenue", "last_ordered_at", "created_at")
 FETCH_ROWS = 2_000
@@ -191,26 +180,9 @@ def run_xlsx_export(
             about.append([line])
         book.save(partial)
     os.replace(partial, path)
-    size = path.stat().st_size
-    result = {"members": members, "rows": rows, "bytes": size, "format": "xlsx"}
-    with new_session() as session, session.begin():
-        action = action_of_job(session, job_id, lock=True)
-        action.file = relative
-        events.record(
-            session,
-            events.SegmentExported(
-                account_id=action.account_id,
-                action_id=action.id,  # type: ignore[arg-type]
-                job_id=job_id,
-                segment_id=action.segment_id,
-                format="xlsx",
-                rows=rows,
-                bytes=size,
-            ),
-        )
-        jobs_state.record_success(session, job_id, result)
-        result["old_files_removed"] = purge_old_files(session, storage, action.account_id, keep_days)
-    return result
+    return finish_export(
+        new_session, job_id, storage, relative, {"members": members, "rows": rows, "format": "xlsx"}, keep_days
+    )
 
 
 # -- the upload ----------------------------------------------------------------------------------

@@ -172,6 +172,25 @@ def installations(session: Session, account_id: int) -> list[PluginInstallation]
     )
 
 
+def check_enabled(session: Session, account_id: int, plugin: str, problems: Collector, *path: str) -> None:
+    """Add a typed problem at ``path`` unless ``plugin`` is installed and enabled for the account."""
+    installation = get_installation(session, account_id, plugin)
+    if installation is None:
+        problems.add(ErrorCode.NOT_FOUND, f"plugin {plugin!r} is not installed for this account", *path)
+    elif not installation.enabled:
+        problems.add(ErrorCode.CONFLICT, f"plugin {plugin!r} is disabled for this account", *path)
+
+
+def enabled_config(
+    session: Session, account_id: int, infos: Iterable[PluginInfo], plugin: str
+) -> dict[str, Any] | None:
+    """``plugin``'s settings with its secrets for the account, or None unless installed and enabled."""
+    installation = get_installation(session, account_id, plugin)
+    if installation is None or not installation.enabled:
+        return None
+    return effective_config(find_plugin(infos, plugin), installation)
+
+
 def get_installation(
     session: Session, account_id: int, plugin: str, *, lock: bool = False
 ) -> PluginInstallation | None:

@@ -70,11 +70,7 @@ def start_push(
         known = ", ".join(sorted(pushers)) or "none is registered"
         problems.add(ErrorCode.NOT_FOUND, f"no audience pusher {pusher!r} (known: {known})", "pusher")
     else:
-        installation = integrations.get_installation(session, account_id, found.plugin)
-        if installation is None:
-            problems.add(ErrorCode.NOT_FOUND, f"plugin {found.plugin!r} is not installed for this account", "pusher")
-        elif not installation.enabled:
-            problems.add(ErrorCode.CONFLICT, f"plugin {found.plugin!r} is disabled for this account", "pusher")
+        integrations.check_enabled(session, account_id, found.plugin, problems, "pusher")
     if not fields:
         problems.add(ErrorCode.REQUIRED, "name at least one field", "fields")
     elif any(f not in PUSH_FIELDS for f in fields):
@@ -119,10 +115,9 @@ def run_push(
         pusher = pushers.get(action.params.get("pusher", ""))
         if pusher is None:
             raise JobRefused(f"no audience pusher {action.params.get('pusher')!r} is registered")
-        installation = integrations.get_installation(session, action.account_id, pusher.plugin)
-        if installation is None or not installation.enabled:
+        config = integrations.enabled_config(session, action.account_id, infos, pusher.plugin)
+        if config is None:
             raise JobRefused(f"plugin {pusher.plugin!r} is not installed and enabled for this account")
-        config = integrations.effective_config(integrations.find_plugin(infos, pusher.plugin), installation)
         batches = list(
             session.execute(
                 text(

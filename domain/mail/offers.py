@@ -172,11 +172,7 @@ def start_offer(
         known = ", ".join(sorted(mailers)) or "none is registered"
         problems.add(ErrorCode.NOT_FOUND, f"no mailer {spec.mailer!r} (known: {known})", "mailer")
     else:
-        installation = integrations.get_installation(session, account_id, mailer.plugin)
-        if installation is None:
-            problems.add(ErrorCode.NOT_FOUND, f"plugin {mailer.plugin!r} is not installed for this account", "mailer")
-        elif not installation.enabled:
-            problems.add(ErrorCode.CONFLICT, f"plugin {mailer.plugin!r} is disabled for this account", "mailer")
+        integrations.check_enabled(session, account_id, mailer.plugin, problems, "mailer")
     problems.raise_if_any()
     assert layout is not None
     params = {
@@ -486,10 +482,9 @@ def run_offer(
         mailer = mailers.get(params["mailer"])
         if mailer is None:
             raise JobRefused(f"no mailer {params['mailer']!r} is registered")
-        installation = integrations.get_installation(session, action.account_id, mailer.plugin)
-        if installation is None or not installation.enabled:
+        config = integrations.enabled_config(session, action.account_id, infos, mailer.plugin)
+        if config is None:
             raise JobRefused(f"plugin {mailer.plugin!r} is not installed and enabled for this account")
-        config = integrations.effective_config(integrations.find_plugin(infos, mailer.plugin), installation)
         offer, venue_name = _offer_context(session, action)
     address = str(config.get(mailer.sender_setting) or "")
     name = str(config.get(mailer.sender_name_setting) or venue_name) if mailer.sender_name_setting else ""

@@ -41,6 +41,8 @@ PERSON_FIELDS = (
     "longitude",
     "custom_fields",
 )
+#: The fields a person is reached by and addressed with (exports, workbooks): all but coordinates and custom fields.
+PERSON_CONTACT_FIELDS = tuple(f for f in PERSON_FIELDS if f not in ("latitude", "longitude", "custom_fields"))
 CUSTOM_TEXT_LIMIT = 2000
 MAX_CUSTOM_NUMBER = 1e15  # beyond this a float no longer holds whole numbers exactly
 

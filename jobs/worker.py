@@ -39,14 +39,16 @@ def worker_command(processes: int = 1, threads: int = 4, *, queues: list[str] | 
     return argv
 
 
-def run_worker(processes: int = 1, threads: int = 4, *, env: Mapping[str, str] | None = None) -> int:
+def run_worker(
+    processes: int = 1, threads: int = 4, *, env: Mapping[str, str] | None = None, queues: list[str] | None = None
+) -> int:
     """Run the worker until it stops; return its exit code (0 after a requested shutdown)."""
     env = dict(os.environ if env is None else env)
     missing = [name for name in ("MARQUEE_DATABASE_URL", "MARQUEE_REDIS_URL") if not env.get(name)]
     if missing:
         raise RuntimeError(f"{' and '.join(missing)} must be set for the worker")
     # Its own session: a terminal's Ctrl-C reaches only us, and we pass it on exactly once.
-    proc = subprocess.Popen(worker_command(processes, threads), env=env, start_new_session=True)
+    proc = subprocess.Popen(worker_command(processes, threads, queues=queues), env=env, start_new_session=True)
 
     def forward(signum, _frame):
         if proc.poll() is None:

@@ -495,12 +495,15 @@ def serve(
 def worker(
     processes: int = typer.Option(1, help="Worker processes."),
     threads: int = typer.Option(4, help="Threads per process."),
+    queue: list[str] = typer.Option(
+        [], "--queue", help="Only these queues (repeatable): marquee (all other work), bulk (offer e-mails, pushes)."
+    ),
 ) -> None:
-    """Run the background worker (dramatiq on Redis)."""
+    """Run the background worker (dramatiq on Redis); every queue unless --queue is given."""
     from jobs.worker import run_worker  # noqa: PLC0415
 
     with servers():
-        raise typer.Exit(run_worker(processes=processes, threads=threads))
+        raise typer.Exit(run_worker(processes=processes, threads=threads, queues=queue or None))
 
 
 @app.command()

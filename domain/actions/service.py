@@ -200,7 +200,7 @@ def run_label(new_session: Callable[[], Session], job_id: int, progress: Progres
         members = take_snapshot(session, action)
         tag_ids = [int(t) for t in action.params.get("tag_ids", [])]
         progress(0.5, f"labelling {members:,} members")
-        added = dict.fromkeys(tag_ids, 0)
+        added = dict.fromkeys(tag_ids, 0)  # per tag id
         counted = session.execute(
             text(
                 "WITH added AS (INSERT INTO person_tag (account_id, tag_id, person_id, source, actor, created_at) "
@@ -218,7 +218,7 @@ def run_label(new_session: Callable[[], Session], job_id: int, progress: Progres
             "members": members,
             "labelled": _snapshot_size(session, action),
             "links_added": sum(added.values()),
-            "added_per_tag": {str(t): n for t, n in added.items()},
+            "added_per_tag": _per_tag_name(session, action.account_id, added),
             "tags_deleted_meanwhile": gone,
         }
         events.record(
@@ -235,6 +235,14 @@ def run_label(new_session: Callable[[], Session], job_id: int, progress: Progres
         )
         jobs_state.record_success(session, job_id, result)
     return result
+
+
+def _per_tag_name(session: Session, account_id: int, added: dict[int, int]) -> list[dict[str, Any]]:
+    """Links added per tag, named as staff know them (the job's result is read by people)."""
+    names: dict[int, str] = dict(
+        session.execute(select(Tag.id, Tag.name).where(Tag.account_id == account_id, Tag.id.in_(list(added)))).all()
+    )
+    return [{"tag": names.get(t, f"(deleted tag {t})"), "added": n} for t, n in added.items()]
 
 
 def _existing_tags(session: Session, account_id: int, tag_ids: list[int]) -> list[int]:

@@ -12,6 +12,8 @@ Layout (sheet ``persons``; a sheet ``about`` in the file says the same):
 - Read-only columns, ignored on upload: ``identities`` (source:id, ``|``-separated), ``tags``
   (names, ``|``-separated, every source), ``consent:<key>`` (granted / withdrawn / empty),
   ``orders``, ``tickets``, ``revenue``, ``last_ordered_at``, ``created_at``.
+- ``updated_at`` (read only): when the person last changed. A row whose person changed in Marquee
+  after that (a feed, staff, an earlier upload of this file) is refused rather than undoing the change.
 
 Each uploaded row is all or nothing: every cell of it is checked as the API checks it (and an
 e-mail address must not belong to another person), then the good rows of each batch are written
@@ -24,7 +26,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -36,7 +38,7 @@ from domain import clock, events
 from domain.actions.models import ActionKind, SegmentAction
 from domain.actions.export import KEEP_DAYS, finish_export
 from domain.actions.service import Target, _start, action_of_job, take_snapshot
-from domain.errors import InputError
+from domain.errors import ErrorCode, InputError
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
 from domain.people.service import custom_field_definitions
@@ -47,7 +49,19 @@ SHEET, ABOUT_SHEET = "persons", "about"
 ID_COLUMN = "marquee_id"
 CONTACT_COLUMNS = PERSON_CONTACT_FIELDS
 CUSTOM_PREFIX, CONSENT_PREFIX = "custom:", "consent:"
-READ_ONLY_COLUMNS = ("identities", "tags", "orders", "tickets", "revenue", "last_ordered_at", "created_at")
+READ_ONLY_COLUMNS = (
+    "identities",
+    "tags",
+    "orders",
+    "tickets",
+    "revenue",
+    "last_ordered_at",
+    "created_at",
+    "updated_at",
+)
+GUARD_COLUMN = "updated_at"  # read, not written: a row whose person changed after it is refused
+GUARD_SLACK = timedelta(milliseconds=1)  # a cell keeps milliseconds
+ZIP_MAGIC = b"PK\x03\x04"
 FETCH_ROWS = 2_000
 UPDATE_BATCH = 1_000
 MAX_ROWS = 1_000_000  # rows one upload may hold
@@ -59,7 +73,8 @@ ABOUT = [
     "Editable: email, first_name, last_name, gender (female, male, other), birth_date (YYYY-MM-DD), language "
     "(nl, en-GB), address, postal_code, city, country (NL), and custom:<key> columns. An empty cell clears the value.",
     "Read only (ignored on upload): identities, tags, consent:<key>, orders, tickets, revenue, last_ordered_at, "
-    "created_at.",
+    "created_at, updated_at.",
+    "updated_at (UTC) guards the row: a person changed in Marquee after it is not updated (export again).",
     "Each row is applied whole or not at all; the upload's job lists every refused row with its reason.",
 ]
 
@@ -92,7 +107,7 @@ def _rows(session: Session, action: SegmentAction) -> Iterator[Any]:
                  WHERE pt.account_id = p.account_id AND pt.person_id = p.id) AS tags,
                (SELECT jsonb_object_agg(c.consent_type_id, c.granted)
                   FROM person_consent c WHERE c.account_id = p.account_id AND c.person_id = p.id) AS consents,
-               s.orders, s.tickets, s.revenue, s.last_ordered_at, p.created_at
+               s.orders, s.tickets, s.revenue, s.last_ordered_at, p.created_at, p.updated_at
           FROM action_member m
           JOIN person p ON p.account_id = m.account_id AND p.id = m.person_id
           LEFT JOIN person_stats s ON s.account_id = p.account_id AND s.person_id = p.id
@@ -144,6 +159,7 @@ def run_xlsx_export(
             "revenue",
             "last_ordered_at",
             "created_at",
+            "updated_at",
         ]
         book = Workbook(write_only=True)
         sheet = book.create_sheet(SHEET)
@@ -169,6 +185,7 @@ def run_xlsx_export(
                         row.revenue or 0,
                         row.last_ordered_at,
                         row.created_at,
+                        row.updated_at,
                     )
                 ]
             )
@@ -236,6 +253,13 @@ def start_workbook_update(
     with kept_upload(
         session, stream, storage_dir, f"workbooks/{account_id}", "xlsx", max_bytes=max_bytes, what="workbook"
     ) as (target, size):
+        with target.open("rb") as start:
+            if start.read(4) != ZIP_MAGIC:  # an .xlsx file is a zip archive
+                raise InputError.single(
+                    ErrorCode.INVALID,
+                    "the file is not an XLSX workbook (export a segment as XLSX for the layout)",
+                    "file",
+                )
         return jobs_state.create_job(
             session,
             account_id,
@@ -286,8 +310,8 @@ def _custom_cell(value: Any, definition: dict) -> Any:
 
 def _check_row(
     number: int, cells: dict[str, Any], definitions: dict[str, dict], today: date
-) -> tuple[int, dict[str, Any]] | RowError:
-    """(person id, cleaned fields) of one row, or the first reason it is refused."""
+) -> tuple[int, dict[str, Any], datetime | None] | RowError:
+    """(person id, cleaned fields, the exported ``updated_at``) of one row, or the first reason it is refused."""
     raw_id = cells.get(ID_COLUMN)
     try:
         person_id = int(_text_cell(raw_id))  # type: ignore[arg-type]
@@ -318,25 +342,30 @@ def _check_row(
         if len(problem.path) > 1 and problem.path[-2] == "custom_fields":
             column = CUSTOM_PREFIX + str(problem.path[-1])
         return RowError(number, str(column), problem.message)
-    return person_id, cleaned
+    exported = cells.get(GUARD_COLUMN)
+    if exported is not None and not isinstance(exported, datetime):
+        return RowError(number, GUARD_COLUMN, "updated_at is read only: keep the exported value (or clear the column)")
+    return person_id, cleaned, exported.replace(tzinfo=clock.UTC) if exported is not None else None
 
 
-def _apply(session: Session, account_id: int, batch: list[tuple[int, int, dict]], result: UpdateResult) -> None:
+def _apply(
+    session: Session, account_id: int, batch: list[tuple[int, int, dict, datetime | None]], result: UpdateResult
+) -> None:
     """Write a batch of checked rows: refuse those naming no person of the account, leaving a
     person without e-mail address and name, or giving an e-mail address another person holds
     (also within the batch); then one UPDATE for the rest."""
-    ids = [person_id for _, person_id, _ in batch]
+    ids = [person_id for _, person_id, _, _ in batch]
     known = {
         row.id: row
         for row in session.execute(
             text(
-                "SELECT id, email, first_name, last_name FROM person "
-                "WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"
+                "SELECT id, email, first_name, last_name, updated_at FROM person "
+                "WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[])) FOR UPDATE"
             ),
             {"a": account_id, "ids": ids},
         )
     }
-    emails = sorted({fields["email"].lower() for _, _, fields in batch if fields.get("email")})
+    emails = sorted({fields["email"].lower() for _, _, fields, _ in batch if fields.get("email")})
     owners = {
         email: person_id
         for email, person_id in session.execute(
@@ -349,11 +378,20 @@ def _apply(session: Session, account_id: int, batch: list[tuple[int, int, dict]]
     claimed: dict[str, int] = {}
     seen: set[int] = set()
     good: list[tuple[int, dict]] = []
-    for number, person_id, fields in batch:
+    for number, person_id, fields, exported_at in batch:
         email = (fields.get("email") or "").lower()
         current = known.get(person_id)
         if current is None:
             result.refuse(RowError(number, ID_COLUMN, f"no person {person_id} in this account"))
+        elif exported_at is not None and current.updated_at > exported_at + GUARD_SLACK:
+            result.refuse(
+                RowError(
+                    number,
+                    GUARD_COLUMN,
+                    f"this person changed in Marquee after the export ({current.updated_at:%Y-%m-%d %H:%M} UTC): "
+                    "export again and make the change there",
+                )
+            )
         elif person_id in seen:
             result.refuse(
                 RowError(number, ID_COLUMN, f"person {person_id} is in an earlier row of this upload's batch")
@@ -388,7 +426,7 @@ def _apply(session: Session, account_id: int, batch: list[tuple[int, int, dict]]
     names = ", ".join(["id", "custom", *(f"{c}, given_{c}" for c in columns)])
     returned = session.execute(
         text(
-            f"UPDATE person p SET {', '.join(f'{c} = {n}' for c, n in new.items())}, updated_at = now() "
+            f"UPDATE person p SET {', '.join(f'{c} = {n}' for c, n in new.items())}, updated_at = :now "
             f"FROM unnest({arrays}) AS v({names}), person old "
             "WHERE p.account_id = :a AND p.id = v.id AND old.account_id = p.account_id AND old.id = p.id "
             f"AND ({', '.join(f'old.{c}' for c in new)}) IS DISTINCT FROM ({', '.join(new.values())}) "
@@ -396,6 +434,7 @@ def _apply(session: Session, account_id: int, batch: list[tuple[int, int, dict]]
         ),
         {
             "a": account_id,
+            "now": clock.now(),
             "ids": [person_id for person_id, _ in good],
             "custom": [json.dumps(fields.get("custom_fields") or {}) for _, fields in good],
             **{c: [fields.get(c) for _, fields in good] for c in columns},
@@ -445,8 +484,8 @@ def run_workbook_update(
         today = clock.today(timezone_name)
         editable = {ID_COLUMN, *CONTACT_COLUMNS, *(CUSTOM_PREFIX + k for k in definitions)}
         result.ignored_columns = [h for h in header if h and h not in editable]
-        keep = [(i, h) for i, h in enumerate(header) if h in editable]
-        batch: list[tuple[int, int, dict]] = []
+        keep = [(i, h) for i, h in enumerate(header) if h in editable or h == GUARD_COLUMN]
+        batch: list[tuple[int, int, dict, datetime | None]] = []
         total = max((sheet.max_row or 1) - 1, 1)
         for number, line in enumerate(lines, start=2):
             if result.rows >= MAX_ROWS:

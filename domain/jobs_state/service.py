@@ -211,6 +211,7 @@ def record_success(connection: Connection | Session, job_id: int, result: dict[s
             result=json.loads(json.dumps(result or {})),
             error=None,
             progress=1.0,
+            progress_message="done",
             finished_at=utcnow(),
         )
     )

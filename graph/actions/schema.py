@@ -67,8 +67,8 @@ class SegmentActionMode(enum.Enum):
 
 
 @strawberry.type(
-    description="An action on a segment's members (an export, a label), run as a job over a snapshot of the "
-    "members taken when it started: a retry acts on the same persons."
+    description="An action on a segment's members (a label, an export, an offer e-mail, an audience push), run as "
+    "a job over a snapshot of the members taken when it started: a retry acts on the same persons."
 )
 class SegmentAction(Node):
     kind: SegmentActionKind

@@ -53,7 +53,9 @@ class DeleteMailLayoutSuccess:
 class SendOfferInput:
     segment_id: strawberry.ID
     mode: SegmentModeInput | None = strawberry.field(
-        default=None, description="The event or production offered (its ticket holders are left out)."
+        default=None,
+        description="Required: the event or production offered (its ticket holders are left out). Without it the "
+        "offer is refused with REQUIRED at input.mode.",
     )
     layout_id: strawberry.ID
     consent_type_id: strawberry.ID = strawberry.field(description="The consent a member must have granted.")

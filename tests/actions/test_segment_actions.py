@@ -81,7 +81,7 @@ def test_labelling_tags_every_member_of_the_snapshot_once_as_staff(gql, runtime,
 
     result = actions.run_label(runtime.new_session, job_id, _noop)
     assert result["members"] == 3 and result["links_added"] == 5  # one held "Actie 1" already
-    assert result["added_per_tag"] == {str(first.id): 2, str(second.id): 3}
+    assert result["added_per_tag"] == [{"tag": "Actie 1", "added": 2}, {"tag": "Actie 2", "added": 3}]
     links = session.execute(
         text("SELECT tag_id, person_id, source, actor FROM person_tag WHERE account_id = :a AND tag_id = :t"),
         {"a": account.id, "t": second.id},

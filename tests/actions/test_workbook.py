@@ -92,7 +92,7 @@ def test_an_xlsx_export_holds_all_customer_data_in_the_documented_layout(runtime
     assert rows[0] == (
         "marquee_id", "email", "first_name", "last_name", "gender", "birth_date", "language", "address",
         "postal_code", "city", "country", "custom:member_since", "custom:seats", "identities", "tags",
-        "consent:newsletter", "orders", "tickets", "revenue", "last_ordered_at", "created_at",
+        "consent:newsletter", "orders", "tickets", "revenue", "last_ordered_at", "created_at", "updated_at",
     )  # fmt: skip
     anna = dict(zip(rows[0], rows[1]))
     assert anna["marquee_id"] == persons[0].id and anna["first_name"] == "Anna" and anna["custom:seats"] == 2
@@ -154,15 +154,34 @@ def test_changed_cells_uploaded_back_update_the_good_rows_whole_and_report_the_b
     with pytest.raises(JobRefused, match="no longer in the storage folder"):  # removed once applied
         workbook.run_workbook_update(runtime.new_session, job, runtime.settings.storage, _noop)
 
+    # The same file again: Anna and Dirk changed after the export (by the first upload), so their rows
+    # are refused rather than undoing anything; the unchanged rows stay as they are.
+    again = _upload(gql, account.marketer_token, buffer.getvalue())
+    job_again = get_job(
+        session, account.id, from_global_id(again["data"]["updatePersonsFromWorkbook"]["job"]["id"], "Job")[1]
+    )
+    repeated = workbook.run_workbook_update(runtime.new_session, job_again, runtime.settings.storage, _noop)
+    guarded = {e["row"] for e in repeated["errors"] if e["column"] == "updated_at"}
+    assert guarded == {2, 5} and repeated["updated"] == 0
+
 
 def test_a_file_that_is_not_the_layout_is_refused_with_a_reason(gql, runtime, session, account, tmp_path):
     runtime.settings = dataclasses.replace(runtime.settings, storage_dir=tmp_path)
     not_a_workbook = _upload(gql, account.marketer_token, b"email,first_name\r\nx@example.nl,X\r\n")
-    job = get_job(
-        session, account.id, from_global_id(not_a_workbook["data"]["updatePersonsFromWorkbook"]["job"]["id"], "Job")[1]
-    )
+    assert not_a_workbook["data"]["updatePersonsFromWorkbook"]["errors"] == [
+        {
+            "code": "INVALID",
+            "path": ["input", "file"],
+            "message": "the file is not an XLSX workbook (export a segment as XLSX for the layout)",
+        }
+    ]
+    assert list((tmp_path / "workbooks" / str(account.id)).iterdir()) == []  # nothing kept
+    broken_zip = _upload(gql, account.marketer_token, b"PK\x03\x04 not really a zip")
+    job_id = from_global_id(broken_zip["data"]["updatePersonsFromWorkbook"]["job"]["id"], "Job")[1]
     with pytest.raises(JobRefused, match="not an XLSX workbook"):
-        workbook.run_workbook_update(runtime.new_session, job, runtime.settings.storage, _noop)
+        workbook.run_workbook_update(
+            runtime.new_session, get_job(session, account.id, job_id), runtime.settings.storage, _noop
+        )
 
     other = Workbook()
     other.active.append(["email"])

@@ -20,8 +20,7 @@ from sqlmodel import Session
 from domain import clock, events
 from domain.actions.models import ActionKind, ActionMember, SegmentAction
 from domain.budgets import STATEMENT_BUDGET
-from domain.errors import Collector, ErrorCode, InputError, not_found
-from domain.catalog.service import rows_by_id
+from domain.errors import Collector, ErrorCode, not_found
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.models import Job
 from domain.jobs_state.service import JobRefused, Progress
@@ -255,15 +254,3 @@ def mark_file(session: Session, action: SegmentAction, relative: str) -> None:
         .where(SegmentAction.account_id == action.account_id, SegmentAction.id == action.id)
         .values(file=relative)
     )
-
-
-__all__ = [
-    "InputError",
-    "Target",
-    "start_label",
-    "get_action",
-    "list_actions",
-    "take_snapshot",
-    "run_label",
-    "rows_by_id",
-]

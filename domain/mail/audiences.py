@@ -23,7 +23,7 @@ from sqlmodel import Session
 from domain import events
 from domain.actions.models import ActionKind, SegmentAction
 from domain.actions.service import Target, _start, action_of_job, take_snapshot
-from domain.errors import Collector, ErrorCode, InputError
+from domain.errors import Collector, ErrorCode
 from domain.integrations import service as integrations
 from domain.integrations.registry import PluginInfo
 from domain.jobs_state import service as jobs_state
@@ -208,6 +208,3 @@ def run_push(
         )
         jobs_state.record_success(session, job_id, result)
     return result
-
-
-__all__ = ["InputError", "BATCH_SIZE", "start_push", "run_push"]

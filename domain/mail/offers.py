@@ -568,6 +568,3 @@ def run_offer(
         )
         jobs_state.record_success(session, job_id, result)
     return result
-
-
-__all__ = ["InputError", "OfferSpec", "start_offer", "run_offer", "ledger_counts"]

@@ -12,6 +12,7 @@ from domain.actions import export as exports
 from domain.actions import service as actions
 from domain.actions import workbook
 from domain.actions.models import SegmentAction as SegmentActionRow
+from domain.catalog.service import rows_by_id
 from domain.catalog.models import Event as EventRow
 from domain.catalog.models import Production as ProductionRow
 from domain.jobs_state.models import Job as JobRow
@@ -32,7 +33,7 @@ from graph.segments.schema import Segment
 
 
 def _rows(ctx, model):
-    return BatchLoader(lambda ids: actions.rows_by_id(ctx.session, model, ctx.viewer.account_id, ids))
+    return BatchLoader(lambda ids: rows_by_id(ctx.session, model, ctx.viewer.account_id, ids))
 
 
 def JobByIdLoader(ctx) -> BatchLoader:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.actions.service import Target
+from domain.errors import InputError
 from domain.integrations import service as integrations
 from domain.mail import audiences
 from domain.segments import service as segments
@@ -125,7 +126,7 @@ def test_a_push_needs_an_installed_pusher_and_known_fields(gql, runtime, session
     ]:
         errors = gql(PUSH, {"input": variables}, token=account.marketer_token)["data"]["pushAudience"]["errors"]
         assert (errors[0]["code"], errors[0]["path"]) == (code, path), errors
-    with pytest.raises(audiences.InputError):
+    with pytest.raises(InputError):
         audiences.start_push(
             session,
             account.id,

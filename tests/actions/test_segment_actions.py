@@ -264,3 +264,39 @@ def test_export_files_go_after_their_keep_days_and_their_links_answer_404(runtim
     assert not (tmp_path / f"exports/{account.id}/{old.id}.csv").exists()
     assert (tmp_path / f"exports/{account.id}/{new.id}.csv").exists()
     assert exports.export_file(session, tmp_path, account.id, old.id) is None
+
+
+def test_the_viewer_role_can_read_actions_but_start_none(gql, session, account):
+    segment = segments.create_segment(session, account.id, name="Utrecht", rules=UTRECHT)
+    tag = f.tag(session, account.id)
+    sid = to_global_id("Segment", segment.id)
+    mutations = {
+        "labelSegmentMembers": (
+            "LabelSegmentMembersInput",
+            {"segmentId": sid, "tagIds": [to_global_id("Tag", tag.id)]},
+        ),
+        "exportSegment": ("ExportSegmentInput", {"segmentId": sid}),
+        "pushAudience": ("PushAudienceInput", {"segmentId": sid}),
+        "createMailLayout": ("MailLayoutInput", {"name": "x", "html": "{{ unsubscribe_url }}"}),
+        "sendOffer": (
+            "SendOfferInput",
+            {
+                "segmentId": sid,
+                "layoutId": "x",
+                "consentTypeId": "x",
+                "subject": "s",
+                "text": "t",
+                "offerUrl": "https://venue.example",
+            },
+        ),
+    }
+    for field, (input_type, variables) in mutations.items():
+        answer = gql(
+            f"mutation($input: {input_type}!) {{ {field}(input: $input) {{ __typename }} }}",
+            {"input": variables},
+            token=account.viewer_token,
+        )
+        assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN", field
+    read = gql("{ segmentActions { edges { node { id } } } mailLayouts { id } }", token=account.viewer_token)
+    assert "errors" not in read
+    assert session.execute(text("SELECT count(*) FROM job WHERE account_id = :a"), {"a": account.id}).scalar() == 0

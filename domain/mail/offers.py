@@ -410,18 +410,24 @@ def _prepare(session: Session, action: SegmentAction, run: str) -> dict[str, int
 
 def ledger_counts(session: Session, account_id: int, action_id: int) -> dict[str, int]:
     """Rows per status, skipped ones per reason (``skipped_no_consent``, ``skipped_no_address``)."""
-    counts = {s: 0 for s in ("pending", "claimed", "sending", "sent", "failed", "unknown")}
-    counts.update(skipped_no_consent=0, skipped_no_address=0)
+    return ledger_counts_by_action(session, account_id, [action_id])[action_id]
+
+
+def ledger_counts_by_action(session: Session, account_id: int, action_ids: list[int]) -> dict[int, dict[str, int]]:
+    """``ledger_counts`` of several actions in one statement (a list of actions shows them all)."""
+    empty = {s: 0 for s in ("pending", "claimed", "sending", "sent", "failed", "unknown")}
+    empty.update(skipped_no_consent=0, skipped_no_address=0)
+    counts = {action_id: dict(empty) for action_id in action_ids}
     rows = session.execute(
         text(
-            "SELECT status, reason, count(*) FROM mail_send WHERE account_id = :a AND action_id = :act "
-            "GROUP BY status, CASE WHEN status = 'skipped' THEN reason END, reason"
+            "SELECT action_id, status, reason, count(*) FROM mail_send "
+            "WHERE account_id = :a AND action_id = ANY(CAST(:ids AS bigint[])) GROUP BY action_id, status, reason"
         ),
-        {"a": account_id, "act": action_id},
+        {"a": account_id, "ids": list(action_ids)},
     )
-    for status, reason, n in rows:
+    for action_id, status, reason, n in rows:
         key = f"skipped_{reason}" if status == "skipped" else status
-        counts[key] = counts.get(key, 0) + n
+        counts[action_id][key] = counts[action_id].get(key, 0) + n
     return counts
 
 

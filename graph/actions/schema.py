@@ -27,7 +27,14 @@ from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
 from graph.jobs.schema import Job, JobStarted
-from graph.mail.types import MailSendConnection, SendCounts, SendStatus, send_counts, sends_page
+from graph.mail.types import (
+    LedgerCountsByActionLoader,
+    MailSendConnection,
+    SendCounts,
+    SendStatus,
+    send_counts,
+    sends_page,
+)
 from graph.segments.inputs import SegmentModeInput, mode_of
 from graph.segments.schema import Segment
 
@@ -118,7 +125,7 @@ class SegmentAction(Node):
     def send_counts(self, info: Info) -> SendCounts | None:
         if self.kind != SegmentActionKind.OFFER.value:
             return None
-        return send_counts(info.context.session, info.context.viewer.account_id, self.id)  # type: ignore[arg-type]
+        return send_counts(info, self.id)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="For an offer: each member's mail (status, reason, address), by person; only those with status "
@@ -221,6 +228,7 @@ class ActionQuery:
         segment = None if segment_id is None else reference_pk(segment_id, "Segment")
         page = actions.list_actions(ctx.session, ctx.viewer.account_id, segment_id=segment, first=first, after=after)
         loader(ctx, JobByIdLoader).want(a.job_id for a in page.items)
+        loader(ctx, LedgerCountsByActionLoader).want(a.id for a in page.items if a.kind == "offer")
         return SegmentActionConnection(edges=edges(page), page_info=page_info(page))
 
 

@@ -87,8 +87,13 @@ class SendCounts:
     unknown: int
 
 
-def send_counts(session, account_id: int, action_id: int) -> SendCounts:
-    counts = offers.ledger_counts(session, account_id, action_id)
+def LedgerCountsByActionLoader(ctx) -> BatchLoader:
+    return BatchLoader(lambda ids: offers.ledger_counts_by_action(ctx.session, ctx.viewer.account_id, ids))
+
+
+def send_counts(info: Info, action_id: int) -> SendCounts:
+    counts = loader(info.context, LedgerCountsByActionLoader).load(action_id)
+    assert counts is not None
     return SendCounts(
         pending=counts["pending"] + counts["claimed"] + counts["sending"],
         sent=counts["sent"],

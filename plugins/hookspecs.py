@@ -99,10 +99,12 @@ def register_mailers() -> list[Mailer] | None:  # type: ignore[empty-body]  # a 
     :class:`domain.mail.contract.Mailer` (``plugin``: your plugin's name, whose per-account
     installation configures and enables it; ``name``: unique, e.g. ``"mailer.smtp"``; ``connect``:
     a callable taking the installation's settings and returning a connection with ``send(mail)``
-    and ``close()``), or None. The core renders every mail, checks consent at send time, keeps the
-    send ledger and paces the sending (``rate_setting``, ``pool_setting``); ``send`` raises
-    :class:`~domain.mail.contract.MailDeferred` (try later) or
-    :class:`~domain.mail.contract.MailRefused` (never for this recipient).
+    and ``close()``, and optionally ``stage(mail)``, ``complete()`` and ``cancel()``: see
+    :class:`~domain.mail.contract.StagedConnection`), or None. The core renders every mail, checks
+    consent at send time, keeps the send ledger and paces the sending (``rate_setting``,
+    ``pool_setting``); ``send`` raises :class:`~domain.mail.contract.MailDeferred` (try later),
+    :class:`~domain.mail.contract.MailRefused` (never for this recipient) or
+    :class:`~domain.mail.contract.MailUnconfirmed` (went over, no answer: never sent again).
     """
 
 

@@ -29,12 +29,12 @@ class MailLayout(SQLModel, table=True):
 
 class SendStatus(str, enum.Enum):
     PENDING = "pending"  # in the snapshot, not yet taken by a sender
-    CLAIMED = "claimed"  # taken by a sender; not handed to the mailer yet (safe to take again)
-    SENDING = "sending"  # being handed to the mailer now
+    CLAIMED = "claimed"  # taken by a sender; the mail system has not accepted it (safe to take again)
+    SENDING = "sending"  # handed over: the mail system may have accepted it
     SENT = "sent"  # the mail server accepted it
     SKIPPED = "skipped"  # not sent: ``reason`` says why (no consent at send time, no address)
     FAILED = "failed"  # the mail server refused it for good
-    UNKNOWN = "unknown"  # its sender died while handing it over: perhaps sent; never sent again
+    UNKNOWN = "unknown"  # handed over, its answer never recorded: perhaps sent; never sent again
 
 
 class MailSend(SQLModel, table=True):

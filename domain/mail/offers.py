@@ -2,18 +2,23 @@
 members whose consent is granted at send time, each at most once per action.
 
 The send ledger (``mail_send``) holds one row per (action, person) — the snapshot — and every
-mail moves it on: ``pending`` → ``claimed`` (taken by a sender, in batches) → ``sending`` (the
-consent is checked again in the same statement, and the row committed, just before the mail is
-handed to the mailer) → ``sent`` (committed together with the next mail's ``sending``). A sender
-that dies leaves at most one row per connection in ``sending``: perhaps sent, so it becomes
-``unknown`` and is never sent again; its ``claimed`` rows go back to ``pending`` and the rerun
-sends them. Ledger commits run with ``synchronous_commit = off``: a killed worker loses nothing
-(the server has the commit); only a crash of the database server itself could lose the last
-fraction of a second of ledger updates.
+mail moves it on: ``pending`` → ``claimed`` (taken by a sender in batches; members without an
+address or the consent are ``skipped`` there) → ``sending`` (the consent checked again in the same
+statement, and the row committed, at the hand-over) → ``sent`` (committed with the next mail's
+hand-over). With a staged connection (SMTP: contract.StagedConnection) the hand-over is recorded
+after the message went over and before the final dot: a sender killed before the record leaves a
+``claimed`` row the server never accepted (back to ``pending``, sent by the rerun), one killed
+after it a ``sending`` row whose mail went over in full (``unknown``, never sent again) — at most
+one per connection, and only a kill in the microseconds between the record's commit and the dot's
+write leaves a mail unsent. A connection with ``send`` only is recorded before ``send``: what was in
+hand at a kill is ``unknown``, perhaps sent. Ledger commits run with ``synchronous_commit = off``: a
+killed worker loses nothing (the server has the commit); only a crash of the database server itself
+could lose the last fraction of a second of ledger updates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -24,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from domain import clock, events
@@ -35,7 +41,7 @@ from domain.integrations import service as integrations
 from domain.integrations.registry import PluginInfo
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
-from domain.mail.contract import Mail, MailDeferred, Mailer, MailRefused
+from domain.mail.contract import Mail, MailDeferred, Mailer, MailRefused, MailUnconfirmed, StagedConnection
 from domain.mail.links import Links
 from domain.mail.models import MailLayout, MailSend
 from domain.pagination import Page, cursor_int, keyset_page
@@ -236,59 +242,97 @@ class _Offer:
     offer_url: str
 
 
-_BEGIN = text(
+# A claimed batch: members without an address or the consent are skipped right away; the others'
+# addresses and names come back for their mails.
+_CLAIM = text(
     """
-    WITH done AS (
-        UPDATE mail_send SET status = 'sent', sent_at = now(), updated_at = now()
-         WHERE account_id = :a AND action_id = :act AND person_id = :prev AND status = 'sending'
-    )
     UPDATE mail_send m SET
-        status = CASE WHEN coalesce(p.email, '') = '' OR c.granted IS NOT TRUE THEN 'skipped' ELSE 'sending' END,
+        status = CASE WHEN coalesce(p.email, '') = '' OR c.granted IS NOT TRUE THEN 'skipped' ELSE 'claimed' END,
         reason = CASE WHEN coalesce(p.email, '') = '' THEN 'no_address'
                       WHEN c.granted IS NOT TRUE THEN 'no_consent' END,
-        email = p.email, attempts = m.attempts + 1, updated_at = now()
+        email = p.email, claimed_by = :run, updated_at = now()
       FROM person p
       LEFT JOIN person_consent c
         ON c.account_id = p.account_id AND c.person_id = p.id AND c.consent_type_id = :ct
-     WHERE m.account_id = :a AND m.action_id = :act AND m.person_id = :person
-       AND m.status = 'claimed' AND m.claimed_by = :run
-       AND p.account_id = m.account_id AND p.id = m.person_id
-    RETURNING m.status, p.email, p.first_name, p.last_name
-    """
-)
-
-# The batch is picked by an initplan (ARRAY(…)), once, whatever the planner thinks of the ledger's
-# size; a join to a LIMIT … FOR UPDATE subquery may rerun it for every ledger row.
-_CLAIM = text(
-    """
-    UPDATE mail_send m SET status = 'claimed', claimed_by = :run, updated_at = now()
      WHERE m.account_id = :a AND m.action_id = :act
        AND m.person_id = ANY(ARRAY(
            SELECT person_id FROM mail_send
             WHERE account_id = :a AND action_id = :act AND status = 'pending'
             ORDER BY person_id LIMIT :n FOR UPDATE SKIP LOCKED))
-    RETURNING m.person_id
+       AND p.account_id = m.account_id AND p.id = m.person_id
+    RETURNING m.person_id, m.status, p.email, p.first_name, p.last_name
     """
 )
+# (The batch is picked by an initplan, ARRAY(…), once, whatever the planner thinks of the
+# ledger's size; a join to a LIMIT … FOR UPDATE subquery may rerun it for every ledger row.)
+
+# The hand-over, committed just before the mail system can accept the mail: the consent is checked
+# again (a withdrawal after the claim is honoured), and the previous mail is marked sent.
+_HAND_OVER = text(
+    """
+    WITH done AS (
+        UPDATE mail_send SET status = 'sent', sent_at = now(), updated_at = now()
+         WHERE account_id = :a AND action_id = :act AND person_id = :prev AND status = 'sending'
+    ), consent AS (
+        SELECT coalesce(bool_or(granted), false) AS granted FROM person_consent
+         WHERE account_id = :a AND person_id = :person AND consent_type_id = :ct
+    )
+    UPDATE mail_send m SET
+        status = CASE WHEN consent.granted THEN 'sending' ELSE 'skipped' END,
+        reason = CASE WHEN consent.granted THEN m.reason ELSE 'no_consent' END,
+        attempts = m.attempts + 1, updated_at = now()
+      FROM consent
+     WHERE m.account_id = :a AND m.action_id = :act AND m.person_id = :person
+       AND m.status = 'claimed' AND m.claimed_by = :run
+    RETURNING m.status
+    """
+)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    person_id: int
+    status: str  # claimed, or skipped at the claim
+    email: str
+    first_name: str | None
+    last_name: str | None
+
+
+class _Ledger:
+    """A sender's statements on the ledger, each committed on its own. On a session of its own
+    the connection autocommits, so a statement is one round trip (BEGIN and COMMIT took two more,
+    most of a mail's database time); a session inside a caller's transaction commits each."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.connection: Connection | None = None
+        if isinstance(session.get_bind(), Engine):
+            self.connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+    def run(self, statement, values: Mapping[str, Any]) -> list:
+        if self.connection is not None:
+            done = self.connection.execute(statement, values)
+            return list(done.all()) if done.returns_rows else []
+        result = self.session.execute(statement, values)
+        rows = list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+        self.session.commit()
+        return rows
 
 
 class _Sender:
     """One connection to the mailer and one to the database, sending claimed mails one by one."""
 
-    def __init__(self, offer: _Offer, session: Session, mailer: Mailer, config: Mapping[str, Any], limit: RateLimit):
-        self.offer, self.session, self.limit = offer, session, limit
+    def __init__(self, offer: _Offer, ledger: _Ledger, mailer: Mailer, config: Mapping[str, Any], limit: RateLimit):
+        self.offer, self.ledger, self.limit = offer, ledger, limit
         self.connection = mailer.connect(config)
         self.params = {"a": offer.account_id, "act": offer.action_id, "run": offer.run, "ct": offer.consent_type_id}
         self.sent_pending: int | None = None  # accepted by the mailer; marked sent with the next statement
 
     def _commit(self, statement, **values) -> list:
-        result = self.session.execute(statement, {**self.params, **values})
-        rows = list(result.all()) if result.returns_rows else []
-        self.session.commit()
-        return rows
+        return self.ledger.run(statement, {**self.params, **values})
 
-    def claim(self) -> list[int]:
-        return [row[0] for row in self._commit(_CLAIM, n=CLAIM_BATCH)]
+    def claim(self) -> list[_Claimed]:
+        return [_Claimed(*row) for row in self._commit(_CLAIM, n=CLAIM_BATCH)]
 
     def flush(self) -> None:
         if self.sent_pending is not None:
@@ -332,23 +376,40 @@ class _Sender:
             ),
         )
 
-    def send_one(self, person_id: int) -> str:
+    def _hand_over(self, person_id: int) -> str | None:
+        """Record the hand-over (committed); the row's status afterwards, None when it is gone."""
+        rows = self._commit(_HAND_OVER, prev=self.sent_pending, person=person_id)
+        self.sent_pending = None
+        return rows[0][0] if rows else None  # gone: erased meanwhile, or no longer this run's
+
+    def send_one(self, claimed: _Claimed) -> str:
         """Hand one claimed person's mail over; returns its status afterwards."""
+        if claimed.status != "claimed":
+            return claimed.status
+        person_id = claimed.person_id
+        mail = self._mail(person_id, claimed.email, claimed.first_name, claimed.last_name)
+        staged = isinstance(self.connection, StagedConnection)
         for attempt in range(MAX_DEFERRALS):
-            rows = self._commit(_BEGIN, prev=self.sent_pending, person=person_id)
-            self.sent_pending = None
-            if not rows:
-                return "gone"  # erased meanwhile, or no longer this run's
-            status, email, first_name, last_name = rows[0]
-            if status != "sending":
-                return status
-            mail = self._mail(person_id, email, first_name, last_name)
             self.limit.take()
             try:
-                self.connection.send(mail)
+                if staged:
+                    self.connection.stage(mail)  # type: ignore[attr-defined]
+                    status = self._hand_over(person_id)
+                    if status != "sending":
+                        self.connection.cancel()  # type: ignore[attr-defined]
+                        return status or "gone"
+                    self.connection.complete()  # type: ignore[attr-defined]
+                else:
+                    status = self._hand_over(person_id)
+                    if status != "sending":
+                        return status or "gone"
+                    self.connection.send(mail)
             except MailRefused as refused:
                 self._set(person_id, "failed", str(refused)[:500])
                 return "failed"
+            except MailUnconfirmed as unconfirmed:
+                self._set(person_id, "unknown", str(unconfirmed)[:500])
+                return "unknown"
             except MailDeferred as deferred:
                 self._set(person_id, "claimed", str(deferred)[:500])  # not accepted: safe to try again
                 self.limit.slow_down()
@@ -393,7 +454,8 @@ def _prepare(session: Session, action: SegmentAction, run: str) -> dict[str, int
         session.execute(text("ANALYZE mail_send"))
     session.execute(
         text(
-            "UPDATE mail_send SET status = 'unknown', reason = 'its sender stopped while handing it over', "
+            "UPDATE mail_send SET status = 'unknown', "
+            "reason = 'its sender stopped at the hand-over, before the answer was recorded (perhaps sent)', "
             "updated_at = now() WHERE account_id = :a AND action_id = :act AND status = 'sending'"
         ),
         params,
@@ -522,16 +584,17 @@ def run_offer(
 
     def send_all() -> None:
         with new_session() as session:
-            session.execute(text("SET synchronous_commit = off"))
+            ledger = _Ledger(session)
+            ledger.run(text("SET synchronous_commit = off"), {})
             try:
-                sender = _Sender(offer_state, session, mailer, config, limit)
+                sender = _Sender(offer_state, ledger, mailer, config, limit)
                 try:
                     while not stop.is_set():
                         claimed = sender.claim()
                         if not claimed:
                             return
-                        for person_id in claimed:
-                            sender.send_one(person_id)
+                        for one in claimed:
+                            sender.send_one(one)
                             with lock:
                                 handled[0] += 1
                             if stop.is_set():
@@ -542,9 +605,8 @@ def run_offer(
                 failures.append(failure)
                 stop.set()
             finally:
-                session.rollback()
-                session.execute(text("RESET synchronous_commit"))
-                session.commit()
+                with contextlib.suppress(SQLAlchemyError):  # a broken connection is discarded anyway
+                    ledger.run(text("RESET synchronous_commit"), {})
 
     # Threads even for one connection: the caller's thread reports progress meanwhile.
     workers = [threading.Thread(target=send_all, name=f"offer-{action.id}-{n}") for n in range(pool)]

@@ -5,21 +5,24 @@ on the same host or network), credentials (the password is a secret, never shown
 address and name, how many connections at once and how many mails per second at most. The core
 renders the mails and keeps the send ledger; this plugin only talks SMTP (``smtplib``), mapping
 4xx answers and dropped connections to "try again later" and 5xx answers to "refused for this
-recipient". Registered through the ``marquee.plugins`` entry point, like any third-party plugin.
+recipient", and stopping just short of the final dot until the core has recorded the hand-over.
+Registered through the ``marquee.plugins`` entry point, like any third-party plugin.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
-from domain.mail.contract import Mail, MailDeferred, Mailer, MailRefused
+from domain.mail.contract import Mail, MailDeferred, Mailer, MailRefused, MailUnconfirmed
 from plugins import hookimpl
 
 NAME = "mailer"
@@ -125,10 +128,28 @@ def mime_bytes(mail: Mail) -> bytes:
     )
 
 
+def _quote_dots(message: bytes) -> bytes:
+    """DATA's transparency rule (RFC 5321 4.5.2): a line starting with a dot gets another."""
+    quoted = _LEADING_DOT.sub(b"..", message)
+    return quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n"
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _answer(code: int, answer: bytes) -> str:
+    return f"{code} {answer.decode('utf-8', 'replace')}"
+
+
 class SmtpConnection:
+    """One SMTP connection, opened on first use. Sends in two steps (``StagedConnection``): the
+    envelope, DATA and the message, then — once the core has recorded the hand-over — the final
+    dot and the server's answer."""
+
     def __init__(self, config: Mapping[str, Any]):
         self.config = config
         self.smtp: smtplib.SMTP | None = None
+        self.staged = False  # inside DATA, the final dot not written yet
 
     def _open(self) -> smtplib.SMTP:
         host, port = str(self.config["host"]), int(self.config.get("port") or 587)
@@ -142,36 +163,84 @@ class SmtpConnection:
                     smtp.starttls(context=ssl.create_default_context())
             if self.config.get("username"):
                 smtp.login(str(self.config["username"]), str(self.config.get("password") or ""))
+            smtp.ehlo_or_helo_if_needed()
+            # The final dot is a write of its own right after the message: without this, Nagle's
+            # algorithm holds it until the server acknowledges the message (up to 40 ms).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except smtplib.SMTPAuthenticationError as error:
             raise MailDeferred(f"the SMTP server refused the login: {error.smtp_code} {error.smtp_error!r}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise MailDeferred(f"cannot reach the SMTP server {host}:{port}: {error}") from None
         return smtp
 
-    def send(self, mail: Mail) -> None:
+    def _refusal(self, code: int, answer: bytes, when: str) -> Exception:
+        """The exception for a refusing answer; the transaction is reset (or the connection
+        dropped) so that the next mail starts clean."""
+        if code == 421 or code < 400:
+            self._drop()
+        else:
+            try:
+                self.smtp.rset()  # type: ignore[union-attr]
+            except (OSError, smtplib.SMTPException):
+                self._drop()
+        kind = MailDeferred if code < 500 else MailRefused
+        return kind(f"{_answer(code, answer)} (the answer to {when})")
+
+    def stage(self, mail: Mail) -> None:
         if self.smtp is None:
             self.smtp = self._open()
+        smtp = self.smtp
+        message = _quote_dots(mime_bytes(mail))
+        options = [f"size={len(message)}"] if smtp.has_extn("size") else []
         try:
-            self.smtp.sendmail(parseaddr(mail.sender)[1], [mail.to], mime_bytes(mail))
-        except smtplib.SMTPRecipientsRefused as error:
-            code, answer = next(iter(error.recipients.values()))
-            raise (MailDeferred if 400 <= code < 500 else MailRefused)(f"{code} {answer!r}") from None
-        except smtplib.SMTPResponseException as error:
-            self._drop()
-            if 400 <= error.smtp_code < 500:
-                raise MailDeferred(f"{error.smtp_code} {error.smtp_error!r}") from None
-            raise MailRefused(f"{error.smtp_code} {error.smtp_error!r}") from None
+            code, answer = smtp.mail(parseaddr(mail.sender)[1], options)
+            if code != 250:
+                raise self._refusal(code, answer, "MAIL FROM")
+            code, answer = smtp.rcpt(mail.to)
+            if code not in (250, 251):
+                raise self._refusal(code, answer, "RCPT TO")
+            code, answer = smtp.docmd("DATA")
+            if code != 354:
+                raise self._refusal(code, answer, "DATA")
+            self.staged = True
+            smtp.send(message)
+        except (OSError, smtplib.SMTPException) as error:
+            self._drop()  # without the final dot the server keeps nothing
+            raise MailDeferred(f"the SMTP connection failed: {error}") from None
+
+    def complete(self) -> None:
+        smtp = self.smtp
+        if smtp is None or not self.staged:
+            raise RuntimeError("complete() without a staged mail")
+        try:
+            smtp.send(b".\r\n")
+            self.staged = False
+            code, answer = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self._drop()
-            raise MailDeferred(f"the SMTP connection failed: {error}") from None
+            raise MailUnconfirmed(f"the SMTP connection failed after the mail went over: {error}") from None
+        if code != 250:
+            raise self._refusal(code, answer, "the message")
+
+    def cancel(self) -> None:
+        self._drop()  # closing inside DATA: the server discards the unfinished message
+
+    def send(self, mail: Mail) -> None:
+        self.stage(mail)
+        self.complete()
 
     def _drop(self) -> None:
         smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
+        staged, self.staged = self.staged, False
+        if smtp is None:
+            return
+        if staged:  # QUIT would be read as part of the message: just close
+            smtp.close()
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
 
     def close(self) -> None:
         self._drop()

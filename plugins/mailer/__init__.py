@@ -12,13 +12,13 @@ Registered through the ``marquee.plugins`` entry point, like any third-party plu
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 import smtplib
 import socket
 import ssl
 from collections.abc import Mapping
-from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
@@ -84,11 +84,31 @@ def _header(value: str) -> str:
     value = " ".join(value.replace("\r", " ").replace("\n", " ").split())
     if value.isascii():
         return value
-    return Header(value, "utf-8").encode()
+    return _encoded_words(value)
 
 
+WORD_BYTES = 45  # UTF-8 bytes per encoded word: 60 base64 characters, 72 with the frame (≤ 75)
+
+
+def _encoded_words(value: str) -> str:
+    """RFC 2047 base64 encoded words, folded, each holding whole characters. (``email.header``'s
+    ``Header.encode`` gives the same and took a sixth of a send's CPU time: bench offer-email.)"""
+    raw, words, start = value.encode("utf-8"), [], 0
+    while start < len(raw):
+        end = min(start + WORD_BYTES, len(raw))
+        while end < len(raw) and raw[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(raw[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
+
+
+@functools.lru_cache(maxsize=64)
 def _address(value: str) -> str:
-    """``"Name" <address>`` with the name encoded when it is not ASCII."""
+    """``"Name" <address>`` with the name encoded when it is not ASCII (the same few senders:
+    cached); a bare address as it is."""
+    if "<" not in value and '"' not in value and "," not in value:
+        return value.strip()
     name, address = parseaddr(value)
     return formataddr((name, address), charset="utf-8") if name else address
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from domain.mail.contract import Mail, MailDeferred, MailRefused, MailUnconfirmed, StagedConnection
-from plugins.mailer import SmtpConnection
+from plugins.mailer import SmtpConnection, mime_bytes
 from tests.mail.smtp import Sink, SmtpServer, free_port
 
 
@@ -103,3 +103,19 @@ def test_an_unreachable_server_is_try_again():
     connection = SmtpConnection({"host": "127.0.0.1", "port": port, "security": "none"})
     with pytest.raises(MailDeferred, match="cannot reach"):
         connection.stage(_mail("anna@example.nl"))
+
+
+def test_non_ascii_headers_arrive_as_written():
+    subject = "Voor jou, Zoë: één avond Ελληνικά 😀 — " * 4
+    with SmtpServer() as smtp:
+        connection = SmtpConnection(smtp.config())
+        mail = _mail("anna@example.nl")
+        mail = Mail(**{**mail.__dict__, "subject": subject, "sender": '"Schouwburg Zoë" <theater@example.nl>'})
+        connection.send(mail)
+        connection.close()
+        [message] = smtp.sink.messages
+    assert message["Subject"] == " ".join(subject.split())
+    assert message["From"].addresses[0].display_name == "Schouwburg Zoë"
+    head = mime_bytes(mail).split(b"\r\n\r\n", 1)[0]
+    subject_lines = head.split(b"\r\nSubject: ", 1)[1].split(b"\r\nDate:", 1)[0].split(b"\r\n")
+    assert len(subject_lines) > 1 and all(len(line) <= 90 for line in subject_lines)  # folded

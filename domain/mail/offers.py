@@ -328,15 +328,15 @@ class _Sender:
         self.params = {"a": offer.account_id, "act": offer.action_id, "run": offer.run, "ct": offer.consent_type_id}
         self.sent_pending: int | None = None  # accepted by the mailer; marked sent with the next statement
 
-    def _commit(self, statement, **values) -> list:
+    def _run(self, statement, **values) -> list:
         return self.ledger.run(statement, {**self.params, **values})
 
     def claim(self) -> list[_Claimed]:
-        return [_Claimed(*row) for row in self._commit(_CLAIM, n=CLAIM_BATCH)]
+        return [_Claimed(*row) for row in self._run(_CLAIM, n=CLAIM_BATCH)]
 
     def flush(self) -> None:
         if self.sent_pending is not None:
-            self._commit(
+            self._run(
                 text(
                     "UPDATE mail_send SET status = 'sent', sent_at = now(), updated_at = now() "
                     "WHERE account_id = :a AND action_id = :act AND person_id = :p AND status = 'sending'"
@@ -378,7 +378,7 @@ class _Sender:
 
     def _hand_over(self, person_id: int) -> str | None:
         """Record the hand-over (committed); the row's status afterwards, None when it is gone."""
-        rows = self._commit(_HAND_OVER, prev=self.sent_pending, person=person_id)
+        rows = self._run(_HAND_OVER, prev=self.sent_pending, person=person_id)
         self.sent_pending = None
         return rows[0][0] if rows else None  # gone: erased meanwhile, or no longer this run's
 
@@ -394,15 +394,14 @@ class _Sender:
             try:
                 if staged:
                     self.connection.stage(mail)  # type: ignore[attr-defined]
-                    status = self._hand_over(person_id)
-                    if status != "sending":
+                status = self._hand_over(person_id)
+                if status != "sending":
+                    if staged:
                         self.connection.cancel()  # type: ignore[attr-defined]
-                        return status or "gone"
+                    return status or "gone"
+                if staged:
                     self.connection.complete()  # type: ignore[attr-defined]
                 else:
-                    status = self._hand_over(person_id)
-                    if status != "sending":
-                        return status or "gone"
                     self.connection.send(mail)
             except MailRefused as refused:
                 self._set(person_id, "failed", str(refused)[:500])
@@ -422,7 +421,7 @@ class _Sender:
         raise MailDeferred(f"the mail server kept turning mails away ({MAX_DEFERRALS} tries in a row)")
 
     def _set(self, person_id: int, status: str, reason: str) -> None:
-        self._commit(
+        self._run(
             text(
                 "UPDATE mail_send SET status = :s, reason = :r, updated_at = now() "
                 "WHERE account_id = :a AND action_id = :act AND person_id = :p"

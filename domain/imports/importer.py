@@ -118,6 +118,9 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 
 # The tables each kind of created row grows (derived tables included).
 GROWN_TABLES = {
+    "venue": ("venue",),
+    "production": ("production",),
+    "event": ("event",),
     "person": ("person", "person_stats"),
     "person_identity": ("person_identity",),
     "consent": ("person_consent", "consent_history"),
@@ -457,19 +460,20 @@ class _Batch:
 
     def _upsert(
         self, table: str, kind: Kind | str, columns: list[str], types: list[str], rows: list[tuple]
-    ) -> list[int]:
+    ) -> dict[str, int]:
         """Insert or update rows by external id; an update only where a column differs.
         ``kind``: what the counts are kept under; a ``Kind`` stores each record's digest with its
-        row. Returns the ids of the rows written."""
+        row. Returns the rows written: their ids by external id."""
         if not rows:
-            return []
+            return {}
         digested = isinstance(kind, Kind)
         if digested:
             rows = [(*row, self._digest(kind, row[0])) for row in rows]  # type: ignore[arg-type]
         # One JSON parameter, not an array per column: orjson writes it in C, PostgreSQL reads it
         # in C (psycopg's Python array dumper took as long as the statement itself).
         all_types = ["text", *types, *(["text"] if digested else [])]  # c0: external ids
-        record_type = ", ".join(f"c{i} {t}" for i, t in enumerate(all_types))
+        keys = [f"c{i}" for i in range(len(all_types))]
+        record_type = ", ".join(f"{key} {t}" for key, t in zip(keys, all_types))
         picked = ", ".join(f"r.c{i}" for i in range(len(columns) + 1))
         names = ", ".join(columns)
         sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
@@ -487,9 +491,7 @@ class _Batch:
             f"DO UPDATE SET {sets} WHERE {differs} "
             f"RETURNING id, external_id, (xmax = 0) AS created"
         )
-        payload = orjson.dumps(
-            [{f"c{i}": value for i, value in enumerate(row)} for row in rows], default=_json_value
-        ).decode()
+        payload = orjson.dumps([dict(zip(keys, row)) for row in rows], default=_json_value).decode()
         returned = self.session.execute(statement, {"a": self.a, "s": self.source, "rows": payload}).all()
         written = [row.created for row in returned]
         created = sum(written)
@@ -499,7 +501,11 @@ class _Batch:
         if digested and len(returned) < len(rows):
             done = {row.external_id for row in returned}
             self._store_digests(table, [(row[0], row[-1]) for row in rows if row[0] not in done and row[-1]])
-        return [row.id for row in returned]
+        return {row.external_id: row.id for row in returned}
+
+    def _ids_besides(self, written: dict[str, int], table: str, external_ids: Iterable[str]) -> dict[str, int]:
+        """The rows' ids by external id: those just written as returned, the others looked up."""
+        return written | _ids(self.session, table, self.a, self.source, (i for i in external_ids if i not in written))
 
     def _store_digests(self, table: str, digests: list[tuple[str, str]]) -> None:
         """Digests for rows whose content was already what their record says (so not written)."""
@@ -532,10 +538,10 @@ class _Batch:
             ["text", "text", "text", "text"],
             [(r.id, r.title, r.promoter, r.season, r.description) for r in records],
         )
-        self.changed_productions.update(changed)
+        self.changed_productions.update(changed.values())
         if not records:
             return
-        ids = _ids(self.session, "production", self.a, self.source, (r.id for r in records))
+        ids = self._ids_besides(changed, "production", (r.id for r in records))
         names = sorted({n for r in records for n in r.tags})
         tag_ids = self._tag_ids(names)
         pairs = [(ids[r.id], tag_ids[name_key(n)]) for r in records for n in r.tags]
@@ -607,7 +613,7 @@ class _Batch:
             self.changed_productions.update(
                 self.session.execute(
                     text("SELECT DISTINCT production_id FROM event WHERE account_id = :a AND id = ANY(:ids)"),
-                    {"a": self.a, "ids": written},
+                    {"a": self.a, "ids": list(written.values())},
                 ).scalars()
             )
 
@@ -825,14 +831,14 @@ class _Batch:
                 self._refuse(r, Kind.ORDER, f"tickets.{index}.event", f"no event {missing.event!r} from {self.source}")
             else:
                 accepted.append(r)
-        self._upsert(
+        written = self._upsert(
             "orders",
             Kind.ORDER,
             ["person_id", "channel", "created_at", "status"],
             ["bigint", "text", "timestamptz", "text"],
             [(r.id, persons[r.person], r.channel, r.created_at, r.status) for r in accepted],
         )
-        orders = _ids(self.session, "orders", self.a, self.source, (r.id for r in accepted))
+        orders = self._ids_besides(written, "orders", (r.id for r in accepted))
         self._upsert(
             "ticket",
             "ticket",

@@ -24,6 +24,7 @@ class ErrorCode(str, enum.Enum):
     CONFLICT = "conflict"
     CYCLE = "cycle"
     TOO_COSTLY = "too_costly"
+    MODULE_NOT_ENABLED = "module_not_enabled"
 
 
 class Key(str):

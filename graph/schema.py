@@ -27,6 +27,7 @@ from graph.integrations.schema import PluginInstallation, PluginMutation, Plugin
 from graph.jobs.schema import Job, JobMutation, JobQuery, JobSubscription
 from graph.mail.schema import MailMutation, MailQuery
 from graph.mail.types import MailLayout
+from graph.recommendations.schema import RecommendationMutation, RecommendationQuery
 from graph.segments.schema import Segment, SegmentMutation, SegmentQuery
 from graph.tags.schema import TagMutation, TagQuery
 from graph.tags.types import Tag, TagCategory
@@ -46,6 +47,7 @@ Query = merge_types(
         ActionQuery,
         MailQuery,
         PluginQuery,
+        RecommendationQuery,
     ),
 )
 Mutation = merge_types(
@@ -61,6 +63,7 @@ Mutation = merge_types(
         MailMutation,
         PluginMutation,
         ImportMutation,
+        RecommendationMutation,
     ),
 )
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket

@@ -235,6 +235,28 @@ def _update_persons_work(job: Job, progress: Progress) -> dict[str, Any]:
 
 
 @actor(
+    "marquee.rescore_interests",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def rescore_interests(job_id: int) -> None:
+    """Score every person of the job's account again from their interactions (no params).
+    Result: persons and scores written."""
+    run_job(get_runtime().engine, job_id, _rescore_interests_work, will_retry=will_retry)
+
+
+def _rescore_interests_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.recommendations import scoring  # noqa: PLC0415
+
+    result = scoring.rebuild_interest_scores(get_runtime().new_session, job.account_id, progress=progress)
+    return {"persons": result.persons, "scores": result.scores}
+
+
+@actor(
     "marquee.send_offer",
     queue_name="bulk",  # bulk mail apart: a large send does not hold other work back
     max_retries=20,
@@ -306,6 +328,7 @@ ACTORS_BY_KIND = {
     "update_persons": update_persons,
     "send_offer": send_offer,
     "push_audience": push_audience,
+    "rescore_interests": rescore_interests,
 }
 
 

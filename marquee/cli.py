@@ -368,6 +368,33 @@ def import_ticketing(
     raise typer.Exit(EXIT_IMPORT_REFUSED if result.refused else 0)
 
 
+@app.command("rescore")
+def rescore(account: str = typer.Option(..., help="Account slug (with the recommendations module on).")) -> None:
+    """Score every person of an account again from their interactions (as after a rule change)."""
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from domain.accounts import service as accounts  # noqa: PLC0415
+    from domain.errors import InputError  # noqa: PLC0415
+    from domain.recommendations import scoring  # noqa: PLC0415
+    from marquee.db import session_scope  # noqa: PLC0415
+
+    with servers(need_redis=False) as settings:
+        engine = _engine(settings)
+        with session_scope(engine) as session:
+            found = accounts.get_account_by_slug(session, account)
+        if found is None:
+            console.print(f"[red]no account {account!r}[/red]")
+            raise typer.Exit(EXIT_USAGE)
+        started = time.perf_counter()
+        try:
+            result = scoring.rebuild_interest_scores(lambda: Session(engine), found.id)
+        except InputError as exc:
+            _fail_input(exc)
+    console.print(
+        f"{result.persons:,} persons, {result.scores:,} interest scores in {time.perf_counter() - started:.1f} s"
+    )
+
+
 def _print_problems(exc) -> None:
     for problem in exc.problems:
         console.print(f"[red]{'.'.join(problem.path) or 'input'}: {problem.message}[/red]")

@@ -5,7 +5,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, ForeignKeyConstraint, Identity, Index, Text, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Text,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from domain.base import account_id_field, created_at_field, id_field, timestamp_field
@@ -38,6 +49,8 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("tag_name_policy in ('preserve', 'canonical')", name="ck_account_tag_name_policy"),
         Index("uq_account_slug", "slug", unique=True),
+        CheckConstraint("score_half_life_days >= 1 and score_half_life_days <= 3650", name="ck_account_half_life"),
+        CheckConstraint("score_parent_share >= 0 and score_parent_share <= 1", name="ck_account_parent_share"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -52,6 +65,16 @@ class Account(SQLModel, table=True):
         default=0,
         sa_column=Column(BigInteger, nullable=False, server_default="0"),
         description="bumped with every change to the account's tags: caches key on it",
+    )
+    score_half_life_days: float = Field(
+        default=180.0,
+        sa_column=Column(Float, nullable=False, server_default="180"),
+        description="interest points lose half their weight in this many days",
+    )
+    score_parent_share: float = Field(
+        default=0.5,
+        sa_column=Column(Float, nullable=False, server_default="0.5"),
+        description="the share of a subtag's points that also counts for its parent (squared for its grandparent …)",
     )
     created_at: datetime = created_at_field()
 

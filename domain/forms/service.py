@@ -19,6 +19,7 @@ from domain.accounts.person_links import preference_link, verify_person_token
 from domain.forms.models import CAMPAIGN, PREFERENCE_CENTRE, Form, FormSubmission, FormTag
 from domain.pagination import newest_per_key
 from domain.people.consents import set_consents
+from domain.recommendations.scoring import refresh_interest_scores
 from domain.tags.models import PersonTag, Tag, TagSource
 from domain.tags.visibility import TagSnapshot, TagView, build_views
 from domain.viewer import AccountInfo, Viewer, ViewerKind
@@ -526,6 +527,8 @@ def submit_form(
     )
     session.add(submission)
     session.flush()
+    if added or removed:
+        refresh_interest_scores(session, account_id, [person_id])  # chosen tags are preferences
     events.record(
         session,
         events.FormSubmitted(

@@ -44,6 +44,7 @@ from domain.imports.records import (
     VenueRecord,
     parse_record,
 )
+from domain.recommendations.scoring import refresh_interest_scores
 from domain.tags import service as tags
 from domain.tags.names import name_key
 
@@ -423,6 +424,7 @@ class _Batch:
         self.changed_productions: set[int] = set()  # their row, tags or events changed: announced
         self.digests = digests
         self.refused: set[Key] = set()  # records (partly) refused: their digest is not stored
+        self.sales_changed: set[int] = set()  # persons whose orders or tickets were written: scored again
 
     def write(self, records: list[Record]) -> None:
         by_kind: dict[type, list] = {}
@@ -434,6 +436,7 @@ class _Batch:
         self.persons(self._unique(by_kind.get(PersonRecord, []), Kind.PERSON))
         self.orders(self._unique(by_kind.get(OrderRecord, []), Kind.ORDER))
         self.subscriptions(self._unique(by_kind.get(SubscriptionRecord, []), Kind.SUBSCRIPTION))
+        refresh_interest_scores(self.session, self.a, sorted(self.sales_changed))
         if self.changed_productions:
             events.record(
                 self.session,
@@ -839,7 +842,7 @@ class _Batch:
             [(r.id, persons[r.person], r.channel, r.created_at, r.status) for r in accepted],
         )
         orders = self._ids_besides(written, "orders", (r.id for r in accepted))
-        self._upsert(
+        tickets = self._upsert(
             "ticket",
             "ticket",
             ["order_id", "event_id", "person_id", "price", "status", "scanned_at"],
@@ -849,6 +852,9 @@ class _Batch:
                 for r in accepted
                 for t in r.tickets
             ],
+        )
+        self.sales_changed.update(
+            persons[r.person] for r in accepted if r.id in written or any(t.id in tickets for t in r.tickets)
         )
 
     def subscriptions(self, records: list[SubscriptionRecord]) -> None:

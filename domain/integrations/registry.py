@@ -24,6 +24,7 @@ SCOPES: dict[str, str] = {
     "catalog:read": "read venues, productions, events and their tags",
     "catalog:write": "create and update venues, productions, events, orders and tickets",
     "imports:write": "run feed imports for the account",
+    "interactions:write": "record web page visits of persons (module recommendations)",
 }
 
 MAX_EVERY_MINUTES = 525_600  # a schedule runs at least once a year

@@ -1,5 +1,5 @@
 """Interactions (SPEC 6): what a person did that says something about their interests. Clicks on
-tracked links and opens of offer e-mails come first (issue 12); scoring reads them (issue 13)."""
+tracked links and opens of offer e-mails (issue 12), web page visits; scoring reads them (issue 13)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from domain.base import account_id_field, created_at_field, id_field
 
 
 class InteractionKind(str, enum.Enum):
+    """The kinds stored here. Purchases, attendance and preference choices are read from tickets
+    and the person's own tag links (``domain.recommendations.scoring``), not copied in."""
+
     CLICK = "click"
     OPEN = "open"
+    VISIT = "visit"
 
 
 class Interaction(SQLModel, table=True):
@@ -47,7 +51,13 @@ class Interaction(SQLModel, table=True):
             ondelete="SET NULL (event_id)",
             name="fk_interaction_event",
         ),
-        CheckConstraint("kind in ('click', 'open')", name="ck_interaction_kind"),
+        ForeignKeyConstraint(
+            ["account_id", "tag_id"],
+            ["tag.account_id", "tag.id"],
+            ondelete="SET NULL (tag_id)",
+            name="fk_interaction_tag",
+        ),
+        CheckConstraint("kind in ('click', 'open', 'visit')", name="ck_interaction_kind"),
         Index("uq_interaction_key", "account_id", "idempotency_key", unique=True),
         Index("ix_interaction_person", "account_id", "person_id", "occurred_at"),
     )
@@ -60,6 +70,7 @@ class Interaction(SQLModel, table=True):
     action_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     production_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     event_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    tag_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     idempotency_key: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = created_at_field()

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.errors import ErrorCode, InputError
+from domain.recommendations.scoring import refresh_interest_scores
 from domain.people.models import Person, PersonMerge
 from domain.people.validation import PERSON_FIELDS
 
@@ -29,6 +30,7 @@ _MOVED_BY_UPDATE = (
     ("subscription", "subscriptions"),
     ("person_identity", "identities"),
     ("consent_history", "consent_history"),
+    ("interaction", "interactions"),
 )
 
 
@@ -112,6 +114,7 @@ def merge_persons(
     survivor.updated_at = clock.now()
     session.add_all([survivor, record])
     session.flush()
+    refresh_interest_scores(session, account_id, [survivor_id])  # the merged person's scores went with them
     events.record(session, events.PersonMerged(account_id=account_id, survivor_id=survivor_id, merged_id=merged_id))
     return record
 

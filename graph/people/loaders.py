@@ -51,6 +51,14 @@ def SubmissionsByPersonLoader(ctx, first: int) -> BatchLoader:
     )
 
 
+def InterestsByPersonLoader(ctx, first: int) -> BatchLoader:
+    from domain.recommendations import scoring  # noqa: PLC0415
+
+    return BatchLoader(
+        lambda ids: scoring.interests_by_person(ctx.session, ctx.viewer.account_id, ids, first=first), default=list
+    )
+
+
 def FormByIdLoader(ctx) -> BatchLoader:
     return BatchLoader(lambda ids: forms.forms_by_id(ctx.session, ctx.viewer.account_id, ids))
 

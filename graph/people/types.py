@@ -27,6 +27,7 @@ from graph.people.loaders import (
     ConsentsByPersonLoader,
     FormByIdLoader,
     IdentitiesByPersonLoader,
+    InterestsByPersonLoader,
     PurchaseSummaryByPersonLoader,
     SubmissionsByPersonLoader,
     SubscriptionsByPersonLoader,
@@ -38,6 +39,7 @@ from graph.core.loaders import loader
 
 if TYPE_CHECKING:
     from graph.forms.schema import Form
+    from graph.recommendations.schema import Interest
     from graph.tags.types import Tag
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="Unknown gender is null.")
@@ -183,6 +185,25 @@ class Person(Node):
     @strawberry.field(description="Valid tickets of paid orders only: the figures segments use.")
     def purchases(self, info: Info) -> PurchaseSummary:
         return PurchaseSummary(**loader(info.context, PurchaseSummaryByPersonLoader).load(self.id))
+
+    @strawberry.field(
+        description="Interests learnt from the person's interactions, strongest first; at most 100 (default 20). "
+        "Module recommendations."
+    )
+    def interests(
+        self, info: Info, first: int = 20
+    ) -> list[Annotated[Interest, strawberry.lazy("graph.recommendations.schema")]]:
+        from domain.recommendations import scoring  # noqa: PLC0415
+        from graph.recommendations.schema import interest_of  # noqa: PLC0415
+
+        if not 0 <= first <= scoring.MAX_INTERESTS_PER_PERSON:
+            raise InputError.single(
+                ErrorCode.OUT_OF_RANGE, f"first is between 0 and {scoring.MAX_INTERESTS_PER_PERSON}", "first"
+            )
+        if "recommendations" not in info.context.viewer.account.modules:
+            raise scoring.module_off()
+        found = sized_loader(info.context, InterestsByPersonLoader, first).load(self.id)
+        return [interest_of(i) for i in found]
 
     @classmethod
     def is_type_of(cls, obj, info) -> bool:

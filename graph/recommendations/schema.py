@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from domain.interactions import service as interactions
-from domain.recommendations import scoring
+from domain.recommendations import scoring, tips
 from domain.recommendations.models import INTERACTION_KINDS
 from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import optional_pk, pk_of
-from graph.core.permissions import IsAdmin, IsStaff, _ViewerPermission
+from graph.core.permissions import CanReadPeople, IsAdmin, IsStaff, _ViewerPermission
 from graph.jobs.schema import Job
 
 if TYPE_CHECKING:
+    from graph.catalog.types import Production
     from graph.tags.types import Tag, TagCategory
 
 InteractionKind = strawberry.enum(
@@ -162,8 +163,66 @@ class VisitsRecorded:
 RecordVisitsPayload, RecordVisitsError, RecordVisitsFailure = mutation_payload("RecordVisits", VisitsRecorded)
 
 
+@strawberry.type(description="Why a production is tipped: a tag of the person's interests, or its popularity.")
+class TipReason:
+    contribution: float = strawberry.field(
+        description="What this tag added to the match (the tag's weight in the production times the person's score); "
+        "for popular: tickets sold in the last 30 days."
+    )
+    popular: bool = strawberry.field(description="Tipped because it sells, not because it matches.")
+    tag_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="Null for popular, or when the viewer may not see the tag.")
+    def tag(self, info: Info) -> Annotated[Tag, strawberry.lazy("graph.tags.types")] | None:
+        from graph.catalog.types import visible_tags  # noqa: PLC0415
+
+        return None if self.tag_pk is None else visible_tags(info.context).get(self.tag_pk)
+
+
+@strawberry.type(description="A production on sale that the person holds no ticket for, suggested to them.")
+class Tip:
+    score: float = strawberry.field(description="How well its tags match the person's interests (0: only popular).")
+    popularity: int = strawberry.field(description="Tickets sold for it in the last 30 days.")
+    reasons: list[TipReason]
+    production_pk: strawberry.Private[int]
+
+    @strawberry.field
+    def production(self, info: Info) -> Annotated[Production, strawberry.lazy("graph.catalog.types")]:
+        from graph.catalog.loaders import ProductionByIdLoader  # noqa: PLC0415
+        from graph.core.loaders import loader  # noqa: PLC0415
+
+        return loader(info.context, ProductionByIdLoader).load(self.production_pk)  # type: ignore[return-value]
+
+
+def tip_of(found: tips.Tip) -> Tip:
+    return Tip(
+        score=found.score,
+        popularity=found.popularity,
+        production_pk=found.production_id,
+        reasons=[
+            TipReason(contribution=r.contribution, popular=r.tag_id is None, tag_pk=r.tag_id) for r in found.reasons
+        ],
+    )
+
+
 @strawberry.type
 class RecommendationQuery:
+    @strawberry.field(
+        permission_classes=[CanReadPeople],
+        description=f"Tips for one person, best first: upcoming productions on sale they hold no ticket for, by how "
+        f"their tags match the person's interests, then by popularity (so a person without interests gets the "
+        f"popular shows). At most {tips.MAX_TIPS} (default 10). Module recommendations.",
+    )
+    def tips(self, info: Info, person_id: strawberry.ID, first: int = 10) -> list[Tip]:
+        ctx = info.context
+        from graph.catalog.loaders import ProductionByIdLoader  # noqa: PLC0415
+        from graph.core.loaders import loader  # noqa: PLC0415
+
+        person = pk_of(person_id, "Person", "person_id")
+        found = tips.tips_for_person(ctx.session, ctx.viewer.account_id, person, first=first)
+        loader(ctx, ProductionByIdLoader).want([t.production_id for t in found])  # one statement for all
+        return [tip_of(t) for t in found]
+
     @strawberry.field(permission_classes=[IsStaff], description="The account's scoring rules (module recommendations).")
     def scoring_rules(self, info: Info) -> ScoringRules:
         ctx = info.context

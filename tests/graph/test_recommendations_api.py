@@ -166,3 +166,45 @@ def test_another_accounts_key_cannot_reach_these_persons(gql, session, account, 
     }
     seen = gql(INTERESTS, {"id": to_global_id("Person", shop["person"].id)}, token=other_account.admin_token)
     assert seen["data"]["node"] is None
+
+
+TIPS = """query($p: ID!, $n: Int!) { tips(personId: $p, first: $n) {
+  score popularity production { title } reasons { contribution popular tag { name } } } }"""
+
+
+def test_tips_through_graphql_with_reasons_for_staff_and_people_readers(gql, session, account, other_account, shop):
+    venue = f.venue(session, account.id)
+    f.event(session, account.id, shop["show"].id, venue.id, starts_at=NOW + timedelta(days=7))
+    other = f.production(session, account.id, "Quiz")
+    f.event(session, account.id, other.id, venue.id, starts_at=NOW + timedelta(days=8))
+    gql(VISITS, {"i": {"visits": [_visit(shop)]}}, token=account.website_key)
+    person = to_global_id("Person", shop["person"].id)
+    found = gql(TIPS, {"p": person, "n": 5}, token=account.viewer_token)["data"]["tips"]
+    assert found == [
+        {
+            "score": pytest.approx(1.0),
+            "popularity": 0,
+            "production": {"title": "Late night jazz"},
+            "reasons": [{"contribution": pytest.approx(1.0), "popular": False, "tag": {"name": "jazz"}}],
+        },
+        {
+            "score": 0.0,
+            "popularity": 0,
+            "production": {"title": "Quiz"},
+            "reasons": [{"contribution": 0.0, "popular": True, "tag": None}],
+        },
+    ]
+    assert gql(TIPS, {"p": person, "n": 51}, token=account.viewer_token)["errors"][0]["extensions"]["code"] == (
+        "OUT_OF_RANGE"
+    )
+    assert gql(TIPS, {"p": person, "n": 5}, token=account.website_key)["errors"][0]["extensions"]["code"] == (
+        "FORBIDDEN"
+    )
+    session.execute(
+        text("UPDATE account SET modules = ARRAY['recommendations'] WHERE id = :a"), {"a": other_account.id}
+    )
+    theirs = gql(TIPS, {"p": person, "n": 5}, token=other_account.admin_token)
+    assert theirs["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    session.execute(text("UPDATE account SET modules = '{}' WHERE id = :a"), {"a": account.id})
+    off = gql(TIPS, {"p": person, "n": 5}, token=account.viewer_token)
+    assert off["errors"][0]["extensions"]["code"] == "MODULE_NOT_ENABLED"

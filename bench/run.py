@@ -57,6 +57,7 @@ from bench import tags as _tag_benchmarks  # noqa: F401  (registers its rows aft
 from bench import segments as _segment_benchmarks  # noqa: F401  (issue 5: twenty rule sets)
 from bench import imports as _import_benchmarks  # noqa: F401  (issue 11: the feed importer)
 from bench import actions as _action_benchmarks  # noqa: F401  (issue 12: acting on a segment)
+from bench import recommendations as _recommendation_benchmarks  # noqa: F401  (issue 13: scores and tips)
 
 # --------------------------------------------------------------------------- data set
 

@@ -80,3 +80,22 @@ class InterestScore(SQLModel, table=True):
     last_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False), description="the latest of them"
     )
+
+
+class TagLift(SQLModel, table=True):
+    """How much buying one production with a tag raises the chance that a person's other purchases
+    carry it too (1: not at all, a tag that says nothing about taste). Learnt from the account's
+    purchases by the rescore job; tips weigh each interest by it (``domain.recommendations.tips``)."""
+
+    __tablename__ = "tag_lift"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "tag_id"], ["tag.account_id", "tag.id"], ondelete="CASCADE", name="fk_tag_lift_tag"
+        ),
+    )
+
+    account_id: int = account_id_field()
+    tag_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    lift: float = Field(sa_column=Column(Float, nullable=False))
+    buyers: int = Field(sa_column=Column(BigInteger, nullable=False), description="persons it was learnt from")
+    computed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

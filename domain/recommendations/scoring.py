@@ -191,7 +191,7 @@ up AS (  -- every tag with itself and its ancestors, and how many levels up each
 production_tags AS (
     SELECT DISTINCT production_id, tag_id FROM production_tag WHERE account_id = :a
 ),
-hits AS (  -- one row per interaction: who, what kind, when, on which production or tag
+every_hit AS (  -- one row per interaction: who, what kind, when, on which production or tag
     SELECT f.person_id, 'purchase' AS kind, min(f.ordered_at) AS at, f.production_id, NULL::bigint AS tag_id
       FROM ticket_fact f WHERE f.account_id = :a AND {persons_f}
      GROUP BY f.person_id, f.order_id, f.production_id
@@ -207,6 +207,9 @@ hits AS (  -- one row per interaction: who, what kind, when, on which production
     SELECT i.person_id, i.kind, i.occurred_at, i.production_id, i.tag_id
       FROM interaction i WHERE i.account_id = :a AND {persons_i}
        AND (i.production_id IS NOT NULL OR i.tag_id IS NOT NULL)
+),
+hits AS (  -- as of a moment in the past (the quality benchmark's cut-off), only what came before it
+    SELECT * FROM every_hit h WHERE CAST(:until AS timestamptz) IS NULL OR h.at < CAST(:until AS timestamptz)
 ),
 numbered AS (
     SELECT row_number() OVER () AS hit, h.* FROM hits h
@@ -252,6 +255,7 @@ def _params(account_id: int, as_of: datetime) -> dict:
         "kinds": list(DEFAULT_POINTS),
         "defaults": list(DEFAULT_POINTS.values()),
         "max_depth": MAX_DEPTH,
+        "until": None,
     }
 
 
@@ -281,6 +285,22 @@ def refresh_interest_scores(session: Session, account_id: int, person_ids: Seque
     return _write(session, account_id, "{t}.person_id = ANY(CAST(:persons AS bigint[]))", params)
 
 
+def scores_as_of(
+    session: Session, account_id: int, person_ids: Sequence[int], at: datetime
+) -> dict[int, dict[int, float]]:
+    """The persons' scores as they were at ``at``, from the interactions before it only (nothing
+    is written): what the quality benchmark learns from."""
+    out: dict[int, dict[int, float]] = {p: {} for p in person_ids}
+    if not person_ids:
+        return out
+    params = {**_params(account_id, at), "until": at, "persons": sorted(set(person_ids))}
+    rows = session.execute(text(_scores_sql("{t}.person_id = ANY(CAST(:persons AS bigint[]))")), params)
+    for r in rows:
+        if r.value > 0:
+            out[r.person_id][r.tag_id] = float(r.value)
+    return out
+
+
 @dataclass(frozen=True)
 class RebuildResult:
     persons: int
@@ -294,7 +314,8 @@ def rebuild_interest_scores(
     progress: Callable[[float, str], None] | None = None,
 ) -> RebuildResult:
     """Score a whole account again, a range of person ids per transaction (so memory and lock
-    time stay bounded); every range is scored as of the same moment."""
+    time stay bounded); every range is scored as of the same moment. Then learn the tag lifts
+    tips weigh interests by."""
     as_of = clock.now()
     with new_session() as session:
         require_module(session, account_id)
@@ -315,6 +336,10 @@ def rebuild_interest_scores(
         if progress is not None:
             progress(min(1.0, (end - low + 1) / (high - low + 1)), f"persons up to id {min(end, high)} scored")
         start = end + 1
+    from domain.recommendations.tips import store_tag_lifts  # noqa: PLC0415  (tips builds on scores)
+
+    with new_session() as session, session.begin():
+        store_tag_lifts(session, account_id)
     return RebuildResult(persons, scores)
 
 

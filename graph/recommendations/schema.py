@@ -166,10 +166,10 @@ RecordVisitsPayload, RecordVisitsError, RecordVisitsFailure = mutation_payload("
 @strawberry.type(description="Why a production is tipped: a tag of the person's interests, or its popularity.")
 class TipReason:
     contribution: float = strawberry.field(
-        description="What this tag added to the match (the tag's weight in the production times the person's score); "
-        "for popular: tickets sold in the last 30 days."
+        description="What this reason added to the tip's score: for a tag, the person's share of interest in it "
+        "times this production's share of the tag's sales; for popular, a tenth of its share of all sales."
     )
-    popular: bool = strawberry.field(description="Tipped because it sells, not because it matches.")
+    popular: bool = strawberry.field(description="The part that comes from how well it sells, not from interests.")
     tag_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="Null for popular, or when the viewer may not see the tag.")
@@ -181,7 +181,10 @@ class TipReason:
 
 @strawberry.type(description="A production on sale that the person holds no ticket for, suggested to them.")
 class Tip:
-    score: float = strawberry.field(description="How well its tags match the person's interests (0: only popular).")
+    score: float = strawberry.field(
+        description="The chance-like weight of this production as the person's next purchase (0 to 1, the sum of "
+        "the reasons)."
+    )
     popularity: int = strawberry.field(description="Tickets sold for it in the last 30 days.")
     reasons: list[TipReason]
     production_pk: strawberry.Private[int]
@@ -209,9 +212,11 @@ def tip_of(found: tips.Tip) -> Tip:
 class RecommendationQuery:
     @strawberry.field(
         permission_classes=[CanReadPeople],
-        description=f"Tips for one person, best first: upcoming productions on sale they hold no ticket for, by how "
-        f"their tags match the person's interests, then by popularity (so a person without interests gets the "
-        f"popular shows). At most {tips.MAX_TIPS} (default 10). Module recommendations.",
+        description=f"Tips for one person, best first: upcoming productions on sale they hold no ticket for, scored "
+        f"by where the person's interests make their next purchase likely (an interest in a tag, then the productions "
+        f"with it by their sales), a tenth by sales alone: a person without interests gets the best sellers. "
+        f"Reasons say what each tag and popularity added. At most {tips.MAX_TIPS} (default 10). "
+        "Module recommendations.",
     )
     def tips(self, info: Info, person_id: strawberry.ID, first: int = 10) -> list[Tip]:
         ctx = info.context

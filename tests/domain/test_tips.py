@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -81,11 +82,14 @@ def test_tips_follow_the_interests_with_their_reasons_and_skip_what_cannot_be_bo
     # jazz matches best; pop shares the parent "music"; ballet matches nothing and comes by popularity
     assert _titles(ctx, found) == ["Jazz night", "Pop gala", "Ballet"]
     jazz_night, pop_gala, ballet = found
-    assert [r.tag_id for r in jazz_night.reasons] == [ctx["tags"]["jazz"].id, ctx["tags"]["music"].id]
+    assert [r.tag_id for r in jazz_night.reasons] == [ctx["tags"]["jazz"].id, ctx["tags"]["music"].id, None]
     assert jazz_night.score == pytest.approx(sum(r.contribution for r in jazz_night.reasons))
-    assert [r.tag_id for r in pop_gala.reasons] == [ctx["tags"]["music"].id]
-    assert 0 < pop_gala.score < jazz_night.score
-    assert ballet.score == 0 and ballet.reasons == (tips.Reason(None, 3.0),) and ballet.popularity == 3
+    # jazz is 2/3 of the fan's interest and jazz night its only open show; music (1/3) is shared with
+    # the pop gala; a tenth of every score is popularity (sales + 1: ballet 4, the others 1 each)
+    assert jazz_night.score == pytest.approx(0.9 * (2 / 3 + 1 / 6) + 0.1 * 1 / 6)
+    assert [r.tag_id for r in pop_gala.reasons] == [ctx["tags"]["music"].id, None]
+    assert pop_gala.score == pytest.approx(0.9 * 1 / 6 + 0.1 * 1 / 6)
+    assert ballet.reasons == (tips.Reason(None, pytest.approx(0.1 * 4 / 6)),) and ballet.popularity == 3
 
 
 def test_a_production_the_person_holds_a_ticket_for_is_never_tipped(session, venue_shows):
@@ -96,15 +100,16 @@ def test_a_production_the_person_holds_a_ticket_for_is_never_tipped(session, ven
     assert "Jazz night" not in _titles(ctx, tips.tips_for_person(session, ctx["a"], fan.id))
 
 
-def test_without_scores_the_tips_are_the_popular_shows(session, venue_shows):
+def test_without_scores_the_tips_are_the_best_selling_shows(session, venue_shows):
     ctx = venue_shows
     newcomer, buyer = factories.person(session, ctx["a"]), factories.person(session, ctx["a"])
-    _buy(session, ctx, buyer.id, "Pop gala", tickets=2)
+    _buy(session, ctx, buyer.id, "Pop gala", tickets=3)
     _buy(session, ctx, buyer.id, "Ballet")
-    _buy(session, ctx, buyer.id, "Jazz night", at=NOW - timedelta(days=60))  # sold too long ago to count
+    _buy(session, ctx, buyer.id, "Jazz night", at=NOW - timedelta(days=60), tickets=2)  # sold early: counts
     found = tips.tips_for_person(session, ctx["a"], newcomer.id, first=2)
-    assert _titles(ctx, found) == ["Pop gala", "Ballet"]
-    assert all(t.score == 0 and t.reasons[0].tag_id is None for t in found)
+    assert _titles(ctx, found) == ["Pop gala", "Jazz night"]
+    assert [t.popularity for t in found] == [3, 0]  # the last 30 days' sales, as shown
+    assert all(len(t.reasons) == 1 and t.reasons[0].tag_id is None for t in found)
 
 
 def test_tips_need_the_module_a_known_person_and_a_sane_size(session, venue_shows, other_account):
@@ -120,3 +125,38 @@ def test_tips_need_the_module_a_known_person_and_a_sane_size(session, venue_show
     with pytest.raises(InputError) as off:
         tips.tips_for_person(session, ctx["a"], stranger.id)
     assert off.value.problems[0].code.name == "MODULE_NOT_ENABLED"
+
+
+def test_quality_measures_on_a_hand_made_case():
+    from domain.recommendations.evaluation import measure
+
+    rankings = {1: [10, 11, 12], 2: [12, 13, 14]}
+    relevant = {1: {11}, 2: {99, 98}}
+    quality = measure(rankings, relevant, candidates=10, k=3)
+    assert quality.hit_rate == 0.5
+    assert quality.recall == 0.5  # all of one person's, none of the other's
+    assert quality.ndcg == pytest.approx((1 / math.log2(3)) / 2)
+    assert quality.coverage == 0.5
+
+
+def test_nothing_after_the_cut_off_reaches_what_is_learnt(session, venue_shows):
+    from domain.recommendations.evaluation import evaluate
+
+    ctx = venue_shows
+    fan, crowd = factories.person(session, ctx["a"]), factories.person(session, ctx["a"])
+    cutoff = NOW - timedelta(days=2)
+    _buy(session, ctx, fan.id, "Old jazz", at=cutoff - timedelta(days=5))  # learnt: jazz
+    _buy(session, ctx, fan.id, "Ballet", at=cutoff + timedelta(hours=1))  # after the cut-off: not learnt
+    _buy(session, ctx, fan.id, "Jazz night", at=cutoff + timedelta(hours=2))  # what the tips should find
+    _buy(session, ctx, crowd.id, "Pop gala", at=cutoff - timedelta(days=1), tickets=4)  # popular before
+    _buy(session, ctx, crowd.id, "Ballet", at=cutoff + timedelta(hours=3), tickets=9)  # popular only after
+    learnt = scoring.scores_as_of(session, ctx["a"], [fan.id], cutoff)[fan.id]
+    assert set(learnt) == {ctx["tags"]["jazz"].id, ctx["tags"]["music"].id}  # no "dance" from the ballet
+    catalogue = tips.load_catalogue(session, ctx["a"], cutoff)
+    names = {show.id: title for title, (show, _) in ctx["shows"].items()}
+    assert names[catalogue.popular[0]] == "Pop gala"  # the ballet's later sales are not counted
+    assert "Jazz sold out" in {names[p] for p in catalogue.profiles}  # its one seat went after the cut-off
+    assert tips.held_productions(session, ctx["a"], [fan.id], before=cutoff)[fan.id] == {ctx["shows"]["Old jazz"][0].id}
+    result = evaluate(session, ctx["a"], cutoff, persons=10)
+    assert result.persons == 2  # the fan (ballet, jazz night) and the crowd (ballet)
+    assert result.tips.hit_rate == 1.0 and result.popularity.hit_rate == 1.0  # four candidates fit in ten

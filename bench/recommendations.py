@@ -1,0 +1,133 @@
+"""Issue 13 benchmark rows: scoring every person, tips for one person, and the quality of tips.
+
+The data set's account gets the ``recommendations`` module for these rows. ``rescore`` scores
+every person again from their interactions (purchases and stated preferences: the generator makes
+no clicks, opens, visits or scans yet) and reports interactions folded per second. ``tips-person``
+times tips for 200 persons (the catalogue computed once a minute, as in the API).
+``tips-quality`` runs the protocol of ``domain.recommendations.evaluation`` with the cut-off 60
+days before the last order: Marquee's tips against popularity and random, on 5,000 test persons.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bench.registry import Dataset, Result, benchmark, ms, percentile
+from domain.recommendations import evaluation, scoring, tips
+
+FOLD_TARGET = 1_000_000 / 30  # interactions per second (SPEC 9: 1,000,000 in under 30 s)
+TIPS_TARGET_S = 0.020
+QUALITY_TARGET = 1.5  # tips' hit rate at 10 over popularity's
+CUTOFF_DAYS = 60
+
+
+def _module_on(ds: Dataset) -> None:
+    with ds.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE account SET modules = ARRAY(SELECT DISTINCT unnest(modules || ARRAY['recommendations'])) "
+                "WHERE id = :a"
+            ),
+            {"a": ds.account_id},
+        )
+
+
+def _interactions(ds: Dataset) -> int:
+    with ds.engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM (SELECT DISTINCT order_id, production_id FROM ticket_fact "
+                "        WHERE account_id = :a) x) "
+                "     + (SELECT count(*) FROM person_tag WHERE account_id = :a AND source = 'person') "
+                "     + (SELECT count(*) FROM interaction WHERE account_id = :a)"
+            ),
+            {"a": ds.account_id},
+        ).scalar_one()
+
+
+@benchmark("rescore")
+def rescore(ds: Dataset) -> Result:
+    _module_on(ds)
+    folded = _interactions(ds)
+    started = time.perf_counter()
+    result = scoring.rebuild_interest_scores(lambda: Session(ds.engine), ds.account_id)
+    seconds = time.perf_counter() - started
+    with ds.engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE interest_score").execution_options(isolation_level="AUTOCOMMIT"))
+    rate = folded / seconds
+    return Result(
+        f"rescore {result.persons:,} persons",
+        f"{seconds:.1f} s ({folded:,} interactions, {rate:,.0f}/s, {result.scores:,} scores)",
+        f"≥ {FOLD_TARGET:,.0f}/s",
+        rate >= FOLD_TARGET,
+        seconds=seconds,
+        details={"interactions": folded, "scores": result.scores},
+    )
+
+
+@benchmark("tips-person")
+def tips_person(ds: Dataset) -> Result:
+    _module_on(ds)
+    with Session(ds.engine) as session:
+        persons = (
+            session.execute(
+                text("SELECT DISTINCT person_id FROM interest_score WHERE account_id = :a LIMIT 20000"),
+                {"a": ds.account_id},
+            )
+            .scalars()
+            .all()
+        )
+        if not persons:
+            return Result("tips-person", "no interest scores: run rescore first", f"median ≤ {ms(TIPS_TARGET_S)}", None)
+        sample = random.Random(3).sample(persons, min(200, len(persons)))
+        started = time.perf_counter()
+        tips.tips_for_person(session, ds.account_id, sample[0])  # the catalogue, once a minute
+        catalogue_s = time.perf_counter() - started
+        timings = []
+        for person in sample:
+            t0 = time.perf_counter()
+            tips.tips_for_person(session, ds.account_id, person, first=10)
+            timings.append(time.perf_counter() - t0)
+    median = percentile(timings, 50)
+    return Result(
+        f"tips-person ({len(sample)} persons, top 10)",
+        f"median {ms(median)}, p95 {ms(percentile(timings, 95))} (catalogue {ms(catalogue_s)} once a minute)",
+        f"median ≤ {ms(TIPS_TARGET_S)}",
+        median <= TIPS_TARGET_S,
+        details={"catalogue_seconds": catalogue_s},
+    )
+
+
+@benchmark("tips-quality")
+def tips_quality(ds: Dataset) -> Result:
+    _module_on(ds)
+    with Session(ds.engine) as session:
+        last = session.execute(
+            text("SELECT max(ordered_at) FROM ticket_fact WHERE account_id = :a"), {"a": ds.account_id}
+        ).scalar_one()
+        started = time.perf_counter()
+        found = evaluation.evaluate(session, ds.account_id, last - timedelta(days=CUTOFF_DAYS))
+        seconds = time.perf_counter() - started
+    ratio = found.tips.hit_rate / max(found.popularity.hit_rate, 1e-9)
+
+    def row(q: evaluation.Quality) -> str:
+        return f"HR {q.hit_rate:.3f} NDCG {q.ndcg:.3f} R {q.recall:.3f} cov {q.coverage:.2f}"
+
+    return Result(
+        f"tips-quality @10 ({found.persons:,} persons, {found.candidates} on sale)",
+        f"tips {row(found.tips)} | popularity {row(found.popularity)} | random {row(found.random)} ({ratio:.2f}x)",
+        f"tips HR ≥ {QUALITY_TARGET}x popularity",
+        ratio >= QUALITY_TARGET,
+        seconds=seconds,
+        details={
+            "cutoff": found.cutoff.isoformat(),
+            "tips": found.tips.as_dict(),
+            "popularity": found.popularity.as_dict(),
+            "random": found.random.as_dict(),
+        },
+    )

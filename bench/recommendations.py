@@ -38,7 +38,9 @@ def _module_on(ds: Dataset) -> None:
 
 
 def _interactions(ds: Dataset) -> int:
-    with ds.engine.connect() as conn:
+    with ds.engine.begin() as conn:
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
         return conn.execute(
             text(
                 "SELECT (SELECT count(*) FROM (SELECT DISTINCT order_id, production_id FROM ticket_fact "
@@ -57,8 +59,8 @@ def rescore(ds: Dataset) -> Result:
     started = time.perf_counter()
     result = scoring.rebuild_interest_scores(lambda: Session(ds.engine), ds.account_id)
     seconds = time.perf_counter() - started
-    with ds.engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE interest_score").execution_options(isolation_level="AUTOCOMMIT"))
+    with ds.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE interest_score"))  # what the rebuild replaced (autovacuum may be off)
     rate = folded / seconds
     return Result(
         f"rescore {result.persons:,} persons",

@@ -166,6 +166,16 @@ def set_scoring_rules(
     return scoring_rules(session, account_id)
 
 
+#: A recursive CTE ``up(tag_id, ancestor_id, parent_id, depth)``: every tag of account :a with itself
+#: (depth 0) and each of its ancestors (the levels up), at most :max_depth levels.
+TAG_ANCESTORS = """up AS (
+    SELECT t.id AS tag_id, t.id AS ancestor_id, t.parent_id, 0 AS depth FROM tag t WHERE t.account_id = :a
+    UNION ALL
+    SELECT up.tag_id, p.id, p.parent_id, up.depth + 1
+      FROM up JOIN tag p ON p.account_id = :a AND p.id = up.parent_id
+     WHERE up.depth < :max_depth
+)"""
+
 # The scores of the persons a filter picks (``{persons}`` in each source: ``person_id = ANY(:persons)``
 # or a range of ids), at :as_of, computed from all their interactions.
 _SCORES = """
@@ -181,13 +191,7 @@ points AS (  -- per kind and category (NULL: a tag without one), the points that
       LEFT JOIN scoring_rule rk ON rk.account_id = :a AND rk.kind = k.kind AND rk.tag_category_id IS NULL
       LEFT JOIN scoring_rule rc ON rc.account_id = :a AND rc.kind = k.kind AND rc.tag_category_id = c.id
 ),
-up AS (  -- every tag with itself and its ancestors, and how many levels up each is
-    SELECT t.id AS tag_id, t.id AS ancestor_id, t.parent_id, 0 AS depth FROM tag t WHERE t.account_id = :a
-    UNION ALL
-    SELECT up.tag_id, p.id, p.parent_id, up.depth + 1
-      FROM up JOIN tag p ON p.account_id = :a AND p.id = up.parent_id
-     WHERE up.depth < :max_depth
-),
+{tag_ancestors},
 production_tags AS (
     SELECT DISTINCT production_id, tag_id FROM production_tag WHERE account_id = :a
 ),
@@ -241,6 +245,7 @@ SELECT w.person_id, w.tag_id,
 
 def _scores_sql(persons: str) -> str:
     return _SCORES.format(
+        tag_ancestors=TAG_ANCESTORS,
         persons_f=persons.format(t="f"),
         persons_t=persons.format(t="t"),
         persons_pt=persons.format(t="pt"),
@@ -331,6 +336,8 @@ def rebuild_interest_scores(
     while start <= high:
         end = start + REBUILD_CHUNK - 1
         with new_session() as session, session.begin():
+            session.execute(text("SET LOCAL jit = off"))  # compiling costs seconds per chunk, saves nothing
+            session.execute(text("SET LOCAL work_mem = '64MB'"))  # the chunk's aggregates in memory
             params = {**_params(account_id, as_of), "low": start, "high": end}
             scores += _write(session, account_id, "{t}.person_id BETWEEN :low AND :high", params)
         if progress is not None:

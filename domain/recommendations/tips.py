@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from domain import clock
 from domain.errors import ErrorCode, InputError
-from domain.recommendations.scoring import MAX_DEPTH, decayed, require_module
+from domain.recommendations.scoring import MAX_DEPTH, TAG_ANCESTORS, decayed, require_module
 
 POPULAR_DAYS = 30
 POPULAR_SHARE = 0.1  # of every tip's score that comes from popularity alone
@@ -85,7 +85,7 @@ class Catalogue:
 
 
 _CANDIDATES = """
-WITH RECURSIVE
+WITH
 upcoming AS (
     SELECT e.id, e.production_id, e.capacity FROM event e
      WHERE e.account_id = :a AND e.starts_at > :now AND e.status <> 'cancelled'
@@ -102,15 +102,9 @@ SELECT u.production_id, coalesce(sum(s.recent), 0) AS recent, coalesce(sum(s.tic
  GROUP BY u.production_id
 """
 
-_PROFILES = """
+_PROFILES = f"""
 WITH RECURSIVE
-up AS (
-    SELECT t.id AS tag_id, t.id AS ancestor_id, t.parent_id, 0 AS depth FROM tag t WHERE t.account_id = :a
-    UNION ALL
-    SELECT up.tag_id, p.id, p.parent_id, up.depth + 1
-      FROM up JOIN tag p ON p.account_id = :a AND p.id = up.parent_id
-     WHERE up.depth < :max_depth
-)
+{TAG_ANCESTORS}
 SELECT pt.production_id, up.ancestor_id AS tag_id, max(power(a.score_parent_share, up.depth)) AS weight
   FROM production_tag pt
   JOIN up ON up.tag_id = pt.tag_id
@@ -124,15 +118,9 @@ SELECT pt.production_id, up.ancestor_id AS tag_id, max(power(a.score_parent_shar
 # production carries the tag when another of the same person's does, than any production bought.
 # With c = a person's productions with the tag and n = all their productions, the pairs (a, b) of
 # two of their productions with a tagged number c(n − 1), those with both tagged c(c − 1).
-_LIFTS = """
+_LIFTS = f"""
 WITH RECURSIVE
-up AS (
-    SELECT t.id AS tag_id, t.id AS ancestor_id, t.parent_id, 0 AS depth FROM tag t WHERE t.account_id = :a
-    UNION ALL
-    SELECT up.tag_id, p.id, p.parent_id, up.depth + 1
-      FROM up JOIN tag p ON p.account_id = :a AND p.id = up.parent_id
-     WHERE up.depth < :max_depth
-),
+{TAG_ANCESTORS},
 bought AS MATERIALIZED (
     SELECT DISTINCT person_id, production_id FROM ticket_fact
      WHERE account_id = :a AND (CAST(:before AS timestamptz) IS NULL OR ordered_at < CAST(:before AS timestamptz))

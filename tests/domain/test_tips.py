@@ -160,3 +160,27 @@ def test_nothing_after_the_cut_off_reaches_what_is_learnt(session, venue_shows):
     result = evaluate(session, ctx["a"], cutoff, persons=10)
     assert result.persons == 2  # the fan (ballet, jazz night) and the crowd (ballet)
     assert result.tips.hit_rate == 1.0 and result.popularity.hit_rate == 1.0  # four candidates fit in ten
+
+
+def test_a_tag_that_says_nothing_about_taste_learns_no_weight(session, venue_shows):
+    ctx = venue_shows
+    a = ctx["a"]
+    label = factories.tag(session, a, "red label")  # on one jazz and one dance show: says nothing about taste
+    for title in ("Jazz night", "Ballet"):
+        session.execute(
+            text("INSERT INTO production_tag (account_id, production_id, tag_id, source) VALUES (:a, :p, :t, 'staff')"),
+            {"a": a, "p": ctx["shows"][title][0].id, "t": label.id},
+        )
+    for n in range(80):  # jazz fans buy two jazz shows, dance fans a ballet and the pop gala
+        fan = factories.person(session, a)
+        first, second = ("Jazz night", "Old jazz") if n % 2 else ("Ballet", "Pop gala")
+        _buy(session, ctx, fan.id, first)
+        _buy(session, ctx, fan.id, second)
+    lifts = tips.learn_tag_lifts(session, a)
+    assert lifts[ctx["tags"]["jazz"].id][0] > 1.5
+    assert lifts[label.id][0] <= 1.0  # holders' other shows carry it less often than shows do overall
+    assert tips.informativeness(lifts[label.id][0]) == 0.0
+    assert tips.informativeness(None) == 1.0  # not learnt yet: counts fully
+    assert tips.store_tag_lifts(session, a) == len(lifts)
+    stored = dict(session.execute(text("SELECT tag_id, lift FROM tag_lift WHERE account_id = :a"), {"a": a}).all())
+    assert stored == pytest.approx({t: lift for t, (lift, _) in lifts.items()})

@@ -220,7 +220,7 @@ numbered AS (
 ),
 reached AS (  -- each interaction's tags (the production's, or its own)
     SELECT n.hit, n.person_id, n.kind, n.at, pt.tag_id FROM numbered n JOIN production_tags pt USING (production_id)
-    UNION
+    UNION ALL  -- a tag reached twice by one interaction counts once below (max per interaction and tag)
     SELECT n.hit, n.person_id, n.kind, n.at, n.tag_id FROM numbered n WHERE n.tag_id IS NOT NULL
 ),
 weighted AS (  -- each interaction's points on every tag it reaches or an ancestor of one, at the largest share

@@ -114,7 +114,7 @@ def set_scoring_rules(
     rules: Sequence[ScoringRuleInput],
 ) -> ScoringRules:
     """Replace the account's rules (kinds left out take their defaults). Scores computed with the
-    old rules stay until the account is scored again: the caller starts that job."""
+    old rules stay until the account is scored again (``change_scoring_rules`` queues that job)."""
     problems = Collector()
     if not (isinstance(half_life_days, int | float) and 1 <= half_life_days <= 3650):
         problems.add(ErrorCode.OUT_OF_RANGE, "the half-life is 1 to 3650 days", "half_life_days")
@@ -351,6 +351,23 @@ def rebuild_interest_scores(
 
 
 RESCORE_JOB = "rescore_interests"
+
+
+def change_scoring_rules(
+    session: Session,
+    account_id: int,
+    *,
+    half_life_days: float,
+    parent_share: float,
+    rules: Sequence[ScoringRuleInput],
+    requested_by: int | None = None,
+):
+    """Replace the account's rules and queue the job that scores everyone again with them."""
+    require_module(session, account_id)
+    changed = set_scoring_rules(
+        session, account_id, half_life_days=half_life_days, parent_share=parent_share, rules=rules
+    )
+    return changed, start_rescore(session, account_id, requested_by=requested_by)
 
 
 def start_rescore(session: Session, account_id: int, *, requested_by: int | None = None):

@@ -193,15 +193,9 @@ class Person(Node):
     def interests(
         self, info: Info, first: int = 20
     ) -> list[Annotated[Interest, strawberry.lazy("graph.recommendations.schema")]]:
-        from domain.recommendations import scoring  # noqa: PLC0415
         from graph.recommendations.schema import interest_of  # noqa: PLC0415
 
-        if not 0 <= first <= scoring.MAX_INTERESTS_PER_PERSON:
-            raise InputError.single(
-                ErrorCode.OUT_OF_RANGE, f"first is between 0 and {scoring.MAX_INTERESTS_PER_PERSON}", "first"
-            )
-        if "recommendations" not in info.context.viewer.account.modules:
-            raise scoring.module_off()
+        # The domain checks the module and the size, for every person the request lists at once.
         found = sized_loader(info.context, InterestsByPersonLoader, first).load(self.id)
         return [interest_of(i) for i in found]
 

@@ -245,7 +245,6 @@ class RecommendationMutation:
         ctx, viewer = info.context, info.context.viewer
 
         def action():
-            scoring.require_module(ctx.session, viewer.account_id)
             rules = [
                 scoring.ScoringRuleInput(
                     kind=r.kind.value,
@@ -254,15 +253,15 @@ class RecommendationMutation:
                 )
                 for i, r in enumerate(input.rules[: scoring.MAX_RULES + 1])
             ]
-            found = scoring.set_scoring_rules(
+            changed, job = scoring.change_scoring_rules(
                 ctx.session,
                 viewer.account_id,
                 half_life_days=input.half_life_days,
                 parent_share=input.parent_share,
                 rules=rules,
+                requested_by=viewer.staff_user_id,
             )
-            job = scoring.start_rescore(ctx.session, viewer.account_id, requested_by=viewer.staff_user_id)
-            return ScoringRulesSet(rules=rules_of(found), job=job)
+            return ScoringRulesSet(rules=rules_of(changed), job=job)
 
         return run_mutation(info, action, SetScoringRulesError, SetScoringRulesFailure)
 

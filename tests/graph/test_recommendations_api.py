@@ -119,8 +119,8 @@ def test_admins_set_rules_which_start_a_rescore(gql, session, account, shop):
     read = gql("{ scoringRules { halfLifeDays defaults { kind points } } }", token=account.viewer_token)["data"]
     assert read["scoringRules"]["halfLifeDays"] == 90.0
     assert {"kind": "PURCHASE", "points": 10.0} in read["scoringRules"]["defaults"]
-    marketer = gql(SET_RULES, {"i": rules}, token=account.marketer_token)
-    assert marketer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for token in (account.marketer_token, account.viewer_token, account.website_key):
+        assert gql(SET_RULES, {"i": rules}, token=token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     bad = gql(
         SET_RULES,
         {
@@ -137,6 +137,14 @@ def test_admins_set_rules_which_start_a_rescore(gql, session, account, shop):
         session.execute(text("SELECT score_half_life_days FROM account WHERE id = :a"), {"a": account.id}).scalar_one()
         == 90.0
     )
+
+
+def test_interests_are_capped_per_person(gql, account, shop):
+    query = "query($id: ID!, $n: Int!) { node(id: $id) { ... on Person { interests(first: $n) { score } } } }"
+    person = to_global_id("Person", shop["person"].id)
+    assert gql(query, {"id": person, "n": 100}, token=account.viewer_token)["data"]["node"] == {"interests": []}
+    too_many = gql(query, {"id": person, "n": 101}, token=account.viewer_token)
+    assert too_many["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
 
 
 def test_with_the_module_off_every_field_says_so(gql, session, account, shop):

@@ -20,7 +20,23 @@ from datetime import date, datetime, time, timedelta
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, Numeric, and_, case, cast, false, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Float,
+    Numeric,
+    and_,
+    case,
+    cast,
+    extract,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import TEXT
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -29,6 +45,7 @@ from domain.catalog.models import Event, Production, Subscription
 from domain.errors import ErrorCode, InputError
 from domain.forms.models import FormSubmission
 from domain.people.models import Person, PersonConsent
+from domain.recommendations.models import InterestScore
 from domain.segments import rules as r
 from domain.tags.models import PersonTag, ProductionTag
 
@@ -41,6 +58,7 @@ SUBSCRIPTION = Subscription.__table__.c
 EVENT = Event.__table__.c
 PRODUCTION = Production.__table__.c
 PRODUCTION_TAG = ProductionTag.__table__.c
+INTEREST_SCORE = InterestScore.__table__.c
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -169,7 +187,8 @@ class Compilation:
 class Compiler:
     """Compiles one statement for one account at one moment. ``load_segment`` returns a saved
     segment's definition (or None); ``tag_descendants`` returns a tag with all its subtags.
-    ``every_figure`` (explanations): figure sources compute every figure in one pass."""
+    ``every_figure`` (explanations): figure sources compute every figure in one pass.
+    ``half_life_days``: the account's, to decay interest scores to ``now``."""
 
     account_id: int
     timezone: str
@@ -178,6 +197,7 @@ class Compiler:
     tag_descendants: Callable[[int], set[int]]
     venue_point: Callable[[int], tuple[float, float] | None]
     every_figure: bool = False
+    half_life_days: float = 180.0
     compilation: Compilation | None = None
     _figures: dict = field(default_factory=dict)  # (scope, kind) -> (figure source, joined inner)
     _needs: dict = field(default_factory=dict)  # scope -> figures the rules read
@@ -200,6 +220,7 @@ class Compiler:
             tag_descendants=self.tag_descendants,
             venue_point=self.venue_point,
             every_figure=self.every_figure,
+            half_life_days=self.half_life_days,
             compilation=self.compilation,
         )
 
@@ -585,6 +606,21 @@ class Compiler:
             )
         )
         return test if c.holder else not_(test)
+
+    def c_InterestCond(self, c: r.InterestCond, ctx: Ctx) -> ColumnElement:
+        """The stored score decayed to ``now`` (``domain.recommendations.scoring.decayed``, the same
+        floating-point steps); a person without a score on the tag has 0."""
+        s = INTEREST_SCORE
+        now = literal(self.now, DateTime(timezone=True))
+        elapsed = func.greatest(0.0, cast(extract("epoch", now - s.as_of), Float))
+        score = s.value * func.power(literal(2.0, Float), -elapsed / literal(self.half_life_days * 86400.0, Float))
+        scores = select(s.person_id).where(s.account_id == self.account_id, s.tag_id == c.tag_id)
+        if c.min is not None and c.min > 0:  # only persons with a score
+            tests = [score >= c.min] + ([score <= c.max] if c.max is not None else [])
+            return self._in(scores.where(*tests))
+        if c.max is None:  # at least 0: everyone
+            return true()
+        return not_(self._in(scores.where(score > c.max)))
 
     def c_SegmentCond(self, c: r.SegmentCond, ctx: Ctx) -> ColumnElement:
         if c.member:

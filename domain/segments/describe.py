@@ -115,6 +115,8 @@ def describe(node: r.Node, names: Names) -> str:
         return f"lives within {node.km:g} km of {where}"
     if isinstance(node, r.SubscriptionCond):
         return "holds a subscription" if node.holder else "holds no subscription"
+    if isinstance(node, r.InterestCond):
+        return f"interest in the tag {names('tag', node.tag_id)} is {_range(node.min, node.max, 'points')}"
     if isinstance(node, r.SegmentCond):
         return f"{'is' if node.member else 'is not'} a member of the segment {names('segment', node.segment_id)}"
     raise TypeError(type(node).__name__)

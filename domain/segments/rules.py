@@ -40,6 +40,9 @@ Conditions (unknown keys are refused):
     distance      km, and venue_id or latitude + longitude
     subscription  holder: bool (default true)
     segment       segment_id, member: bool (default true)
+    interest      tag_id, min, max: the person's interest score on the tag now (decayed to the
+                  moment of the count; 0 without one), inclusive, either may be null (module
+                  ``recommendations``)
 
 Event scope (``segment.scope``): promoters, seasons: [str]; production_ids, event_ids, genre_tag_ids,
 label_tag_ids: [int]; days_back: N or null. A scope with no filter and no days_back is no scope.
@@ -66,6 +69,7 @@ MAX_LIST = 1000
 MAX_TEXT = 500
 MAX_NUMBER = 1e15
 MAX_ID = 2**63 - 1
+MAX_SCORE = 1e9  # interest scores are points (a purchase gives 10 by default), far below this
 
 
 class TextField(str, enum.Enum):
@@ -275,6 +279,15 @@ class SegmentCond:
     member: bool = True
 
 
+@dataclass(frozen=True)
+class InterestCond:
+    """The person's interest score on the tag (SPEC 6), as it stands at the moment of the count."""
+
+    tag_id: int
+    min: float | None = None
+    max: float | None = None
+
+
 Condition = (
     TextCond
     | GenderCond
@@ -291,6 +304,7 @@ Condition = (
     | DistanceCond
     | SubscriptionCond
     | SegmentCond
+    | InterestCond
 )
 Node = All | Any_ | Not | Condition
 
@@ -310,6 +324,7 @@ KINDS: dict[str, type] = {
     "distance": DistanceCond,
     "subscription": SubscriptionCond,
     "segment": SegmentCond,
+    "interest": InterestCond,
 }
 KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
@@ -695,6 +710,16 @@ class _Parser:
     def cond_segment(self, node, path):
         return SegmentCond(self.id_(node, "segment_id", path), self.bool_(node, "member", path, True))
 
+    def cond_interest(self, node, path):
+        tag_id = self.id_(node, "tag_id", path)
+        low = self.num(node, "min", path, low=0, high=MAX_SCORE)
+        high = self.num(node, "max", path, low=0, high=MAX_SCORE)
+        if node.get("min") is None and node.get("max") is None:
+            self.fail(path, ErrorCode.REQUIRED, "give min, max or both")
+        elif low is not None and high is not None and low > high:
+            self.fail(path + ("max",), ErrorCode.OUT_OF_RANGE, "max is below min")
+        return InterestCond(tag_id, low, high)
+
 
 def _is_number(value: Any) -> bool:
     return (
@@ -777,15 +802,16 @@ def parse_scope(document: Any, *, path: tuple[str, ...] = ("scope",)) -> Scope:
 
 # ----------------------------------------------------------------------------- references
 
-REFERENCE_FIELDS: dict[str, tuple[type, str]] = {
-    # reference kind: (condition class, its id field)
-    "tag": (TagCond, "tag_id"),
-    "consent_type": (ConsentCond, "consent_type_id"),
-    "form": (FormCond, "form_id"),
-    "venue": (DistanceCond, "venue_id"),
-    "segment": (SegmentCond, "segment_id"),
-    "custom_field": (CustomFieldCond, "key"),
-}
+REFERENCE_FIELDS: tuple[tuple[str, type, str], ...] = (
+    # (reference kind, condition class, its id field)
+    ("tag", TagCond, "tag_id"),
+    ("tag", InterestCond, "tag_id"),
+    ("consent_type", ConsentCond, "consent_type_id"),
+    ("form", FormCond, "form_id"),
+    ("venue", DistanceCond, "venue_id"),
+    ("segment", SegmentCond, "segment_id"),
+    ("custom_field", CustomFieldCond, "key"),
+)
 SCOPE_REFERENCES = {
     "production_ids": "production",
     "event_ids": "event",
@@ -831,7 +857,7 @@ def references(
     """Every row the rules and the scope name, with where they name it."""
     found: list[Reference] = []
     for node, path in _walk_with_paths(rule, rules_path) if rule is not None else ():
-        for kind, (cls, attr) in REFERENCE_FIELDS.items():
+        for kind, cls, attr in REFERENCE_FIELDS:
             if isinstance(node, cls) and getattr(node, attr) is not None:
                 found.append(Reference(kind, getattr(node, attr), path + ("condition", KIND_OF[cls], attr)))
     for key, kind in SCOPE_REFERENCES.items():
@@ -843,15 +869,16 @@ def references(
 def replace_references(rule: Node, scope: Scope, *, kind: str, mapping: dict) -> tuple[Node, Scope]:
     """The rules and scope with every reference of ``kind`` repointed by ``mapping`` (ids it does not
     name stay); repeated ids in a scope list collapse."""
-    cls, attr = REFERENCE_FIELDS.get(kind, (None, None))
+    named = [(cls, attr) for k, cls, attr in REFERENCE_FIELDS if k == kind]
 
     def visit(node: Node) -> Node:
         if isinstance(node, (All, Any_)):
             return type(node)(tuple(visit(c) for c in node.children))
         if isinstance(node, Not):
             return Not(visit(node.child))
-        if cls is not None and isinstance(node, cls) and getattr(node, attr) in mapping:
-            return replace(node, **{attr: mapping[getattr(node, attr)]})
+        for cls, attr in named:
+            if isinstance(node, cls) and getattr(node, attr) in mapping:
+                return replace(node, **{attr: mapping[getattr(node, attr)]})
         return node
 
     changes = {}

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, bindparam, delete, func, literal_column, sele
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from domain.accounts.models import Module
 from domain.budgets import time_budget
 from domain.catalog.models import Event, Production, Venue
 from domain import clock
@@ -48,10 +49,13 @@ Mode = tuple[str, int] | None
 
 @dataclass(frozen=True)
 class AccountFacts:
-    """What compiling rules needs from the account: its time zone and custom field types."""
+    """What compiling rules needs from the account: its time zone, custom field types, modules
+    and interest half-life."""
 
     timezone: str
     custom: dict[str, dict]
+    modules: frozenset[str] = frozenset()
+    half_life_days: float = 180.0
 
 
 # The referenceable kinds: the column of FACTS_AND_REFERENCES that holds the ids found of each.
@@ -68,7 +72,7 @@ _REFERENCE_COLUMNS = {
 # One fixed statement (prepared once per connection; nothing to build): the account's time zone
 # and custom field definitions, and which of the ids a rule names exist in the account.
 FACTS_AND_REFERENCES = text("""
-    SELECT a.timezone,
+    SELECT a.timezone, a.modules, a.score_half_life_days,
            coalesce((SELECT json_agg(json_build_array(d.key, d.type, d.choices))
                        FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom,
            ARRAY(SELECT id FROM tag WHERE account_id = a.id AND id = ANY(:tags)) AS tags,
@@ -91,7 +95,10 @@ def _facts_and_found(
         {"a": account_id, **{column: sorted(wanted.get(model, ())) for model, column in _REFERENCE_COLUMNS.items()}},
     ).one()
     found = {model: set(getattr(row, column)) for model, column in _REFERENCE_COLUMNS.items()}
-    return AccountFacts(row.timezone, definitions_from_rows(row.custom)), found
+    facts = AccountFacts(
+        row.timezone, definitions_from_rows(row.custom), frozenset(row.modules), row.score_half_life_days
+    )
+    return facts, found
 
 
 def account_facts(session: Session, account_id: int) -> AccountFacts:
@@ -127,6 +134,7 @@ def _compiler(session: Session, account_id: int, now: datetime | None, facts: Ac
     return Compiler(
         account_id=account_id,
         timezone=facts.timezone,
+        half_life_days=facts.half_life_days,
         now=now or clock.now(),
         load_segment=load_segment,
         tag_descendants=lambda tag_id: descendant_ids(session, account_id, [tag_id]),
@@ -267,6 +275,14 @@ def check_references(
     for kind, value, where in wanted:
         if value not in found[_REFERENCE_MODELS[kind]]:
             problems.add(ErrorCode.NOT_FOUND, f"{WHAT[kind]} not found", *where)
+    if Module.RECOMMENDATIONS.value not in facts.modules:
+        for ref in named:
+            if ref.path[-2:] == ("interest", "tag_id"):
+                problems.add(
+                    ErrorCode.MODULE_NOT_ENABLED,
+                    "interest scores need the recommendations module, which is not enabled for this account",
+                    *ref.path[:-1],
+                )
     problems.raise_if_any()
     if Segment in by_model or segment_id is not None:
         _check_cycles(session, account_id, tree=tree, parent_id=parent_id, segment_id=segment_id, path=path)

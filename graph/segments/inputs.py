@@ -183,6 +183,19 @@ class SegmentConditionInput:
         return to_domain(self, r.SegmentCond, ids={"segment_id": "Segment"})
 
 
+@strawberry.input(
+    description="The person's interest score on the tag now (0 without one), inclusive bounds; "
+    "needs the recommendations module."
+)
+class InterestConditionInput:
+    tag_id: strawberry.ID
+    min: float | None = None
+    max: float | None = None
+
+    def to_domain(self) -> r.InterestCond:
+        return to_domain(self, r.InterestCond, ids={"tag_id": "Tag"})
+
+
 @strawberry.input(one_of=True, description="Exactly one condition.")
 class ConditionInput:
     text: TextConditionInput | None = strawberry.UNSET
@@ -200,6 +213,7 @@ class ConditionInput:
     distance: DistanceConditionInput | None = strawberry.UNSET
     subscription: SubscriptionConditionInput | None = strawberry.UNSET
     segment: SegmentConditionInput | None = strawberry.UNSET
+    interest: InterestConditionInput | None = strawberry.UNSET
 
     def to_domain(self) -> r.Condition:
         # one-of: validation guarantees exactly one field is given

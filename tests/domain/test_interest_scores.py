@@ -30,6 +30,10 @@ def _clock(runtime):
 
 @pytest.fixture()
 def shop(session, account):
+    return interest_shop(session, account)
+
+
+def interest_shop(session, account) -> dict:
     """An account with the module on: theatre > cabaret, a cabaret show with one event."""
     session.execute(text("UPDATE account SET modules = ARRAY['recommendations'] WHERE id = :a"), {"a": account.id})
     session.expire_all()

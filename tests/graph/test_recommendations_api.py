@@ -147,6 +147,26 @@ def test_interests_are_capped_per_person(gql, account, shop):
     assert too_many["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
 
 
+COUNT = """query($i: SegmentCountInput!) { segmentCount(input: $i) }"""
+
+
+def _interest_rule(shop, **bounds) -> dict:
+    return {"condition": {"interest": {"tagId": to_global_id("Tag", shop["jazz"].id), **bounds}}}
+
+
+def test_a_segment_counts_persons_by_their_interest_score(gql, account, shop):
+    gql(VISITS, {"i": {"visits": [_visit(shop), _visit(shop, "v2")]}}, token=account.website_key)  # jazz 1 + 1
+    assert gql(COUNT, {"i": {"rules": _interest_rule(shop, min=2)}}, token=account.viewer_token)["data"] == {
+        "segmentCount": 1
+    }
+    assert gql(COUNT, {"i": {"rules": _interest_rule(shop, min=2.5)}}, token=account.viewer_token)["data"] == {
+        "segmentCount": 0
+    }
+    bad = gql(COUNT, {"i": {"rules": _interest_rule(shop, min=3, max=1)}}, token=account.viewer_token)
+    assert bad["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+    assert bad["errors"][0]["path"] == ["segmentCount"]
+
+
 def test_with_the_module_off_every_field_says_so(gql, session, account, shop):
     session.execute(text("UPDATE account SET modules = '{}' WHERE id = :a"), {"a": account.id})
     visits = gql(VISITS, {"i": {"visits": [_visit(shop)]}}, token=account.website_key)["data"]["recordVisits"]
@@ -160,6 +180,8 @@ def test_with_the_module_off_every_field_says_so(gql, session, account, shop):
     assert read["errors"][0]["extensions"]["code"] == "MODULE_NOT_ENABLED"
     person = gql(INTERESTS, {"id": to_global_id("Person", shop["person"].id)}, token=account.admin_token)
     assert person["errors"][0]["extensions"]["code"] == "MODULE_NOT_ENABLED"
+    count = gql(COUNT, {"i": {"rules": _interest_rule(shop, min=1)}}, token=account.admin_token)
+    assert count["errors"][0]["extensions"]["code"] == "MODULE_NOT_ENABLED"
 
 
 def test_another_accounts_key_cannot_reach_these_persons(gql, session, account, other_account, shop):

@@ -137,6 +137,16 @@ class SubmissionRow:
 
 
 @dataclass
+class InterestScoreRow:
+    """A stored interest score: ``value`` at ``as_of`` (SPEC 6)."""
+
+    person_id: int
+    tag_id: int
+    value: float
+    as_of: datetime
+
+
+@dataclass
 class SegmentRow:
     id: int
     parent_id: int | None
@@ -161,6 +171,8 @@ class Dataset:
     subscriptions: list[SubscriptionRow] = field(default_factory=list)
     consents: list[ConsentRow] = field(default_factory=list)
     submissions: list[SubmissionRow] = field(default_factory=list)
+    interest_scores: list[InterestScoreRow] = field(default_factory=list)
+    half_life_days: float = 180.0
     segments: dict[int, SegmentRow] = field(default_factory=dict)
 
 
@@ -450,6 +462,15 @@ class _Evaluator:
         )
         return holder if cond.holder else not holder
 
+    def cond_InterestCond(self, cond: R.InterestCond, person: PersonRow, scope: R.Scope) -> bool:
+        """SPEC 6: a score halves every half-life after the moment it was computed; no score is 0."""
+        score = 0.0
+        for row in self.data.interest_scores:
+            if row.person_id == person.id and row.tag_id == cond.tag_id:
+                elapsed = max(0.0, (self.now - row.as_of).total_seconds())
+                score = row.value * 2.0 ** (-elapsed / (self.data.half_life_days * 86400.0))
+        return (cond.min is None or score >= cond.min) and (cond.max is None or score <= cond.max)
+
     # purchases ----------------------------------------------------------
     def counted_orders(self, person: PersonRow, scope: R.Scope) -> list[OrderRow]:
         ids = {t.order_id for t in self.counted_tickets(person.id, scope)}
@@ -552,6 +573,7 @@ __all__ = [
     "ConsentRow",
     "Dataset",
     "EventRow",
+    "InterestScoreRow",
     "OrderRow",
     "PersonRow",
     "PersonTagRow",

@@ -22,6 +22,7 @@ from tests.segments.reference import (
     ConsentRow,
     Dataset,
     EventRow,
+    InterestScoreRow,
     OrderRow,
     PersonRow,
     PersonTagRow,
@@ -97,6 +98,12 @@ CUSTOM_FIELDS = {
     "tier": {"type": "choice", "choices": ["Gold", "Silver", "Bronze"]},
 }
 NUMBERS = (0, 1, 2.5, 3, 10, -3, 100)
+# Interest scores: values and ages (days before now, a future as-of too) such that a half-life
+# lands exactly on a bound (10 after 180 days is 5), and thresholds around them.
+SCORE_VALUES = (10.0, 10.0, 5.0, 0.5, 2.25, 40.0)
+SCORE_AGES = (0, 0, 180, 1, 30, 400, -1)
+SCORE_BOUNDS = (0, 0.5, 1, 2.25, 5, 10, 20)
+HALF_LIVES = (180.0, 180.0, 30.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- the scenario
@@ -169,6 +176,10 @@ class Scenario:
             submissions=[
                 SubmissionRow(**{**x, "submitted_at": instant_(x["submitted_at"])}) for x in raw["submissions"]
             ],
+            interest_scores=[
+                InterestScoreRow(**{**x, "as_of": instant_(x["as_of"])}) for x in raw.get("interest_scores", [])
+            ],
+            half_life_days=raw.get("half_life_days", 180.0),
             segments={int(k): SegmentRow(**v) for k, v in raw["segments"].items()},
         )
         queries = [
@@ -334,6 +345,14 @@ def datasets(draw, zone_name: str, now: datetime) -> Dataset:
             data.submissions.append(
                 SubmissionRow(pick(draw, FORMS), pick(draw, person_ids), instant(draw, zone, today))
             )
+
+    if tag_ids and person_ids:
+        data.half_life_days = pick(draw, HALF_LIVES)
+        pairs = draw(st.sets(st.tuples(st.sampled_from(person_ids), st.sampled_from(tag_ids)), max_size=8))
+        data.interest_scores = [
+            InterestScoreRow(p, t, pick(draw, SCORE_VALUES), now - timedelta(days=pick(draw, SCORE_AGES)))
+            for p, t in sorted(pairs)
+        ]
     return data
 
 
@@ -345,6 +364,7 @@ class Context:
     today: date
     data: Dataset
     segment_ids: list[int]  # segments a rule may name (saved before it)
+    now: datetime
 
 
 def text_value(draw, field_: str, op: str):
@@ -391,6 +411,7 @@ CONDITION_KINDS = (
     "distance",
     "subscription",
     "segment",
+    "interest",
 )
 
 
@@ -415,7 +436,7 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
     kinds = [
         k
         for k in CONDITION_KINDS
-        if not (k == "tag" and not ctx.data.tags) and not (k == "segment" and not ctx.segment_ids)
+        if not (k in ("tag", "interest") and not ctx.data.tags) and not (k == "segment" and not ctx.segment_ids)
     ]
     if kind not in kinds:
         kind, sub = pick(draw, kinds), None
@@ -487,6 +508,14 @@ def conditions(draw, ctx: Context, kind: str | None = None, sub: str | None = No
             if draw(st.booleans()):
                 node[key] = draw(strategy)
         return node
+    if kind == "interest":
+        now = ctx.now
+        scores = tuple(  # bounds right on the persons' scores now, besides the fixed ones
+            x.value * 2.0 ** (-max(0.0, (now - x.as_of).total_seconds()) / (ctx.data.half_life_days * 86400.0))
+            for x in ctx.data.interest_scores
+        )
+        low, high = min_max(draw, SCORE_BOUNDS + scores * 2)
+        return {"type": "interest", "tag_id": pick(draw, [t.id for t in ctx.data.tags]), "min": low, "max": high}
     if kind == "consent":
         node = {"type": "consent", "consent_type_id": pick(draw, CONSENT_TYPES)}
         if draw(st.booleans()):
@@ -597,12 +626,12 @@ def scenarios(draw, max_queries: int = 3, probes: bool = True) -> Scenario:
     for i in range(draw(st.integers(0, 3))):
         sid = SEGMENT_BASE + 1 + i
         earlier = sorted(data.segments)
-        ctx = Context(today, data, earlier)
+        ctx = Context(today, data, earlier, now)
         parent = pick(draw, [None] + earlier) if earlier else None
         data.segments[sid] = SegmentRow(
             sid, parent, draw(rule_trees(ctx, depth=1)), draw(scopes(data, today=today, zone=zone))
         )
-    ctx = Context(today, data, sorted(data.segments))
+    ctx = Context(today, data, sorted(data.segments), now)
     queries = []
     for _ in range(draw(st.integers(1, max_queries))):
         parent = pick(draw, [None, None] + sorted(data.segments)) if data.segments else None

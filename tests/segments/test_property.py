@@ -35,6 +35,7 @@ from domain.accounts.models import Account
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
 from domain.forms.models import Form, FormSubmission
 from domain.people.models import ConsentType, CustomFieldDefinition, Person, PersonConsent
+from domain.recommendations.models import InterestScore
 from tests.segments import reference
 from domain.segments import service as segments
 from domain.segments.models import Segment
@@ -57,7 +58,13 @@ def write_scenario(session: Session, scenario: Scenario) -> int:
     data = scenario.data
     account_id = session.execute(
         insert(Account.__table__)
-        .values(name="Property test", slug=f"prop-{uuid.uuid4().hex[:12]}", timezone=scenario.timezone)
+        .values(
+            name="Property test",
+            slug=f"prop-{uuid.uuid4().hex[:12]}",
+            timezone=scenario.timezone,
+            modules=["recommendations"],
+            score_half_life_days=data.half_life_days,
+        )
         .returning(Account.__table__.c.id)
     ).scalar_one()
     a = {"account_id": account_id}
@@ -187,6 +194,22 @@ def write_scenario(session: Session, scenario: Scenario) -> int:
         [
             {**a, "form_id": s.form_id, "person_id": s.person_id, "submitted_at": s.submitted_at}
             for s in data.submissions
+        ],
+    )
+    _insert(  # stored as the scoring writes them (value at as_of); the count decays them to now
+        session,
+        InterestScore,
+        [
+            {
+                **a,
+                "person_id": x.person_id,
+                "tag_id": x.tag_id,
+                "value": x.value,
+                "as_of": x.as_of,
+                "interactions": 1,
+                "last_at": x.as_of,
+            }
+            for x in data.interest_scores
         ],
     )
     for sid in sorted(data.segments):  # parents and referenced segments first

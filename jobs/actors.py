@@ -257,6 +257,27 @@ def _rescore_interests_work(job: Job, progress: Progress) -> dict[str, Any]:
 
 
 @actor(
+    "marquee.segment_picks",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def segment_picks(job_id: int) -> None:
+    """Compute each member's personal picks for a picks action (batches committed: a retry goes on).
+    Result: members, members with picks, picks, members without interests, productions on sale."""
+    run_job(get_runtime().engine, job_id, _segment_picks_work, will_retry=will_retry)
+
+
+def _segment_picks_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.recommendations import picks  # noqa: PLC0415
+
+    return picks.run_picks(get_runtime().new_session, job.id, progress)  # type: ignore[arg-type]
+
+
+@actor(
     "marquee.send_offer",
     queue_name="bulk",  # bulk mail apart: a large send does not hold other work back
     max_retries=20,
@@ -329,6 +350,7 @@ ACTORS_BY_KIND = {
     "send_offer": send_offer,
     "push_audience": push_audience,
     "rescore_interests": rescore_interests,
+    "segment_picks": segment_picks,
 }
 
 

@@ -117,6 +117,45 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
         person_index = np.array([p - counts["first_person_id"] for p, _ in bought])
         genre_index = np.array([genres.index(production_genre[e - counts["first_production_id"]]) for _, e in bought])
         assert affinity[person_index, genre_index].mean() > 4 / len(genres)
+
+        # Interactions (SPEC 9: ~10 per person): opens and clicks only for persons with an address,
+        # never before the person existed or after now, each on a production or a genre page;
+        # what they are about follows the affinities too, more loosely than purchases.
+        kinds = dict(
+            conn.execute(
+                text("select kind, count(*) from interaction where account_id = :a group by kind"), {"a": account}
+            ).all()
+        )
+        assert counts["interaction"] == sum(kinds.values())
+        assert 8 <= counts["interaction"] / persons <= 12
+        assert kinds["open"] > kinds["visit"] > kinds["click"] > 0
+        wrong = one(
+            "select count(*) filter (where i.occurred_at < p.created_at or i.occurred_at >= :now), "
+            "count(*) filter (where i.kind <> 'visit' and p.email is null), "
+            "count(*) filter (where (i.production_id is null) = (i.tag_id is null)), "
+            "count(distinct i.idempotency_key) - count(*) "
+            "from interaction i join person p on p.account_id = i.account_id and p.id = i.person_id "
+            "where i.account_id = :a",
+            now=datetime.combine(TODAY, time(), ZoneInfo("Europe/Amsterdam")),
+        )
+        assert tuple(wrong) == (0, 0, 0, 0)
+        seen = conn.execute(
+            text(
+                "select person_id, production_id from interaction where account_id = :a and production_id is not null"
+            ),
+            {"a": account},
+        ).all()
+        person_index = np.array([p - counts["first_person_id"] for p, _ in seen])
+        genre_index = np.array([genres.index(production_genre[e - counts["first_production_id"]]) for _, e in seen])
+        assert 2 / len(genres) < affinity[person_index, genre_index].mean() < 4 / len(genres) + 0.3
+        # Tickets of past events are mostly scanned at the door, shortly before the start; none ahead.
+        scanned, past, early = one(
+            "select count(t.scanned_at), count(*) filter (where e.starts_at < :now), "
+            "count(*) filter (where t.scanned_at > e.starts_at or t.scanned_at < e.starts_at - interval '1 hour') "
+            "from ticket t join event e on e.account_id = t.account_id and e.id = t.event_id where t.account_id = :a",
+            now=datetime.combine(TODAY, time(), ZoneInfo("Europe/Amsterdam")),
+        )
+        assert 0.8 * past <= scanned <= 0.95 * past and early == 0
         tx.rollback()
 
 

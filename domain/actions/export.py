@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.actions.models import ActionKind, ActionMember, SegmentAction
-from domain.actions.service import Target, _start, action_of_job, take_snapshot
+from domain.actions.service import Target, start_action, action_of_job, take_snapshot
 from domain.errors import Collector, ErrorCode
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import Progress
@@ -67,7 +67,7 @@ def start_csv_export(
         problems.add(ErrorCode.DUPLICATE, "each field once", "fields")
     problems.raise_if_any()
     params = {"format": "csv", "fields": list(options.fields), "dialect": CsvDialect(options.dialect).value}
-    return _start(session, account_id, ActionKind.EXPORT, target, params, created_by)
+    return start_action(session, account_id, ActionKind.EXPORT, target, params, created_by)
 
 
 def _excel_safe(value: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKeyConstraint, Index, Integer, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Float, ForeignKeyConstraint, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -18,6 +18,7 @@ class ActionKind(str, enum.Enum):
     LABEL = "label"
     OFFER = "offer"  # an offer e-mail (event or production mode)
     PUSH = "push"  # the members handed to an external tool
+    PICKS = "picks"  # each member's personal picks (tips), for an offer e-mail to show
 
 
 class SegmentAction(SQLModel, table=True):
@@ -48,7 +49,7 @@ class SegmentAction(SQLModel, table=True):
             ondelete="SET NULL (production_id)",
             name="fk_segment_action_production",
         ),
-        CheckConstraint("kind in ('export', 'label', 'offer', 'push')", name="ck_segment_action_kind"),
+        CheckConstraint("kind in ('export', 'label', 'offer', 'push', 'picks')", name="ck_segment_action_kind"),
         CheckConstraint("mode in ('all', 'event', 'production')", name="ck_segment_action_mode"),
         Index("uq_segment_action_job", "account_id", "job_id", unique=True),
         Index("ix_segment_action_segment", "account_id", "segment_id", "created_at"),
@@ -94,3 +95,37 @@ class ActionMember(SQLModel, table=True):
     account_id: int = account_id_field()
     action_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+
+
+class MemberPick(SQLModel, table=True):
+    """One of a member's personal picks (a picks action's tips, best first): kept with the snapshot,
+    so an offer e-mail sent later shows each person what was computed for them."""
+
+    __tablename__ = "member_pick"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "action_id", "person_id"],
+            ["action_member.account_id", "action_member.action_id", "action_member.person_id"],
+            ondelete="CASCADE",
+            name="fk_member_pick_member",
+        ),
+        ForeignKeyConstraint(
+            ["account_id", "production_id"],
+            ["production.account_id", "production.id"],
+            ondelete="CASCADE",
+            name="fk_member_pick_production",
+        ),
+        CheckConstraint("place >= 1", name="ck_member_pick_place"),
+    )
+
+    account_id: int = account_id_field()
+    action_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    place: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    production_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    reasons: list = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default="[]"),
+        description="[[tag id or null (popular), contribution], ...]",
+    )

@@ -35,6 +35,7 @@ JOB_KINDS = {
     ActionKind.EXPORT: "export_segment",
     ActionKind.OFFER: "send_offer",
     ActionKind.PUSH: "push_audience",
+    ActionKind.PICKS: "segment_picks",
 }
 
 
@@ -55,7 +56,7 @@ def _check_target(session: Session, account_id: int, target: Target) -> str:
     return segment.name
 
 
-def _start(
+def start_action(
     session: Session,
     account_id: int,
     kind: ActionKind,
@@ -63,6 +64,8 @@ def _start(
     params: dict[str, Any],
     created_by: int | None,
 ) -> SegmentAction:
+    """Record an action of ``kind`` on the target with its queued job (the kinds' own ``start_*``
+    check their parameters first)."""
     name = _check_target(session, account_id, target)
     job = jobs_state.create_job(
         session,
@@ -111,7 +114,7 @@ def start_label(
     ).scalar_one()
     if found != len(wanted):
         raise not_found("tag", "tag_ids")
-    return _start(session, account_id, ActionKind.LABEL, target, {"tag_ids": wanted, "actor": actor}, created_by)
+    return start_action(session, account_id, ActionKind.LABEL, target, {"tag_ids": wanted, "actor": actor}, created_by)
 
 
 def get_action(session: Session, account_id: int, action_id: int) -> SegmentAction | None:

@@ -37,7 +37,7 @@ from sqlmodel import Session
 from domain import clock, events
 from domain.actions.models import ActionKind, SegmentAction
 from domain.actions.export import KEEP_DAYS, finish_export
-from domain.actions.service import Target, _start, action_of_job, take_snapshot
+from domain.actions.service import Target, start_action, action_of_job, take_snapshot
 from domain.errors import ErrorCode, InputError
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
@@ -82,7 +82,7 @@ ABOUT = [
 def start_xlsx_export(
     session: Session, account_id: int, target: Target, *, created_by: int | None = None
 ) -> SegmentAction:
-    return _start(session, account_id, ActionKind.EXPORT, target, {"format": "xlsx"}, created_by)
+    return start_action(session, account_id, ActionKind.EXPORT, target, {"format": "xlsx"}, created_by)
 
 
 def _cell(value: Any) -> Any:

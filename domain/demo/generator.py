@@ -2,9 +2,11 @@
 
 ``load_demo_data`` fills an empty account with venues, productions (each with a hidden genre),
 events from two years back to one year ahead, persons (addresses, identities, custom fields,
-consents, subscriptions) and their orders with tickets. Each person has a hidden genre
-affinity vector that decides which events they buy; ``person_affinities`` and
-``production_genres`` expose the ground truth so that scoring and tips can be judged.
+consents, subscriptions), their orders with tickets (scanned at the door for past events) and
+their interactions (offer mail opens and clicks, web page visits: about ten per person, SPEC 9).
+Each person has a hidden genre affinity vector that decides which events they buy and, with
+noise, what they open, click and visit; ``person_affinities`` and ``production_genres`` expose the
+ground truth so that scoring and tips can be judged.
 
 Everything follows from ``seed`` and ``today``. Persons are generated in chunks with numpy
 and loaded with COPY; ids are reserved in blocks from the identity sequences so foreign keys
@@ -37,7 +39,7 @@ DAY = 86_400
 SOURCE = "ticketing"  # the source system the sales data pretends to come from
 
 # Independent random streams, so that e.g. affinities can be recomputed without the rest.
-_CATALOG, _AFFINITY, _PERSONS, _ORDERS, _TAGS = 1, 2, 3, 4, 5
+_CATALOG, _AFFINITY, _PERSONS, _ORDERS, _TAGS, _INTERACTIONS = 1, 2, 3, 4, 5, 6
 
 GENRES = [g[0] for g in pools.GENRES]
 _POPULARITY = np.array([g[1] for g in pools.GENRES]) / sum(g[1] for g in pools.GENRES)
@@ -336,6 +338,79 @@ def _generate_orders(rng: np.random.Generator, sales: _SalesModel, affinity: np.
     cents = (np.round(sales.event_price[ticket_event] * factor / 50) * 50).astype(np.int64)
     cents[r > 1 - _COMPLIMENTARY_SHARE] = 0
     return _Orders(per_person, person, created, box_office, ticket_order, ticket_event, cents)
+
+
+# --------------------------------------------------------------------------- interactions
+
+# Per person on average, scaled by an engagement factor (gamma, mean 1): mail opens and clicks for
+# persons with an address, page visits for everyone; ~10 per person in all (SPEC 9).
+_OPENS, _CLICKS, _VISITS = 6.0, 1.8, 3.3
+_TASTE_SHARE = 0.65  # of interactions follow the person's affinities; the rest is noise (popularity)
+_TAG_PAGE_SHARE = 0.25  # of visits land on a genre page rather than a production page
+_SCANNED_SHARE = 0.87  # of tickets for past events scanned at the door
+INTERACTION_KINDS = ("open", "click", "visit")
+
+
+@dataclass
+class _Interactions:
+    person: np.ndarray  # chunk-local person index, sorted by (person, time)
+    kind: np.ndarray  # index into INTERACTION_KINDS
+    at: np.ndarray  # epoch seconds
+    production: np.ndarray  # production index, -1 for a visit of a genre page
+    genre: np.ndarray  # generator genre (its tag for genre pages)
+
+
+def _generate_interactions(
+    rng: np.random.Generator,
+    sales: _SalesModel,
+    event_production: np.ndarray,
+    affinity: np.ndarray,
+    created: np.ndarray,
+    has_email: np.ndarray,
+) -> _Interactions:
+    """Opens and clicks of offer mails about a show, some weeks before it (or lately, for shows far
+    ahead), and visits of its page or its genre's page. The show's genre follows the person's
+    affinities (``_TASTE_SHARE``) or overall popularity; within a genre, the popular shows."""
+    n = len(affinity)
+    engagement = rng.gamma(1.0, 1.0, size=n)
+    counts = np.stack(
+        [
+            rng.poisson(_OPENS * engagement) * has_email,
+            rng.poisson(_CLICKS * engagement) * has_email,
+            rng.poisson(_VISITS * engagement),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    counts = np.minimum(counts, 200)
+    person = np.repeat(np.repeat(np.arange(n), 3), counts.ravel())
+    kind = np.repeat(np.tile(np.arange(3), n), counts.ravel())
+    m = len(person)
+    taste = rng.random(m) < _TASTE_SHARE
+    cumulative = np.cumsum(affinity, axis=1)
+    by_taste = (cumulative[person] < rng.random(m)[:, None]).sum(axis=1)
+    by_popularity = np.searchsorted(np.cumsum(_POPULARITY), rng.random(m), side="right")
+    genre = np.minimum(np.where(taste, by_taste, by_popularity), len(GENRES) - 1)
+    u = rng.random(m)
+    event = np.empty(m, dtype=np.int64)
+    for g, (events, cdf) in enumerate(sales.genre_events):
+        chosen = genre == g
+        event[chosen] = events[np.minimum(np.searchsorted(cdf, u[chosen], side="right"), len(events) - 1)]
+    lead = rng.uniform(1, 60, m) * DAY
+    at = (sales.event_start[event] - lead).astype(np.int64)
+    at = np.where(at > sales.now - 60, sales.now - rng.uniform(60, 30 * DAY, m), at).astype(np.int64)
+    at = np.maximum(at, created[person] + 60)
+    at = np.minimum(at, sales.now - 60)
+    production = event_production[event]
+    production = np.where((kind == 2) & (rng.random(m) < _TAG_PAGE_SHARE), -1, production)
+    order = np.lexsort((at, person))
+    return _Interactions(person[order], kind[order], at[order], production[order], genre[order])
+
+
+def _scan_times(rng: np.random.Generator, sales: _SalesModel, ticket_event: np.ndarray) -> np.ndarray:
+    """When each ticket was scanned at the door (-1: not, or the event is still to come)."""
+    start = sales.event_start[ticket_event]
+    scanned = (start < sales.now - 3 * 3600) & (rng.random(len(ticket_event)) < _SCANNED_SHARE)
+    return np.where(scanned, start - rng.uniform(0, 50 * 60, len(ticket_event)).astype(np.int64), -1)
 
 
 # --------------------------------------------------------------------------- persons
@@ -820,6 +895,7 @@ DEMO_TABLES = (
     "person_tag",
     "form",
     "form_tag",
+    "interaction",
 )
 
 
@@ -975,6 +1051,9 @@ class _Chunk:
     tag_sources: list[str]
     tag_actors: list[str | None]
     tag_times: list[str]
+    ticket_scans: list[str | None]
+    interactions: _Interactions
+    interaction_tags: np.ndarray  # tag index (of the tree) of each interaction's genre
 
 
 def _generate_chunk(
@@ -1020,6 +1099,11 @@ def _generate_chunk(
         subscription_name=subscriptions[1],
         subscription_created=np.array([int(d.timestamp()) for d in subscriptions[4]], dtype=np.int64),
     )
+    interactions_rng = np.random.default_rng([seed, _INTERACTIONS, chunk])
+    scans = _scan_times(interactions_rng, sales, orders.ticket_event)
+    interactions = _generate_interactions(
+        interactions_rng, sales, plan.event_production, affinity, persons.created, persons.has_email
+    )
     person_actor = np.char.add("person:", (first_person_id + start + links.person).astype(str)).astype(object)
     actors = np.where(
         links.source == demo_tags.PERSON, person_actor, np.where(links.source == demo_tags.INTEGRATION, SOURCE, None)
@@ -1039,6 +1123,9 @@ def _generate_chunk(
         np.array(demo_tags.SOURCES, dtype=object)[links.source].tolist(),
         actors.tolist(),
         _timestamps(links.created).tolist(),
+        _nullable(_timestamps(np.maximum(scans, 0)), scans >= 0),
+        interactions,
+        np.asarray(plan.tree.genre, dtype=np.int64)[interactions.genre],
     )
 
 
@@ -1050,6 +1137,7 @@ def _load_chunk(
     consent_type_id: int,
     event_id: int,
     first_tag_id: int,
+    first_production_id: int,
     step: Callable[[float, str], None],
 ) -> dict[str, int]:
     """Reserve ids for one generated chunk and COPY it; returns rows per table."""
@@ -1111,7 +1199,7 @@ def _load_chunk(
     _copy(
         cur,
         "ticket",
-        ("id", "order_id", "event_id", "person_id", "price", "source"),
+        ("id", "order_id", "event_id", "person_id", "price", "source", "scanned_at"),
         account_id,
         (
             range(ticket_id, ticket_id + n_tickets),
@@ -1120,6 +1208,7 @@ def _load_chunk(
             order_person[orders.ticket_order].tolist(),
             data.ticket_prices,
             repeat(SOURCE),
+            data.ticket_scans,
         ),
     )
     step(0.8, "tags")
@@ -1138,6 +1227,29 @@ def _load_chunk(
             data.tag_times,
         ),
     )
+    step(0.9, "interactions")
+
+    seen = data.interactions
+    n_interactions = len(seen.person)
+    interaction_id = _reserve_ids(cur, "interaction", n_interactions)
+    genre_page = seen.production < 0
+    at = _timestamps(seen.at).tolist()
+    _copy(
+        cur,
+        "interaction",
+        ("id", "person_id", "kind", "occurred_at", "production_id", "tag_id", "idempotency_key", "created_at"),
+        account_id,
+        (
+            range(interaction_id, interaction_id + n_interactions),
+            person_ids[seen.person].tolist(),
+            np.array(INTERACTION_KINDS, dtype=object)[seen.kind].tolist(),
+            at,
+            _nullable(first_production_id + seen.production, ~genre_page),
+            _nullable(first_tag_id + data.interaction_tags, genre_page),
+            [f"demo:{i}" for i in range(interaction_id, interaction_id + n_interactions)],
+            at,
+        ),
+    )
     step(1.0, "done")
     return {
         "person": data.size,
@@ -1147,6 +1259,7 @@ def _load_chunk(
         "orders": n_orders,
         "ticket": n_tickets,
         "person_tag": len(links),
+        "interaction": n_interactions,
     }
 
 
@@ -1215,7 +1328,7 @@ def load_demo_data(
                 )
 
             for table, n in _load_chunk(
-                cur, account_id, data, first_person_id, consent_type_id, event_id, first_tag_id, step
+                cur, account_id, data, first_person_id, consent_type_id, event_id, first_tag_id, production_id, step
             ).items():
                 counts[table] += n
             sold += np.bincount(data.orders.ticket_event, minlength=len(sold))

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from domain import clock
 from domain.errors import Collector, ErrorCode
-from domain.recommendations.scoring import refresh_interest_scores, require_module
+from domain.recommendations.scoring import fold_interactions, require_module
 
 MAX_VISITS = 500  # per call
 MAX_KEY = 200
@@ -48,8 +48,8 @@ def _existing(session: Session, table: str, account_id: int, ids: set[int]) -> s
 
 
 def record_visits(session: Session, account_id: int, visits: Sequence[Visit]) -> VisitsRecorded:
-    """Record visits (each on a production or a tag); the visitors are scored again. All or
-    nothing: one bad visit refuses the batch, naming it."""
+    """Record visits (each on a production or a tag) and fold the new ones into the visitors'
+    scores. All or nothing: one bad visit refuses the batch, naming it."""
     require_module(session, account_id)
     problems = Collector()
     if not visits or len(visits) > MAX_VISITS:
@@ -93,7 +93,7 @@ def record_visits(session: Session, account_id: int, visits: Sequence[Visit]) ->
                 "idempotency_key) "
                 "SELECT :a, p, 'visit', at, pr, t, u, 'visit:' || k FROM unnest(CAST(:p AS bigint[]), "
                 "CAST(:at AS timestamptz[]), CAST(:pr AS bigint[]), CAST(:t AS bigint[]), CAST(:u AS text[]), "
-                "CAST(:k AS text[])) AS x(p, at, pr, t, u, k) ON CONFLICT DO NOTHING RETURNING person_id"
+                "CAST(:k AS text[])) AS x(p, at, pr, t, u, k) ON CONFLICT DO NOTHING RETURNING id"
             ),
             {
                 "a": account_id,
@@ -108,5 +108,5 @@ def record_visits(session: Session, account_id: int, visits: Sequence[Visit]) ->
         .scalars()
         .all()
     )
-    refresh_interest_scores(session, account_id, sorted(set(written)))
+    fold_interactions(session, account_id, written)
     return VisitsRecorded(recorded=len(written), duplicates=len(visits) - len(written))

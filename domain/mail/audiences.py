@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from domain import events
 from domain.actions.models import ActionKind, SegmentAction
-from domain.actions.service import Target, _start, action_of_job, take_snapshot
+from domain.actions.service import Target, start_action, action_of_job, take_snapshot
 from domain.errors import Collector, ErrorCode
 from domain.integrations import service as integrations
 from domain.integrations.registry import PluginInfo
@@ -78,7 +78,8 @@ def start_push(
     elif len(set(fields)) != len(fields):
         problems.add(ErrorCode.DUPLICATE, "each field once", "fields")
     problems.raise_if_any()
-    return _start(session, account_id, ActionKind.PUSH, target, {"pusher": pusher, "fields": list(fields)}, created_by)
+    params = {"pusher": pusher, "fields": list(fields)}
+    return start_action(session, account_id, ActionKind.PUSH, target, params, created_by)
 
 
 def _cut(session: Session, action: SegmentAction) -> None:

@@ -35,9 +35,10 @@ from sqlmodel import Session
 
 from domain import clock, events
 from domain.actions.models import ActionKind, SegmentAction
-from domain.actions.service import Target, _start, action_of_job, take_snapshot
+from domain.actions.service import Target, start_action, action_of_job, take_snapshot
 from domain.errors import Collector, ErrorCode, InputError, not_found
 from domain.integrations import service as integrations
+from domain.recommendations import picks
 from domain.integrations.registry import PluginInfo
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
@@ -135,6 +136,7 @@ class OfferSpec:
     text: str
     offer_url: str  # the event's or production's page (tracked in the mail)
     mailer: str = "mailer.smtp"
+    picks_action_id: int | None = None  # a finished picks action on the segment: each mail shows its picks
 
 
 def _check_url(url: str, problems: Collector) -> str:
@@ -173,6 +175,8 @@ def start_offer(
         problems.add(ErrorCode.NOT_FOUND, "consent type not found", "consent_type_id")
     check_offer_texts(spec.subject or "", spec.text or "", problems)
     url = _check_url(spec.offer_url, problems)
+    if spec.picks_action_id is not None:
+        picks.check_picks_action(session, account_id, spec.picks_action_id, problems, "picks_action_id")
     mailer = mailers.get(spec.mailer)
     if mailer is None:
         known = ", ".join(sorted(mailers)) or "none is registered"
@@ -187,13 +191,14 @@ def start_offer(
         "subject": spec.subject,
         "text": spec.text,
         "offer_url": url,
+        "picks_action_id": spec.picks_action_id,
         "layout_id": layout.id,
         "layout_name": layout.name,
         # A copy: a layout edited or deleted meanwhile changes no send under way.
         "layout_html": layout.html,
         "layout_text": layout.text,
     }
-    return _start(session, account_id, ActionKind.OFFER, target, params, created_by)
+    return start_action(session, account_id, ActionKind.OFFER, target, params, created_by)
 
 
 # -- sending ---------------------------------------------------------------------------------------
@@ -240,6 +245,8 @@ class _Offer:
     offer: dict[str, str]
     venue_name: str
     offer_url: str
+    timezone: str = "UTC"
+    picks_action_id: int | None = None
 
 
 # A claimed batch: members without an address or the consent are skipped right away; the others'
@@ -327,12 +334,30 @@ class _Sender:
         self.connection = mailer.connect(config)
         self.params = {"a": offer.account_id, "act": offer.action_id, "run": offer.run, "ct": offer.consent_type_id}
         self.sent_pending: int | None = None  # accepted by the mailer; marked sent with the next statement
+        self.picks: dict[int, list] = {}  # the claimed members' personal picks, when the offer shows them
 
     def _run(self, statement, **values) -> list:
         return self.ledger.run(statement, {**self.params, **values})
 
     def claim(self) -> list[_Claimed]:
-        return [_Claimed(*row) for row in self._run(_CLAIM, n=CLAIM_BATCH)]
+        claimed = [_Claimed(*row) for row in self._run(_CLAIM, n=CLAIM_BATCH)]
+        if self.offer.picks_action_id is not None and claimed:
+            people = [c.person_id for c in claimed]
+            rows = self._run(picks.PICKS_OF_MEMBERS, picks=self.offer.picks_action_id, p=people, now=clock.now())
+            self.picks = picks.picks_of_rows(rows, people)
+        return claimed
+
+    def _picks(self, person_id: int) -> list[dict]:
+        zone = ZoneInfo(self.offer.timezone)
+        return [
+            {
+                "title": p.title,
+                "starts_at": "" if p.starts_at is None else f"{p.starts_at.astimezone(zone):%d-%m-%Y %H:%M}",
+                "venue": p.venue,
+                "reasons": list(p.reasons),
+            }
+            for p in self.picks.get(person_id, ())
+        ]
 
     def flush(self) -> None:
         if self.sent_pending is not None:
@@ -357,6 +382,7 @@ class _Sender:
             "offer": {**o.offer, "url": link(o.offer_url)},
             "venue_name": o.venue_name,
             "unsubscribe_url": unsubscribe,
+            "picks": self._picks(person_id),
         }
         subject, html, plain = o.templates.render(context, link)
         pixel = f'<img src="{o.links.open_url(o.account_id, o.action_id, person_id)}" width="1" height="1" alt="">'
@@ -511,7 +537,7 @@ def list_sends(
     )
 
 
-def _offer_context(session: Session, action: SegmentAction) -> tuple[dict[str, str], str]:
+def _offer_context(session: Session, action: SegmentAction) -> tuple[dict[str, str], str, str]:
     row = session.execute(
         text(
             "SELECT a.name, a.timezone, pr.title, e.starts_at, v.name AS venue FROM account a "
@@ -524,7 +550,7 @@ def _offer_context(session: Session, action: SegmentAction) -> tuple[dict[str, s
     starts = ""
     if row.starts_at is not None:
         starts = f"{row.starts_at.astimezone(ZoneInfo(row.timezone)):%d-%m-%Y %H:%M}"
-    return {"title": row.title or "", "starts_at": starts, "venue": row.venue or ""}, row.name
+    return {"title": row.title or "", "starts_at": starts, "venue": row.venue or ""}, row.name, row.timezone
 
 
 def run_offer(
@@ -552,7 +578,7 @@ def run_offer(
         config = integrations.enabled_config(session, action.account_id, infos, mailer.plugin)
         if config is None:
             raise JobRefused(f"plugin {mailer.plugin!r} is not installed and enabled for this account")
-        offer, venue_name = _offer_context(session, action)
+        offer, venue_name, timezone = _offer_context(session, action)
     address = str(config.get(mailer.sender_setting) or "")
     name = str(config.get(mailer.sender_name_setting) or venue_name) if mailer.sender_name_setting else ""
     offer_state = _Offer(
@@ -572,6 +598,8 @@ def run_offer(
         offer=offer,
         venue_name=venue_name,
         offer_url=params["offer_url"],
+        timezone=timezone,
+        picks_action_id=params.get("picks_action_id"),
     )
     pool = threads or (int(config.get(mailer.pool_setting) or 1) if mailer.pool_setting else 1)
     limit = RateLimit(int(config.get(mailer.rate_setting) or 0) if mailer.rate_setting else 0)

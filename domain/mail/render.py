@@ -9,6 +9,10 @@ What a template sees:
   e.g. "za 14 november 2026 20:15"; empty in production mode), ``venue``, ``url`` (the offer's
   link, tracked).
 - ``venue_name`` (the account's name), ``unsubscribe_url``, ``link(url)`` (any other link, tracked).
+- ``picks``: the person's personal picks when the offer names a picks action (else empty), best
+  first, each with ``title``, ``starts_at`` (its next event), ``venue`` and ``reasons`` (the names
+  of the tags it was picked for; empty when it is picked for selling well):
+  ``{% for pick in picks %}<li>{{ pick.title }}, {{ pick.starts_at }}</li>{% endfor %}``.
 
 A layout must place ``unsubscribe_url`` (every mail carries a working unsubscribe link; the
 headers carry it too). Subject and plain text are not autoescaped.
@@ -38,6 +42,7 @@ SAMPLE = {
     "venue_name": "Schouwburg",
     "unsubscribe_url": "#",
     "content": Markup("<p>…</p>"),
+    "picks": [{"title": "Voorstelling", "starts_at": "14-11-2026 20:15", "venue": "Grote Zaal", "reasons": ["jazz"]}],
     "link": lambda url: url,
 }
 
@@ -112,7 +117,10 @@ class Templates:
             plain = self.plain_layout.render({**values, "content": body})
         else:
             offer = values.get("offer") or {}
-            plain = f"{body}\n\n{offer.get('title', '')}\n{offer.get('url', '')}\n\n" + (
-                f"Afmelden / unsubscribe: {values['unsubscribe_url']}\n"
+            picked = "".join(f"- {p['title']}, {p['starts_at']}\n" for p in values.get("picks") or ())
+            plain = (
+                f"{body}\n\n{offer.get('title', '')}\n{offer.get('url', '')}\n\n"
+                + (f"{picked}\n" if picked else "")
+                + f"Afmelden / unsubscribe: {values['unsubscribe_url']}\n"
             )
         return subject, html, plain

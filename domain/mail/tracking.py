@@ -9,7 +9,7 @@ from sqlmodel import Session
 from domain import clock
 from domain.mail.links import LinkData
 from domain.people.consents import set_consents
-from domain.recommendations.scoring import refresh_interest_scores
+from domain.recommendations.scoring import fold_interactions
 
 UNSUBSCRIBE_SOURCE = "unsubscribe"  # consent history: withdrawn through a mail's unsubscribe link
 
@@ -45,7 +45,7 @@ def unsubscribe(session: Session, data: LinkData) -> str | None:
 
 def record(session: Session, data: LinkData, kind: str) -> None:
     """A click (with its URL) or an open of the action's mail, once per person, mail and link;
-    a new one scores the person again."""
+    a new one is folded into the person's scores."""
     key = f"{kind}:{data.action_id}:{data.person_id}" + (f":{data.url}" if data.url else "")
     recorded = session.execute(
         text(
@@ -55,7 +55,7 @@ def record(session: Session, data: LinkData, kind: str) -> None:
             ":url, :key FROM person p "
             "LEFT JOIN segment_action s ON s.account_id = p.account_id AND s.id = :act "
             "LEFT JOIN event e ON e.account_id = s.account_id AND e.id = s.event_id "
-            "WHERE p.account_id = :a AND p.id = :p ON CONFLICT DO NOTHING RETURNING production_id"
+            "WHERE p.account_id = :a AND p.id = :p ON CONFLICT DO NOTHING RETURNING id, production_id"
         ),
         {
             "a": data.account_id,
@@ -68,4 +68,4 @@ def record(session: Session, data: LinkData, kind: str) -> None:
         },
     ).first()
     if recorded is not None and recorded.production_id is not None:
-        refresh_interest_scores(session, data.account_id, [data.person_id])
+        fold_interactions(session, data.account_id, [recorded.id])

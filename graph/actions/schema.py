@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -38,6 +39,9 @@ from graph.mail.types import (
 from graph.segments.inputs import SegmentModeInput, mode_of
 from graph.segments.schema import Segment
 
+if TYPE_CHECKING:
+    from graph.recommendations.schema import PersonalPick
+
 
 def _rows(ctx, model):
     return BatchLoader(lambda ids: rows_by_id(ctx.session, model, ctx.viewer.account_id, ids))
@@ -65,6 +69,7 @@ class SegmentActionKind(enum.Enum):
     LABEL = "label"
     OFFER = "offer"
     PUSH = "push"
+    PICKS = "picks"
 
 
 @strawberry.enum(description="Whom an action's members were taken for (see SegmentModeInput).")
@@ -137,6 +142,22 @@ class SegmentAction(Node):
         if self.kind != SegmentActionKind.OFFER.value:
             return None
         return sends_page(info, self.id, status, first, after)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="For a personal picks action: what it picked for one member, best first (empty for a person "
+        "not in its snapshot; null for other actions)."
+    )
+    def personal_picks(
+        self, info: Info, person_id: strawberry.ID
+    ) -> list[Annotated[PersonalPick, strawberry.lazy("graph.recommendations.schema")]] | None:
+        from domain.recommendations import picks  # noqa: PLC0415
+        from graph.recommendations.schema import personal_pick_of  # noqa: PLC0415
+
+        if self.kind != SegmentActionKind.PICKS.value:
+            return None
+        person = reference_pk(person_id, "Person")
+        found = picks.member_picks(info.context.session, info.context.viewer.account_id, self.id, [person])  # type: ignore[arg-type]
+        return [personal_pick_of(p) for p in found[person]]  # type: ignore[misc]
 
 
 @strawberry.type

@@ -65,6 +65,11 @@ class SendOfferInput:
     text: str = strawberry.field(description="The custom text, a template; becomes {{ content }} in the layout.")
     offer_url: str = strawberry.field(description="The event's or production's page; tracked in the mail.")
     mailer: str = strawberry.field(default="mailer.smtp", description="A registered mailer (see plugins).")
+    picks_action_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A finished computePersonalPicks action: each mail's templates get the person's picks as "
+        "{{ picks }} (title, starts_at, venue, reasons).",
+    )
 
 
 @strawberry.enum(description="A contact field an audience push sends with each member.")
@@ -190,6 +195,9 @@ class MailMutation:
                 text=input.text,
                 offer_url=input.offer_url,
                 mailer=input.mailer,
+                picks_action_id=None
+                if input.picks_action_id is None
+                else reference_pk(input.picks_action_id, "SegmentAction"),
             )
             plugins = ctx.runtime.plugins
             started = offers.start_offer(

@@ -9,14 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from domain.interactions import service as interactions
-from domain.recommendations import scoring, tips
+from domain.actions.service import Target
+from domain.recommendations import picks, scoring, tips
 from domain.recommendations.models import INTERACTION_KINDS
 from domain.viewer import ViewerKind
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import optional_pk, pk_of
-from graph.core.permissions import CanReadPeople, IsAdmin, IsStaff, _ViewerPermission
+from graph.actions.schema import SegmentActionStarted
+from graph.core.inputs import reference_pk
+from graph.core.permissions import CanEdit, CanReadPeople, IsAdmin, IsStaff, _ViewerPermission
 from graph.jobs.schema import Job
+from graph.segments.inputs import SegmentModeInput, mode_of
 
 if TYPE_CHECKING:
     from graph.catalog.types import Production
@@ -53,6 +57,10 @@ class Interest:
     score: float = strawberry.field(description="Now: every point decayed by the account's half-life.")
     interactions: int = strawberry.field(description="How many interactions gave points to this tag.")
     last_interaction_at: datetime = strawberry.field(description="The latest of them.")
+    trend: float = strawberry.field(
+        description=f"The score now minus the score {scoring.TREND_DAYS} days ago (from the interactions before "
+        "then): above 0 a growing interest, below 0 a fading one."
+    )
     tag_pk: strawberry.Private[int]
 
     @strawberry.field(description="Null when the viewer may not see the tag.")
@@ -64,7 +72,11 @@ class Interest:
 
 def interest_of(found: scoring.Interest) -> Interest:
     return Interest(
-        score=found.score, interactions=found.interactions, last_interaction_at=found.last_at, tag_pk=found.tag_id
+        score=found.score,
+        interactions=found.interactions,
+        last_interaction_at=found.last_at,
+        trend=found.trend,
+        tag_pk=found.tag_id,
     )
 
 
@@ -208,6 +220,44 @@ def tip_of(found: tips.Tip) -> Tip:
     )
 
 
+@strawberry.type(description="One of a member's personal picks, as a picks action stored it.")
+class PersonalPick:
+    place: int = strawberry.field(description="1 is the best.")
+    score: float
+    reasons: list[TipReason]
+    production_pk: strawberry.Private[int]
+
+    @strawberry.field(description="Null when the production was deleted meanwhile.")
+    def production(self, info: Info) -> Annotated[Production, strawberry.lazy("graph.catalog.types")] | None:
+        from graph.catalog.loaders import ProductionByIdLoader  # noqa: PLC0415
+        from graph.core.loaders import loader  # noqa: PLC0415
+
+        return loader(info.context, ProductionByIdLoader).load(self.production_pk)  # type: ignore[return-value]
+
+
+def personal_pick_of(found: picks.StoredPick) -> PersonalPick:
+    return PersonalPick(
+        place=found.place,
+        score=found.score,
+        production_pk=found.production_id,
+        reasons=[TipReason(contribution=c, popular=t is None, tag_pk=t) for t, c in found.reasons],
+    )
+
+
+@strawberry.input(description="Compute personal picks for every member of a segment (a job).")
+class ComputePersonalPicksInput:
+    segment_id: strawberry.ID
+    first: int = strawberry.field(default=picks.DEFAULT_PICKS, description=f"Picks per member, 1 to {picks.MAX_PICKS}.")
+    mode: SegmentModeInput | None = strawberry.field(
+        default=None, description="For an event or a production: its ticket holders are left out."
+    )
+
+
+ComputePersonalPicksPayload, ComputePersonalPicksError, ComputePersonalPicksFailure = mutation_payload(
+    "ComputePersonalPicks", SegmentActionStarted
+)
+
+
 @strawberry.type
 class RecommendationQuery:
     @strawberry.field(
@@ -264,6 +314,26 @@ class RecommendationMutation:
             return ScoringRulesSet(rules=rules_of(changed), job=job)
 
         return run_mutation(info, action, SetScoringRulesError, SetScoringRulesFailure)
+
+    @strawberry.mutation(
+        permission_classes=[CanEdit],
+        description="Compute each member's personal picks (their tips, as when the job starts) and keep them: an "
+        "offer e-mail naming this action (picksActionId) shows every person their own. Follow the action's job; "
+        "read one member's with personalPicks. Module recommendations.",
+    )
+    def compute_personal_picks(
+        self, info: Info, input: ComputePersonalPicksInput
+    ) -> ComputePersonalPicksPayload | None:
+        ctx, viewer = info.context, info.context.viewer
+
+        def action():
+            target = Target(segment_id=reference_pk(input.segment_id, "Segment"), mode=mode_of(input.mode))
+            started = picks.start_picks(
+                ctx.session, viewer.account_id, target, first=input.first, created_by=viewer.staff_user_id
+            )
+            return SegmentActionStarted(action=started)  # type: ignore[arg-type]
+
+        return run_mutation(info, action, ComputePersonalPicksError, ComputePersonalPicksFailure)
 
     @strawberry.mutation(
         permission_classes=[CanRecordVisits],

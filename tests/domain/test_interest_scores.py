@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from domain import clock
 from domain.errors import InputError
+from domain.interactions.service import Visit, record_visits
 from domain.mail.links import LinkData
 from domain.mail.tracking import record
 from domain.recommendations import scoring
@@ -197,6 +198,60 @@ def test_bad_rules_are_refused_with_their_fields_and_nothing_changes(session, sh
     }
     current = scoring.scoring_rules(session, shop["a"])
     assert (current.half_life_days, current.parent_share, current.rules) == (180.0, 0.5, ())
+
+
+def _stored(session, person_id: int) -> dict[int, tuple]:
+    rows = session.execute(
+        text("SELECT tag_id, value, interactions, last_at FROM interest_score WHERE person_id = :p"), {"p": person_id}
+    )
+    return {r.tag_id: (r.value, r.interactions, r.last_at) for r in rows}
+
+
+def test_folding_new_visits_gives_the_numbers_a_full_refresh_gives(session, shop):
+    """Visits recorded over weeks, each batch folded into the stored scores at its own moment
+    (some visits older than the score they are folded into, one on a tag page, one sent twice),
+    end with exactly the scores computed from everything at once."""
+    fan = factories.person(session, shop["a"])
+    _buy(session, shop, fan.id, T0 - timedelta(days=30))
+    scoring.refresh_interest_scores(session, shop["a"], [fan.id])
+    moments = [T0 + timedelta(days=d) for d in (0, 3, 40, 41, 200)]
+    for n, moment in enumerate(moments):
+        clock.fix(moment)
+        batch = [
+            Visit(fan.id, f"show-{n}", moment - timedelta(days=n * 7), production_id=shop["show"].id),
+            Visit(fan.id, f"page-{n}", moment - timedelta(hours=1), tag_id=shop["theatre"].id),
+            Visit(fan.id, "show-0", moment, production_id=shop["show"].id),  # the first batch's again
+        ][: 3 if n else 2]
+        recorded = record_visits(session, shop["a"], batch)
+        assert (recorded.recorded, recorded.duplicates) == (2, 1 if n else 0)
+    folded = _stored(session, fan.id)
+    scoring.refresh_interest_scores(session, shop["a"], [fan.id])  # everything again, at the last moment
+    refreshed = _stored(session, fan.id)
+    assert folded.keys() == refreshed.keys() == {shop["cabaret"].id, shop["theatre"].id}
+    for tag_id, (value, interactions, last_at) in refreshed.items():
+        assert (folded[tag_id][1], folded[tag_id][2]) == (interactions, last_at)
+        assert folded[tag_id][0] == pytest.approx(value, rel=1e-12)
+    assert refreshed[shop["cabaret"].id][1] == 6  # the purchase and five show visits
+
+
+def test_the_trend_is_the_score_now_minus_the_score_thirty_days_ago(session, shop):
+    fading, growing = factories.person(session, shop["a"]), factories.person(session, shop["a"])
+    for person in (fading, growing):
+        _buy(session, shop, person.id, T0 - timedelta(days=100))
+    scoring.refresh_interest_scores(session, shop["a"], [fading.id, growing.id])
+    visits = [Visit(growing.id, f"v{n}", T0 - timedelta(days=5), production_id=shop["show"].id) for n in range(3)]
+    record_visits(session, shop["a"], visits)
+    cabaret = {
+        p: next(i for i in scoring.interest_profile(session, shop["a"], p) if i.tag_id == shop["cabaret"].id)
+        for p in (fading.id, growing.id)
+    }
+
+    def decay(days: float) -> float:
+        return 2 ** (-days / 180)
+
+    assert cabaret[fading.id].trend == pytest.approx(10 * decay(100) - 10 * decay(70))  # fading: nothing new
+    assert cabaret[growing.id].trend == pytest.approx(10 * decay(100) + 3 * decay(5) - 10 * decay(70))
+    assert cabaret[fading.id].trend < 0 < cabaret[growing.id].trend
 
 
 def test_a_rebuild_gives_the_numbers_the_refreshes_gave(session, shop, runtime):

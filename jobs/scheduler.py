@@ -14,18 +14,23 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from domain.recommendations.scoring import queue_stale_rescores
 from domain.scheduling.service import fire_due_schedules
 
 log = logging.getLogger(__name__)
 
 
 def tick(new_session) -> int:
-    """Fire the due schedules once; return how many jobs were created."""
+    """Fire the due schedules once, and queue the rescores of accounts whose catalogue tagging
+    changed; return how many jobs were created."""
     with new_session() as session, session.begin():
         jobs = fire_due_schedules(session)
+        rescores = queue_stale_rescores(session)
     for job in jobs:
         log.info("schedule %s fired job %s (%s)", job.params.get("schedule"), job.id, job.kind)
-    return len(jobs)
+    for job in rescores:
+        log.info("account %s: tagging changed, rescore job %s queued", job.account_id, job.id)
+    return len(jobs) + len(rescores)
 
 
 def keep_schedules(runtime) -> int:

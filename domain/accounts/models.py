@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    DateTime,
     ARRAY,
     BigInteger,
     CheckConstraint,
@@ -75,6 +76,11 @@ class Account(SQLModel, table=True):
         default=0.5,
         sa_column=Column(Float, nullable=False, server_default="0.5"),
         description="the share of a subtag's points that also counts for its parent (squared for its grandparent …)",
+    )
+    scores_stale_since: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=True),
+        description="set by triggers when production tags or the tag tree change; cleared when a rescore is queued",
     )
     created_at: datetime = created_at_field()
 

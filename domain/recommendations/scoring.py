@@ -424,6 +424,41 @@ def start_rescore(session: Session, account_id: int, *, requested_by: int | None
     return create_job(session, account_id, kind=RESCORE_JOB, params={}, created_by=requested_by)
 
 
+SETTLE_SECONDS = 120  # a stale account is rescored once its tagging has been quiet this long
+STALE_LIMIT = 20  # accounts queued per tick; the rest on the next
+
+
+def queue_stale_rescores(session: Session, *, settle_seconds: float | None = None) -> list:
+    """Queue one rescore for every account whose catalogue tagging changed (``scores_stale_since``,
+    set by triggers) at least ``settle_seconds`` ago, and clear the mark, in the caller's
+    transaction (the scheduler tick's). An account whose rescore is still queued only has its mark
+    cleared: that job reads the new tagging when it runs. Locked rows are skipped, so two ticks at
+    once queue each account once. (The database's clock on both sides: the triggers set the mark.)"""
+    from domain.jobs_state.service import create_job  # noqa: PLC0415
+
+    rows = session.execute(
+        text(
+            "WITH due AS ("
+            "  SELECT a.id FROM account a WHERE a.scores_stale_since <= now() - make_interval(secs => :settle) "
+            "     AND 'recommendations' = ANY(a.modules) ORDER BY a.scores_stale_since LIMIT :n "
+            "     FOR UPDATE SKIP LOCKED) "
+            "UPDATE account a SET scores_stale_since = NULL FROM due WHERE a.id = due.id "
+            "RETURNING a.id, EXISTS (SELECT 1 FROM job j WHERE j.account_id = a.id AND j.kind = :kind "
+            "  AND j.status = 'queued') AS queued"
+        ),
+        {
+            "settle": float(SETTLE_SECONDS if settle_seconds is None else settle_seconds),
+            "n": STALE_LIMIT,
+            "kind": RESCORE_JOB,
+        },
+    ).all()
+    return [
+        create_job(session, r.id, kind=RESCORE_JOB, params={"reason": "catalogue tagging changed"})
+        for r in rows
+        if not r.queued
+    ]
+
+
 @dataclass(frozen=True)
 class Interest:
     person_id: int

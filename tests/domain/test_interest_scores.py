@@ -378,3 +378,63 @@ def test_the_rescore_job_scores_the_account_again(session, shop, runtime):
         set_runtime(None)
     assert result == {"persons": 1, "scores": 2}
     assert _scores(session, shop, buyer.id) == pytest.approx({"cabaret": 10.0, "theatre": 5.0})
+
+
+def _stale(session, account_id: int):
+    return session.execute(text("SELECT scores_stale_since FROM account WHERE id = :a"), {"a": account_id}).scalar_one()
+
+
+def _rescores(session, account_id: int) -> int:
+    return session.execute(
+        text("SELECT count(*) FROM job WHERE account_id = :a AND kind = 'rescore_interests'"), {"a": account_id}
+    ).scalar_one()
+
+
+def test_changed_catalogue_tagging_marks_the_scores_stale_and_the_tick_queues_one_rescore(session, shop):
+    assert _stale(session, shop["a"]) is not None  # the fixture tagged its show
+    session.execute(text("UPDATE account SET scores_stale_since = NULL WHERE id = :a"), {"a": shop["a"]})
+    other = factories.tag(session, shop["a"], "musical")
+    assert _stale(session, shop["a"]) is None  # a new tag alone changes no score
+    session.execute(
+        text("INSERT INTO production_tag (account_id, production_id, tag_id, source) VALUES (:a, :p, :t, 'staff')"),
+        {"a": shop["a"], "p": shop["show"].id, "t": other.id},
+    )
+    marked = _stale(session, shop["a"])
+    assert marked is not None
+    session.execute(text("UPDATE tag SET parent_id = :p WHERE id = :t"), {"p": shop["theatre"].id, "t": other.id})
+    assert _stale(session, shop["a"]) == marked  # kept from the first change: settling counts from it
+
+    assert scoring.queue_stale_rescores(session) == []  # not settled yet (two minutes)
+    queued = scoring.queue_stale_rescores(session, settle_seconds=0)
+    assert [(j.account_id, j.kind) for j in queued] == [(shop["a"], "rescore_interests")]
+    assert _stale(session, shop["a"]) is None
+    session.execute(text("UPDATE tag SET note = 'x' WHERE id = :t"), {"t": other.id})
+    assert _stale(session, shop["a"]) is None  # a note says nothing about interests
+
+    session.execute(
+        text("DELETE FROM production_tag WHERE account_id = :a AND tag_id = :t"), {"a": shop["a"], "t": other.id}
+    )
+    assert _stale(session, shop["a"]) is not None
+    assert scoring.queue_stale_rescores(session, settle_seconds=0) == []  # the first rescore is still queued
+    assert _stale(session, shop["a"]) is None and _rescores(session, shop["a"]) == 1
+
+    session.execute(text("UPDATE account SET modules = '{}' WHERE id = :a"), {"a": shop["a"]})
+    session.execute(
+        text("INSERT INTO production_tag (account_id, production_id, tag_id, source) VALUES (:a, :p, :t, 'staff')"),
+        {"a": shop["a"], "p": shop["show"].id, "t": other.id},
+    )
+    assert _stale(session, shop["a"]) is None  # the module off: nothing is scored, nothing goes stale
+
+
+def test_the_scheduler_tick_queues_the_rescore_of_a_settled_account(session, shop, runtime, monkeypatch):
+    from jobs.scheduler import tick
+
+    session.execute(text("UPDATE account SET scores_stale_since = NULL WHERE id = :a"), {"a": shop["a"]})
+    session.execute(
+        text("DELETE FROM production_tag WHERE account_id = :a AND tag_id = :t"),
+        {"a": shop["a"], "t": shop["cabaret"].id},
+    )
+    assert tick(runtime.new_session) == 0  # changed just now: not settled
+    monkeypatch.setattr(scoring, "SETTLE_SECONDS", 0)
+    assert tick(runtime.new_session) == 1
+    assert _rescores(session, shop["a"]) == 1 and _stale(session, shop["a"]) is None

@@ -117,14 +117,16 @@ def fold_interactions(ds: Dataset) -> Result:
                     )
                 )
             batches.append(batch)
-        with session.begin():
-            session.execute(text("SET LOCAL jit = off"))
-            started = time.perf_counter()
-            recorded = 0
-            for batch in batches:
-                recorded += record_visits(session, ds.account_id, batch).recorded
-            seconds = time.perf_counter() - started
-            session.rollback()  # leave the data set as it was
+        session.rollback()  # the reads above: one transaction from here on, rolled back at the end
+        session.execute(text("SET LOCAL jit = off"))
+        started = time.perf_counter()
+        recorded = 0
+        for batch in batches:
+            recorded += record_visits(session, ds.account_id, batch).recorded
+        seconds = time.perf_counter() - started
+        session.rollback()  # leave the data set as it was
+    with ds.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM interaction, interest_score"))  # the rolled-back rows (autovacuum may be off)
     return Result(
         f"fold-interactions ({recorded:,} visits, {MAX_VISITS} per call)",
         f"{seconds:.1f} s ({recorded / seconds:,.0f}/s, checked, inserted and folded)",

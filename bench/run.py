@@ -12,6 +12,7 @@ import json
 import os
 import resource
 import sys
+import traceback
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -177,7 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataset = prepare_dataset(normalise_database_url(servers.database_url), args.people, reload=args.reload)
         server = server_info(dataset.engine)
-        results = [BENCHMARKS[name](dataset) for name in (args.only or BENCHMARKS)]
+        results = []
+        for name in args.only or BENCHMARKS:
+            try:
+                results.append(BENCHMARKS[name](dataset))
+            except Exception as failure:  # noqa: BLE001  (one broken row must not lose the others' figures)
+                traceback.print_exc()
+                results.append(Result(name, f"failed: {type(failure).__name__}: {failure}"[:200], "-", False))
+            print(f"{results[-1].name}: {results[-1].figure}", file=sys.stderr, flush=True)  # as it comes
         dataset.engine.dispose()
     finally:
         servers.close()

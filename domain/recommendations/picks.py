@@ -12,7 +12,6 @@ writes their picks; each batch commits, and a retry goes on after the last membe
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,8 +26,8 @@ from domain.actions.models import ActionKind, SegmentAction
 from domain.errors import Collector, ErrorCode, InputError
 from domain.jobs_state import service as jobs_state
 from domain.jobs_state.service import JobRefused, Progress
-from domain.recommendations.scoring import decayed, require_module
-from domain.recommendations.tips import Catalogue, held_productions, load_catalogue, rank
+from domain.recommendations.scoring import require_module
+from domain.recommendations.tips import Catalogue, held_productions, load_catalogue, rank, scores_by_person
 
 MAX_PICKS = 10
 DEFAULT_PICKS = 3
@@ -44,22 +43,6 @@ def start_picks(
     if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_PICKS:
         raise InputError.single(ErrorCode.OUT_OF_RANGE, f"first is 1 to {MAX_PICKS} picks per member", "first")
     return actions.start_action(session, account_id, ActionKind.PICKS, target, {"first": first}, created_by)
-
-
-def _scores(
-    session: Session, account_id: int, person_ids: Sequence[int], half_life_days: float, at: datetime
-) -> dict[int, dict[int, float]]:
-    found: dict[int, dict[int, float]] = defaultdict(dict)
-    rows = session.execute(
-        text(
-            "SELECT person_id, tag_id, value, as_of FROM interest_score "
-            "WHERE account_id = :a AND person_id = ANY(CAST(:p AS bigint[]))"
-        ),
-        {"a": account_id, "p": list(person_ids)},
-    )
-    for r in rows:
-        found[r.person_id][r.tag_id] = decayed(r.value, r.as_of, at, half_life_days)
-    return found
 
 
 def _store(session: Session, account_id: int, action_id: int, picks: dict[int, list]) -> int:
@@ -135,9 +118,9 @@ def run_picks(new_session: Callable[[], Session], job_id: int, progress: Progres
             )
             if not batch:
                 break
-            scores = _scores(session, account_id, batch, half_life, now)
+            scores = scores_by_person(session, account_id, batch, half_life, now)
             held = held_productions(session, account_id, batch)
-            chosen = {p: rank(cat, scores.get(p, {}), held[p] | offered, first=first) for p in batch}
+            chosen = {p: rank(cat, scores[p], held[p] | offered, first=first) for p in batch}
             _store(session, account_id, action_id, chosen)
         after = batch[-1]
         done += len(batch)

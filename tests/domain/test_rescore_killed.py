@@ -3,9 +3,6 @@ delivered again to a new worker, which ends with exactly the scores of one clean
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 import uuid
 from datetime import timedelta
@@ -16,20 +13,10 @@ from sqlmodel import Session
 from domain import clock
 from domain.accounts import service as accounts
 from domain.recommendations import scoring
-from jobs.worker import worker_command
+from tests.workers import kill, running_worker, worker_env
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
 
 CHUNKS, PER_CHUNK = 60, 300  # persons spread over 60 of the rebuild's id ranges
-
-
-def _worker(env):
-    return subprocess.Popen(
-        worker_command(processes=1, threads=1),
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _account_with_buyers(engine) -> int:
@@ -121,11 +108,8 @@ def test_a_worker_killed_mid_rescore_is_redelivered_and_ends_as_one_clean_rebuil
     with Session(engine) as s:
         job_id = scoring.start_rescore(s, a).id
         s.commit()
-    env = dict(
-        os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url, MARQUEE_REDIS_NAMESPACE=broker.namespace
-    )
-    first = _worker(env)
-    try:
+    env = worker_env(db_url, redis_url, broker.namespace)
+    with running_worker(env) as first:
         actors.rescore_interests.send(job_id)
         deadline, scored = time.monotonic() + 120, 0
         with engine.connect() as conn:
@@ -135,28 +119,16 @@ def test_a_worker_killed_mid_rescore_is_redelivered_and_ends_as_one_clean_rebuil
                 ).scalar()
                 conn.rollback()
                 time.sleep(0.01)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
+        kill(first)
     partial = len(_scores(engine, a))
     assert 0 < partial < expected, "the kill came too late or too early to test anything"
 
-    second = _worker(env)
-    try:
+    with running_worker(env):
         actors.rescore_interests.send(job_id)  # the redelivery (Redis requeues a dead worker's messages)
         job = _wait_for(engine, job_id, _settled, timeout=240)
         assert job.status == "succeeded", job.error
         assert job.attempts == 2
         assert job.result == {"persons": CHUNKS * PER_CHUNK, "scores": expected}
-    finally:
-        second.send_signal(signal.SIGINT)
-        try:
-            second.wait(timeout=60)
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
     moment = clock.now() + timedelta(days=1)
     after_rerun = _scores(engine, a, moment)
     assert len(after_rerun) == expected

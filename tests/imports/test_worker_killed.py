@@ -4,9 +4,6 @@ of one clean import of the same feed."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 import uuid
 
@@ -16,9 +13,9 @@ from sqlmodel import Session
 from domain.accounts import service as accounts
 from domain.imports import service as imports
 from domain.integrations import service as integrations
-from jobs.worker import worker_command
 from tests.imports import feeds
 from tests.imports.test_ticketing_import import _state
+from tests.workers import kill, running_worker, worker_env
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
 
 
@@ -28,17 +25,6 @@ def _account(engine, infos, slug: str) -> int:
         integrations.install_plugin(s, account.id, integrations.find_plugin(infos, "ticketing"))
         s.commit()
         return account.id
-
-
-def _worker(env):
-    # Its own process group, so the kill takes dramatiq's worker processes along.
-    return subprocess.Popen(
-        worker_command(processes=1, threads=1),
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
@@ -70,16 +56,9 @@ def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
         )
         s.commit()
         job_id = job.id
-    env = dict(
-        os.environ,
-        MARQUEE_DATABASE_URL=db_url,
-        MARQUEE_REDIS_URL=redis_url,
-        MARQUEE_REDIS_NAMESPACE=broker.namespace,
-        MARQUEE_STORAGE_DIR=str(storage),
-    )
+    env = worker_env(db_url, redis_url, broker.namespace, MARQUEE_STORAGE_DIR=str(storage))
 
-    first = _worker(env)
-    try:
+    with running_worker(env) as first:
         actors.import_feed.send(job_id)
         deadline = time.monotonic() + 180
         persons = 0
@@ -90,30 +69,18 @@ def test_a_worker_killed_mid_import_is_redelivered_and_ends_as_one_clean_run(
                 ).scalar()
                 conn.rollback()
                 time.sleep(0.02)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
+        kill(first)
     with engine.connect() as conn:
         partial = _state(conn, f"killed-{suffix}")
         status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()
     assert 0 < partial["counts"]["person"] < 5000, "the kill came too late or too early to test anything"
     assert status == "running"  # what the killed worker left; the message was never acknowledged
 
-    second = _worker(env)
-    try:
+    with running_worker(env):
         actors.import_feed.send(job_id)  # the redelivery (Redis requeues a dead worker's messages)
         job = _wait_for(engine, job_id, _settled, timeout=240)
         assert job.status == "succeeded", job.error
         assert job.attempts == 2
-    finally:
-        second.send_signal(signal.SIGINT)
-        try:
-            second.wait(timeout=60)
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
     assert not list((storage / "feeds" / str(killed)).iterdir())  # the upload is gone once imported
 
     from domain.imports.importer import ImportOptions, run_import
@@ -145,12 +112,9 @@ def test_a_worker_killed_mid_pull_resumes_from_its_cursor_and_ends_as_one_clean_
         job = imports.start_feed_pull(s, pulled, infos, jobs_runtime.plugins.feed_readers(), reader="ticketing.pull")
         s.commit()
         job_id = job.id
-    env = dict(
-        os.environ, MARQUEE_DATABASE_URL=db_url, MARQUEE_REDIS_URL=redis_url, MARQUEE_REDIS_NAMESPACE=broker.namespace
-    )
+    env = worker_env(db_url, redis_url, broker.namespace)
     try:
-        first = _worker(env)
-        try:
+        with running_worker(env) as first:
             actors.pull_feed.send(job_id)
             deadline, cursor = time.monotonic() + 180, None
             with engine.connect() as conn:
@@ -160,26 +124,14 @@ def test_a_worker_killed_mid_pull_resumes_from_its_cursor_and_ends_as_one_clean_
                     ).scalar()
                     conn.rollback()
                     time.sleep(0.02)
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            if first.poll() is None:
-                os.killpg(first.pid, signal.SIGKILL)
+            kill(first)
         assert cursor is not None and int(cursor) < len(records), "the kill came too late to test anything"
         api.requests.clear()
 
-        second = _worker(env)
-        try:
+        with running_worker(env):
             actors.pull_feed.send(job_id)
             job = _wait_for(engine, job_id, _settled, timeout=240)
             assert job.status == "succeeded", job.error
-        finally:
-            second.send_signal(signal.SIGINT)
-            try:
-                second.wait(timeout=60)
-            finally:
-                if second.poll() is None:
-                    os.killpg(second.pid, signal.SIGKILL)
         assert api.requests[0].get("since") is not None  # the rerun started from the stored cursor
     finally:
         api.server.shutdown()

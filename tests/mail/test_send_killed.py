@@ -7,8 +7,6 @@ final dot's write (a fraction of a millisecond per mail) leaves such a mail unse
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 import uuid
 from collections import Counter
@@ -23,8 +21,8 @@ from domain.mail import offers
 from domain.people.models import ConsentType
 from domain.segments import service as segments
 from tests import factories as f
-from tests.imports.test_worker_killed import _worker
 from tests.mail.smtp import Sink, SmtpServer
+from tests.workers import kill, running_worker, worker_env
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
 
 MEMBERS = 3000
@@ -94,38 +92,20 @@ def test_a_worker_killed_mid_send_is_restarted_and_nobody_gets_two_mails(
     engine, infos = jobs_runtime.engine, jobs_runtime.plugins.plugin_infos()
     with SmtpServer(Sink(delay=0.002)) as smtp:
         account_id, job_id = _venue(engine, infos, jobs_runtime.plugins.mailers(), smtp)
-        env = dict(
-            os.environ,
-            MARQUEE_DATABASE_URL=db_url,
-            MARQUEE_REDIS_URL=redis_url,
-            MARQUEE_REDIS_NAMESPACE=broker.namespace,
-        )
-        first = _worker(env)
-        try:
+        env = worker_env(db_url, redis_url, broker.namespace)
+        with running_worker(env) as first:
             actors.send_offer.send(job_id)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and len(smtp.sink.messages) < MEMBERS // 3:
                 time.sleep(0.01)
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            if first.poll() is None:
-                os.killpg(first.pid, signal.SIGKILL)
+            kill(first)
         at_kill = len(smtp.sink.messages)
         assert 0 < at_kill < MEMBERS, "the kill came too late or too early to test anything"
 
-        second = _worker(env)
-        try:
+        with running_worker(env):
             actors.send_offer.send(job_id)  # the redelivery
             job = _wait_for(engine, job_id, _settled, timeout=240)
             assert job.status == "succeeded", job.error
-        finally:
-            second.send_signal(signal.SIGINT)
-            try:
-                second.wait(timeout=60)
-            finally:
-                if second.poll() is None:
-                    os.killpg(second.pid, signal.SIGKILL)
         received = Counter(smtp.sink.to())
 
     assert max(received.values()) == 1  # nobody twice

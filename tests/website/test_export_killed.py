@@ -4,8 +4,6 @@ recorded as published."""
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +15,7 @@ from sqlmodel import Session
 from domain.accounts import service as accounts
 from domain.integrations import service as integrations
 from domain.jobs_state.service import create_job
-from tests.imports.test_worker_killed import _worker
+from tests.workers import kill, running_worker, worker_env
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
 from tests.website.test_website_feed import _catalog
 
@@ -67,23 +65,12 @@ def test_a_worker_killed_mid_export_is_redelivered_and_publishes_once_recorded(
         job = create_job(s, account.id, kind="export_website", params={"exporter": "website.push", "plugin": "website"})
         s.commit()
         account_id, job_id = account.id, job.id
-    env = dict(
-        os.environ,
-        MARQUEE_DATABASE_URL=db_url,
-        MARQUEE_REDIS_URL=redis_url,
-        MARQUEE_REDIS_NAMESPACE=broker.namespace,
-        MARQUEE_WEBHOOK_PRIVATE_TARGETS="1",
-    )
+    env = worker_env(db_url, redis_url, broker.namespace, MARQUEE_WEBHOOK_PRIVATE_TARGETS="1")
     try:
-        first = _worker(env)
-        try:
+        with running_worker(env) as first:
             actors.export_website.send(job_id)
             assert arrived.wait(120), "the export never reached the receiver"
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            if first.poll() is None:
-                os.killpg(first.pid, signal.SIGKILL)
+            kill(first)
         hold.set()
         with engine.connect() as conn:
             published = conn.execute(
@@ -91,19 +78,11 @@ def test_a_worker_killed_mid_export_is_redelivered_and_publishes_once_recorded(
             ).scalar()
         assert published == 0  # killed before the receiver answered: nothing recorded
 
-        second = _worker(env)
-        try:
+        with running_worker(env):
             actors.export_website.send(job_id)
             job = _wait_for(engine, job_id, _settled, timeout=120)
             assert job.status == "succeeded", job.error
             assert job.result["published"] is True
-        finally:
-            second.send_signal(signal.SIGINT)
-            try:
-                second.wait(timeout=60)
-            finally:
-                if second.poll() is None:
-                    os.killpg(second.pid, signal.SIGKILL)
     finally:
         hold.set()
         server.shutdown()

@@ -1,0 +1,52 @@
+"""Real worker processes for the fault tests: started in a process group of their own (so that a
+kill takes dramatiq's worker processes along), killed with SIGKILL mid-job, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from jobs.worker import worker_command
+
+
+def worker_env(db_url: str, redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker on the test session's database and broker namespace."""
+    return dict(
+        os.environ,
+        MARQUEE_DATABASE_URL=db_url,
+        MARQUEE_REDIS_URL=redis_url,
+        MARQUEE_REDIS_NAMESPACE=namespace,
+        **extra,
+    )
+
+
+@contextmanager
+def running_worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """One worker process (one thread); on leaving, one still running is stopped with SIGINT (a
+    clean stop), or killed when it has not stopped within a minute."""
+    process = subprocess.Popen(
+        worker_command(processes=1, threads=1),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            finally:
+                if process.poll() is None:
+                    kill(process)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL to the worker's whole process group, as a crash or the OOM killer would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)

@@ -1,5 +1,11 @@
 """Real worker processes for the fault tests: started in a process group of their own (so that a
-kill takes dramatiq's worker processes along), killed with SIGKILL mid-job, stopped cleanly."""
+kill takes dramatiq's worker processes along), killed with SIGKILL mid-job, stopped cleanly.
+
+The fault tests build tens of thousands of rows in one transaction. They ANALYZE a table they filled
+before inserting rows that reference it, as the importer does: the suite's rolled-back tests leave
+tables whose statistics say "empty" over many pages, and then the planner checks each foreign key
+with whatever index comes first (seen: person by its postal-code index, 20 ms per row, minutes per
+insert)."""
 
 from __future__ import annotations
 

@@ -214,34 +214,40 @@ every_hit AS (  -- one row per interaction: who, what kind, when, on which produ
       FROM interaction i WHERE i.account_id = :a AND {persons_i}
        AND (i.production_id IS NOT NULL OR i.tag_id IS NOT NULL)
 ),
-hits AS (  -- as of a moment in the past (the quality benchmark's cut-off), only what came before it
-    SELECT * FROM every_hit h WHERE CAST(:until AS timestamptz) IS NULL OR h.at < CAST(:until AS timestamptz)
+hits AS (  -- as of a moment in the past (the quality benchmark's cut-off), only what came before it;
+           -- 0 for "no production" or "no tag", so that the keys join by hash below
+    SELECT h.person_id, h.kind, h.at, coalesce(h.production_id, 0) AS production_key, coalesce(h.tag_id, 0) AS tag_key
+      FROM every_hit h WHERE CAST(:until AS timestamptz) IS NULL OR h.at < CAST(:until AS timestamptz)
 ),
-numbered AS (
-    SELECT row_number() OVER () AS hit, h.* FROM hits h
+combinations AS (  -- the few distinct things interactions point at, per kind: points are worked out per
+                   -- combination once, not per interaction
+    SELECT DISTINCT kind, production_key, tag_key FROM hits
 ),
-reached AS (  -- each interaction's tags (the production's, or its own)
-    SELECT n.hit, n.person_id, n.kind, n.at, pt.tag_id FROM numbered n JOIN production_tags pt USING (production_id)
-    UNION ALL  -- a tag reached twice by one interaction counts once below (max per interaction and tag)
-    SELECT n.hit, n.person_id, n.kind, n.at, n.tag_id FROM numbered n WHERE n.tag_id IS NOT NULL
+reached AS (  -- each combination's tags (the production's, or its own)
+    SELECT c.kind, c.production_key, c.tag_key, pt.tag_id
+      FROM combinations c JOIN production_tags pt ON pt.production_id = c.production_key
+    UNION ALL  -- a tag reached twice by one combination counts once below (the largest share)
+    SELECT c.kind, c.production_key, c.tag_key, c.tag_key FROM combinations c WHERE c.tag_key <> 0
 ),
-weighted AS (  -- each interaction's points on every tag it reaches or an ancestor of one, at the largest share
-    SELECT r.hit, r.person_id, up.ancestor_id AS tag_id, r.at,
+reach AS (  -- each combination's points on every tag it reaches or an ancestor of one, at the largest share
+    SELECT r.kind, r.production_key, r.tag_key, up.ancestor_id AS tag_id,
            max(p.points * power(s.share, up.depth)) AS points
       FROM reached r
       JOIN tag t ON t.account_id = :a AND t.id = r.tag_id
       JOIN points p ON p.kind = r.kind AND p.category_id IS NOT DISTINCT FROM t.category_id
       JOIN up ON up.tag_id = r.tag_id
       CROSS JOIN settings s
-     GROUP BY r.hit, r.person_id, up.ancestor_id, r.at
+     GROUP BY r.kind, r.production_key, r.tag_key, up.ancestor_id
 )
-SELECT w.person_id, w.tag_id,
-       sum(w.points * power(2.0, least(0.0, extract(epoch FROM w.at - CAST(:as_of AS timestamptz)))
+SELECT h.person_id, c.tag_id,
+       sum(c.points * power(2.0, least(0.0, extract(epoch FROM h.at - CAST(:as_of AS timestamptz))::float8)
                                  / s.half_life)) AS value,
-       count(*) AS interactions, max(w.at) AS last_at
-  FROM weighted w CROSS JOIN settings s
- WHERE w.points > 0
- GROUP BY w.person_id, w.tag_id
+       count(*) AS interactions, max(h.at) AS last_at
+  FROM hits h
+  JOIN reach c ON c.kind = h.kind AND c.production_key = h.production_key AND c.tag_key = h.tag_key
+  CROSS JOIN settings s
+ WHERE c.points > 0
+ GROUP BY h.person_id, c.tag_id
 """
 
 
@@ -304,9 +310,12 @@ def refresh_interest_scores(session: Session, account_id: int, person_ids: Seque
 
 # New interactions' points, folded into the stored scores: a stored score decays to the later of
 # the two moments and the new points (worth their value at :as_of) are added, also decayed there.
+# In key order: a large fold then walks the index and the pages it changes once, in order, instead
+# of fetching a random page per score.
 _FOLD = """
 INSERT INTO interest_score AS s (account_id, person_id, tag_id, value, as_of, interactions, last_at)
 SELECT :a, x.person_id, x.tag_id, x.value, :as_of, x.interactions, x.last_at FROM ({points}) x WHERE x.value > 0
+ORDER BY x.person_id, x.tag_id
 ON CONFLICT (account_id, person_id, tag_id) DO UPDATE SET
     value = s.value * power(2.0, -greatest(0.0, extract(epoch FROM excluded.as_of - s.as_of)) / :half_life)
           + excluded.value * power(2.0, -greatest(0.0, extract(epoch FROM s.as_of - excluded.as_of)) / :half_life),

@@ -63,6 +63,7 @@ def _account_with_buyers(engine) -> int:
             ),
             {"a": a, "base": base, "chunk": scoring.REBUILD_CHUNK, "chunks": CHUNKS, "per": PER_CHUNK},
         )
+        conn.execute(text("ANALYZE person"))  # see tests/workers.py: fresh statistics before the bulk inserts
         conn.execute(
             text(
                 "INSERT INTO orders (account_id, id, person_id, channel, created_at) "
@@ -70,6 +71,7 @@ def _account_with_buyers(engine) -> int:
             ),
             params,
         )
+        conn.execute(text("ANALYZE orders"))
         conn.execute(
             text(
                 "INSERT INTO ticket (account_id, order_id, event_id, person_id, price) "

@@ -18,12 +18,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from marquee.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from domain.recommendations.scoring import RebuildResult
 
 app = typer.Typer(
     help="Marquee: audience CRM and marketing platform for venues.",
@@ -444,12 +448,35 @@ def _load_demo(settings: Settings, *, people: int, seed: int, slug: str) -> tupl
 
         with engine.begin() as conn:
             counts = load_demo_data(conn, account_id, people=people, seed=seed, progress=report)
+        scored = _score_demo(engine, account_id, progress, task)
     engine.dispose()
     console.print(
         f"loaded in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
     )
+    if scored is not None:
+        console.print(f"interests: {scored.scores:,} scores for {scored.persons:,} persons")
     return account_id, True
+
+
+def _score_demo(engine, account_id: int, progress: Progress, task) -> RebuildResult | None:
+    """Score the loaded persons' interests when the account has the recommendations module (the
+    loader writes with triggers off, so nothing scored them): interests, tips and interest
+    conditions have something to show from the start."""
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from domain.accounts.models import Account, Module  # noqa: PLC0415
+    from domain.recommendations import scoring  # noqa: PLC0415
+
+    with Session(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None or not account.has_module(Module.RECOMMENDATIONS):
+            return None
+
+    def report(fraction: float, message: str) -> None:
+        progress.update(task, completed=fraction, description=f"interests: {message}")
+
+    return scoring.rebuild_interest_scores(lambda: Session(engine), account_id, progress=report)
 
 
 @app.command("demo-data")

@@ -87,3 +87,24 @@ def test_cli_help_shows_where_serve_listens():
     done = marquee("serve", "--help")
     assert done.returncode == 0
     assert "MARQUEE_HOST or 127.0.0.1" in done.stdout and "MARQUEE_PORT or 8000" in done.stdout
+
+
+def test_demo_data_comes_with_scored_interests(db_url, committed_engine):
+    """A new user's demo shows interests and personal tips at once: the loader scores them."""
+    import uuid
+
+    from sqlalchemy import text
+
+    slug = f"cli-demo-{uuid.uuid4().hex[:6]}"
+    done = marquee("demo-data", "--people", "200", "--account", slug, env={"MARQUEE_DATABASE_URL": db_url})
+    assert done.returncode == 0, done.stderr
+    assert "interests:" in done.stdout + done.stderr
+    with committed_engine.begin() as conn:
+        account = conn.execute(text("SELECT id FROM account WHERE slug = :s"), {"s": slug}).scalar_one()
+        try:
+            scored = conn.execute(
+                text("SELECT count(DISTINCT person_id) FROM interest_score WHERE account_id = :a"), {"a": account}
+            ).scalar_one()
+            assert scored > 100  # nearly every demo person has bought, clicked or visited something
+        finally:
+            conn.execute(text("DELETE FROM account WHERE id = :a"), {"a": account})

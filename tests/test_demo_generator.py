@@ -139,6 +139,11 @@ def test_demo_data_is_realistic_and_consistent(db_engine):
             now=datetime.combine(TODAY, time(), ZoneInfo("Europe/Amsterdam")),
         )
         assert tuple(wrong) == (0, 0, 0, 0)
+        crowded = one(  # a person's interactions are spread in time, not piled on one moment
+            "select count(*) from (select person_id, occurred_at from interaction where account_id = :a "
+            "group by person_id, occurred_at having count(*) > 2) x"
+        )[0]
+        assert crowded <= counts["interaction"] / 1000
         seen = conn.execute(
             text(
                 "select person_id, production_id from interaction where account_id = :a and production_id is not null"

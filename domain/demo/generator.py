@@ -398,7 +398,10 @@ def _generate_interactions(
     lead = rng.uniform(1, 60, m) * DAY
     at = (sales.event_start[event] - lead).astype(np.int64)
     at = np.where(at > sales.now - 60, sales.now - rng.uniform(60, 30 * DAY, m), at).astype(np.int64)
-    at = np.maximum(at, created[person] + 60)
+    # Not before the person was known: spread over their time since (not all at one moment).
+    known = created[person] + 60
+    since = known + rng.random(m) * np.maximum(sales.now - 60 - known, 0)
+    at = np.where(at < known, since, at).astype(np.int64)
     at = np.minimum(at, sales.now - 60)
     production = event_production[event]
     production = np.where((kind == 2) & (rng.random(m) < _TAG_PAGE_SHARE), -1, production)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, created_at_field, feed_digest_field, id_field
+from domain.base import account_id_field, account_key_field, created_at_field, feed_digest_field, id_field
 
 
 class Channel(str, enum.Enum):
@@ -146,7 +146,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_person", "account_id", "person_id", "created_at"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     channel: str = Field(sa_column=Column(Text, nullable=False))
@@ -177,7 +177,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_person", "account_id", "person_id"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     order_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -207,7 +207,7 @@ class Subscription(SQLModel, table=True):
         _external_key("subscription"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))

@@ -49,6 +49,7 @@ from domain.tags import service as tags
 from domain.tags.names import name_key
 
 BATCH_SIZE = 2000
+KNOWN_EVENTS = 100_000  # event ids an import keeps in memory
 #: The person columns a feed writes, with their PostgreSQL array types (unnest casts).
 PERSON_COLUMNS = list(PERSON_FEED_FIELDS)
 PERSON_TYPES = ["text"] * 4 + ["date"] + ["text"] * 5 + ["float8", "float8"]
@@ -258,6 +259,27 @@ class _Parser:
         self.options = options
         self.today = today
         self.salt = orjson.dumps([DIGEST_VERSION, sorted(options.tag_persons), options.create_consent_types])
+        self.looked_up = set(DIGEST_TABLES)  # the kinds whose digests are worth looking up (``start``)
+
+    def start(self) -> None:
+        """Look digests up only for kinds with rows from this source that carry one: a first import
+        (nothing stored yet) then asks nothing per batch. Its own later records are not skipped
+        either way (they are written again, an update only where a column differs)."""
+        if not self.options.skip_unchanged:
+            return
+        with self.new_session() as session:
+            params = {"a": self.account_id, "s": self.options.source}
+            self.looked_up = {
+                kind
+                for kind, table in DIGEST_TABLES.items()
+                if session.execute(
+                    text(
+                        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE account_id = :a AND source = :s "
+                        "AND feed_digest IS NOT NULL)"
+                    ),
+                    params,
+                ).scalar_one()
+            }
 
     def _digest(self, raw: dict) -> bytes | None:
         try:
@@ -282,7 +304,7 @@ class _Parser:
         """The batch's records whose digest is the one stored with their row."""
         wanted: dict[str, list[str]] = {}
         for kind, external_id in prepared.digests:
-            if (kind, external_id) not in in_flight:
+            if kind in self.looked_up and (kind, external_id) not in in_flight:
                 wanted.setdefault(kind, []).append(external_id)
         if not wanted:
             return set()
@@ -370,9 +392,11 @@ def run_import(
         statistics = ImportStatistics(new_session, account_id)
         statistics.start()
     parser = _Parser(new_session, account_id, options, today)
+    parser.start()
+    known_events: dict[str, int] = {}  # event ids by external id, looked up once per import
     for parsed in _parsed_ahead(raw_records, options.batch_size, parser, result):
         with new_session() as session, session.begin():
-            _Batch(session, account_id, options, result, today, parsed.digests).write(parsed.records)
+            _Batch(session, account_id, options, result, today, parsed.digests, known_events).write(parsed.records)
         result.batches += 1
         statistics.after_batch(result)
         if progress is not None:
@@ -414,8 +438,10 @@ class _Batch:
         result: ImportResult,
         today: date,
         digests: dict[Key, bytes],
+        known_events: dict[str, int] | None = None,
     ):
         self.session = session
+        self.known_events = {} if known_events is None else known_events
         self.a = account_id
         self.source = options.source
         self.options = options
@@ -823,7 +849,7 @@ class _Batch:
         if not records:
             return
         persons = self._persons_by_identity(r.person for r in records)
-        events = _ids(self.session, "event", self.a, self.source, (t.event for r in records for t in r.tickets))
+        events = self._event_ids({t.event for r in records for t in r.tickets})
         accepted = []
         for r in records:
             missing = next((t for t in r.tickets if t.event not in events), None)
@@ -856,6 +882,16 @@ class _Batch:
         self.sales_changed.update(
             persons[r.person] for r in accepted if r.id in written or any(t.id in tickets for t in r.tickets)
         )
+
+    def _event_ids(self, external_ids: set[str]) -> dict[str, int]:
+        """The events' ids, from the import's own memory where it looked them up before (a feed's
+        tickets point at a few thousand events, batch after batch; at most ``KNOWN_EVENTS`` kept)."""
+        known = self.known_events
+        found = {e: known[e] for e in external_ids if e in known}
+        looked_up = _ids(self.session, "event", self.a, self.source, external_ids - found.keys())
+        if len(known) + len(looked_up) <= KNOWN_EVENTS:
+            known.update(looked_up)
+        return found | looked_up
 
     def subscriptions(self, records: list[SubscriptionRecord]) -> None:
         persons = self._persons_by_identity(r.person for r in records)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, ForeignKeyConstraint, Index, Text
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, created_at_field, id_field
+from domain.base import account_key_field, created_at_field, id_field
 
 
 class InteractionKind(str, enum.Enum):
@@ -62,7 +62,7 @@ class Interaction(SQLModel, table=True):
         Index("ix_interaction_person", "account_id", "person_id", "occurred_at"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(Text, nullable=False))

@@ -23,7 +23,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, created_at_field, feed_digest_field, id_field, jsonb_field, timestamp_field
+from domain.base import (
+    account_id_field,
+    account_key_field,
+    created_at_field,
+    feed_digest_field,
+    id_field,
+    jsonb_field,
+    timestamp_field,
+)
 
 
 class Gender(str, enum.Enum):
@@ -100,7 +108,7 @@ class PersonIdentity(SQLModel, table=True):
         Index("ix_person_identity_person", "account_id", "person_id", "source"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     source: str = Field(sa_column=Column(Text, nullable=False))
@@ -124,7 +132,7 @@ class ConsentHistory(SQLModel, table=True):
         Index("ix_consent_history_person", "account_id", "person_id", "consent_type_id", "changed_at"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     id: int | None = id_field()
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     consent_type_id: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -202,7 +210,7 @@ class PersonConsent(SQLModel, table=True):
         Index("ix_person_consent_type", "account_id", "consent_type_id", "granted"),
     )
 
-    account_id: int = account_id_field()
+    account_id: int = account_key_field()
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     consent_type_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     granted: bool = Field(sa_column=Column(Boolean, nullable=False))

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Float, ForeignKeyConstraint, Index, Text, func
 from sqlmodel import Field, SQLModel
 
-from domain.base import account_id_field, id_field
+from domain.base import account_id_field, account_key_field, id_field
 
 INTERACTION_KINDS = ("purchase", "attendance", "preference", "click", "open", "visit")
 KINDS_CHECK = "kind in (" + ", ".join(f"'{k}'" for k in INTERACTION_KINDS) + ")"
@@ -60,9 +60,8 @@ class InterestScore(SQLModel, table=True):
     computes it again, nothing adds to it by hand."""
 
     __tablename__ = "interest_score"
-    # No foreign key of its own to the account: the person's (account_id, person_id) carries it, and
-    # a bulk fold writes millions of rows (one check fewer per new score). Pages are left 10 % free
-    # so that a fold's updates stay on their page (HOT: no index entries for a new version).
+    # Pages are left 10 % free so that a fold's updates stay on their page (heap-only: no new index
+    # entries for a new version).
     __table_args__ = (
         ForeignKeyConstraint(
             ["account_id", "person_id"],
@@ -78,7 +77,7 @@ class InterestScore(SQLModel, table=True):
         {"postgresql_with": {"fillfactor": SCORE_FILLFACTOR}},
     )
 
-    account_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    account_id: int = account_key_field()
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     tag_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     value: float = Field(sa_column=Column(Float, nullable=False))

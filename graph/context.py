@@ -9,6 +9,7 @@ from sqlmodel import Session
 from strawberry.types import Info as StrawberryInfo
 
 from domain.accounts import service as accounts
+from domain.accounts import staff
 from domain.forms import service as forms
 from domain.accounts.person_links import PERSON_TOKEN_PREFIX, PersonTokenExpired
 from domain.viewer import Viewer
@@ -100,6 +101,8 @@ class Context:
         viewer = accounts.authenticate_token(self.session, secret)
         if viewer is None:
             self.auth_error = "unknown, revoked or expired token"
+        elif viewer.token_id is not None:
+            staff.note_token_use(self.runtime.new_session, viewer.account_id, viewer.token_id)
         return viewer
 
     @property

@@ -12,6 +12,7 @@ from domain.errors import InputError
 from graph.core.errors import input_path
 
 from graph.accounts.schema import Account, AccountQuery
+from graph.accounts.staff import ApiToken, StaffMutation, StaffQuery, StaffUser
 from graph.actions.schema import ActionMutation, ActionQuery, SegmentAction, WorkbookMutation
 from graph.catalog.schema import CatalogQuery
 from graph.catalog.types import ConsentType, Event, Production, Venue
@@ -37,6 +38,7 @@ Query = merge_types(
     "Query",
     (
         AccountQuery,
+        StaffQuery,
         NodeQuery,
         PersonQuery,
         CatalogQuery,
@@ -53,6 +55,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
+        StaffMutation,
         PersonMutation,
         TagMutation,
         FormMutation,
@@ -83,6 +86,8 @@ NODE_TYPES = [
     Form,
     Account,
     PluginInstallation,
+    StaffUser,
+    ApiToken,
 ]
 
 

@@ -171,6 +171,7 @@ def gql(runtime):
 def _fresh_process_caches():
     """Caches keyed by (account id, tag version) live as long as the process; tests that empty
     tables with RESTART IDENTITY reuse account ids, so each test starts with empty caches."""
+    from domain.accounts.staff import clear_token_use_notes
     from domain.recommendations.tips import clear_catalogue_cache
     from domain.tags.visibility import TAG_CACHE
     from graph.executor import COMPLETIONS
@@ -178,4 +179,5 @@ def _fresh_process_caches():
     TAG_CACHE.clear()
     COMPLETIONS.clear()
     clear_catalogue_cache()
+    clear_token_use_notes()
     yield

@@ -102,6 +102,7 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(sa_column=Column(Text, nullable=False))
     password_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = created_at_field()
+    deactivated_at: datetime | None = timestamp_field()  # set: none of the user's tokens is accepted
 
 
 class ApiToken(SQLModel, table=True):

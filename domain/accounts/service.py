@@ -187,15 +187,24 @@ def revoke_token(session: Session, account_id: int, token_id: int) -> bool:
 def token_is_valid(session: Session, token_id: int) -> bool:
     """Whether a credential still holds (not revoked, not expired): long-lived connections look again."""
     row = session.execute(
-        select(ApiToken.kind, ApiToken.revoked_at, ApiToken.expires_at, PluginInstallation.enabled)
+        select(
+            ApiToken.kind,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            PluginInstallation.enabled,
+            StaffUser.deactivated_at,
+        )
         .outerjoin(
             PluginInstallation,
             (PluginInstallation.account_id == ApiToken.account_id) & (PluginInstallation.plugin == ApiToken.plugin),
         )
+        .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id) & (StaffUser.id == ApiToken.staff_user_id))
         .where(ApiToken.id == token_id)
     ).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= clock.now()):
         return False
+    if row.kind == TokenKind.STAFF.value:
+        return row.deactivated_at is None
     return row.kind != TokenKind.CONNECTOR.value or bool(row.enabled)
 
 
@@ -204,7 +213,14 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     if not secret or len(secret) > 200:
         return None
     row = session.execute(
-        select(ApiToken, Account, StaffUser.role, PluginInstallation.enabled, PluginInstallation.granted_scopes)
+        select(
+            ApiToken,
+            Account,
+            StaffUser.role,
+            StaffUser.deactivated_at,
+            PluginInstallation.enabled,
+            PluginInstallation.granted_scopes,
+        )
         .join(Account, Account.id == ApiToken.account_id)
         .outerjoin(StaffUser, (StaffUser.account_id == ApiToken.account_id) & (StaffUser.id == ApiToken.staff_user_id))
         .outerjoin(
@@ -215,10 +231,12 @@ def authenticate_token(session: Session, secret: str) -> Viewer | None:
     ).first()
     if row is None:
         return None
-    token, account, role, plugin_enabled, plugin_grant = row
+    token, account, role, deactivated_at, plugin_enabled, plugin_grant = row
     if token.expires_at is not None and token.expires_at <= clock.now():
         return None
     kind = ViewerKind(token.kind)
+    if kind is ViewerKind.STAFF and deactivated_at is not None:
+        return None  # the user was deactivated: every token of theirs stops at once
     scopes = frozenset(token.scopes)
     if kind is ViewerKind.CONNECTOR:
         if not plugin_enabled:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.accounts.models import ApiToken, Role, StaffUser
 from domain.actions.models import SegmentAction
 from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
@@ -33,6 +34,8 @@ STAFF_NODES = {
     "Form": Form,
     "PluginInstallation": PluginInstallation,
 }
+# And those only admins may (the account's people and credentials).
+ADMIN_NODES = {"StaffUser": StaffUser, "ApiToken": ApiToken}
 
 
 @strawberry.type
@@ -52,6 +55,8 @@ class NodeQuery:
         if decoded[0] == "Account":  # the viewer's own account, and no other
             return viewer.account if decoded[1] == viewer.account_id else None
         model = STAFF_NODES.get(decoded[0])
+        if model is None and viewer.role == Role.ADMIN.value:
+            model = ADMIN_NODES.get(decoded[0])
         if model is None:
             return None
         return rows_by_id(info.context.session, model, viewer.account_id, [decoded[1]]).get(decoded[1])

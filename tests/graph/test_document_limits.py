@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from graph.core.documents import Limits, prepare
-from tests.graph.test_http_protocol import GRAPHQL_RESPONSE, Statements
+from tests.graph.test_http_protocol import GRAPHQL_RESPONSE
+from tests.statements import Statements
 
 
 def doubling(levels: int, root: str = "tagTree") -> str:

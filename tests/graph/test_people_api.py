@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from domain.catalog.models import Event, Order, Production, Subscription, Ticket, Venue
 from domain.pagination import encode_cursor
@@ -29,6 +29,7 @@ from graph.app import create_app
 from graph.core.ids import to_global_id
 from domain.people.service import age_on
 from tests.graphql_client import GraphQLClient
+from tests.statements import statements_of
 
 PERSON = """id email firstName lastName gender birthDate language address postalCode city country
             latitude longitude customFields createdAt updatedAt"""
@@ -1086,16 +1087,7 @@ def _make_customers(session, account_id: int, count: int) -> None:
 
 
 def _statements(connection, call) -> tuple[list[str], object]:
-    statements: list[str] = []
-
-    def on_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", on_execute)
-    try:
-        result = call()
-    finally:
-        event.remove(connection, "before_cursor_execute", on_execute)
+    result, statements = statements_of(connection, call)
     return statements, result
 
 

@@ -1,9 +1,8 @@
 """The full tag tree costs a constant number of SQL statements, whatever its size."""
 
-from sqlalchemy import event
-
 from domain.tags.visibility import TAG_CACHE
 from tests import factories as f
+from tests.statements import statements_of
 
 DEEP = """{ tagTree { id label name starred category { name } counts { persons personsByStaff }
   children { id label name counts { persons } children { id label name counts { persons } children { id } } } } }"""
@@ -27,17 +26,7 @@ def build_tree(session, account_id, roots, per_level):
 
 
 def count_statements(connection, run):
-    seen = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        result = run()
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
-    return result, seen
+    return statements_of(connection, run)
 
 
 def test_tree_of_500_tags_in_three_levels_costs_constant_statements(gql, session, connection, account, other_account):

@@ -25,6 +25,8 @@ class ErrorCode(str, enum.Enum):
     CYCLE = "cycle"
     TOO_COSTLY = "too_costly"
     MODULE_NOT_ENABLED = "module_not_enabled"
+    UNAUTHENTICATED = "unauthenticated"  # credentials that do not hold (logging in)
+    RATE_LIMITED = "rate_limited"  # too many attempts lately: try again later
 
 
 class Key(str):

@@ -37,6 +37,27 @@ class Runtime:
             engine = self.__dict__["_autocommit_engine"] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         return engine
 
+    @property
+    def login_attempts(self):
+        """Failed logins per key (``domain.accounts.login``): in Redis when configured, shared by
+        every API process and prefixed with ``MARQUEE_REDIS_NAMESPACE``; else in this process."""
+        counter = self.__dict__.get("_login_attempts")
+        if counter is None:
+            from domain.accounts.login import MemoryAttempts, RedisAttempts  # noqa: PLC0415
+
+            if self.settings.redis_url:
+                import os  # noqa: PLC0415
+
+                import redis  # noqa: PLC0415
+
+                client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+                namespace = os.environ.get("MARQUEE_REDIS_NAMESPACE") or "marquee"
+                counter = RedisAttempts(client, prefix=f"{namespace}:login:")
+            else:
+                counter = MemoryAttempts()
+            self.__dict__["_login_attempts"] = counter
+        return counter
+
     def listener(self, channel: str):
         """The LISTEN connection for ``channel`` (marquee.notifications) of the running event loop:
         one per loop (an API process has one), since its waiters are woken from that loop."""

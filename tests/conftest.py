@@ -119,6 +119,9 @@ def runtime(connection, db_engine, test_settings) -> Runtime:
     """A runtime whose sessions all join the test's rolled-back transaction."""
     rt = build_runtime(test_settings, engine=db_engine)
     rt.session_factory = lambda: _joined_session(connection)
+    from domain.accounts.login import MemoryAttempts
+
+    rt.__dict__["_login_attempts"] = MemoryAttempts()  # per test (the Redis counter: tests/graph/test_login.py)
     return rt
 
 

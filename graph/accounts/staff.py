@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from domain.accounts import staff
+from domain.accounts import login, staff
 from domain.accounts.models import ApiToken as ApiTokenRow
 from domain.accounts.models import Role as RoleEnum
 from domain.accounts.models import StaffUser as StaffUserRow
@@ -203,8 +203,52 @@ IssueApiTokenPayload, IssueApiTokenError, IssueApiTokenFailure = mutation_payloa
 RevokeApiTokenPayload, RevokeApiTokenError, RevokeApiTokenFailure = mutation_payload("RevokeApiToken", ApiTokenSuccess)
 
 
+@strawberry.input(description="A staff user's e-mail address and password, in the account with this short name.")
+class LogInInput:
+    account: str = strawberry.field(description="The account's slug (its short name, as in its links).")
+    email: str
+    password: str
+
+
+@strawberry.type(description="A staff token for the user who logged in. Copy the secret now: no query returns it.")
+class LoggedIn:
+    secret: str
+    expires_at: datetime
+    staff_user: StaffUser
+
+
+LogInPayload, LogInError, LogInFailure = mutation_payload("LogIn", LoggedIn)
+
+
+def _client(info: Info) -> str:
+    request = info.context.request
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
 @strawberry.type
 class StaffMutation:
+    @strawberry.mutation(
+        description=f"Log in with e-mail address and password: a staff token valid {login.LOGIN_TOKEN_HOURS} hours. "
+        f"After {login.MAX_FAILURES} wrong passwords for one address (or {login.MAX_CLIENT_FAILURES} from one client) "
+        "in 15 minutes the answer is RATE_LIMITED; every wrong combination gets the same UNAUTHENTICATED."
+    )
+    def log_in(self, info: Info, input: LogInInput) -> LogInPayload | None:
+        ctx = info.context
+
+        def action():
+            done = login.log_in(
+                ctx.session,
+                ctx.runtime.login_attempts,
+                account=input.account,
+                email=input.email,
+                password=input.password,
+                client=_client(info),
+            )
+            return LoggedIn(secret=done.secret, expires_at=done.expires_at, staff_user=done.staff_user)
+
+        return run_mutation(info, action, LogInError, LogInFailure)
+
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a staff user (e-mail unique in the account).")
     def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> CreateStaffUserPayload | None:
         ctx = info.context

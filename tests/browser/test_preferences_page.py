@@ -186,3 +186,53 @@ def test_expired_and_invalid_links_say_so(server, browser, committed_engine):
     page.goto(f"{base}/preferences")
     page.reload()
     page.get_by_text("needs the personal link").wait_for()
+
+
+def test_a_save_records_only_the_consents_the_person_changed(server, browser, committed_engine):
+    """Consents the person never answered stay unanswered when they save their interests; a
+    consent they tick is recorded once, and saving again records nothing new."""
+    from sqlalchemy import func
+
+    from domain.people.models import ConsentHistory
+
+    runtime, base = server
+    account_id, person_id, _tag_ids, newsletter_id = _seed(committed_engine)
+    with Session(committed_engine) as session:
+        session.add(ConsentType(account_id=account_id, key="offers", name="Offers"))
+        session.commit()
+    token = sign_person_token(runtime.settings.secret_key, account_id=account_id, person_id=person_id)
+
+    def answered():
+        with Session(committed_engine) as session:
+            states = dict(
+                session.execute(
+                    select(PersonConsent.consent_type_id, PersonConsent.granted).where(
+                        PersonConsent.account_id == account_id, PersonConsent.person_id == person_id
+                    )
+                ).all()
+            )
+            history = session.execute(
+                select(func.count()).where(
+                    ConsentHistory.account_id == account_id, ConsentHistory.person_id == person_id
+                )
+            ).scalar_one()
+        return states, history
+
+    page = browser.new_page()
+    page.goto(f"{base}/preferences#token={token}")
+    save = page.get_by_role("button", name="Save my preferences")
+    save.wait_for()
+    page.get_by_label("Jazz", exact=True).check()
+    save.click()
+    page.get_by_text("Your preferences are saved").wait_for()
+    assert answered() == ({}, 0)  # neither consent was touched: neither is recorded
+
+    page.get_by_label("Newsletter").check()
+    save.click()
+    page.get_by_text("Your preferences are saved").wait_for()
+    states, history = answered()
+    assert states == {newsletter_id: True} and history == 1
+
+    save.click()  # nothing changed since the last save
+    page.get_by_text("Your preferences are saved").wait_for()
+    assert answered() == (states, history)

@@ -188,6 +188,28 @@ def test_expired_and_invalid_links_say_so(server, browser, committed_engine):
     page.get_by_text("needs the personal link").wait_for()
 
 
+def test_a_staff_key_or_a_replaced_link_is_named_for_what_it_is(server, browser, committed_engine):
+    """Neither is "could not reach the server": a staff or website key in the link is not a
+    personal link, and a link replaced by a newer one says so."""
+    runtime, base = server
+    account_id, person_id, _, _ = _seed(committed_engine)
+    with Session(committed_engine) as session:
+        admin = accounts.create_staff_user(session, account_id, email="admin@browser.test", role="admin")
+        _, staff_token = accounts.issue_token(session, account_id, kind="staff", staff_user_id=admin.id)
+        session.commit()
+    page = browser.new_page()
+    page.goto(f"{base}/preferences#token={staff_token}")
+    page.get_by_text("This is not a personal preference link").wait_for()
+    old = sign_person_token(runtime.settings.secret_key, account_id=account_id, person_id=person_id)
+    with Session(committed_engine) as session:
+        forms.revoke_preference_links(session, account_id, person_id)
+        session.commit()
+    page.goto(f"{base}/preferences#token={old}")
+    page.reload()
+    page.get_by_text("This link was replaced by a newer one").wait_for()
+    assert not page.get_by_text("could not reach the server").is_visible()
+
+
 def test_a_save_records_only_the_consents_the_person_changed(server, browser, committed_engine):
     """Consents the person never answered stay unanswered when they save their interests; a
     consent they tick is recorded once, and saving again records nothing new."""

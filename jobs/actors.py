@@ -338,6 +338,29 @@ def _push_audience_work(job: Job, progress: Progress) -> dict[str, Any]:
     )
 
 
+@actor(
+    "marquee.refresh_local_dates",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def refresh_local_dates(job_id: int) -> None:
+    """After a time zone change: the account's purchase facts again, dated in the new zone (one
+    transaction; a retry does it again). Result: the zone and the tickets dated."""
+    run_job(get_runtime().engine, job_id, _refresh_local_dates_work, will_retry=will_retry)
+
+
+def _refresh_local_dates_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.accounts import settings  # noqa: PLC0415
+
+    progress(0.05, "dating orders and events in the new time zone")
+    with get_runtime().new_session() as session, session.begin():
+        return settings.refresh_local_dates(session, job.account_id)
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
@@ -351,6 +374,7 @@ ACTORS_BY_KIND = {
     "push_audience": push_audience,
     "rescore_interests": rescore_interests,
     "segment_picks": segment_picks,
+    "refresh_local_dates": refresh_local_dates,
 }
 
 

@@ -6,12 +6,13 @@ from datetime import datetime
 
 import strawberry
 
-from domain.accounts import login, staff
+from domain.accounts import login, settings, staff
 from domain.accounts.models import ApiToken as ApiTokenRow
 from domain.accounts.models import Role as RoleEnum
 from domain.accounts.models import StaffUser as StaffUserRow
 from domain.accounts.models import TokenKind as TokenKindEnum
 from domain.catalog.service import rows_by_id
+from graph.accounts.schema import Account
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import to_global_id
@@ -20,6 +21,7 @@ from graph.core.loaders import BatchLoader, loader
 from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import IsAdmin
+from graph.jobs.schema import Job
 
 StaffRole = strawberry.enum(RoleEnum, name="StaffRole", description="What a staff user may do.")
 TokenKind = strawberry.enum(
@@ -226,8 +228,49 @@ def _client(info: Info) -> str:
     return getattr(client, "host", None) or "unknown"
 
 
+@strawberry.input(description="Only what is given changes.")
+class ChangeAccountSettingsInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="At most 200 characters.")
+    timezone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An IANA zone (Europe/Amsterdam). Day-based conditions follow it once the job this queues "
+        "has dated orders and events again.",
+    )
+    modules: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The whole new list. Switching recommendations on queues a rescore; switching a module off "
+        "deletes nothing.",
+    )
+
+
+@strawberry.type
+class AccountSettingsChanged:
+    account: Account
+    jobs: list[Job] = strawberry.field(description="Follow-up work queued (local dates, rescore).")
+
+
+ChangeAccountSettingsPayload, ChangeAccountSettingsError, ChangeAccountSettingsFailure = mutation_payload(
+    "ChangeAccountSettings", AccountSettingsChanged
+)
+
+
 @strawberry.type
 class StaffMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin], description="The account's name, time zone and modules.")
+    def change_account_settings(
+        self, info: Info, input: ChangeAccountSettingsInput
+    ) -> ChangeAccountSettingsPayload | None:
+        ctx = info.context
+
+        def action():
+            changes = to_domain(input, settings.SettingsChanges)
+            done = settings.change_settings(
+                ctx.session, ctx.viewer.account_id, changes, changed_by=ctx.viewer.staff_user_id
+            )
+            return AccountSettingsChanged(account=done.account, jobs=list(done.jobs))
+
+        return run_mutation(info, action, ChangeAccountSettingsError, ChangeAccountSettingsFailure)
+
     @strawberry.mutation(
         description=f"Log in with e-mail address and password: a staff token valid {login.LOGIN_TOKEN_HOURS} hours. "
         f"After {login.MAX_FAILURES} wrong passwords for one address (or {login.MAX_CLIENT_FAILURES} from one client) "

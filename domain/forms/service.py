@@ -306,7 +306,7 @@ _PERSON_LINK_PAGE = text("""
               FROM consent_type ct
               LEFT JOIN person_consent pc ON pc.account_id = ct.account_id AND pc.consent_type_id = ct.id
                                          AND pc.person_id = :p
-             WHERE ct.account_id = :a) AS consents
+             WHERE ct.account_id = :a AND ct.retired_at IS NULL) AS consents
       FROM account a JOIN person p ON p.account_id = a.id AND p.id = :p
      WHERE a.id = :a""")
 
@@ -480,6 +480,18 @@ def submit_form(
         if type_id in seen:
             raise InputError.single(ErrorCode.INVALID, "each consent type may be given once", "consents", str(i))
         seen.add(type_id)
+    asked = set(
+        session.execute(
+            text(
+                "SELECT id FROM consent_type WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[])) "
+                "AND retired_at IS NULL"
+            ),
+            {"a": account_id, "ids": sorted(seen)},
+        ).scalars()
+    )
+    for i, (type_id, _) in enumerate(consents):
+        if type_id not in asked:  # unknown, or retired: no longer asked
+            raise InputError.single(ErrorCode.NOT_FOUND, "consent type not found", "consents", str(i))
     unknown = [i for i, t in enumerate(selected_tag_ids) if t not in visible_tag_ids]
     if unknown:
         raise InputError.single(ErrorCode.NOT_FOUND, "tag not found on this form", "selected_tag_ids", str(unknown[0]))

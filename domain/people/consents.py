@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from domain import clock
+from domain.changes import UNSET, Unset
 from domain.pagination import newest_per_key
 from domain.people.models import ConsentType, PersonConsent, PersonIdentity
 
@@ -34,6 +37,99 @@ def consent_type_page(session: Session, account_id: int, *, first: int | None = 
         after=after,
         coerce=lambda values: [cursor_int(values[0])],
     )
+
+
+MAX_CONSENT_NAME = 200
+MAX_CONSENT_DESCRIPTION = 2000
+_CONSENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class ConsentTypeChanges:
+    """A rename or a new description (``UNSET``: as it is)."""
+
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+
+
+def _check_texts(problems, name, description) -> None:
+    from domain.errors import ErrorCode  # noqa: PLC0415
+
+    if name is not UNSET:
+        if not (name or "").strip():
+            problems.add(ErrorCode.REQUIRED, "a consent type needs a name", "name")
+        elif len(name.strip()) > MAX_CONSENT_NAME:
+            problems.add(ErrorCode.TOO_LONG, f"a name has at most {MAX_CONSENT_NAME} characters", "name")
+    if description is not UNSET and len(description or "") > MAX_CONSENT_DESCRIPTION:
+        problems.add(
+            ErrorCode.TOO_LONG, f"a description has at most {MAX_CONSENT_DESCRIPTION} characters", "description"
+        )
+
+
+def create_consent_type(
+    session: Session, account_id: int, *, key: str, name: str, description: str = ""
+) -> ConsentType:
+    """A new consent the account asks for; ``key`` (lower-case letters, digits, - and _) is how
+    feeds and exports name it and is unique in the account."""
+    from domain.errors import Collector, ErrorCode, InputError  # noqa: PLC0415
+
+    problems = Collector()
+    if not _CONSENT_KEY.match(key or ""):
+        problems.add(ErrorCode.INVALID, "a key is 1 to 63 lower-case letters, digits, - or _", "key")
+    _check_texts(problems, name, description)
+    problems.raise_if_any()
+    taken = session.execute(
+        select(ConsentType.id).where(ConsentType.account_id == account_id, ConsentType.key == key)
+    ).first()
+    if taken is not None:
+        raise InputError.single(ErrorCode.DUPLICATE, f"the account has a consent type {key!r}", "key")
+    consent = ConsentType(account_id=account_id, key=key, name=name.strip(), description=(description or "").strip())
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def _consent_type(session: Session, account_id: int, consent_type_id: int) -> ConsentType:
+    from domain.errors import not_found  # noqa: PLC0415
+
+    found = session.execute(
+        select(ConsentType)
+        .where(ConsentType.account_id == account_id, ConsentType.id == consent_type_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if found is None:
+        raise not_found("consent type", "consent_type_id")
+    return found
+
+
+def change_consent_type(
+    session: Session, account_id: int, consent_type_id: int, changes: ConsentTypeChanges
+) -> ConsentType:
+    from domain.errors import Collector  # noqa: PLC0415
+
+    problems = Collector()
+    _check_texts(problems, changes.name, changes.description)
+    problems.raise_if_any()
+    consent = _consent_type(session, account_id, consent_type_id)
+    if changes.name is not UNSET:
+        consent.name = changes.name.strip()
+    if changes.description is not UNSET:
+        consent.description = (changes.description or "").strip()
+    session.flush()
+    return consent
+
+
+def retire_consent_type(session: Session, account_id: int, consent_type_id: int) -> ConsentType:
+    """No longer asked (the preference centre and new segment rules leave it out); every state
+    persons gave stays, with its history. Refused (CONFLICT, naming them) while segments use it."""
+    from domain.segments.references import refuse_if_used  # noqa: PLC0415
+
+    consent = _consent_type(session, account_id, consent_type_id)
+    refuse_if_used(session, account_id, "consent_type", [consent_type_id], "consent_type_id")
+    if consent.retired_at is None:
+        consent.retired_at = clock.now()
+        session.flush()
+    return consent
 
 
 def delete_consent_type(session: Session, account_id: int, consent_type_id: int) -> None:

@@ -193,6 +193,7 @@ class ConsentType(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = created_at_field()
+    retired_at: datetime | None = timestamp_field()  # set: no longer asked; the states given stay
 
 
 class PersonConsent(SQLModel, table=True):

@@ -76,7 +76,8 @@ FACTS_AND_REFERENCES = text("""
            coalesce((SELECT json_agg(json_build_array(d.key, d.type, d.choices))
                        FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom,
            ARRAY(SELECT id FROM tag WHERE account_id = a.id AND id = ANY(:tags)) AS tags,
-           ARRAY(SELECT id FROM consent_type WHERE account_id = a.id AND id = ANY(:consent_types)) AS consent_types,
+           ARRAY(SELECT id FROM consent_type WHERE account_id = a.id AND id = ANY(:consent_types)
+                   AND retired_at IS NULL) AS consent_types,
            ARRAY(SELECT id FROM form WHERE account_id = a.id AND id = ANY(:forms)) AS forms,
            ARRAY(SELECT id FROM venue WHERE account_id = a.id AND id = ANY(:venues)) AS venues,
            ARRAY(SELECT id FROM segment WHERE account_id = a.id AND id = ANY(:segments)) AS segments,

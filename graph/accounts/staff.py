@@ -12,7 +12,9 @@ from domain.accounts.models import Role as RoleEnum
 from domain.accounts.models import StaffUser as StaffUserRow
 from domain.accounts.models import TokenKind as TokenKindEnum
 from domain.catalog.service import rows_by_id
+from domain.people import consents
 from graph.accounts.schema import Account
+from graph.catalog.types import ConsentType
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import to_global_id
@@ -254,8 +256,81 @@ ChangeAccountSettingsPayload, ChangeAccountSettingsError, ChangeAccountSettingsF
 )
 
 
+@strawberry.input(description="Feeds and exports name a consent by its key: lower-case letters, digits, - and _.")
+class CreateConsentTypeInput:
+    key: str
+    name: str = strawberry.field(description="What the person is asked (at most 200 characters).")
+    description: str = strawberry.field(default="", description="At most 2,000 characters.")
+
+
+@strawberry.input(description="Only what is given changes; the key stays.")
+class ChangeConsentTypeInput:
+    consent_type_id: strawberry.ID
+    name: str | None = strawberry.field(default=strawberry.UNSET)
+    description: str | None = strawberry.field(default=strawberry.UNSET)
+
+
+@strawberry.input
+class RetireConsentTypeInput:
+    consent_type_id: strawberry.ID
+
+
+@strawberry.type
+class ConsentTypeSuccess:
+    consent_type: ConsentType
+
+
+CreateConsentTypePayload, CreateConsentTypeError, CreateConsentTypeFailure = mutation_payload(
+    "CreateConsentType", ConsentTypeSuccess
+)
+ChangeConsentTypePayload, ChangeConsentTypeError, ChangeConsentTypeFailure = mutation_payload(
+    "ChangeConsentType", ConsentTypeSuccess
+)
+RetireConsentTypePayload, RetireConsentTypeError, RetireConsentTypeFailure = mutation_payload(
+    "RetireConsentType", ConsentTypeSuccess
+)
+
+
 @strawberry.type
 class StaffMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin], description="A new consent the account asks for.")
+    def create_consent_type(self, info: Info, input: CreateConsentTypeInput) -> CreateConsentTypePayload | None:
+        ctx = info.context
+
+        def action():
+            made = consents.create_consent_type(
+                ctx.session, ctx.viewer.account_id, key=input.key, name=input.name, description=input.description
+            )
+            return ConsentTypeSuccess(consent_type=made)
+
+        return run_mutation(info, action, CreateConsentTypeError, CreateConsentTypeFailure)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Rename a consent type or describe it anew.")
+    def change_consent_type(self, info: Info, input: ChangeConsentTypeInput) -> ChangeConsentTypePayload | None:
+        ctx = info.context
+
+        def action():
+            changes = to_domain(input, consents.ConsentTypeChanges, skip=("consent_type_id",))
+            type_id = reference_pk(input.consent_type_id, "ConsentType")
+            changed = consents.change_consent_type(ctx.session, ctx.viewer.account_id, type_id, changes)
+            return ConsentTypeSuccess(consent_type=changed)
+
+        return run_mutation(info, action, ChangeConsentTypeError, ChangeConsentTypeFailure)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Stop asking for a consent; persons' states stay. Refused while segments use it.",
+    )
+    def retire_consent_type(self, info: Info, input: RetireConsentTypeInput) -> RetireConsentTypePayload | None:
+        ctx = info.context
+
+        def action():
+            type_id = reference_pk(input.consent_type_id, "ConsentType")
+            retired = consents.retire_consent_type(ctx.session, ctx.viewer.account_id, type_id)
+            return ConsentTypeSuccess(consent_type=retired)
+
+        return run_mutation(info, action, RetireConsentTypeError, RetireConsentTypeFailure)
+
     @strawberry.mutation(permission_classes=[IsAdmin], description="The account's name, time zone and modules.")
     def change_account_settings(
         self, info: Info, input: ChangeAccountSettingsInput

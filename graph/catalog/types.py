@@ -169,6 +169,9 @@ class ConsentType(Node):
     key: str
     name: str
     description: str
+    retired_at: datetime | None = strawberry.field(
+        description="Set: no longer asked (not on the preference centre, not in new rules); given states stay."
+    )
 
     @strawberry.field
     def id(self) -> strawberry.ID:

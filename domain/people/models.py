@@ -180,7 +180,9 @@ class CustomFieldDefinition(SQLModel, table=True):
     label: str = Field(sa_column=Column(Text, nullable=False))
     type: str = Field(sa_column=Column(Text, nullable=False))
     choices: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = created_at_field()
+    retired_at: datetime | None = timestamp_field()  # set: no longer written or tested; values stay
 
 
 class ConsentType(SQLModel, table=True):

@@ -104,7 +104,8 @@ def local_today(tz: str) -> date:
 def custom_field_definitions(session: Session, account_id: int) -> dict[str, dict]:
     rows = session.execute(
         select(CustomFieldDefinition.key, CustomFieldDefinition.type, CustomFieldDefinition.choices).where(
-            CustomFieldDefinition.account_id == account_id
+            CustomFieldDefinition.account_id == account_id,
+            CustomFieldDefinition.retired_at.is_(None),  # type: ignore[union-attr]
         )
     ).all()
     return definitions_from_rows(rows)

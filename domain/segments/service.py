@@ -74,7 +74,8 @@ _REFERENCE_COLUMNS = {
 FACTS_AND_REFERENCES = text("""
     SELECT a.timezone, a.modules, a.score_half_life_days,
            coalesce((SELECT json_agg(json_build_array(d.key, d.type, d.choices))
-                       FROM custom_field_definition d WHERE d.account_id = a.id), '[]') AS custom,
+                       FROM custom_field_definition d WHERE d.account_id = a.id AND d.retired_at IS NULL), '[]')
+           AS custom,
            ARRAY(SELECT id FROM tag WHERE account_id = a.id AND id = ANY(:tags)) AS tags,
            ARRAY(SELECT id FROM consent_type WHERE account_id = a.id AND id = ANY(:consent_types)
                    AND retired_at IS NULL) AS consent_types,

@@ -12,9 +12,9 @@ from domain.accounts.models import Role as RoleEnum
 from domain.accounts.models import StaffUser as StaffUserRow
 from domain.accounts.models import TokenKind as TokenKindEnum
 from domain.catalog.service import rows_by_id
-from domain.people import consents
+from domain.people import consents, custom_fields
 from graph.accounts.schema import Account
-from graph.catalog.types import ConsentType
+from graph.catalog.types import ConsentType, CustomFieldDefinition
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import to_global_id
@@ -291,8 +291,87 @@ RetireConsentTypePayload, RetireConsentTypeError, RetireConsentTypeFailure = mut
 )
 
 
+@strawberry.input(description="A key (a letter, then letters, digits or _) and type never change.")
+class CreateCustomFieldInput:
+    key: str
+    label: str
+    type: str = strawberry.field(description="text, number, date, boolean or choice.")
+    choices: list[str] = strawberry.field(default_factory=list, description="A choice field's values: 1 to 100.")
+    description: str = ""
+
+
+@strawberry.input(description="Only what is given changes.")
+class ChangeCustomFieldInput:
+    key: str
+    label: str | None = strawberry.field(default=strawberry.UNSET)
+    description: str | None = strawberry.field(default=strawberry.UNSET)
+
+
+@strawberry.input
+class RetireCustomFieldInput:
+    key: str
+
+
+@strawberry.type
+class CustomFieldSuccess:
+    custom_field: CustomFieldDefinition
+
+
+CreateCustomFieldPayload, CreateCustomFieldError, CreateCustomFieldFailure = mutation_payload(
+    "CreateCustomField", CustomFieldSuccess
+)
+ChangeCustomFieldPayload, ChangeCustomFieldError, ChangeCustomFieldFailure = mutation_payload(
+    "ChangeCustomField", CustomFieldSuccess
+)
+RetireCustomFieldPayload, RetireCustomFieldError, RetireCustomFieldFailure = mutation_payload(
+    "RetireCustomField", CustomFieldSuccess
+)
+
+
 @strawberry.type
 class StaffMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin], description="A new field the account keeps on persons.")
+    def create_custom_field(self, info: Info, input: CreateCustomFieldInput) -> CreateCustomFieldPayload | None:
+        ctx = info.context
+
+        def action():
+            made = custom_fields.create_custom_field(
+                ctx.session,
+                ctx.viewer.account_id,
+                key=input.key,
+                label=input.label,
+                type=input.type,
+                choices=tuple(input.choices),
+                description=input.description,
+            )
+            return CustomFieldSuccess(custom_field=made)
+
+        return run_mutation(info, action, CreateCustomFieldError, CreateCustomFieldFailure)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Relabel or describe a custom field.")
+    def change_custom_field(self, info: Info, input: ChangeCustomFieldInput) -> ChangeCustomFieldPayload | None:
+        ctx = info.context
+
+        def action():
+            changes = to_domain(input, custom_fields.CustomFieldChanges, skip=("key",))
+            changed = custom_fields.change_custom_field(ctx.session, ctx.viewer.account_id, input.key, changes)
+            return CustomFieldSuccess(custom_field=changed)
+
+        return run_mutation(info, action, ChangeCustomFieldError, ChangeCustomFieldFailure)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Stop writing and testing a custom field; persons' values stay. Refused while segments test it.",
+    )
+    def retire_custom_field(self, info: Info, input: RetireCustomFieldInput) -> RetireCustomFieldPayload | None:
+        ctx = info.context
+
+        def action():
+            retired = custom_fields.retire_custom_field(ctx.session, ctx.viewer.account_id, input.key)
+            return CustomFieldSuccess(custom_field=retired)
+
+        return run_mutation(info, action, RetireCustomFieldError, RetireCustomFieldFailure)
+
     @strawberry.mutation(permission_classes=[IsAdmin], description="A new consent the account asks for.")
     def create_consent_type(self, info: Info, input: CreateConsentTypeInput) -> CreateConsentTypePayload | None:
         ctx = info.context

@@ -212,6 +212,10 @@ class CustomFieldDefinition:
     label: str
     type: str = strawberry.field(description="text, number, date, boolean or choice.")
     choices: list[str] = strawberry.field(description="The allowed values of a choice field.")
+    description: str
+    retired_at: datetime | None = strawberry.field(
+        description="Set: no longer written, tested by new rules or exported; persons' values stay."
+    )
 
 
 @strawberry.type

@@ -258,3 +258,33 @@ def test_a_save_records_only_the_consents_the_person_changed(server, browser, co
     save.click()  # nothing changed since the last save
     page.get_by_text("Your preferences are saved").wait_for()
     assert answered() == (states, history)
+
+
+def test_unsubscribe_from_everything_withdraws_every_consent_given(server, browser, committed_engine):
+    from domain.people.consents import set_consents
+
+    runtime, base = server
+    account_id, person_id, _tag_ids, newsletter_id = _seed(committed_engine)
+    with Session(committed_engine) as session:
+        offers = ConsentType(account_id=account_id, key="offers", name="Offers")
+        session.add(offers)
+        session.flush()
+        set_consents(session, account_id, person_id, {newsletter_id: True}, source="person")
+        session.commit()
+    token = sign_person_token(runtime.settings.secret_key, account_id=account_id, person_id=person_id)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{base}/preferences#token={token}")
+    page.get_by_role("button", name="Save my preferences").wait_for()
+    assert page.get_by_label("Newsletter").is_checked()
+    page.get_by_role("button", name="Unsubscribe from everything").click()
+    page.get_by_text("Your preferences are saved").wait_for()
+    assert not page.get_by_label("Newsletter").is_checked()
+    with Session(committed_engine) as session:
+        states = dict(
+            session.execute(
+                select(PersonConsent.consent_type_id, PersonConsent.granted).where(
+                    PersonConsent.account_id == account_id, PersonConsent.person_id == person_id
+                )
+            ).all()
+        )
+    assert states == {newsletter_id: False}  # withdrawn; Offers was never given, so nothing is recorded for it

@@ -12,6 +12,7 @@ from domain.errors import InputError
 from graph.core.errors import input_path
 
 from graph.accounts.schema import Account, AccountQuery
+from graph.accounts.settings import AccountSettingsMutation
 from graph.accounts.staff import ApiToken, StaffMutation, StaffQuery, StaffUser
 from graph.actions.schema import ActionMutation, ActionQuery, SegmentAction, WorkbookMutation
 from graph.catalog.schema import CatalogQuery
@@ -56,6 +57,7 @@ Mutation = merge_types(
     "Mutation",
     (
         StaffMutation,
+        AccountSettingsMutation,
         PersonMutation,
         TagMutation,
         FormMutation,

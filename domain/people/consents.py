@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from domain import clock
 from domain.changes import UNSET, Unset
+from domain.people.labels import check_label_and_description
 from domain.pagination import newest_per_key
 from domain.people.models import ConsentType, PersonConsent, PersonIdentity
 
@@ -39,8 +40,6 @@ def consent_type_page(session: Session, account_id: int, *, first: int | None = 
     )
 
 
-MAX_CONSENT_NAME = 200
-MAX_CONSENT_DESCRIPTION = 2000
 _CONSENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -50,20 +49,6 @@ class ConsentTypeChanges:
 
     name: str | Unset = UNSET
     description: str | Unset = UNSET
-
-
-def _check_texts(problems, name, description) -> None:
-    from domain.errors import ErrorCode  # noqa: PLC0415
-
-    if name is not UNSET:
-        if not (name or "").strip():
-            problems.add(ErrorCode.REQUIRED, "a consent type needs a name", "name")
-        elif len(name.strip()) > MAX_CONSENT_NAME:
-            problems.add(ErrorCode.TOO_LONG, f"a name has at most {MAX_CONSENT_NAME} characters", "name")
-    if description is not UNSET and len(description or "") > MAX_CONSENT_DESCRIPTION:
-        problems.add(
-            ErrorCode.TOO_LONG, f"a description has at most {MAX_CONSENT_DESCRIPTION} characters", "description"
-        )
 
 
 def create_consent_type(
@@ -76,7 +61,7 @@ def create_consent_type(
     problems = Collector()
     if not _CONSENT_KEY.match(key or ""):
         problems.add(ErrorCode.INVALID, "a key is 1 to 63 lower-case letters, digits, - or _", "key")
-    _check_texts(problems, name, description)
+    check_label_and_description(problems, name, description, label_field="name", what="a consent type")
     problems.raise_if_any()
     taken = session.execute(
         select(ConsentType.id).where(ConsentType.account_id == account_id, ConsentType.key == key)
@@ -108,7 +93,7 @@ def change_consent_type(
     from domain.errors import Collector  # noqa: PLC0415
 
     problems = Collector()
-    _check_texts(problems, changes.name, changes.description)
+    check_label_and_description(problems, changes.name, changes.description, label_field="name", what="a consent type")
     problems.raise_if_any()
     consent = _consent_type(session, account_id, consent_type_id)
     if changes.name is not UNSET:

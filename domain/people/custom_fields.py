@@ -17,11 +17,10 @@ from sqlmodel import Session
 from domain import clock
 from domain.changes import UNSET, Unset
 from domain.errors import Collector, ErrorCode, InputError, not_found
+from domain.people.labels import check_label_and_description
 from domain.people.models import CustomFieldDefinition
 
 FIELD_TYPES = ("text", "number", "date", "boolean", "choice")
-MAX_LABEL = 200
-MAX_DESCRIPTION = 2000
 MAX_CHOICES = 100
 MAX_CHOICE = 100
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -31,16 +30,6 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 class CustomFieldChanges:
     label: str | Unset = UNSET
     description: str | Unset = UNSET
-
-
-def _check_texts(problems: Collector, label, description) -> None:
-    if label is not UNSET:
-        if not (label or "").strip():
-            problems.add(ErrorCode.REQUIRED, "a field needs a label", "label")
-        elif len(label.strip()) > MAX_LABEL:
-            problems.add(ErrorCode.TOO_LONG, f"a label has at most {MAX_LABEL} characters", "label")
-    if description is not UNSET and len(description or "") > MAX_DESCRIPTION:
-        problems.add(ErrorCode.TOO_LONG, f"a description has at most {MAX_DESCRIPTION} characters", "description")
 
 
 def create_custom_field(
@@ -56,7 +45,7 @@ def create_custom_field(
     problems = Collector()
     if not _KEY.match(key or ""):
         problems.add(ErrorCode.INVALID, "a key is a letter, then letters, digits or _ (at most 63)", "key")
-    _check_texts(problems, label, description)
+    check_label_and_description(problems, label, description, label_field="label", what="a field")
     if type not in FIELD_TYPES:
         problems.add(ErrorCode.INVALID_CHOICE, f"type is one of {', '.join(FIELD_TYPES)}", "type")
     cleaned = [c.strip() for c in choices]
@@ -106,7 +95,7 @@ def change_custom_field(
     session: Session, account_id: int, key: str, changes: CustomFieldChanges
 ) -> CustomFieldDefinition:
     problems = Collector()
-    _check_texts(problems, changes.label, changes.description)
+    check_label_and_description(problems, changes.label, changes.description, label_field="label", what="a field")
     problems.raise_if_any()
     field = _field(session, account_id, key)
     if changes.label is not UNSET:

@@ -1,4 +1,9 @@
-"""An account's own settings, changed by its admins (SPEC 1): name, time zone and modules.
+"""An account's own settings, changed by its admins (SPEC 1): name, time zone, modules and the
+tag name policy.
+
+Switching the policy to ``canonical`` gives every tag its canonical name; tags whose names would
+then be one are reported (CONFLICT, nothing changed) unless the admin confirms, and then each such
+group is merged into its oldest tag (links, subtags, forms and segment rules follow the survivor).
 
 A new time zone moves what "a day" is: the purchase facts keep each order's and event's local
 date (``ticket_fact.order_date``, ``event_date`` and the persons' figures built on them), so a
@@ -19,7 +24,7 @@ from sqlmodel import Session
 
 from domain.accounts.models import Account, Module
 from domain.changes import UNSET, Unset, given
-from domain.errors import Collector, ErrorCode
+from domain.errors import Collector, ErrorCode, InputError
 from domain.jobs_state.models import Job
 
 LOCAL_DATES_JOB = "refresh_local_dates"
@@ -33,12 +38,82 @@ class SettingsChanges:
     name: str | Unset = UNSET
     timezone: str | Unset = UNSET
     modules: tuple[str, ...] | Unset = UNSET
+    tag_name_policy: str | Unset = UNSET
+    merge_colliding_tags: bool = False  # switching to canonical: merge the tags whose names collide
 
 
 @dataclass(frozen=True)
 class SettingsChanged:
     account: Account
     jobs: tuple[Job, ...]  # the follow-up work queued (local dates, rescore)
+    merged_tags: int = 0  # tags merged into another because their canonical names collided
+    renamed_tags: int = 0  # tags whose name became its canonical form
+
+
+MAX_COLLISIONS_SHOWN = 10
+
+
+def canonical_collisions(session: Session, account_id: int) -> list[list[tuple[int, str]]]:
+    """Groups of the account's tags (id, name; oldest first) whose names would be one name under
+    the canonical policy."""
+    from domain.tags.names import name_key, normalise  # noqa: PLC0415
+
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for tag_id, name in session.execute(
+        text("SELECT id, name FROM tag WHERE account_id = :a ORDER BY id"), {"a": account_id}
+    ):
+        groups.setdefault(name_key(normalise(name, "canonical")), []).append((tag_id, name))
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _to_canonical(session: Session, account_id: int, *, merge: bool) -> tuple[int, int]:
+    """Merge colliding tags (when confirmed) into their oldest, then give every tag its canonical
+    name. Refused with CONFLICT, naming the collisions, when some collide and ``merge`` is off."""
+    from domain.tags import service as tags  # noqa: PLC0415
+    from domain.tags.names import name_key, normalise  # noqa: PLC0415
+
+    collisions = canonical_collisions(session, account_id)
+    if collisions and not merge:
+        shown = "; ".join(
+            " and ".join(repr(name) for _, name in group) + f" would be {normalise(group[0][1], 'canonical')!r}"
+            for group in collisions[:MAX_COLLISIONS_SHOWN]
+        )
+        more = f" (and {len(collisions) - MAX_COLLISIONS_SHOWN} more)" if len(collisions) > MAX_COLLISIONS_SHOWN else ""
+        raise InputError.single(
+            ErrorCode.CONFLICT,
+            f"{len(collisions)} group(s) of tags would get one name: {shown}{more}. Nothing changed; "
+            "set mergeCollidingTags to merge each group into its oldest tag.",
+            "tag_name_policy",
+        )
+    merged = 0
+    for group in collisions:
+        ids = [tag_id for tag_id, _ in group]
+        for start in range(1, len(ids), tags.MAX_MERGED - 1):
+            part = [ids[0], *ids[start : start + tags.MAX_MERGED - 1]]
+            tags.merge_tags(session, account_id, tag_ids=part, into_id=ids[0], policy="canonical")
+        merged += len(ids) - 1
+    renames = [
+        (tag_id, canonical, name_key(canonical))
+        for tag_id, name in session.execute(
+            text("SELECT id, name FROM tag WHERE account_id = :a ORDER BY id"), {"a": account_id}
+        )
+        if (canonical := normalise(name, "canonical")) != name
+    ]
+    if renames:
+        session.execute(
+            text(
+                "UPDATE tag t SET name = r.name, name_key = r.name_key FROM unnest(CAST(:ids AS bigint[]), "
+                "CAST(:names AS text[]), CAST(:keys AS text[])) AS r(id, name, name_key) "
+                "WHERE t.account_id = :a AND t.id = r.id"
+            ),
+            {
+                "a": account_id,
+                "ids": [r[0] for r in renames],
+                "names": [r[1] for r in renames],
+                "keys": [r[2] for r in renames],
+            },
+        )
+    return merged, len(renames)
 
 
 def _check(changes: SettingsChanges) -> dict[str, Any]:
@@ -57,6 +132,9 @@ def _check(changes: SettingsChanges) -> dict[str, Any]:
             problems.add(
                 ErrorCode.INVALID, f"unknown time zone {values['timezone']!r} (say Europe/Amsterdam)", "timezone"
             )
+    if "tag_name_policy" in values and values["tag_name_policy"] not in ("preserve", "canonical"):
+        problems.add(ErrorCode.INVALID_CHOICE, "the tag name policy is preserve or canonical", "tag_name_policy")
+    values.pop("merge_colliding_tags", None)
     if "modules" in values and values["modules"] is None:
         problems.add(ErrorCode.REQUIRED, "give the whole list of modules (an empty list: none)", "modules")
         values.pop("modules")
@@ -83,7 +161,10 @@ def change_settings(
 
     values = _check(changes)
     account = session.execute(select(Account).where(Account.id == account_id).with_for_update()).scalar_one()
-    before_zone, before_modules = account.timezone, set(account.modules)
+    before_zone, before_modules, before_policy = account.timezone, set(account.modules), account.tag_name_policy
+    merged = renamed = 0
+    if values.get("tag_name_policy") == "canonical" and before_policy != "canonical":
+        merged, renamed = _to_canonical(session, account_id, merge=changes.merge_colliding_tags)
     for name, value in values.items():
         setattr(account, name, value)
     session.flush()
@@ -100,7 +181,7 @@ def change_settings(
         )
     if Module.RECOMMENDATIONS.value in set(account.modules) - before_modules:
         jobs.append(start_rescore(session, account_id, requested_by=changed_by))
-    return SettingsChanged(account=account, jobs=tuple(jobs))
+    return SettingsChanged(account=account, jobs=tuple(jobs), merged_tags=merged, renamed_tags=renamed)
 
 
 def refresh_local_dates(session: Session, account_id: int) -> dict[str, Any]:

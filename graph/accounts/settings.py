@@ -29,12 +29,22 @@ class ChangeAccountSettingsInput:
         description="The whole new list. Switching recommendations on queues a rescore; switching a module off "
         "deletes nothing.",
     )
+    tag_name_policy: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="preserve or canonical. To canonical: every tag gets its canonical name; tags that would "
+        "then share one are reported (CONFLICT, nothing changed) unless mergeCollidingTags.",
+    )
+    merge_colliding_tags: bool = strawberry.field(
+        default=False, description="With tagNamePolicy canonical: merge each colliding group into its oldest tag."
+    )
 
 
 @strawberry.type
 class AccountSettingsChanged:
     account: Account
     jobs: list[Job] = strawberry.field(description="Follow-up work queued (local dates, rescore).")
+    merged_tags: int = strawberry.field(description="Tags merged into another (their canonical names collided).")
+    renamed_tags: int = strawberry.field(description="Tags that took their canonical name.")
 
 
 ChangeAccountSettingsPayload, ChangeAccountSettingsError, ChangeAccountSettingsFailure = mutation_payload(
@@ -196,7 +206,9 @@ class AccountSettingsMutation:
 
         return run_mutation(info, action, RetireConsentTypeError, RetireConsentTypeFailure)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="The account's name, time zone and modules.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="The account's name, time zone, modules and tag name policy."
+    )
     def change_account_settings(
         self, info: Info, input: ChangeAccountSettingsInput
     ) -> ChangeAccountSettingsPayload | None:
@@ -207,7 +219,9 @@ class AccountSettingsMutation:
             done = settings.change_settings(
                 ctx.session, ctx.viewer.account_id, changes, changed_by=ctx.viewer.staff_user_id
             )
-            return AccountSettingsChanged(account=done.account, jobs=list(done.jobs))
+            return AccountSettingsChanged(
+                account=done.account, jobs=list(done.jobs), merged_tags=done.merged_tags, renamed_tags=done.renamed_tags
+            )
 
         return run_mutation(info, action, ChangeAccountSettingsError, ChangeAccountSettingsFailure)
 

@@ -99,3 +99,46 @@ def test_only_admins_change_settings_and_only_their_own(gql, session, account, o
         ).all()
     )
     assert names == {account.id: "Eigen naam", other_account.id: "Other Venue"}
+
+
+def test_switching_to_canonical_names_reports_collisions_and_merges_only_when_confirmed(gql, session, account):
+    from domain.tags import service as tags
+
+    made = {name: f.tag(session, account.id, name).id for name in ("Łódź", "Lodz", "Rock&Roll", "Rock_Roll", "Jazz")}
+    anna = f.person(session, account.id, first_name="Anna")
+    tags.attach(
+        session,
+        account.id,
+        tag_ids=[made["Lodz"]],
+        target=tags.TargetKind.PERSON,
+        target_ids=[anna.id],
+        source="staff",
+        actor=None,
+    )
+    switch = """mutation($input: ChangeAccountSettingsInput!) { changeAccountSettings(input: $input) {
+      ... on AccountSettingsChanged { account { tagNamePolicy } mergedTags renamedTags }
+      ... on ChangeAccountSettingsFailure { errors { code path message } } } }"""
+    refused = gql(switch, {"input": {"tagNamePolicy": "canonical"}}, token=account.admin_token)
+    error = refused["data"]["changeAccountSettings"]["errors"][0]
+    assert (error["code"], error["path"]) == ("CONFLICT", ["input", "tagNamePolicy"])
+    assert "'Łódź' and 'Lodz' would be 'LODZ'" in error["message"] and "'ROCK_ROLL'" in error["message"]
+    names = lambda: sorted(
+        session.execute(text("SELECT name FROM tag WHERE account_id = :a"), {"a": account.id}).scalars()
+    )
+    assert names() == sorted(made)  # nothing changed
+    done = gql(
+        switch, {"input": {"tagNamePolicy": "canonical", "mergeCollidingTags": True}}, token=account.admin_token
+    )["data"]["changeAccountSettings"]
+    assert done == {"account": {"tagNamePolicy": "canonical"}, "mergedTags": 2, "renamedTags": 3}
+    assert names() == ["JAZZ", "LODZ", "ROCK_ROLL"]
+    linked = (
+        session.execute(
+            text("SELECT tag_id FROM person_tag WHERE account_id = :a AND person_id = :p"),
+            {"a": account.id, "p": anna.id},
+        )
+        .scalars()
+        .all()
+    )
+    assert linked == [made["Łódź"]]  # Anna's link went with the merge into the oldest tag
+    bad = gql(switch, {"input": {"tagNamePolicy": "shouting"}}, token=account.admin_token)
+    assert bad["data"]["changeAccountSettings"]["errors"][0]["code"] == "INVALID_CHOICE"

@@ -10,6 +10,7 @@ give a token's name, kind, prefix and last use, never the secret.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,23 +203,26 @@ def revoke_token(session: Session, account_id: int, token_id: int) -> ApiToken:
 
 
 _last_noted: dict[int, float] = {}
+_notes_lock = threading.Lock()
 
 
 def clear_token_use_notes() -> None:
     """Forget when tokens were last noted in this process (tests reuse token ids)."""
-    _last_noted.clear()
+    with _notes_lock:
+        _last_noted.clear()
 
 
 def note_token_use(new_session: Callable[[], Session], account_id: int, token_id: int) -> None:
     """Record that a token was used now: at most once a minute per token and process (a short
     transaction of its own; requests that only read never write otherwise)."""
     now = time.monotonic()
-    if now - _last_noted.get(token_id, float("-inf")) < LAST_USE_EVERY_SECONDS:
-        return
-    _last_noted[token_id] = now
-    if len(_last_noted) > 10_000:  # bounded: the oldest notes go
-        for stale in sorted(_last_noted, key=_last_noted.__getitem__)[:5_000]:
-            _last_noted.pop(stale, None)
+    with _notes_lock:  # requests run on many threads
+        if now - _last_noted.get(token_id, float("-inf")) < LAST_USE_EVERY_SECONDS:
+            return
+        _last_noted[token_id] = now
+        if len(_last_noted) > 10_000:  # bounded: the oldest notes go
+            for stale in sorted(_last_noted, key=_last_noted.__getitem__)[:5_000]:
+                del _last_noted[stale]
     with new_session() as session, session.begin():
         session.execute(
             update(ApiToken)

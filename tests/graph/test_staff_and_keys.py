@@ -142,6 +142,7 @@ def test_only_admins_and_only_in_their_own_account(gql, session, account, other_
         denied = gql(DEACTIVATE, {"input": {"staffUserId": _id("StaffUser", account.marketer.id)}}, token=token)
         assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert gql(TOKENS, token=token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert gql(STAFF, token=token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert gql("query($id: ID!) { node(id: $id) { id } }", {"id": theirs}, token=token)["data"]["node"] is None
     for query, variables, field in (
         (DEACTIVATE, {"staffUserId": theirs}, "deactivateStaffUser"),

@@ -48,6 +48,26 @@ class PersonMerged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class PersonExported(DomainEvent):
+    """A privacy export of one person was written (``domain.privacy``)."""
+
+    person_id: int
+    request_id: int
+    job_id: int
+
+
+@dataclass(frozen=True)
+class PersonErased(DomainEvent):
+    """A person was erased: what they were known by, for systems outside Marquee to forget them
+    too (this event is the last place the values appear)."""
+
+    person_id: int
+    request_id: int
+    email: str | None
+    identities: tuple[tuple[str, str], ...]  # (source, external id)
+
+
+@dataclass(frozen=True)
 class ProductionsChanged(DomainEvent):
     """Productions were created or changed: their fields, tags or events (a feed import)."""
 

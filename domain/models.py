@@ -16,6 +16,7 @@ from domain.people.models import (
     Person,  # noqa: F401
 )
 
+from domain.privacy.models import PersonSuppression, PrivacyRequest  # noqa: F401
 from domain.recommendations.models import InterestScore, ScoringRule, TagLift  # noqa: F401
 from domain.scheduling.models import Schedule  # noqa: F401
 from domain.website.models import WebsiteExport  # noqa: F401

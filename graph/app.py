@@ -36,6 +36,7 @@ from strawberry.types.graphql import OperationType
 from domain.accounts import service as accounts
 from domain.accounts.models import TokenKind
 from domain.actions import export as exports
+from domain.privacy import service as privacy
 from domain.mail import links as mail_links
 from domain.mail import tracking
 from domain.website.document import encode, website_document
@@ -579,6 +580,37 @@ def create_app(runtime: Runtime) -> Starlette:
             headers={"Cache-Control": "private, no-store"},
         )
 
+    async def privacy_download(request: Request) -> Response:
+        """A privacy export's document through its signed link (the request's ``downloadUrl``):
+        403 changed, 410 expired, 404 no document (not written yet, aged out, or the person erased)."""
+        account_id, request_id = request.path_params["account_id"], request.path_params["request_id"]
+        problem = exports.check_link(
+            runtime.settings.secret_key,
+            account_id,
+            request_id,
+            request.query_params.get("expires", "")[:20],
+            request.query_params.get("signature", "")[:128],
+            purpose=privacy.DOWNLOAD_PURPOSE,
+        )
+        if problem is exports.LinkProblem.TAMPERED:
+            return PlainTextResponse("this download link is not valid (it was changed or cut short)", status_code=403)
+        if problem is exports.LinkProblem.EXPIRED:
+            return PlainTextResponse(
+                "this download link has expired: open the request in Marquee for a fresh link", status_code=410
+            )
+
+        def find():
+            with runtime.new_session(read_only=True) as session:
+                return privacy.export_file(session, runtime.settings.storage, account_id, request_id)
+
+        found = await anyio.to_thread.run_sync(find)
+        if found is None:
+            return PlainTextResponse("this export has no document (not finished, removed, or erased)", status_code=404)
+        path, name = found
+        return FileResponse(
+            path, media_type="application/json", filename=name, headers={"Cache-Control": "private, no-store"}
+        )
+
     links = mail_links.Links(runtime.settings.secret_key, runtime.settings.base_url)
     pixel = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
     no_store = {"Cache-Control": "no-store"}
@@ -661,6 +693,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/mail/click/{token}", click),
         Route("/mail/open/{token}.gif", opened),
         Route("/downloads/exports/{account_id:int}/{action_id:int}", export_download),
+        Route(privacy.DOWNLOAD_ROUTE + "/{account_id:int}/{request_id:int}", privacy_download),
         Route("/website/feed.json", website_feed),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

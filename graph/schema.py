@@ -22,6 +22,7 @@ from graph.core.node_query import NodeQuery
 from graph.execution import limits_of
 from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
+from graph.privacy.schema import PrivacyMutation, PrivacyQuery, PrivacyRequest
 from graph.people.types import Person
 from graph.forms.schema import Form, FormMutation, FormQuery
 from graph.imports.schema import ImportMutation
@@ -51,6 +52,7 @@ Query = merge_types(
         MailQuery,
         PluginQuery,
         RecommendationQuery,
+        PrivacyQuery,
     ),
 )
 Mutation = merge_types(
@@ -69,6 +71,7 @@ Mutation = merge_types(
         PluginMutation,
         ImportMutation,
         RecommendationMutation,
+        PrivacyMutation,
     ),
 )
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
@@ -90,6 +93,7 @@ NODE_TYPES = [
     PluginInstallation,
     StaffUser,
     ApiToken,
+    PrivacyRequest,
 ]
 
 

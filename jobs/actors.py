@@ -361,6 +361,48 @@ def _refresh_local_dates_work(job: Job, progress: Progress) -> dict[str, Any]:
         return settings.refresh_local_dates(session, job.account_id)
 
 
+@actor(
+    "marquee.privacy_export",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def privacy_export(job_id: int) -> None:
+    """Write everything held about one person to a JSON document in the storage folder."""
+    run_job(get_runtime().engine, job_id, _privacy_export_work, will_retry=will_retry)
+
+
+def _privacy_export_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.privacy import service as privacy  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return privacy.run_export(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+
+
+@actor(
+    "marquee.privacy_erase",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=10 * MINUTE_MS,
+    time_limit=60 * MINUTE_MS,
+    throws=(JobRefused, InputError),
+    notify_shutdown=True,
+)
+def privacy_erase(job_id: int) -> None:
+    """Erase one person (one transaction: a retry does it all again)."""
+    run_job(get_runtime().engine, job_id, _privacy_erase_work, will_retry=will_retry)
+
+
+def _privacy_erase_work(job: Job, progress: Progress) -> dict[str, Any]:
+    from domain.privacy import service as privacy  # noqa: PLC0415
+
+    runtime = get_runtime()
+    return privacy.run_erase(runtime.new_session, job.id, runtime.settings.storage, progress)  # type: ignore[arg-type]
+
+
 #: Which actor runs which job kind (``Job.kind``).
 ACTORS_BY_KIND = {
     "load_demo_data": load_demo_data,
@@ -375,6 +417,8 @@ ACTORS_BY_KIND = {
     "rescore_interests": rescore_interests,
     "segment_picks": segment_picks,
     "refresh_local_dates": refresh_local_dates,
+    "privacy_export": privacy_export,
+    "privacy_erase": privacy_erase,
 }
 
 

@@ -31,6 +31,8 @@ from domain.events import (
     ImportFinished,
     PersonCreated,
     PersonDeleted,
+    PersonErased,
+    PersonExported,
     PersonMerged,
     PersonUpdated,
     ProductionsChanged,
@@ -165,6 +167,29 @@ def on_person_merged(event: PersonMerged) -> None:
 
 
 @hookspec
+def on_person_exported(event: PersonExported) -> None:
+    """A privacy export of one person was written (an admin answered a subject access request).
+
+    Fires after the export's job has recorded its document. ``event`` is a
+    :class:`domain.events.PersonExported`: ``account_id``, ``person_id``, ``request_id`` (the
+    privacy request) and ``job_id``. A connector that keeps data of its own about the person may
+    answer its part of the request. The return value is ignored.
+    """
+
+
+@hookspec
+def on_person_erased(event: PersonErased) -> None:
+    """A person was erased (a privacy request): their personal data is gone from Marquee.
+
+    Fires after the erasure has committed. ``event`` is a :class:`domain.events.PersonErased`:
+    ``account_id``, ``person_id`` (the anonymous row that keeps their purchase figures),
+    ``request_id``, and what they were known by: ``email`` (or None) and ``identities``, a tuple of
+    (source, external id). Erase the person from every system you feed, then forget these
+    values: Marquee keeps only one-way digests of them. The return value is ignored.
+    """
+
+
+@hookspec
 def on_productions_changed(event: ProductionsChanged) -> None:
     """Productions were created or changed: their fields, their tags or their events.
 
@@ -269,6 +294,8 @@ EVENT_HOOKS: dict[type[DomainEvent], str] = {
     PersonUpdated: "on_person_updated",
     PersonDeleted: "on_person_deleted",
     PersonMerged: "on_person_merged",
+    PersonExported: "on_person_exported",
+    PersonErased: "on_person_erased",
     ImportFinished: "on_import_finished",
     ProductionsChanged: "on_productions_changed",
     TagsAttached: "on_tags_attached",

@@ -158,27 +158,44 @@ class LinkProblem(str, enum.Enum):
     EXPIRED = "expired"  # 410
 
 
-def _signature(secret: str, account_id: int, action_id: int, expires: int) -> str:
-    message = f"segment-export:{account_id}:{action_id}:{expires}".encode()
+SEGMENT_EXPORT = "segment-export"  # what a segment export's link signs (another purpose: another route)
+
+
+def _signature(secret: str, purpose: str, account_id: int, object_id: int, expires: int) -> str:
+    message = f"{purpose}:{account_id}:{object_id}:{expires}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_path(
+    secret: str, purpose: str, route: str, account_id: int, object_id: int, lifetime_s: int, now: float | None = None
+) -> str:
+    """``route/account/object?expires=…&signature=…``, valid for ``lifetime_s``, for ``purpose``."""
+    expires = int((now if now is not None else time.time()) + lifetime_s)
+    signature = _signature(secret, purpose, account_id, object_id, expires)
+    return f"{route}/{account_id}/{object_id}?expires={expires}&signature={signature}"
 
 
 def download_path(secret: str, action: SegmentAction, lifetime_s: int, now: float | None = None) -> str:
     """The path (with query) of a link to the action's file, valid for ``lifetime_s``."""
-    expires = int((now if now is not None else time.time()) + lifetime_s)
-    signature = _signature(secret, action.account_id, action.id, expires)  # type: ignore[arg-type]
-    return f"/downloads/exports/{action.account_id}/{action.id}?expires={expires}&signature={signature}"
+    return signed_path(secret, SEGMENT_EXPORT, "/downloads/exports", action.account_id, action.id, lifetime_s, now)  # type: ignore[arg-type]
 
 
 def check_link(
-    secret: str, account_id: int, action_id: int, expires: str, signature: str, now: float | None = None
+    secret: str,
+    account_id: int,
+    object_id: int,
+    expires: str,
+    signature: str,
+    now: float | None = None,
+    *,
+    purpose: str = SEGMENT_EXPORT,
 ) -> LinkProblem | None:
     """None when the link is genuine and current; a tampered link is refused before its expiry is read."""
     try:
         when = int(expires)
     except ValueError:
         return LinkProblem.TAMPERED
-    expected = _signature(secret, account_id, action_id, when)
+    expected = _signature(secret, purpose, account_id, object_id, when)
     if not hmac.compare_digest(expected, signature):
         return LinkProblem.TAMPERED
     return LinkProblem.EXPIRED if when < (now if now is not None else time.time()) else None

@@ -73,7 +73,7 @@ class SegmentAction(SQLModel, table=True):
 
 
 class ActionMember(SQLModel, table=True):
-    """A person in an action's snapshot (an erased person leaves it)."""
+    """A person in an action's snapshot (a deleted person leaves it; an erased one stays, anonymous)."""
 
     __tablename__ = "action_member"
     __table_args__ = (

@@ -360,7 +360,7 @@ def _apply(
         for row in session.execute(
             text(
                 "SELECT id, email, first_name, last_name, updated_at FROM person "
-                "WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[])) FOR UPDATE"
+                "WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[])) AND erased_at IS NULL FOR UPDATE"
             ),
             {"a": account_id, "ids": ids},
         )

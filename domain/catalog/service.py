@@ -113,9 +113,13 @@ def list_events(
 
 
 def rows_by_id(session: Session, model, account_id: int, ids: list[int]) -> dict[int, object]:
+    """The account's rows of ``model`` by id (an erased person answers as absent)."""
     if not ids:
         return {}
-    rows = session.execute(select(model).where(model.account_id == account_id, model.id.in_(ids))).scalars()
+    stmt = select(model).where(model.account_id == account_id, model.id.in_(ids))
+    if hasattr(model, "erased_at"):
+        stmt = stmt.where(model.erased_at.is_(None))
+    rows = session.execute(stmt).scalars()
     return {row.id: row for row in rows}
 
 

@@ -307,7 +307,7 @@ _PERSON_LINK_PAGE = text("""
               LEFT JOIN person_consent pc ON pc.account_id = ct.account_id AND pc.consent_type_id = ct.id
                                          AND pc.person_id = :p
              WHERE ct.account_id = :a AND ct.retired_at IS NULL) AS consents
-      FROM account a JOIN person p ON p.account_id = a.id AND p.id = :p
+      FROM account a JOIN person p ON p.account_id = a.id AND p.id = :p AND p.erased_at IS NULL
      WHERE a.id = :a""")
 
 
@@ -321,7 +321,7 @@ def revoke_preference_links(session: Session, account_id: int, person_id: int) -
 
     result = session.execute(
         update(Person)
-        .where(Person.account_id == account_id, Person.id == person_id)
+        .where(Person.account_id == account_id, Person.id == person_id, Person.erased_at.is_(None))  # type: ignore[union-attr]
         .values(preference_link_version=Person.preference_link_version + 1)
     )
     if result.rowcount == 0:
@@ -335,7 +335,11 @@ def make_preference_link(
     from domain.people.models import Person  # noqa: PLC0415
 
     version = session.execute(
-        select(Person.preference_link_version).where(Person.account_id == account_id, Person.id == person_id)
+        select(Person.preference_link_version).where(
+            Person.account_id == account_id,
+            Person.id == person_id,
+            Person.erased_at.is_(None),  # type: ignore[union-attr]
+        )
     ).scalar_one_or_none()
     if version is None:
         raise not_found("person", "person_id")

@@ -44,6 +44,7 @@ from domain.imports.records import (
     VenueRecord,
     parse_record,
 )
+from domain.privacy import service as privacy
 from domain.recommendations.scoring import refresh_interest_scores
 from domain.tags import service as tags
 from domain.tags.names import name_key
@@ -451,8 +452,11 @@ class _Batch:
         self.digests = digests
         self.refused: set[Key] = set()  # records (partly) refused: their digest is not stored
         self.sales_changed: set[int] = set()  # persons whose orders or tickets were written: scored again
+        self.suppressing = False  # the account has erased persons (``_unsuppressed``)
 
     def write(self, records: list[Record]) -> None:
+        privacy.lock_person_writes(self.session, self.a)  # an erasure waits, or is waited for
+        self.suppressing = privacy.has_suppressions(self.session, self.a)
         by_kind: dict[type, list] = {}
         for record in records:
             by_kind.setdefault(type(record), []).append(record)
@@ -652,6 +656,8 @@ class _Batch:
             return
         s, a = self.session, self.a
         by_identity = self._persons_by_identity(r.id for r in records)
+        if self.suppressing:
+            records = self._unsuppressed([r for r in records], by_identity)
         emails = sorted({r.fields["email"].lower() for r in records if r.fields.get("email")})
         by_email = _pairs(
             s.execute(
@@ -755,7 +761,7 @@ class _Batch:
                 f"FROM unnest(CAST(:ids AS bigint[]), "
                 + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(columns, types))
                 + f") AS v(id, {', '.join(columns)}) "
-                f"WHERE p.account_id = :a AND p.id = v.id "
+                f"WHERE p.account_id = :a AND p.id = v.id AND p.erased_at IS NULL "
                 f"AND ({', '.join(f'p.{c}' for c in columns)}) IS DISTINCT FROM ({new_values})"
             ),
             {"a": self.a, "ids": [person_of[r.id] for r in records], **arrays},
@@ -832,10 +838,27 @@ class _Batch:
         ).rowcount
         self.result.count("person_tag", "created", added)
 
+    def _unsuppressed(self, records: list[PersonRecord], by_identity: dict[str, int]) -> list[PersonRecord]:
+        """The records that are not an erased person coming back: by an identity or an e-mail
+        address they had (``domain.privacy``). Those are not written; their orders count for the
+        anonymous row that stands for them."""
+        digests = {}
+        for r in records:
+            if r.id not in by_identity:
+                digests[r.id] = [privacy.identity_digest(self.a, self.source, r.id)]
+                if r.fields.get("email"):
+                    digests[r.id].append(privacy.email_digest(self.a, r.fields["email"]))
+        found = privacy.suppressed(self.session, self.a, (d for ds in digests.values() for d in ds))
+        kept = [r for r in records if not any(d in found for d in digests.get(r.id, ()))]
+        self.result.count(Kind.PERSON, "suppressed", len(records) - len(kept))
+        return kept
+
     # -- sales -----------------------------------------------------------------------------------
-    def _persons_by_identity(self, external_ids: Iterable[str]) -> dict[str, int]:
+    def _persons_by_identity(self, external_ids: Iterable[str], *, with_suppressed: bool = False) -> dict[str, int]:
+        """Person ids by external id; ``with_suppressed``: also the anonymous rows that stand for
+        erased persons (their orders still count)."""
         wanted = sorted(set(external_ids))
-        return _pairs(
+        found = _pairs(
             self.session.execute(
                 text(
                     "SELECT external_id, person_id FROM person_identity WHERE account_id = :a AND source = :s "
@@ -844,11 +867,15 @@ class _Batch:
                 {"a": self.a, "s": self.source, "ids": wanted},
             )
         )
+        if with_suppressed and self.suppressing:
+            digests = {privacy.identity_digest(self.a, self.source, e): e for e in wanted if e not in found}
+            found |= {digests[d]: p for d, p in privacy.suppressed(self.session, self.a, digests).items()}
+        return found
 
     def orders(self, records: list[OrderRecord]) -> None:
         if not records:
             return
-        persons = self._persons_by_identity(r.person for r in records)
+        persons = self._persons_by_identity((r.person for r in records), with_suppressed=True)
         events = self._event_ids({t.event for r in records for t in r.tickets})
         accepted = []
         for r in records:
@@ -894,7 +921,7 @@ class _Batch:
         return found | looked_up
 
     def subscriptions(self, records: list[SubscriptionRecord]) -> None:
-        persons = self._persons_by_identity(r.person for r in records)
+        persons = self._persons_by_identity((r.person for r in records), with_suppressed=True)
         rows = []
         for r in records:
             if r.person not in persons:

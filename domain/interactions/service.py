@@ -36,12 +36,12 @@ class VisitsRecorded:
     duplicates: int  # already recorded under the same key
 
 
-def _existing(session: Session, table: str, account_id: int, ids: set[int]) -> set[int]:
+def _existing(session: Session, table: str, account_id: int, ids: set[int], condition: str = "true") -> set[int]:
     if not ids:
         return set()
     return set(
         session.execute(
-            text(f"SELECT id FROM {table} WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"),
+            text(f"SELECT id FROM {table} WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[])) AND {condition}"),
             {"a": account_id, "ids": sorted(ids)},
         ).scalars()
     )
@@ -55,7 +55,7 @@ def record_visits(session: Session, account_id: int, visits: Sequence[Visit]) ->
     if not visits or len(visits) > MAX_VISITS:
         problems.add(ErrorCode.OUT_OF_RANGE, f"send 1 to {MAX_VISITS} visits at a time", "visits")
         problems.raise_if_any()
-    persons = _existing(session, "person", account_id, {v.person_id for v in visits})
+    persons = _existing(session, "person", account_id, {v.person_id for v in visits}, "erased_at IS NULL")
     productions = _existing(session, "production", account_id, {v.production_id for v in visits if v.production_id})
     tags = _existing(session, "tag", account_id, {v.tag_id for v in visits if v.tag_id})
     now = clock.now()

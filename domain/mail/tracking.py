@@ -55,7 +55,8 @@ def record(session: Session, data: LinkData, kind: str) -> None:
             ":url, :key FROM person p "
             "LEFT JOIN segment_action s ON s.account_id = p.account_id AND s.id = :act "
             "LEFT JOIN event e ON e.account_id = s.account_id AND e.id = s.event_id "
-            "WHERE p.account_id = :a AND p.id = :p ON CONFLICT DO NOTHING RETURNING id, production_id"
+            "WHERE p.account_id = :a AND p.id = :p AND p.erased_at IS NULL "
+            "ON CONFLICT DO NOTHING RETURNING id, production_id"
         ),
         {
             "a": data.account_id,

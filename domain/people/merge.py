@@ -36,7 +36,7 @@ _MOVED_BY_UPDATE = (
 
 def _person(session: Session, account_id: int, person_id: int, path: str) -> Person:
     found = session.get(Person, (account_id, person_id), with_for_update=True)
-    if found is None:
+    if found is None or found.erased_at is not None:
         raise InputError.single(ErrorCode.NOT_FOUND, "person not found", path)
     return found
 

@@ -62,6 +62,7 @@ class Person(SQLModel, table=True):
         Index("uq_person_email", "account_id", text("lower(email)"), unique=True),
         Index("ix_person_created_at", "account_id", "created_at", "id"),
         Index("ix_person_postal_code", "account_id", "postal_code"),
+        Index("ix_person_erased", "account_id", "id", postgresql_where=text("erased_at IS NOT NULL")),
     )
 
     account_id: int = account_id_field()
@@ -82,6 +83,9 @@ class Person(SQLModel, table=True):
     preference_link_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+    # Set by an erasure (domain.privacy): the row keeps only the purchase figures, anonymously,
+    # and answers as absent everywhere else.
+    erased_at: datetime | None = timestamp_field()
 
 
 def _prefix_index(name: str, column) -> Index:

@@ -6,7 +6,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -158,16 +158,19 @@ def delete_custom_field(session: Session, account_id: int, key: str) -> None:
     )
 
 
+def live(account_id: int):
+    """The account's persons that are not erased (an erased person answers as absent)."""
+    return and_(Person.account_id == account_id, Person.erased_at.is_(None))  # type: ignore[union-attr]
+
+
 def get_person(session: Session, account_id: int, person_id: int) -> Person | None:
-    return session.execute(
-        select(Person).where(Person.account_id == account_id, Person.id == person_id)
-    ).scalar_one_or_none()
+    return session.execute(select(Person).where(live(account_id), Person.id == person_id)).scalar_one_or_none()
 
 
 def get_persons(session: Session, account_id: int, person_ids: list[int]) -> dict[int, Person]:
     if not person_ids:
         return {}
-    rows = session.execute(select(Person).where(Person.account_id == account_id, Person.id.in_(person_ids))).scalars()
+    rows = session.execute(select(Person).where(live(account_id), Person.id.in_(person_ids))).scalars()
     return {p.id: p for p in rows}
 
 
@@ -215,7 +218,7 @@ def update_person(
     session: Session, account_id: int, person_id: int, changes: PersonChanges, *, timezone_name: str
 ) -> Person:
     person = session.execute(
-        select(Person).where(Person.account_id == account_id, Person.id == person_id).with_for_update()
+        select(Person).where(live(account_id), Person.id == person_id).with_for_update()
     ).scalar_one_or_none()
     if person is None:
         raise not_found("person", "id")
@@ -251,14 +254,14 @@ def update_person(
 
 
 def delete_person(session: Session, account_id: int, person_id: int) -> None:
-    result = session.execute(delete(Person).where(Person.account_id == account_id, Person.id == person_id))
+    result = session.execute(delete(Person).where(live(account_id), Person.id == person_id))
     if result.rowcount == 0:
         raise not_found("person", "id")
     events.record(session, events.PersonDeleted(account_id=account_id, person_id=person_id))
 
 
 def _apply_filter(stmt, account_id: int, flt: PersonFilter):
-    stmt = stmt.where(Person.account_id == account_id)
+    stmt = stmt.where(live(account_id))
     if flt.search:
         for word in flt.search.lower().split()[:5]:
             pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

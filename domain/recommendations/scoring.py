@@ -285,14 +285,21 @@ def _params(account_id: int, as_of: datetime) -> dict:
 def _write(session: Session, account_id: int, persons: str, params: dict) -> int:
     """Replace the scores of the persons ``persons`` picks; returns how many were written."""
     session.execute(text(f"DELETE FROM interest_score s WHERE s.account_id = :a AND {persons.format(t='s')}"), params)
+    erased = session.execute(  # erased persons keep their purchases (anonymously), never scores
+        text(
+            "SELECT t.person_id FROM (SELECT id AS person_id FROM person "
+            f"WHERE account_id = :a AND erased_at IS NOT NULL) t WHERE {persons.format(t='t')}"
+        ),
+        params,
+    ).scalars()
     return session.execute(
         text(
             "INSERT INTO interest_score (account_id, person_id, tag_id, value, as_of, interactions, last_at) "
             f"SELECT :a, x.person_id, x.tag_id, x.value, :as_of, x.interactions, x.last_at "
             f"FROM ({_scores_sql(persons)}) x "
-            "WHERE x.value > 0"
+            "WHERE x.value > 0 AND x.person_id <> ALL(CAST(:erased AS bigint[]))"
         ),
-        params,
+        {**params, "erased": list(erased)},
     ).rowcount
 
 

@@ -311,7 +311,8 @@ def tips_for_person(session: Session, account_id: int, person_id: int, *, first:
         raise InputError.single(ErrorCode.OUT_OF_RANGE, f"first is between 1 and {MAX_TIPS}", "first")
     account = require_module(session, account_id)
     exists = session.execute(
-        text("SELECT 1 FROM person WHERE account_id = :a AND id = :p"), {"a": account_id, "p": person_id}
+        text("SELECT 1 FROM person WHERE account_id = :a AND id = :p AND erased_at IS NULL"),
+        {"a": account_id, "p": person_id},
     ).first()
     if exists is None:
         raise InputError.single(ErrorCode.NOT_FOUND, "person not found", "person_id")

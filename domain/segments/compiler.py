@@ -292,7 +292,9 @@ class Compiler:
         if mode is not None:
             predicate = and_(predicate, not_(self.p.c.id.in_(self.mode_holders(mode))))
         return (
-            select(self.p.c.id).select_from(self.from_clause()).where(self.p.c.account_id == self.account_id, predicate)
+            select(self.p.c.id)
+            .select_from(self.from_clause())
+            .where(self.p.c.account_id == self.account_id, self.p.c.erased_at.is_(None), predicate)
         )
 
     def from_clause(self):

@@ -600,7 +600,9 @@ def explain(session: Session, account_id: int, segment_id: int, person_id: int, 
     if segment is None:
         raise not_found("segment", "segmentId")
     if (
-        session.execute(select(Person.id).where(Person.account_id == account_id, Person.id == person_id)).first()
+        session.execute(
+            select(Person.id).where(Person.account_id == account_id, Person.id == person_id, Person.erased_at.is_(None))  # type: ignore[union-attr]
+        ).first()
         is None
     ):
         raise not_found("person", "personId")

@@ -589,7 +589,8 @@ def _check_bulk(
     _, _, model = LINK_MODELS[target]
     found = session.execute(
         text(f"""SELECT count(*) FROM {model.__tablename__}
-        WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))"""),
+        WHERE account_id = :a AND id = ANY(CAST(:ids AS bigint[]))
+        {"AND erased_at IS NULL" if model is Person else ""}"""),
         {"a": account_id, "ids": target_ids},
     ).scalar_one()
     if found != len(target_ids):

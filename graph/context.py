@@ -48,6 +48,7 @@ class Context:
         self.person_page: forms.PersonPage | None = None  # a person viewer's page, read with their link
         self.document_key = None  # the operation's text, name and variables (graph.executor.Shared)
         self.read_only = False
+        self.raw_variables: dict | None = None  # the request's variables as sent, before defaults
         self.announced_tags: set[int] = set()  # tags a list resolved, for per-tag loaders (graph.tags.types)
         self.announced_persons: set[int] = set()  # persons lists resolved, for loaders made later
         self.installed_plugins: list[str] = []  # plugins the `plugins` list resolved (run loaders)

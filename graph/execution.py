@@ -57,6 +57,7 @@ def execute(
         if context.session_not_started:
             context.read_only = prepared.is_query
     context.document_key = _document_key(query, operation_name, variables)
+    context.raw_variables = variables if isinstance(variables, dict) else None  # as sent (the audit trail)
     viewer = context.viewer  # authenticated before the document is looked at any further
     key = None
     if cache is not None and prepared is not None and (variables is None or isinstance(variables, dict)):

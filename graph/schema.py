@@ -23,6 +23,7 @@ from graph.execution import limits_of
 from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.privacy.schema import PrivacyMutation, PrivacyQuery, PrivacyRequest
+from graph.audit.schema import AuditEntry, AuditQuery
 from graph.people.types import Person
 from graph.forms.schema import Form, FormMutation, FormQuery
 from graph.imports.schema import ImportMutation
@@ -53,6 +54,7 @@ Query = merge_types(
         PluginQuery,
         RecommendationQuery,
         PrivacyQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -94,6 +96,7 @@ NODE_TYPES = [
     StaffUser,
     ApiToken,
     PrivacyRequest,
+    AuditEntry,
 ]
 
 

@@ -33,6 +33,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from domain.audit import service as audit
+from domain.audit.models import AuditOutcome
 from domain.base import utcnow
 from domain.errors import ErrorCode, InputError
 from domain.jobs_state.models import Job, JobStatus
@@ -215,7 +217,10 @@ def record_success(connection: Connection | Session, job_id: int, result: dict[s
             finished_at=utcnow(),
         )
     )
-    return outcome.rowcount > 0
+    if outcome.rowcount == 0:
+        return False
+    audit.record_job(connection, job_id, AuditOutcome.DONE)
+    return True
 
 
 def finish_job(engine: Engine, job_id: int, result: dict[str, Any]) -> None:
@@ -233,7 +238,11 @@ def fail_job(engine: Engine, job_id: int, error: str, *, final: bool) -> None:
     else:
         values.update(status=JobStatus.QUEUED.value)
     with engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value).values(**values))
+        failed = conn.execute(
+            update(Job).where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED.value).values(**values)
+        ).rowcount
+        if final and failed:
+            audit.record_job(conn, job_id, AuditOutcome.FAILED)
     _forget_progress(job_id)
 
 

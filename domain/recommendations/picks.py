@@ -128,13 +128,15 @@ def run_picks(new_session: Callable[[], Session], job_id: int, progress: Progres
     with new_session() as session, session.begin():
         counts = session.execute(
             text(
-                "SELECT count(DISTINCT m.person_id) AS members, count(DISTINCT k.person_id) AS with_picks, "
-                "count(k.place) AS picks, "
-                "count(DISTINCT m.person_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM interest_score s "
+                # Each figure on its own: no join of the two fresh tables, whose statistics may still
+                # say "empty" (a nested loop over them would be quadratic).
+                "SELECT (SELECT count(*) FROM action_member WHERE account_id = :a AND action_id = :act) AS members, "
+                "k.with_picks, k.picks, "
+                "(SELECT count(*) FROM action_member m WHERE m.account_id = :a AND m.action_id = :act "
+                "  AND NOT EXISTS (SELECT 1 FROM interest_score s "
                 "  WHERE s.account_id = m.account_id AND s.person_id = m.person_id)) AS without_interests "
-                "FROM action_member m LEFT JOIN member_pick k ON k.account_id = m.account_id "
-                "AND k.action_id = m.action_id AND k.person_id = m.person_id "
-                "WHERE m.account_id = :a AND m.action_id = :act"
+                "FROM (SELECT count(DISTINCT person_id) AS with_picks, count(*) AS picks FROM member_pick "
+                "      WHERE account_id = :a AND action_id = :act) k"
             ),
             {"a": account_id, "act": action_id},
         ).one()

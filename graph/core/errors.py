@@ -58,13 +58,17 @@ def failure_from(error: InputError, error_type: type, failure: type) -> Any:
 def run_mutation(info, action: Callable[[], Any], error_type: type, failure: type) -> Any:
     """Run one domain call as the request's unit of work: commit on success, roll back and
     answer with typed errors on bad input."""
+    from graph.core import audit  # noqa: PLC0415  (audit reads ids, which import this module's peers)
+
     ctx = info.context
     try:
         result = action()
+        audit.record(info, result)
         ctx.commit()
         return result
     except InputError as exc:
         ctx.rollback()
+        audit.record_refusal(info, exc)
         return failure_from(exc, error_type, failure)
     except BaseException:
         ctx.rollback()

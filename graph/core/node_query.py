@@ -12,6 +12,7 @@ from domain.forms.models import Form
 from domain.integrations.models import PluginInstallation
 from domain.people.models import ConsentType, Person
 from domain.privacy.models import PrivacyRequest
+from domain.audit.models import AuditEntry
 from domain.jobs_state.models import Job
 from domain.mail.models import MailLayout
 from domain.segments.models import Segment
@@ -36,7 +37,7 @@ STAFF_NODES = {
     "PluginInstallation": PluginInstallation,
 }
 # And those only admins may (the account's people and credentials).
-ADMIN_NODES = {"StaffUser": StaffUser, "ApiToken": ApiToken, "PrivacyRequest": PrivacyRequest}
+ADMIN_NODES = {"StaffUser": StaffUser, "ApiToken": ApiToken, "PrivacyRequest": PrivacyRequest, "AuditEntry": AuditEntry}
 
 
 @strawberry.type

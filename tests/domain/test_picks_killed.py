@@ -74,6 +74,7 @@ def _account_with_members(engine) -> tuple[int, int]:
                 ),
                 {"a": a, "t": tags[name], "k": every},
             )
+        conn.execute(text("ANALYZE interest_score"))
         buyer = conn.execute(
             text("INSERT INTO person (account_id, email, city) VALUES (:a, 'fan@example.nl', 'Zeist') RETURNING id"),
             params,

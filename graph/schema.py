@@ -24,6 +24,7 @@ from graph.executor import MarqueeExecutor
 from graph.people.schema import PersonMutation, PersonQuery
 from graph.privacy.schema import PrivacyMutation, PrivacyQuery, PrivacyRequest
 from graph.audit.schema import AuditEntry, AuditQuery
+from graph.organisations.schema import Organisation, OrganisationMutation, OrganisationQuery
 from graph.people.types import Person
 from graph.forms.schema import Form, FormMutation, FormQuery
 from graph.imports.schema import ImportMutation
@@ -55,6 +56,7 @@ Query = merge_types(
         RecommendationQuery,
         PrivacyQuery,
         AuditQuery,
+        OrganisationQuery,
     ),
 )
 Mutation = merge_types(
@@ -74,6 +76,7 @@ Mutation = merge_types(
         ImportMutation,
         RecommendationMutation,
         PrivacyMutation,
+        OrganisationMutation,
     ),
 )
 Subscription = merge_types("SubscriptionRoot", (JobSubscription,))  # "Subscription" is a season ticket
@@ -97,6 +100,7 @@ NODE_TYPES = [
     ApiToken,
     PrivacyRequest,
     AuditEntry,
+    Organisation,
 ]
 
 

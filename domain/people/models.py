@@ -241,3 +241,26 @@ class Organisation(SQLModel, table=True):
     city: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     country: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class PersonOrganisation(SQLModel, table=True):
+    """A person who belongs to an organisation (a contact there), with their role in it."""
+
+    __tablename__ = "person_organisation"
+    __table_args__ = (
+        _person_fk("fk_person_organisation_person"),
+        ForeignKeyConstraint(
+            ["account_id", "organisation_id"],
+            ["organisation.account_id", "organisation.id"],
+            ondelete="CASCADE",
+            name="fk_person_organisation_organisation",
+        ),
+        Index("ix_person_organisation_organisation", "account_id", "organisation_id", "person_id"),
+    )
+
+    account_id: int = account_key_field()
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    organisation_id: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    role: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = created_at_field()

@@ -63,6 +63,7 @@ PERSON_TABLES: dict[str, str] = {
     "interaction": "exported; erased",
     "interest_score": "exported; erased",
     "member_pick": "exported; erased",
+    "person_organisation": "exported; erased",
     "mail_send": "exported; erased: the address and the receiver's answer cleared, the send kept",
     "orders": "exported; kept, anonymous (figures)",
     "ticket": "exported with its order; kept, anonymous (figures)",
@@ -312,6 +313,14 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
               WHERE m.account_id = :a AND m.person_id = :p ORDER BY m.action_id, m.place) x""",
     ),
     (
+        "organisations",
+        """SELECT to_jsonb(x)::text FROM (
+             SELECT o.id, o.name, m.role, m.created_at
+               FROM person_organisation m
+               JOIN organisation o ON o.account_id = m.account_id AND o.id = m.organisation_id
+              WHERE m.account_id = :a AND m.person_id = :p ORDER BY o.name, o.id) x""",
+    ),
+    (
         "merged_persons",
         """SELECT to_jsonb(x)::text FROM (
              SELECT merged_id, merged_at, moved, merged_fields FROM person_merge
@@ -434,7 +443,7 @@ def download_path(secret: str, request: PrivacyRequest, lifetime_s: int) -> str:
 
 # -- erasure -------------------------------------------------------------------------------------
 _ERASED_ROWS = ("person_tag", "person_consent", "consent_history", "form_submission", "interaction",
-                "interest_score", "member_pick")  # fmt: skip
+                "interest_score", "member_pick", "person_organisation")  # fmt: skip
 _PERSON_FIELDS_CLEARED = (
     "email = NULL, first_name = NULL, last_name = NULL, gender = NULL, birth_date = NULL, language = NULL, "
     "address = NULL, postal_code = NULL, city = NULL, country = NULL, latitude = NULL, longitude = NULL, "

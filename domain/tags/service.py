@@ -575,6 +575,10 @@ def _check_sizes(tag_ids: list[int], target_ids: list[int]) -> None:
 def _check_bulk(
     session: Session, account_id: int, tag_ids: list[int], target: TargetKind, target_ids: list[int]
 ) -> None:
+    if target is TargetKind.ORGANISATION:
+        from domain.organisations.service import require_module  # noqa: PLC0415
+
+        require_module(session, account_id)
     problems = Collector()
     if not tag_ids:
         problems.add(ErrorCode.REQUIRED, "name at least one tag", "tag_ids")

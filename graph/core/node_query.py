@@ -10,7 +10,7 @@ from domain.catalog.models import Event, Production, Venue
 from domain.catalog.service import rows_by_id
 from domain.forms.models import Form
 from domain.integrations.models import PluginInstallation
-from domain.people.models import ConsentType, Person
+from domain.people.models import ConsentType, Organisation, Person
 from domain.privacy.models import PrivacyRequest
 from domain.audit.models import AuditEntry
 from domain.jobs_state.models import Job
@@ -35,6 +35,7 @@ STAFF_NODES = {
     "MailLayout": MailLayout,
     "Form": Form,
     "PluginInstallation": PluginInstallation,
+    "Organisation": Organisation,
 }
 # And those only admins may (the account's people and credentials).
 ADMIN_NODES = {"StaffUser": StaffUser, "ApiToken": ApiToken, "PrivacyRequest": PrivacyRequest, "AuditEntry": AuditEntry}
@@ -56,6 +57,8 @@ class NodeQuery:
             return None
         if decoded[0] == "Account":  # the viewer's own account, and no other
             return viewer.account if decoded[1] == viewer.account_id else None
+        if decoded[0] == "Organisation" and "business" not in viewer.account.modules:
+            return None  # module off: organisations are absent
         model = STAFF_NODES.get(decoded[0])
         if model is None and viewer.role == Role.ADMIN.value:
             model = ADMIN_NODES.get(decoded[0])

@@ -93,3 +93,9 @@ def announce_persons(ctx, person_ids: list[int]) -> None:
     ctx.announced_persons.update(person_ids)
     for factory in PERSON_LOADERS:
         loader(ctx, factory).want(person_ids)
+
+
+def OrganisationLinksByPersonLoader(ctx) -> BatchLoader:
+    from domain.organisations import service as organisations  # noqa: PLC0415
+
+    return BatchLoader(lambda ids: organisations.links_by_person(ctx.session, ctx.viewer.account_id, ids), default=list)

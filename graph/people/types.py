@@ -26,6 +26,7 @@ from graph.people.loaders import (
     ConsentHistoryByPersonLoader,
     ConsentsByPersonLoader,
     FormByIdLoader,
+    OrganisationLinksByPersonLoader,
     IdentitiesByPersonLoader,
     InterestsByPersonLoader,
     PurchaseSummaryByPersonLoader,
@@ -39,6 +40,7 @@ from graph.core.loaders import loader
 
 if TYPE_CHECKING:
     from graph.forms.schema import Form
+    from graph.organisations.schema import OrganisationMembership
     from graph.recommendations.schema import Interest
     from graph.tags.types import Tag
 
@@ -181,6 +183,12 @@ class Person(Node):
     @strawberry.field(description="The person's tags with source, who and when (tags you may not see left out).")
     def tags(self, info: Info) -> list[TagLink]:
         return visible_links(info.context, loader(info.context, TagLinksByPersonLoader).load(self.id))
+
+    @strawberry.field(description="The organisations they are a contact of (module business; empty when off).")
+    def organisations(
+        self, info: Info
+    ) -> list[Annotated[OrganisationMembership, strawberry.lazy("graph.organisations.schema")]]:
+        return loader(info.context, OrganisationLinksByPersonLoader).load(self.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Valid tickets of paid orders only: the figures segments use.")
     def purchases(self, info: Info) -> PurchaseSummary:

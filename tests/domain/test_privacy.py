@@ -18,6 +18,7 @@ from domain.forms import service as forms
 from domain.imports.importer import ImportOptions, run_import
 from domain.imports.readers import read_jsonl
 from domain.interactions import service as interactions
+from domain.organisations import service as organisations
 from domain.people import service as people
 from domain.people.custom_fields import create_custom_field
 from domain.people.merge import merge_persons
@@ -96,7 +97,7 @@ def _import(runtime, account_id: int):
 def everything(session, runtime, account):
     """A person with one of every kind of record Marquee holds about a person."""
     a = account.id
-    session.execute(text("UPDATE account SET modules = ARRAY['recommendations'] WHERE id = :a"), {"a": a})
+    session.execute(text("UPDATE account SET modules = ARRAY['recommendations', 'business'] WHERE id = :a"), {"a": a})
     session.expire_all()
     result = _import(runtime, a)
     assert not result.refusals
@@ -154,6 +155,8 @@ def everything(session, runtime, account):
         ),
         {"a": a, "act": action.id, "p": pid, "pr": production},
     )
+    firm = organisations.create_organisation(session, a, organisations.OrganisationFields(name="Bouwbedrijf Noord"))
+    organisations.link_persons(session, a, firm.id, [pid], role="inkoper")
     session.flush()
     return {"person_id": pid, "production_id": production}
 

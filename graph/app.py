@@ -449,7 +449,7 @@ def preference_page_headers(page: str, frame_ancestors: tuple[str, ...]) -> dict
     ancestors = " ".join(frame_ancestors) or "'none'"
     policy = (
         f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
-        f"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+        f"connect-src 'self'; img-src 'self' data: https:; base-uri 'none'; form-action 'self'; "
         f"frame-ancestors {ancestors}"
     )
     headers = {

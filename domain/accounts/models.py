@@ -52,6 +52,8 @@ class Account(SQLModel, table=True):
         Index("uq_account_slug", "slug", unique=True),
         CheckConstraint("score_half_life_days >= 1 and score_half_life_days <= 3650", name="ck_account_half_life"),
         CheckConstraint("score_parent_share >= 0 and score_parent_share <= 1", name="ck_account_parent_share"),
+        CheckConstraint("page_language in ('nl', 'en')", name="ck_account_page_language"),
+        CheckConstraint("brand_colour ~ '^#[0-9a-f]{6}$'", name="ck_account_brand_colour"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -77,6 +79,11 @@ class Account(SQLModel, table=True):
         sa_column=Column(Float, nullable=False, server_default="0.5"),
         description="the share of a subtag's points that also counts for its parent (squared for its grandparent …)",
     )
+    # How the account's pages for persons look and speak (the preference centre).
+    page_language: str = Field(default="nl", sa_column=Column(Text, nullable=False, server_default="nl"))
+    brand_name: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # "": the name
+    logo_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    brand_colour: str = Field(default="#0b57d0", sa_column=Column(Text, nullable=False, server_default="#0b57d0"))
     scores_stale_since: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=True),

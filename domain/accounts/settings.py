@@ -15,8 +15,10 @@ Switching a module off deletes nothing (its data waits, unused, for the module t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, text
@@ -40,6 +42,10 @@ class SettingsChanges:
     modules: tuple[str, ...] | Unset = UNSET
     tag_name_policy: str | Unset = UNSET
     merge_colliding_tags: bool = False  # switching to canonical: merge the tags whose names collide
+    page_language: str | Unset = UNSET  # nl or en: what the preference centre speaks
+    brand_name: str | Unset = UNSET  # the venue's name on its pages ("": the account's name)
+    logo_url: str | None | Unset = UNSET  # an https address of the venue's logo
+    brand_colour: str | Unset = UNSET  # #rrggbb for buttons and headings (white text must read on it)
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,55 @@ def _check(changes: SettingsChanges) -> dict[str, Any]:
                     str(i),
                 )
         values["modules"] = sorted(set(values["modules"]))
+    _check_look(values, problems)
     problems.raise_if_any()
     return values
+
+
+PAGE_LANGUAGES = ("nl", "en")
+MAX_LOGO_URL = 500
+MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text: white on the brand colour
+
+
+def contrast_with_white(colour: str) -> float:
+    """The WCAG contrast ratio of white text on ``#rrggbb``."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+def _check_look(values: dict[str, Any], problems: Collector) -> None:
+    if "page_language" in values and values["page_language"] not in PAGE_LANGUAGES:
+        problems.add(ErrorCode.INVALID_CHOICE, "the page language is nl or en", "page_language")
+    if "brand_name" in values:
+        values["brand_name"] = (values["brand_name"] or "").strip()
+        if len(values["brand_name"]) > MAX_NAME:
+            problems.add(ErrorCode.TOO_LONG, f"a venue name has at most {MAX_NAME} characters", "brand_name")
+    if values.get("logo_url") is not None:
+        url = values["logo_url"].strip()
+        parts = urlsplit(url)
+        if len(url) > MAX_LOGO_URL:
+            problems.add(ErrorCode.TOO_LONG, f"a logo address has at most {MAX_LOGO_URL} characters", "logo_url")
+        elif parts.scheme != "https" or not parts.hostname or any(c in url for c in " \"'<>"):
+            problems.add(ErrorCode.INVALID, "the logo is an https:// address of an image", "logo_url")
+        values["logo_url"] = url or None
+    if "brand_colour" in values:
+        colour = (values["brand_colour"] or "").strip().lower()
+        if not re.fullmatch(r"#[0-9a-f]{6}", colour):
+            problems.add(ErrorCode.INVALID, "a colour is written #rrggbb, such as #8a1538", "brand_colour")
+        elif (ratio := contrast_with_white(colour)) < MIN_CONTRAST:
+            problems.add(
+                ErrorCode.INVALID,
+                f"white text on {colour} has a contrast of {ratio:.1f}:1; pages need {MIN_CONTRAST}:1 "
+                "(a darker colour)",
+                "brand_colour",
+            )
+        values["brand_colour"] = colour
 
 
 def change_settings(

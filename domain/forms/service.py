@@ -68,11 +68,17 @@ def preference_centre_snapshot(session: Session, account_id: int) -> FormSnapsho
     )
 
 
+#: A new preference centre's title and interests heading, in the account's page language.
+DEFAULT_TITLES = {"en": ("Your preferences", "Your interests"), "nl": ("Jouw voorkeuren", "Waar je van houdt")}
+
+
 def preference_centre(session: Session, account_id: int) -> Form:
     """The account's preference-centre form, created on first use."""
+    language = session.execute(text("SELECT page_language FROM account WHERE id = :a"), {"a": account_id}).scalar()
+    title, tags_title = DEFAULT_TITLES.get(language or "en", DEFAULT_TITLES["en"])
     session.execute(
         pg_insert(Form)
-        .values(account_id=account_id, kind=PREFERENCE_CENTRE, title="Your preferences", tags_title="Your interests")
+        .values(account_id=account_id, kind=PREFERENCE_CENTRE, title=title, tags_title=tags_title)
         .on_conflict_do_nothing(index_elements=[Form.account_id], index_where=text("kind = 'preference_centre'"))
     )
     return session.execute(

@@ -24,7 +24,6 @@ STAFF_FIELDS = (
     "name",
     "note",
     "active",
-    "category_id",
     "show_on_form",
     "visible_to_everyone",
     "visibility_include_segment_id",
@@ -66,7 +65,8 @@ class TagSnapshot:
 class TagView:
     """One tag as one viewer sees it. Unseen fields are None."""
 
-    __slots__ = ("pk", "id", "label", "description", "position", "parent", "children", "selected", *STAFF_FIELDS)
+    __slots__ = ("pk", "id", "label", "description", "position", "category_id", "parent", "children", "selected",
+                 *STAFF_FIELDS)  # fmt: skip
 
     def __init__(self, snap: TagSnapshot, global_id: str, *, staff: bool):
         self.pk = snap.id
@@ -74,6 +74,7 @@ class TagView:
         self.label = snap.label
         self.description = snap.description
         self.position = snap.position
+        self.category_id = snap.category_id  # everyone: the preference centre groups tags by it
         self.parent: TagView | None = None
         self.children: list[TagView] = []
         self.selected: bool | None = None

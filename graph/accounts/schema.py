@@ -14,6 +14,24 @@ from graph.core.node import Node
 ViewerKind = strawberry.enum(ViewerKindEnum, name="ViewerKind")
 
 
+@strawberry.type(description="How the account's pages for persons look and speak (the preference centre).")
+class PageLook:
+    venue_name: str
+    logo_url: str | None
+    colour: str = strawberry.field(description="#rrggbb for buttons and headings.")
+    language: str = strawberry.field(description="nl or en.")
+
+
+def page_look(session, account_id: int) -> PageLook:
+    row = session.get(AccountRow, account_id)
+    return PageLook(
+        venue_name=row.brand_name or row.name,
+        logo_url=row.logo_url,
+        colour=row.brand_colour,
+        language=row.page_language,
+    )
+
+
 @strawberry.type(description="A tenant: one venue or organisation.")
 class Account(Node):
     name: str
@@ -24,6 +42,10 @@ class Account(Node):
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Account", self.id))
+
+    @strawberry.field(description="The look of the preference centre (changeAccountSettings sets it).")
+    def look(self, info: Info) -> PageLook:
+        return page_look(info.context.session, self.id)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj, info) -> bool:

@@ -37,6 +37,19 @@ class ChangeAccountSettingsInput:
     merge_colliding_tags: bool = strawberry.field(
         default=False, description="With tagNamePolicy canonical: merge each colliding group into its oldest tag."
     )
+    page_language: str | None = strawberry.field(
+        default=strawberry.UNSET, description="nl or en: the language of the preference centre."
+    )
+    brand_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The venue's name on its pages (\"\": the account's name)."
+    )
+    logo_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An https:// address of the venue's logo (null: none)."
+    )
+    brand_colour: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="#rrggbb for buttons and headings; white text must read on it (contrast at least 4.5:1).",
+    )
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from domain.forms import service as forms
 from domain.forms.models import Form as FormRow
 from domain.tags.visibility import roots
 from domain.viewer import ViewerKind
+from graph.accounts.schema import PageLook, page_look
 from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from domain.changes import UNSET
@@ -65,6 +66,7 @@ class PreferenceCentre:
     first_name: str | None
     tags: list[Tag] = strawberry.field(description="Main tags with their visible subtags, in position order.")
     consents: list[ConsentChoice]
+    look: PageLook
 
 
 def preference_centre_for(ctx) -> PreferenceCentre:
@@ -91,6 +93,7 @@ def preference_centre_for(ctx) -> PreferenceCentre:
         first_name=page.first_name if page else None,
         tags=Shared(view.tags_key, lambda: roots(view.views())),
         consents=consents,
+        look=page_look(ctx.session, viewer.account_id),
     )
 
 

@@ -140,7 +140,7 @@ class Tag(Node):
     created_at: datetime | None
     updated_at: datetime | None
 
-    @strawberry.field(description="Staff: the tag's category.")
+    @strawberry.field(description="The tag's category (the preference centre groups by it when it shows many).")
     def category(self, info: Info) -> TagCategory | None:
         if self.category_id is None:
             return None

@@ -80,6 +80,7 @@ def browser():
 def _seed(engine):
     with Session(engine, expire_on_commit=False) as session:
         account = accounts.create_account(session, name="Browser Venue")
+        account.page_language = "en"  # these tests read the English page (test_branded_pages: Dutch)
         music = f.tag(session, account.id, "Muziek", show_on_form=True, label="Music", position=1)
         jazz = f.tag(
             session, account.id, "Jazz", show_on_form=True, parent_id=music.id, description="Swing, bebop and more"
@@ -129,7 +130,7 @@ def test_person_reads_ticks_and_saves(server, browser, committed_engine):
     page = browser.new_page()
     page.goto(f"{base}/preferences#token={token}")
     page.get_by_role("button", name="Save my preferences").wait_for()
-    assert page.title() == "Stay in touch"
+    assert page.title() == "Stay in touch – Browser Venue"  # the form, then the venue
     assert page.get_by_text("Hello Anna").is_visible()
     assert page.get_by_text("What do you like?").is_visible()
     music, jazz, dance = (page.get_by_label(name, exact=True) for name in ("Music", "Jazz", "Dance"))

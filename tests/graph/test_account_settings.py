@@ -142,3 +142,48 @@ def test_switching_to_canonical_names_reports_collisions_and_merges_only_when_co
     assert linked == [made["Łódź"]]  # Anna's link went with the merge into the oldest tag
     bad = gql(switch, {"input": {"tagNamePolicy": "shouting"}}, token=account.admin_token)
     assert bad["data"]["changeAccountSettings"]["errors"][0]["code"] == "INVALID_CHOICE"
+
+
+LOOK = """mutation($input: ChangeAccountSettingsInput!) { changeAccountSettings(input: $input) {
+  ... on AccountSettingsChanged { account { look { venueName logoUrl colour language } } }
+  ... on ChangeAccountSettingsFailure { errors { code path message } } } }"""
+
+
+def test_an_admin_sets_the_preference_centres_look_with_checked_values(gql, session, account):
+    look = gql(
+        LOOK,
+        {
+            "input": {
+                "pageLanguage": "en",
+                "brandName": " Schouwburg Aan Zee ",
+                "logoUrl": "https://cdn.example/logo.png",
+                "brandColour": "#8A1538",
+            }
+        },  # fmt: skip
+        token=account.admin_token,
+    )["data"]["changeAccountSettings"]["account"]["look"]
+    assert look == {
+        "venueName": "Schouwburg Aan Zee",
+        "logoUrl": "https://cdn.example/logo.png",
+        "colour": "#8a1538",
+        "language": "en",
+    }
+    cases = [
+        ({"pageLanguage": "de"}, "INVALID_CHOICE", "pageLanguage"),
+        ({"brandColour": "red"}, "INVALID", "brandColour"),
+        ({"brandColour": "#ffcc00"}, "INVALID", "brandColour"),  # white text would not read on it
+        ({"logoUrl": "http://cdn.example/logo.png"}, "INVALID", "logoUrl"),
+        ({"logoUrl": "javascript:alert(1)"}, "INVALID", "logoUrl"),
+        ({"logoUrl": "https://cdn.example/" + "a" * 500}, "TOO_LONG", "logoUrl"),
+        ({"brandName": "x" * 201}, "TOO_LONG", "brandName"),
+    ]
+    for values, code, field in cases:
+        errors = gql(LOOK, {"input": values}, token=account.admin_token)["data"]["changeAccountSettings"]["errors"]
+        assert (errors[0]["code"], errors[0]["path"]) == (code, ["input", field]), values
+    contrast = gql(LOOK, {"input": {"brandColour": "#ffcc00"}}, token=account.admin_token)["data"]
+    assert "4.5:1" in contrast["changeAccountSettings"]["errors"][0]["message"]
+    cleared = gql(LOOK, {"input": {"brandName": "", "logoUrl": None}}, token=account.admin_token)["data"]
+    assert cleared["changeAccountSettings"]["account"]["look"]["venueName"] == account.account.name
+    assert cleared["changeAccountSettings"]["account"]["look"]["logoUrl"] is None
+    refused = gql(LOOK, {"input": {"pageLanguage": "nl"}}, token=account.marketer_token)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

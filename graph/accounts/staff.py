@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from domain.accounts import login, staff
+from domain.accounts import invitations, login, staff
 from domain.accounts.models import ApiToken as ApiTokenRow
 from domain.accounts.models import Role as RoleEnum
 from domain.accounts.models import StaffUser as StaffUserRow
@@ -221,6 +221,40 @@ class LoggedIn:
 LogInPayload, LogInError, LogInFailure = mutation_payload("LogIn", LoggedIn)
 
 
+@strawberry.input(description="A new staff user who chooses their own password through the invitation.")
+class InviteStaffUserInput:
+    email: str
+    role: StaffRole
+    name: str = ""
+
+
+@strawberry.type(
+    description=f"Hand the token to the invited user (in your invitation e-mail or page): with it they choose their "
+    f"password once (acceptStaffInvitation). Valid {invitations.INVITATION_DAYS} days; no query returns it again."
+)
+class StaffInvitation:
+    staff_user: StaffUser
+    token: str
+    expires_at: datetime
+
+
+@strawberry.input
+class AcceptStaffInvitationInput:
+    token: str
+    password: str = strawberry.field(description="12 to 200 characters.")
+
+
+InviteStaffUserPayload, InviteStaffUserError, InviteStaffUserFailure = mutation_payload(
+    "InviteStaffUser", StaffInvitation
+)
+RenewStaffInvitationPayload, RenewStaffInvitationError, RenewStaffInvitationFailure = mutation_payload(
+    "RenewStaffInvitation", StaffInvitation
+)
+AcceptStaffInvitationPayload, AcceptStaffInvitationError, AcceptStaffInvitationFailure = mutation_payload(
+    "AcceptStaffInvitation", LoggedIn
+)
+
+
 def _client(info: Info) -> str:
     request = info.context.request
     client = getattr(request, "client", None)
@@ -249,6 +283,57 @@ class StaffMutation:
             return LoggedIn(secret=done.secret, expires_at=done.expires_at, staff_user=done.staff_user)
 
         return run_mutation(info, action, LogInError, LogInFailure)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Add a staff user who sets their own password.")
+    def invite_staff_user(self, info: Info, input: InviteStaffUserInput) -> InviteStaffUserPayload | None:
+        ctx = info.context
+
+        def action():
+            made = invitations.invite_staff_user(
+                ctx.session,
+                ctx.viewer.account_id,
+                email=input.email,
+                role=RoleEnum(input.role).value,
+                name=input.name,
+                secret_key=ctx.runtime.settings.secret_key,
+            )
+            return StaffInvitation(staff_user=made.staff_user, token=made.token, expires_at=made.expires_at)
+
+        return run_mutation(info, action, InviteStaffUserError, InviteStaffUserFailure)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="A fresh invitation for a user who has no password yet."
+    )
+    def renew_staff_invitation(self, info: Info, input: StaffUserIdInput) -> RenewStaffInvitationPayload | None:
+        ctx = info.context
+
+        def action():
+            made = invitations.renew_invitation(
+                ctx.session,
+                ctx.viewer.account_id,
+                reference_pk(input.staff_user_id, "StaffUser"),
+                secret_key=ctx.runtime.settings.secret_key,
+            )
+            return StaffInvitation(staff_user=made.staff_user, token=made.token, expires_at=made.expires_at)
+
+        return run_mutation(info, action, RenewStaffInvitationError, RenewStaffInvitationFailure)
+
+    @strawberry.mutation(
+        description="The invited user chooses their password (once) and is logged in: a staff token valid "
+        f"{login.LOGIN_TOKEN_HOURS} hours. No credentials needed: the invitation is the permission."
+    )
+    def accept_staff_invitation(
+        self, info: Info, input: AcceptStaffInvitationInput
+    ) -> AcceptStaffInvitationPayload | None:
+        ctx = info.context
+
+        def action():
+            done = invitations.accept_invitation(
+                ctx.session, secret_key=ctx.runtime.settings.secret_key, token=input.token, password=input.password
+            )
+            return LoggedIn(secret=done.secret, expires_at=done.expires_at, staff_user=done.staff_user)
+
+        return run_mutation(info, action, AcceptStaffInvitationError, AcceptStaffInvitationFailure)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a staff user (e-mail unique in the account).")
     def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> CreateStaffUserPayload | None:

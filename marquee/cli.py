@@ -358,6 +358,20 @@ def import_ticketing(
             except (FeedFormatError, UnicodeDecodeError) as error:
                 console.print(f"[red]{path}: {error}[/red]")
                 raise typer.Exit(EXIT_IMPORT_FAILED) from None
+        from domain.audit import service as audit  # noqa: PLC0415
+        from domain.audit.models import AuditOutcome  # noqa: PLC0415
+
+        with session_scope(engine) as session:  # the import in the account's audit trail, like a job's
+            audit.record(
+                session,
+                audit.Entry(
+                    account_id=account_id,
+                    actor="worker",
+                    action="cli:import_ticketing",
+                    outcome=AuditOutcome.DONE,
+                    figures={"records": result.records, "changes": result.changes, "refused": result.refused},
+                ),
+            )
     summary = result.as_dict()
     for kind_name, counts in summary["counts"].items():
         console.print(f"{kind_name}: " + ", ".join(f"{n:,} {what}" for what, n in sorted(counts.items())))

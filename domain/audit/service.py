@@ -77,6 +77,7 @@ class Entry:
     fields: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()  # the codes of a refusal
     request_id: str | None = None
+    figures: dict[str, int] | None = None  # what a piece of work counted (records, changes …)
 
 
 def record(session: Session, entry: Entry) -> None:
@@ -86,6 +87,8 @@ def record(session: Session, entry: Entry) -> None:
         details["fields"] = sorted(set(entry.fields))[:MAX_FIELDS]
     if entry.errors:
         details["errors"] = sorted(set(entry.errors))
+    if entry.figures:
+        details["figures"] = dict(entry.figures)
     if len(entry.targets) > MAX_TARGETS:
         details["more_targets"] = len(set(entry.targets)) - MAX_TARGETS
     session.add(

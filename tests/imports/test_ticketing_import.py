@@ -317,6 +317,17 @@ def test_the_command_line_imports_a_feed_with_exit_codes_0_1_2(tmp_path, db_url,
     assert "0 changes" in kept.stderr and "30 unchanged" in kept.stderr
     rechecked = marquee("import", "ticketing", str(clean), "--account", "cli-zaal", "--recheck", env=env)
     assert rechecked.returncode == 0 and "1 changes" in rechecked.stderr, rechecked.stderr
+    with committed_engine.connect() as conn:  # each run is in the account's audit trail
+        runs = (
+            conn.execute(
+                text(
+                    "SELECT details -> 'figures' ->> 'changes' FROM audit_entry WHERE action = 'cli:import_ticketing' ORDER BY id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert runs == [runs[0], "0", "0", "1"] and int(runs[0]) > 0
     missing = marquee("import", "ticketing", str(tmp_path / "nope.jsonl"), "--account", "cli-zaal", env=env)
     assert missing.returncode == 2
 

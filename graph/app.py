@@ -547,31 +547,32 @@ def create_app(runtime: Runtime) -> Starlette:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/json", headers=headers)
 
-    async def export_download(request: Request) -> Response:
-        """A segment export's file through its signed link (the action's ``downloadUrl``): 403 for
-        a link that was changed, 410 for one that expired, 404 when the file is not there (yet)."""
-        account_id, action_id = request.path_params["account_id"], request.path_params["action_id"]
+    async def signed_download(request: Request, object_id: int, purpose: str, what: str, find_file, missing: str):
+        """A file behind a signed link: 403 for a link that was changed, 410 for one that expired,
+        404 (``missing``) when there is no file (yet, or any more)."""
+        account_id = request.path_params["account_id"]
         problem = exports.check_link(
             runtime.settings.secret_key,
             account_id,
-            action_id,
+            object_id,
             request.query_params.get("expires", "")[:20],
             request.query_params.get("signature", "")[:128],
+            purpose=purpose,
         )
         if problem is exports.LinkProblem.TAMPERED:
             return PlainTextResponse("this download link is not valid (it was changed or cut short)", status_code=403)
         if problem is exports.LinkProblem.EXPIRED:
             return PlainTextResponse(
-                "this download link has expired: open the export in Marquee for a fresh link", status_code=410
+                f"this download link has expired: open the {what} in Marquee for a fresh link", status_code=410
             )
 
         def find():
             with runtime.new_session(read_only=True) as session:
-                return exports.export_file(session, runtime.settings.storage, account_id, action_id)
+                return find_file(session, runtime.settings.storage, account_id, object_id)
 
         found = await anyio.to_thread.run_sync(find)
         if found is None:
-            return PlainTextResponse("this export has no file (not finished yet, or removed)", status_code=404)
+            return PlainTextResponse(missing, status_code=404)
         path, name = found
         return FileResponse(
             path,
@@ -580,35 +581,26 @@ def create_app(runtime: Runtime) -> Starlette:
             headers={"Cache-Control": "private, no-store"},
         )
 
-    async def privacy_download(request: Request) -> Response:
-        """A privacy export's document through its signed link (the request's ``downloadUrl``):
-        403 changed, 410 expired, 404 no document (not written yet, aged out, or the person erased)."""
-        account_id, request_id = request.path_params["account_id"], request.path_params["request_id"]
-        problem = exports.check_link(
-            runtime.settings.secret_key,
-            account_id,
-            request_id,
-            request.query_params.get("expires", "")[:20],
-            request.query_params.get("signature", "")[:128],
-            purpose=privacy.DOWNLOAD_PURPOSE,
+    async def export_download(request: Request) -> Response:
+        """A segment export's file through its signed link (the action's ``downloadUrl``)."""
+        return await signed_download(
+            request,
+            request.path_params["action_id"],
+            exports.SEGMENT_EXPORT,
+            "export",
+            exports.export_file,
+            "this export has no file (not finished yet, or removed)",
         )
-        if problem is exports.LinkProblem.TAMPERED:
-            return PlainTextResponse("this download link is not valid (it was changed or cut short)", status_code=403)
-        if problem is exports.LinkProblem.EXPIRED:
-            return PlainTextResponse(
-                "this download link has expired: open the request in Marquee for a fresh link", status_code=410
-            )
 
-        def find():
-            with runtime.new_session(read_only=True) as session:
-                return privacy.export_file(session, runtime.settings.storage, account_id, request_id)
-
-        found = await anyio.to_thread.run_sync(find)
-        if found is None:
-            return PlainTextResponse("this export has no document (not finished, removed, or erased)", status_code=404)
-        path, name = found
-        return FileResponse(
-            path, media_type="application/json", filename=name, headers={"Cache-Control": "private, no-store"}
+    async def privacy_download(request: Request) -> Response:
+        """A privacy export's document through its signed link (the request's ``downloadUrl``)."""
+        return await signed_download(
+            request,
+            request.path_params["request_id"],
+            privacy.DOWNLOAD_PURPOSE,
+            "request",
+            privacy.export_file,
+            "this export has no document (not finished, removed, or erased)",
         )
 
     links = mail_links.Links(runtime.settings.secret_key, runtime.settings.base_url)

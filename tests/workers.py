@@ -56,3 +56,17 @@ def kill(process: subprocess.Popen) -> None:
     """SIGKILL to the worker's whole process group, as a crash or the OOM killer would."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+
+
+def wait_until_running(engine, job_id: int, timeout: float = 120) -> None:
+    """Until the job's row says running (the worker has started it), or ``timeout`` seconds."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline, status = time.monotonic() + timeout, None
+    with engine.connect() as conn:
+        while time.monotonic() < deadline and status != "running":
+            status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()
+            conn.rollback()
+            time.sleep(0.005)

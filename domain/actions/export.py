@@ -245,4 +245,5 @@ def purge_old_files(session: Session, storage: Path, account_id: int, keep_days:
 MEDIA_TYPES = {
     ".csv": "text/csv; charset=utf-8",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".json": "application/json",  # a privacy export (domain.privacy)
 }

@@ -14,7 +14,7 @@ from domain.accounts import service as accounts
 from domain.privacy import service as privacy
 from domain.privacy.models import PrivacyRequestKind
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
-from tests.workers import kill, running_worker, worker_env
+from tests.workers import kill, running_worker, wait_until_running, worker_env
 
 INTERACTIONS = 400_000  # a heavy website visitor: the erasure's DELETE takes a while
 
@@ -83,12 +83,7 @@ def test_a_worker_killed_mid_erasure_leaves_the_person_whole_and_a_rerun_erases_
     env = worker_env(db_url, redis_url, broker.namespace, MARQUEE_STORAGE_DIR=str(tmp_path))
     with running_worker(env) as first:
         actors.privacy_erase.send(job_id)
-        deadline, status = time.monotonic() + 120, None
-        with engine.connect() as conn:
-            while time.monotonic() < deadline and status != "running":
-                status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()
-                conn.rollback()
-                time.sleep(0.005)
+        wait_until_running(engine, job_id)
         time.sleep(0.15)  # into the erasure's statements
         kill(first)
     with engine.connect() as conn:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from domain.accounts import service as accounts
 from domain.accounts import settings
 from tests.test_jobs import _settled, _wait_for, broker, jobs_runtime  # noqa: F401  (fixtures)
-from tests.workers import kill, running_worker, worker_env
+from tests.workers import kill, running_worker, wait_until_running, worker_env
 
 ORDERS = 60_000  # each at 23:30 UTC: the next day in Amsterdam, the same day in UTC
 
@@ -87,12 +87,7 @@ def test_a_worker_killed_mid_redating_leaves_the_old_dates_whole_and_a_rerun_mov
     env = worker_env(db_url, redis_url, broker.namespace)
     with running_worker(env) as first:
         actors.refresh_local_dates.send(job_id)
-        deadline, status = time.monotonic() + 120, None
-        with engine.connect() as conn:
-            while time.monotonic() < deadline and status != "running":
-                status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()
-                conn.rollback()
-                time.sleep(0.005)
+        wait_until_running(engine, job_id)
         time.sleep(0.2)  # into the rebuild's statement
         kill(first)
     with engine.connect() as conn:

@@ -238,6 +238,15 @@ def test_demo_tags_links_counters_and_preference_centre(db_engine):
         assert counts["tag_category"] == 5 and 450 <= counts["tag"] <= 550 and counts["tag"] == len(tree.tags)
         tags = {r.id: r for r in rows("select * from tag where account_id = :a")}
         assert len(tags) == counts["tag"]
+        # Business relations (module business), each with contacts and the tag "Zakelijke relatie".
+        organisations = one(
+            "select count(*) as n, count(*) filter (where exists (select 1 from organisation_tag ot "
+            "where ot.account_id = o.account_id and ot.organisation_id = o.id)) as tagged, "
+            "(select count(*) from person_organisation where account_id = :a) as contacts "
+            "from organisation o where o.account_id = :a"
+        )
+        assert organisations.n == counts["organisation"] == PEOPLE // 250 == organisations.tagged
+        assert organisations.n <= organisations.contacts == counts["person_organisation"] <= 3 * organisations.n
         assert all(t.name_key == name_key(t.name) and t.label == t.name for t in tags.values())
         depth = {t: 1 for t in tags}
         for t in sorted(tags):  # parents come before their children

@@ -1266,6 +1266,45 @@ def _load_chunk(
     }
 
 
+def _organisations(cur, account_id: int, first_person_id: int, people: int) -> tuple[int, int]:
+    """One business relation per 250 persons (at least five), each with one to three contacts
+    among the persons and the tag "Zakelijke relatie" (staff). Set-based, deterministic."""
+    n = max(5, people // 250)
+    kinds, names, roles = (list(pools.ORGANISATION_KINDS), list(pools.ORGANISATION_NAMES),
+                           list(pools.ORGANISATION_ROLES))  # fmt: skip
+    cur.execute(
+        "insert into organisation (account_id, name, email, city, country) "
+        "select %s, (%s::text[])[1 + i %% %s] || ' ' || (%s::text[])[1 + (i / %s) %% %s] "
+        "       || case when i >= %s then ' ' || (i / %s + 1) else '' end, "
+        "       'info@relatie' || i || '.example.nl', c.city, 'NL' "
+        "from generate_series(0, %s - 1) i "
+        "left join lateral (select city from person where account_id = %s and id = %s + (i * 7919) %% %s) c on true",
+        (account_id, kinds, len(kinds), names, len(kinds), len(names), len(kinds) * len(names),
+         len(kinds) * len(names), n, account_id, first_person_id, people),
+    )  # fmt: skip
+    cur.execute(
+        "insert into person_organisation (account_id, person_id, organisation_id, role) "
+        "select distinct on (p, o.id) %s, p, o.id, (%s::text[])[1 + ((o.id + k) %% %s)] "
+        "from organisation o cross join lateral generate_series(0, o.id %% 3) k "
+        "cross join lateral (select %s + ((o.id * 104729 + k * 7919) %% %s) as p) x where o.account_id = %s "
+        "order by p, o.id",
+        (account_id, roles, len(roles), first_person_id, people, account_id),
+    )
+    links = cur.rowcount
+    cur.execute(  # one of the demo's own tags (domain.demo.tags)
+        "select id from tag where account_id = %s and name_key = %s",
+        (account_id, name_key(pools.ORGANISATION_TAG)),
+    )
+    tag = cur.fetchone()
+    if tag is not None:
+        cur.execute(
+            "insert into organisation_tag (account_id, tag_id, organisation_id, source, actor) "
+            "select %s, %s, id, 'staff', 'demo' from organisation where account_id = %s",
+            (account_id, tag[0], account_id),
+        )
+    return n, links
+
+
 def load_demo_data(
     connection: sqlalchemy.engine.Connection,
     account_id: int,
@@ -1349,6 +1388,7 @@ def load_demo_data(
         )
         if superuser:  # the caller's further work in this transaction fires triggers again
             cur.execute("select set_config('session_replication_role', %s, true)", (replication_role,))
+        counts["organisation"], counts["person_organisation"] = _organisations(cur, account_id, first_person_id, people)
         report(0.95, "tag counters")
         # No trigger kept the counters during the load: rebuild them from the links, exactly.
         recount(connection, account_id)

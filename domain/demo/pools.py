@@ -624,3 +624,12 @@ GENRE_LABELS = {
     "circus": "Circus",
     "spoken word": "Spoken word",
 }
+
+
+#: Business relations of the demo venue (module business): a kind and a name part.
+ORGANISATION_KINDS = ("Bouwbedrijf", "Advocatenkantoor", "Stichting", "Vereniging", "Tandartspraktijk",
+                      "Ingenieursbureau", "Zorggroep", "Makelaardij", "Accountantskantoor", "Drukkerij")  # fmt: skip
+ORGANISATION_NAMES = ("Noord", "De Linden", "Aan Zee", "Centrum", "Oost", "Het Anker", "De Vaart", "Zuid",
+                      "De Eik", "Westhaven", "Kruisweg", "De Molen")  # fmt: skip
+ORGANISATION_ROLES = ("contactpersoon", "inkoper", "directeur", "personeelsvereniging")
+ORGANISATION_TAG = "Zakelijke relatie"

@@ -7,20 +7,15 @@ from datetime import datetime
 
 import strawberry
 
-from domain.catalog.service import rows_by_id
 from domain.mail import offers
 from domain.mail.models import MailLayout as MailLayoutRow
-from domain.people.models import Person as PersonRow
 from graph.context import Info
 from graph.core.ids import to_global_id
 from graph.core.loaders import BatchLoader, loader
 from graph.core.node import Node
 from graph.core.pagination import Edge, PageInfo, edges, page_info
+from graph.people.loaders import PersonByIdLoader
 from graph.people.types import Person
-
-
-def PersonOfSendLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: rows_by_id(ctx.session, PersonRow, ctx.viewer.account_id, ids))
 
 
 @strawberry.type(
@@ -68,7 +63,7 @@ class MailSend:
 
     @strawberry.field(description="Null when the person was erased meanwhile.")
     def person(self, info: Info) -> Person | None:
-        return loader(info.context, PersonOfSendLoader).load(self.person_id)  # type: ignore[attr-defined, return-value]
+        return loader(info.context, PersonByIdLoader).load(self.person_id)  # type: ignore[attr-defined, return-value]
 
 
 @strawberry.type
@@ -114,5 +109,5 @@ def sends_page(info: Info, action_id: int, status: SendStatus | None, first: int
         first=first,
         after=after,
     )
-    loader(ctx, PersonOfSendLoader).want(s.person_id for s in page.items)
+    loader(ctx, PersonByIdLoader).want(s.person_id for s in page.items)
     return MailSendConnection(edges=edges(page), page_info=page_info(page))

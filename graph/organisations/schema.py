@@ -22,6 +22,7 @@ from graph.core.loaders import BatchLoader, loader
 from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import CanEdit, IsStaff
+from graph.people.loaders import PersonByIdLoader
 
 if TYPE_CHECKING:
     from graph.people.types import Person
@@ -44,13 +45,6 @@ def OrganisationByIdLoader(ctx) -> BatchLoader:
     from domain.catalog.service import rows_by_id  # noqa: PLC0415
 
     return BatchLoader(lambda ids: rows_by_id(ctx.session, OrganisationRow, ctx.viewer.account_id, ids))
-
-
-def PersonByIdLoader(ctx) -> BatchLoader:
-    from domain.catalog.service import rows_by_id  # noqa: PLC0415
-    from domain.people.models import Person as PersonRow  # noqa: PLC0415
-
-    return BatchLoader(lambda ids: rows_by_id(ctx.session, PersonRow, ctx.viewer.account_id, ids))
 
 
 @strawberry.type(description="A business relation (module business): tagged like a person, with contacts.")

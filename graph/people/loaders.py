@@ -99,3 +99,11 @@ def OrganisationLinksByPersonLoader(ctx) -> BatchLoader:
     from domain.organisations import service as organisations  # noqa: PLC0415
 
     return BatchLoader(lambda ids: organisations.links_by_person(ctx.session, ctx.viewer.account_id, ids), default=list)
+
+
+def PersonByIdLoader(ctx) -> BatchLoader:
+    """Persons by id in the viewer's account (an erased one loads as absent)."""
+    from domain.catalog.service import rows_by_id  # noqa: PLC0415
+    from domain.people.models import Person  # noqa: PLC0415
+
+    return BatchLoader(lambda ids: rows_by_id(ctx.session, Person, ctx.viewer.account_id, ids))

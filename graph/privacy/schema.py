@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from domain.catalog.service import rows_by_id
-from domain.people.models import Person as PersonRow
 from domain.privacy import service as privacy
 from domain.privacy.models import PrivacyRequest as PrivacyRequestRow
 from domain.privacy.models import PrivacyRequestKind as KindEnum
@@ -18,11 +16,12 @@ from graph.context import Info
 from graph.core.errors import mutation_payload, run_mutation
 from graph.core.ids import pk_or_none, to_global_id
 from graph.core.inputs import reference_pk
-from graph.core.loaders import BatchLoader, loader
+from graph.core.loaders import loader
 from graph.core.node import Node
 from graph.core.pagination import FIRST_DESCRIPTION, Edge, PageInfo, edges, page_info
 from graph.core.permissions import IsAdmin
 from graph.jobs.schema import Job
+from graph.people.loaders import PersonByIdLoader
 
 if TYPE_CHECKING:
     from graph.people.types import Person
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
 PrivacyRequestKind = strawberry.enum(
     KindEnum, name="PrivacyRequestKind", description="export: everything held about a person; erase: forget them."
 )
-
-
-def PersonOfRequestLoader(ctx) -> BatchLoader:
-    return BatchLoader(lambda ids: rows_by_id(ctx.session, PersonRow, ctx.viewer.account_id, ids))
 
 
 @strawberry.type(description="A privacy request about one person, carried out by its job.")
@@ -59,7 +54,7 @@ class PrivacyRequest(Node):
     def person(self, info: Info) -> Annotated[Person, strawberry.lazy("graph.people.types")] | None:
         if self.person_id is None:
             return None
-        return loader(info.context, PersonOfRequestLoader).load(self.person_id)  # type: ignore[return-value]
+        return loader(info.context, PersonByIdLoader).load(self.person_id)  # type: ignore[return-value]
 
     @strawberry.field
     def job(self, info: Info) -> Job:

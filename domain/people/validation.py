@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from domain.errors import Collector, ErrorCode, InputError, Key
 from domain.people.models import CustomFieldType, Gender
@@ -52,11 +52,39 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+_ATEXT = r"A-Za-z0-9_!#$%&'*+\-/=?^`{|}~"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: Plain ASCII addresses whose stored form is known without email-validator: a dot-atom local
+#: part of at most 64 characters, letters-digits-hyphens labels, a top-level domain of letters.
+_PLAIN_EMAIL = re.compile(
+    rf"(?P<local>[{_ATEXT}]{{1,64}}(?:\.[{_ATEXT}]+)*)@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,63}})"
+)
+
+
+def _plain_email(address: str) -> str | None:
+    """The stored form of a plain address (what email-validator gives for it: the domain
+    lower-cased, the rest as is), or None when email-validator must judge it: anything longer,
+    quoted, internationalised, an IDNA label (``xn--``), or under a special-use domain. A feed's
+    hundred thousand persons spent most of their parsing in email-validator."""
+    found = _PLAIN_EMAIL.fullmatch(address)
+    if found is None or len(address) > 254 or len(found["local"]) > 64:
+        return None
+    domain = found["domain"].lower()
+    labels = domain.split(".")
+    if any(label[2:4] == "--" for label in labels):
+        return None
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return f"{found['local']}@{domain}"
+
+
 def normalise_email(address: str) -> str:
     """An e-mail address as stored: checked by email-validator (syntax, no display names or
     lists), the domain lower-cased (internationalised domains kept readable), the local part
     ASCII, and no domain label mixing scripts (a Cyrillic е in "еxample.nl"). Raises InputError."""
     address = clean(address).strip()
+    if (plain := _plain_email(address)) is not None:
+        return plain
     try:
         checked = validate_email(address, check_deliverability=False, allow_smtputf8=False, test_environment=True)
     except EmailNotValidError as error:

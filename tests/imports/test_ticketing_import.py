@@ -502,14 +502,14 @@ def test_the_statistics_keeper_analyzes_as_the_account_grows_also_over_a_pulls_p
     keeper = ImportStatistics(runtime.new_session, account.id)
     keeper.start()
     due: list[str] = []
-    for _page in range(3):  # three pages of 600 new persons: each page's counts start at zero
+    for _page in range(3):  # three pages of 4,000 new persons: each page's counts start at zero
         page = ImportResult()
-        page.count("person", "created", 600)
+        page.count("person", "created", 4000)
         due += keeper.after_batch(page)
-    assert due == ["person", "person_stats"]  # once, when the account's 1,800 passed 4x its estimate
+    assert due == ["person", "person_stats"]  # once, when the account's 12,000 passed 10,000 and 8x its estimate
     again = ImportResult()
-    again.count("person", "created", 600)
-    assert keeper.after_batch(again) == []  # 2,400 is not four times 1,800
+    again.count("person", "created", 40_000)
+    assert keeper.after_batch(again) == []  # 52,000 is not eight times 12,000
 
 
 def _person_row(session, account_id, external_id):
@@ -571,3 +571,38 @@ def test_refused_records_and_changed_options_are_never_skipped(session, runtime,
     tagged = _import(runtime, account, items, tag_persons=("Ticketing",))
     assert tagged.counts["person_tag"]["created"] == 1
     assert _import(runtime, account, items, tag_persons=("Ticketing",)).changes == 0
+
+
+def test_a_record_met_again_in_a_later_batch_of_a_first_import_is_upserted(session, runtime, account, newsletter):
+    """A first import inserts plainly; the batch that meets a row an earlier batch wrote rolls
+    back to its savepoint and is upserted (and so is the rest of the import)."""
+    catalogue = [
+        {"type": "venue", "id": "V1", "name": "Zaal"},
+        {"type": "production", "id": "PR1", "title": "Stuk"},
+        {"type": "event", "id": "E1", "production": "PR1", "venue": "V1", "starts_at": "2027-02-01T20:00:00+01:00"},
+        {"type": "person", "id": "C1", "email": "c1@example.nl"},
+    ]
+
+    def order(n: int, price: str) -> dict:
+        ticket = {"id": f"T{n}", "event": "E1", "price": price}
+        return {
+            "type": "order",
+            "id": f"O{n}",
+            "person": "C1",
+            "created_at": "2027-01-05T10:00:00Z",
+            "tickets": [ticket],
+        }
+
+    feed = [*catalogue, order(1, "10.00"), order(2, "20.00"), order(1, "15.00"), order(3, "30.00")]
+    result = _import(runtime, account, feed, batch_size=5)  # O1 again, changed, in the second batch
+    assert result.refused == 0 and result.batches == 2
+    assert result.counts["order"]["created"] == 3 and result.counts["ticket"]["created"] == 3
+    assert result.counts["ticket"]["updated"] == 1
+    prices = session.execute(
+        text("SELECT external_id, price FROM ticket WHERE account_id = :a ORDER BY external_id"), {"a": account.id}
+    ).all()
+    assert [(e, str(p)) for e, p in prices] == [("T1", "15.00"), ("T2", "20.00"), ("T3", "30.00")]
+    revenue = session.execute(
+        text("SELECT revenue FROM person_stats WHERE account_id = :a"), {"a": account.id}
+    ).scalar_one()
+    assert revenue == Decimal("65.00")

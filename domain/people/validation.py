@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from domain.errors import Collector, ErrorCode, InputError, Key
 from domain.people.models import CustomFieldType, Gender
@@ -64,10 +65,13 @@ _PLAIN_EMAIL = re.compile(
 def _plain_email(address: str) -> str | None:
     """The stored form of a plain address (what email-validator gives for it: the domain
     lower-cased, the rest as is), or None when email-validator must judge it: anything longer,
-    quoted, internationalised, an IDNA label (``xn--``), or under a special-use domain. A feed's
+    quoted, internationalised, an IDNA label (``xn--``), a role mailbox email-validator lower-cases
+    (``Info@``, ``Postmaster@``), or under a special-use domain. A feed's
     hundred thousand persons spent most of their parsing in email-validator."""
     found = _PLAIN_EMAIL.fullmatch(address)
     if found is None or len(address) > 254 or len(found["local"]) > 64:
+        return None
+    if found["local"].lower() in CASE_INSENSITIVE_MAILBOX_NAMES:  # Info@ is stored as info@
         return None
     domain = found["domain"].lower()
     labels = domain.split(".")

@@ -12,7 +12,10 @@ from domain.people.validation import _plain_email, normalise_email
 
 # Characters that matter to the grammar, with plain letters and digits weighted in.
 _PIECES = st.sampled_from(
-    list("abcXYZ019") + list(".-_+'!#$%&*/=?^`{|}~\"() <>,;:[]\\") + ["é", "е", "xn--", "--", "..", "@"]
+    list("abcXYZ019")
+    + list(".-_+'!#$%&*/=?^`{|}~\"() <>,;:[]\\")
+    + ["é", "е", "xn--", "--", "..", "@"]
+    + ["Info", "info", "POSTMASTER", "Sales", "www"]
 )
 _DOMAINS = st.sampled_from(
     ["example.nl", "Example.COM", "mail.example.org", "b.co", "localhost", "host.local", "a.test", "x.invalid",
@@ -53,13 +56,19 @@ def test_plain_addresses_take_the_short_cut(address, stored):
 @pytest.mark.parametrize(
     "address",
     ["a" * 65 + "@example.nl", "a..b@example.nl", ".a@example.nl", "a@localhost", "a@x.invalid", "a@1.2.3.4",
-     "a@xn--bcher-kva.example", "\"a b\"@example.nl", "a@a.b1", "jan@еxample.nl", "a@" + "b" * 64 + ".nl"],
+     "a@xn--bcher-kva.example", "\"a b\"@example.nl", "a@a.b1", "jan@еxample.nl", "a@" + "b" * 64 + ".nl",
+     "Info@Noord.NL", "POSTMASTER@example.nl"],
 )  # fmt: skip
 def test_everything_else_is_left_to_email_validator(address):
     assert _plain_email(address) is None
     if _validator(address) is None:
         with pytest.raises(InputError):
             normalise_email(address)
+
+
+def test_role_mailboxes_are_lower_cased_as_email_validator_does():
+    assert normalise_email("Info@Noord.NL") == "info@noord.nl"
+    assert normalise_email("Jan@Noord.NL") == "Jan@noord.nl"
 
 
 def test_the_special_use_test_domain_is_still_accepted_through_email_validator():

@@ -404,23 +404,35 @@ def run_import(
     memory = _ImportMemory()
     with _prompt_hand_over():
         for parsed in _parsed_ahead(raw_records, options.batch_size, parser, result):
-            while True:  # at most once more per table that meets its first existing row
-                written = ImportResult()
-                try:
-                    with new_session() as session, session.begin():
-                        batch = _Batch(session, account_id, options, written, today, parsed.digests, memory)
-                        batch.write(parsed.records)
-                except _Conflict as conflict:
-                    memory.conflicted.add(conflict.table)
-                    continue
-                break
-            memory.remember(batch)
-            result.merge(written)
+            result.merge(_write_batch(new_session, account_id, options, today, parsed, memory))
             result.batches += 1
             statistics.after_batch(result)
             if progress is not None:
                 progress(result)
     return result
+
+
+def _write_batch(
+    new_session: Callable[[], Session],
+    account_id: int,
+    options: ImportOptions,
+    today: date,
+    parsed: _Parsed,
+    memory: _ImportMemory,
+) -> ImportResult:
+    """One batch in one transaction; its figures once it committed. A batch whose plain INSERT
+    met an existing row is written again (at most once more per table: upserts from then on)."""
+    while True:
+        written = ImportResult()
+        try:
+            with new_session() as session, session.begin():
+                batch = _Batch(session, account_id, options, written, today, parsed.digests, memory)
+                batch.write(parsed.records)
+        except _Conflict as conflict:
+            memory.conflicted.add(conflict.table)
+            continue
+        memory.remember(batch)
+        return written
 
 
 @dataclass
@@ -492,7 +504,7 @@ def _element(value: object) -> str:
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int | float | Decimal):
-        return repr(value) if isinstance(value, float) else str(value)
+        return str(value)
     if isinstance(value, date):  # datetime too (a subclass)
         return '"' + value.isoformat() + '"'
     raise TypeError(f"cannot write {type(value).__name__} into an array literal")
@@ -526,10 +538,10 @@ class _Batch:
         result: ImportResult,
         today: date,
         digests: dict[Key, bytes],
-        memory: _ImportMemory | None = None,
+        memory: _ImportMemory,
     ):
         self.session = session
-        self.memory = _ImportMemory() if memory is None else memory
+        self.memory = memory
         self.looked_up_events: dict[str, int] = {}
         self.a = account_id
         self.source = options.source
@@ -687,7 +699,12 @@ class _Batch:
                     "WHERE t.account_id = :a AND t.source = :s AND t.external_id = d.id "
                     "AND t.feed_digest IS DISTINCT FROM decode(d.digest, 'hex')"
                 ),
-                {"a": self.a, "s": self.source, "ids": [i for i, _ in digests], "digests": [d for _, d in digests]},
+                {
+                    "a": self.a,
+                    "s": self.source,
+                    "ids": _array(i for i, _ in digests),
+                    "digests": _array(d for _, d in digests),
+                },
             )
 
     # -- catalogue -------------------------------------------------------------------------------
@@ -971,7 +988,7 @@ class _Batch:
                 "SELECT :a, p, t, 'integration', :actor FROM unnest(CAST(:p AS bigint[])) AS p, "
                 "unnest(CAST(:t AS bigint[])) AS t ON CONFLICT DO NOTHING"
             ),
-            {"a": self.a, "actor": self.source, "p": person_ids, "t": tag_ids},
+            {"a": self.a, "actor": self.source, "p": _array(person_ids), "t": _array(tag_ids)},
         ).rowcount
         self.result.count("person_tag", "created", added)
 

@@ -53,9 +53,31 @@ def running_worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
 
 
 def kill(process: subprocess.Popen) -> None:
-    """SIGKILL to the worker's whole process group, as a crash or the OOM killer would."""
+    """SIGKILL to the worker's whole process group, as a crash or the OOM killer would; returns
+    once every process of the group is gone (waiting for the parent alone let a dramatiq worker
+    process finish a job and record it after the test took it for dead)."""
+    import time
+
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while _alive_in_group(process.pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"processes of group {process.pid} outlived SIGKILL by 30 s")
+        time.sleep(0.01)
+
+
+def _alive_in_group(group: int) -> bool:
+    """Whether a process of the group still runs (zombies awaiting their reaper do not)."""
+    import psutil
+
+    for found in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(found.pid) == group and found.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
 
 
 def wait_until_running(engine, job_id: int, timeout: float = 120) -> None:

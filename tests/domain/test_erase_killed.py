@@ -64,6 +64,26 @@ def _state(engine, a: int, p: int) -> tuple:
         ).one()
 
 
+def _wait_for_statement(engine, start: str, timeout: float = 60) -> None:
+    """Until another backend runs a statement beginning with ``start`` (a fixed sleep let a quick
+    machine finish the erasure before the kill)."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            running = conn.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                    "AND state = 'active' AND query LIKE :q)"
+                ),
+                {"q": start + "%"},
+            ).scalar()
+            conn.rollback()
+            if running:
+                return
+            time.sleep(0.002)
+    raise AssertionError(f"no statement {start!r} ran within {timeout} s")
+
+
 def test_a_worker_killed_mid_erasure_leaves_the_person_whole_and_a_rerun_erases_them(
     broker,  # noqa: F811
     jobs_runtime,  # noqa: F811
@@ -84,7 +104,7 @@ def test_a_worker_killed_mid_erasure_leaves_the_person_whole_and_a_rerun_erases_
     with running_worker(env) as first:
         actors.privacy_erase.send(job_id)
         wait_until_running(engine, job_id)
-        time.sleep(0.15)  # into the erasure's statements
+        _wait_for_statement(engine, "DELETE FROM interaction")  # into the erasure's statements
         kill(first)
     with engine.connect() as conn:
         status = conn.execute(text("SELECT status FROM job WHERE id = :j"), {"j": job_id}).scalar()

@@ -3,7 +3,9 @@ hand-written SQL query (written from SPEC 5, not from the compiler's output), wi
 
 Every condition kind appears; more than half the sets combine a purchase condition with an event
 scope. Ids are looked up by name in the generated data (tags, consent types, venues, promoters).
-Targets (SPEC 9): median ≤ 150 ms for the five-condition sets, ratio ≤ 1.3 for every set.
+Issue 15 adds the audience index: each set is counted through the index, the compiled SQL and the
+hand-written SQL, the three counts must agree, and the index's median must be ≤ 150 ms for every set
+(the SQL back end's figures and its ratio to the hand-written SQL are printed beside it).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from bench.registry import Dataset, Result, benchmark, ms, percentile
+from domain.audience import counting as audience
+from domain.audience.index import build_index
 from domain.budgets import OverBudget, time_budget
 from domain.segments import service as segments
 
 RUNS = 9
 TARGET_MS = 150.0
-TARGET_RATIO = 1.3
 
 
 @dataclass
@@ -783,11 +786,23 @@ def _prepare(session: Session, account_id: int) -> Names:
 _STATE: dict = {}
 
 
+def _index(ds: Dataset):
+    """The account's audience index, built once per run in one REPEATABLE READ snapshot."""
+    if "index" not in _STATE:
+        with Session(ds.engine) as session:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            started = time.perf_counter()
+            _STATE["index"] = build_index(session, ds.account_id)
+            _STATE["index_build_s"] = time.perf_counter() - started
+    return _STATE["index"]
+
+
 def _run_set(ds: Dataset, spec: RuleSet) -> Result:
     if "names" not in _STATE:
         with Session(ds.engine) as session:
             _STATE["names"] = _prepare(session, ds.account_id)
     names = _STATE["names"]
+    index = _index(ds)
     with Session(ds.engine) as session:
         rules, scope, parent = spec.build(names, session)
         hand = spec.hand_sql(names, session)
@@ -798,6 +813,9 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
                 session, ds.account_id, rules=rules, scope=scope, parent_id=parent, now=names.now
             )
 
+        def indexed() -> int:
+            return audience.count_matching(session, index, rules=rules, scope=scope, parent_id=parent, now=names.now)
+
         def handwritten() -> int:  # with the settings and the budget the compiled statements get
             with time_budget(session, "the hand-written statement"):
                 return session.execute(text(hand), params).scalar_one()
@@ -806,20 +824,25 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
             compiled_samples, compiled_count = _time(compiled)
         except OverBudget as over:
             return Result(f"segment {spec.name}", f"over budget: {over}", f"median <= {TARGET_MS:.0f} ms", False)
+        index_samples, index_count = _time(indexed)
         try:
             hand_samples, hand_count = _time(handwritten)
         except OverBudget:
             hand_samples, hand_count = [float("inf")], -1
     median, hand_median = statistics.median(compiled_samples), statistics.median(hand_samples)
-    ratio = median / hand_median if hand_median else float("inf")
-    same = compiled_count == hand_count
-    five = spec.conditions >= 5
-    ok = same and ratio <= TARGET_RATIO and (not five or median * 1000 <= TARGET_MS)
+    ratio = median / hand_median if hand_median else float("inf")  # the SQL back end's (issue 5: <= 1.3)
+    index_median = statistics.median(index_samples)
+    same = compiled_count == hand_count == index_count
+    ok = same and index_median * 1000 <= TARGET_MS
     figure = (
-        f"{ms(median)} (p95 {ms(percentile(compiled_samples, 95))}) vs hand {ms(hand_median)} = "
-        f"{ratio:.2f}x, {compiled_count:,} members" + ("" if same else f" MISMATCH hand {hand_count:,}")
+        f"index {ms(index_median)} (p95 {ms(percentile(index_samples, 95))}), SQL {ms(median)} "
+        f"(p95 {ms(percentile(compiled_samples, 95))}), hand {ms(hand_median)} (SQL/hand {ratio:.2f}x), "
+        f"{compiled_count:,} members"
+        + ("" if same else f" MISMATCH hand {hand_count:,} index {index_count:,}")
+        + f"; index {index.nbytes / index.size * 1e6 / 2**20:,.0f} MB per 1M persons, built in "
+        f"{_STATE['index_build_s']:.1f} s"
     )
-    target = f"ratio <= {TARGET_RATIO}" + (f", median <= {TARGET_MS:.0f} ms" if five else "")
+    target = f"index median <= {TARGET_MS:.0f} ms, all three counts equal"
     return Result(
         f"segment {spec.name}",
         figure,
@@ -827,6 +850,10 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
         ok,
         seconds=median,
         details={
+            "index_ms": index_median * 1000,
+            "index_p95_ms": percentile(index_samples, 95) * 1000,
+            "index_count": index_count,
+            "index_mb_per_million": index.nbytes / index.size * 1e6 / 2**20,
             "compiled_ms": median * 1000,
             "compiled_p95_ms": percentile(compiled_samples, 95) * 1000,
             "hand_ms": hand_median * 1000,

@@ -36,6 +36,8 @@ from domain.catalog.models import Event, Order, Production, Subscription, Ticket
 from domain.forms.models import Form, FormSubmission
 from domain.people.models import ConsentType, CustomFieldDefinition, Person, PersonConsent
 from domain.recommendations.models import InterestScore
+from domain.audience import counting as audience
+from domain.audience.index import build_index
 from tests.segments import reference
 from domain.segments import service as segments
 from domain.segments.models import Segment
@@ -241,6 +243,7 @@ def check(session: Session, scenario: Scenario) -> None:
     nested = session.begin_nested()
     try:
         account_id = write_scenario(session, scenario)
+        index = build_index(session, account_id)
         failures = []
         for i, q in enumerate(scenario.queries):
             expected = reference.evaluate(
@@ -255,6 +258,15 @@ def check(session: Session, scenario: Scenario) -> None:
             actual = segments.matching_person_ids(
                 session, account_id, rules=q.rule, scope=q.scope, parent_id=q.parent_id, mode=q.mode, now=scenario.now
             )
+            indexed = audience.matching_person_ids(
+                session, index, rules=q.rule, scope=q.scope, parent_id=q.parent_id, mode=q.mode, now=scenario.now
+            )
+            if indexed != expected:
+                failures.append(
+                    f"query {i} (index): rule={q.rule!r} scope={q.scope!r} parent_id={q.parent_id!r} "
+                    f"mode={q.mode!r}\n  expected (reference) {sorted(expected)}\n"
+                    f"  actual (index)       {sorted(indexed)}\n" + describe_difference(scenario, expected, indexed)
+                )
             if actual != expected:
                 failures.append(
                     f"query {i}: rule={q.rule!r} scope={q.scope!r} parent_id={q.parent_id!r} "

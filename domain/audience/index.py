@@ -1,0 +1,407 @@
+"""The audience index of one account (issue 15): what segment conditions read, as numpy arrays.
+
+PostgreSQL stays the source of truth; this is a read model built from it in one snapshot (the
+session's transaction). Persons are rows in id order (``person_ids`` sorted); every other part
+refers to a person by its row (``int32``). What the index holds:
+
+- person fields: gender as a code, birth date as days since 1970, ``created_at`` and coordinates
+  as they are stored; each text field dictionary-encoded (lowered by PostgreSQL, so case folding is
+  the database's) with PostgreSQL's own ``~ '^\\s*$'`` emptiness per person; custom fields by the
+  account's definitions, typed as the compiler reads them;
+- links, sorted by their key (tag, consent type, form) for a slice per key: tag holdings with
+  source, granted consents, form submissions, subscriptions, interest scores (value at ``as_of``);
+- ticket facts (``ticket_fact``: cancelled and refunded tickets are not there) sorted by (event,
+  person, order), with flags marking the first fact of each (event, person) and (event, person,
+  order) and a dense number per (person, order), so distinct events, orders and impulsive
+  purchases are counted with ``bincount``.
+
+What changes often and is small — tag trees, segment definitions, which events a scope covers,
+venue coordinates — is not held: the evaluator asks the database, as the SQL compiler does.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from domain.audience.columns import read_columns
+from domain.segments.rules import TEXT_FIELDS
+
+MISSING_DAY = np.iinfo(np.int32).min  # a date that is not there
+OPEN_END_DAY = np.iinfo(np.int32).max  # an open-ended subscription
+GENDERS = ("female", "male", "other")  # code = position + 1; 0 is unknown
+SOURCES = ("person", "staff", "integration")  # tag link source: code = position
+CHANNELS = ("online", "box_office")  # code = position; any other channel is 2
+STRINGS = np.dtypes.StringDType()
+
+
+class NotIndexed(Exception):
+    """The index cannot answer this exactly (the SQL back end must): the reason says why."""
+
+
+@dataclass
+class TextColumn:
+    """A text per person: ``vocabulary`` (sorted distinct values), ``codes`` (row → position in
+    it, -1 for NULL) and ``empty`` (NULL or only white space, as PostgreSQL's ``\\s`` says)."""
+
+    vocabulary: np.ndarray
+    codes: np.ndarray
+    empty: np.ndarray
+
+    @classmethod
+    def of(cls, values: list[str | None], empty: np.ndarray) -> TextColumn:
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        filled = np.array([v if v is not None else "" for v in values], dtype=STRINGS)
+        vocabulary, codes = np.unique(filled, return_inverse=True)
+        codes = codes.astype(np.int32)
+        codes[missing] = -1
+        return cls(vocabulary, codes, empty)
+
+    def where(self, matches: np.ndarray) -> np.ndarray:
+        """Rows whose value is one the vocabulary mask ``matches`` marks (never NULL rows)."""
+        return np.append(matches, False)[self.codes]
+
+    def code(self, value: str) -> int:
+        """The position of ``value`` in the vocabulary, -2 when no row has it."""
+        # bisect on the array: numpy 2.4's searchsorted fails on StringDType strings over 15 bytes
+        at = bisect.bisect_left(self.vocabulary, value)
+        return at if at < len(self.vocabulary) and self.vocabulary[at] == value else -2
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.codes.nbytes + self.empty.nbytes + sum(len(v) + 16 for v in self.vocabulary.tolist()))
+
+
+@dataclass
+class CustomColumn:
+    """One custom field, read as the compiler reads it: ``absent`` (missing or JSON null) for
+    every type; ``text`` (text: lowered; choice: as stored) or ``number`` (NaN when not a JSON
+    number; ``exact`` when every value survives float64 exactly) or ``day`` or ``flag`` (0 neither,
+    1 false, 2 true)."""
+
+    kind: str
+    absent: np.ndarray
+    text: TextColumn | None = None
+    number: np.ndarray | None = None
+    exact: bool = True
+    day: np.ndarray | None = None
+    flag: np.ndarray | None = None
+
+
+@dataclass
+class Links:
+    """Rows (key, person row, and per-kind columns) sorted by key."""
+
+    keys: np.ndarray
+    persons: np.ndarray
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def rows(self, keys: list[int] | np.ndarray) -> np.ndarray:
+        """Positions of the rows with one of ``keys``."""
+        wanted = np.unique(np.asarray(keys, dtype=np.int64))
+        starts = np.searchsorted(self.keys, wanted, side="left")
+        ends = np.searchsorted(self.keys, wanted, side="right")
+        if len(wanted) == 1:
+            return np.arange(starts[0], ends[0])
+        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(wanted) else np.empty(0, int)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.persons.nbytes + sum(c.nbytes for c in self.columns.values()))
+
+
+@dataclass
+class Facts:
+    """Ticket facts sorted by (event, person, order)."""
+
+    person: np.ndarray  # int32 person row
+    event: np.ndarray  # int32 position in ``event_ids``
+    cents: np.ndarray  # int64 price in cents
+    order_day: np.ndarray  # int32 local date of the order
+    event_day: np.ndarray  # int32 local date of the event
+    channel: np.ndarray  # int8 code (CHANNELS)
+    order_pair: np.ndarray  # int32 number of the fact's (person, order)
+    first_of_event: np.ndarray  # bool: first fact of its (event, person)
+    first_of_order_event: np.ndarray  # bool: first fact of its (event, person, order)
+    event_ids: np.ndarray  # int64 sorted ids of the events facts name
+    pair_person: np.ndarray  # int32 person row of each (person, order)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(getattr(self, name).nbytes for name in self.__dataclass_fields__))
+
+
+@dataclass
+class AudienceIndex:
+    account_id: int
+    timezone: str
+    person_ids: np.ndarray  # int64, sorted
+    live: np.ndarray  # bool: not erased
+    gender: np.ndarray  # int8 (GENDERS)
+    birth_day: np.ndarray  # int32 days since 1970, MISSING_DAY
+    created_us: np.ndarray  # int64 microseconds since 1970
+    latitude: np.ndarray  # float64, NaN
+    longitude: np.ndarray
+    texts: dict[str, TextColumn]
+    custom: dict[str, CustomColumn]
+    tags: Links  # key tag id; columns: source (int8)
+    consents: Links  # key consent type id (granted only)
+    submissions: Links  # key form id; columns: at_us (int64)
+    subscriptions: Links  # key 0; columns: first_day, last_day (int32)
+    scores: Links  # key tag id; columns: value (float64), as_of_us (int64)
+    facts: Facts
+    build_seconds: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.person_ids)
+
+    @property
+    def nbytes(self) -> int:
+        parts = [
+            self.person_ids,
+            self.live,
+            self.gender,
+            self.birth_day,
+            self.created_us,
+            self.latitude,
+            self.longitude,
+        ]
+        total = sum(p.nbytes for p in parts)
+        total += sum(t.nbytes for t in self.texts.values())
+        for c in self.custom.values():
+            total += c.absent.nbytes + (c.text.nbytes if c.text is not None else 0)
+            total += sum(a.nbytes for a in (c.number, c.day, c.flag) if a is not None)
+        total += sum(links.nbytes for links in (self.tags, self.consents, self.submissions, self.subscriptions))
+        return int(total + self.scores.nbytes + self.facts.nbytes)
+
+    def rows_of(self, person_ids: np.ndarray) -> np.ndarray:
+        """Person rows of ids the index holds (links always name a held person)."""
+        return np.searchsorted(self.person_ids, person_ids).astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _fetch(session: Session, query: str, params: tuple) -> list[tuple]:
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(query, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _custom_definitions(session: Session, account_id: int) -> dict[str, str]:
+    rows = _fetch(
+        session,
+        "SELECT key, type FROM custom_field_definition WHERE account_id = %s AND retired_at IS NULL ORDER BY key",
+        (account_id,),
+    )
+    return {key: kind for key, kind in rows}
+
+
+def _load_persons(session: Session, account_id: int, custom: dict[str, str]) -> dict:
+    """Fixed-width person columns through binary COPY, texts through one plain query."""
+    select = [
+        "p.id",
+        "p.erased_at IS NULL",
+        "(CASE p.gender WHEN 'female' THEN 1 WHEN 'male' THEN 2 WHEN 'other' THEN 3 ELSE 0 END)::int2",
+        f"coalesce(p.birth_date - date '1970-01-01', {MISSING_DAY})",
+        "p.created_at",
+        "coalesce(p.latitude, 'NaN')",
+        "coalesce(p.longitude, 'NaN')",
+    ]
+    types = ["int8", "bool", "int2", "int4", "timestamptz", "float8", "float8"]
+    params: list[object] = []
+    for name in TEXT_FIELDS:
+        select.append(f"coalesce(p.{name}, '') ~ '^\\s*$'")
+        types.append("bool")
+    texts = [f"lower(p.{name})" for name in TEXT_FIELDS]
+    text_params: list[object] = []
+    for key, kind in custom.items():
+        value = "p.custom_fields -> %s"
+        select.append(f"coalesce(jsonb_typeof({value}), 'null') = 'null'")
+        types.append("bool")
+        params.append(key)
+        if kind == "text":
+            select.append("coalesce(p.custom_fields ->> %s, '') ~ '^\\s*$'")
+            types.append("bool")
+            params.append(key)
+            texts.append("lower(p.custom_fields ->> %s)")
+            text_params.append(key)
+        elif kind == "choice":
+            texts.append("p.custom_fields ->> %s")
+            text_params.append(key)
+        elif kind == "number":
+            # A JSON number as float64, and whether that loses nothing (≤ 15 significant digits
+            # round-trip; PostgreSQL's float8 → numeric keeps 15): else the SQL back end answers.
+            number = f"CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::text::numeric END"
+            select.append(f"coalesce(({number})::float8, 'NaN')")
+            select.append(f"coalesce(({number}) = (({number})::float8)::numeric, true)")
+            types += ["float8", "bool"]
+            params += [key, key, key, key, key, key]
+        elif kind == "date":
+            text = "p.custom_fields ->> %s"
+            select.append(
+                f"CASE WHEN {text} ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$' THEN ({text})::date - date '1970-01-01' "
+                f"ELSE {MISSING_DAY} END"
+            )
+            types.append("int4")
+            params += [key, key]
+        elif kind == "boolean":
+            select.append(f"(CASE {value} WHEN 'true'::jsonb THEN 2 WHEN 'false'::jsonb THEN 1 ELSE 0 END)::int2")
+            types.append("int2")
+            params.append(key)
+    where = "FROM person p WHERE p.account_id = %s ORDER BY p.id"
+    columns = read_columns(session, f"SELECT {', '.join(select)} {where}", [*params, account_id], types)
+    text_rows = _fetch(session, f"SELECT {', '.join(texts)} {where}", (*text_params, account_id))
+    text_values = list(zip(*text_rows)) if text_rows else [() for _ in texts]
+    fixed = iter(columns[7:])
+    out: dict = {
+        "person_ids": columns[0],
+        "live": columns[1],
+        "gender": columns[2].astype(np.int8),
+        "birth_day": columns[3],
+        "created_us": columns[4],
+        "latitude": columns[5],
+        "longitude": columns[6],
+    }
+    strings = iter(text_values)
+    out["texts"] = {name: TextColumn.of(list(next(strings)), next(fixed)) for name in TEXT_FIELDS}
+    customs: dict[str, CustomColumn] = {}
+    for key, kind in custom.items():
+        absent = next(fixed)
+        if kind == "text":
+            customs[key] = CustomColumn(kind, absent, text=TextColumn.of(list(next(strings)), next(fixed)))
+        elif kind == "choice":
+            customs[key] = CustomColumn(kind, absent, text=TextColumn.of(list(next(strings)), absent))
+        elif kind == "number":
+            numbers, exact = next(fixed), next(fixed)
+            customs[key] = CustomColumn(kind, absent, number=numbers, exact=bool(exact.all()))
+        elif kind == "date":
+            customs[key] = CustomColumn(kind, absent, day=next(fixed))
+        elif kind == "boolean":
+            customs[key] = CustomColumn(kind, absent, flag=next(fixed).astype(np.int8))
+    out["custom"] = customs
+    return out
+
+
+def _links(index_rows, keys: np.ndarray, person_ids: np.ndarray, **columns: np.ndarray) -> Links:
+    return Links(keys, index_rows(person_ids), columns)
+
+
+def _load_facts(session: Session, account_id: int, rows_of) -> Facts:
+    person_id, order_id, event_id, cents, order_day, event_day, channel = read_columns(
+        session,
+        "SELECT person_id, order_id, event_id, (price * 100)::int8, order_date - date '1970-01-01', "
+        "event_date - date '1970-01-01', "
+        "(CASE channel WHEN 'online' THEN 0 WHEN 'box_office' THEN 1 ELSE 2 END)::int2 "
+        "FROM ticket_fact WHERE account_id = %s ORDER BY event_id, person_id, order_id",
+        [account_id],
+        ["int8", "int8", "int8", "int8", "int4", "int4", "int2"],
+    )
+    event_ids, event = np.unique(event_id, return_inverse=True)
+    person = rows_of(person_id)
+    n = len(person)
+    new_event = np.ones(n, dtype=bool)
+    new_person = np.ones(n, dtype=bool)
+    new_order = np.ones(n, dtype=bool)
+    if n:
+        new_event[1:] = event_id[1:] != event_id[:-1]
+        new_person[1:] = person_id[1:] != person_id[:-1]
+        new_order[1:] = order_id[1:] != order_id[:-1]
+    first_of_event = new_event | new_person
+    # (person, order) pairs numbered densely: an order's tickets may be for several events.
+    by_pair = np.lexsort((order_id, person_id))
+    starts = np.ones(n, dtype=bool)
+    if n:
+        starts[1:] = (person_id[by_pair][1:] != person_id[by_pair][:-1]) | (
+            order_id[by_pair][1:] != order_id[by_pair][:-1]
+        )
+    numbers = np.cumsum(starts) - 1
+    order_pair = np.empty(n, dtype=np.int32)
+    order_pair[by_pair] = numbers
+    pair_person = person[by_pair][starts]
+    return Facts(
+        person=person,
+        event=event.astype(np.int32),
+        cents=cents,
+        order_day=order_day,
+        event_day=event_day,
+        channel=channel.astype(np.int8),
+        order_pair=order_pair,
+        first_of_event=first_of_event,
+        first_of_order_event=first_of_event | new_order,
+        event_ids=event_ids,
+        pair_person=pair_person,
+    )
+
+
+def build_index(session: Session, account_id: int) -> AudienceIndex:
+    """The account's index as the session's snapshot has it (run it in a REPEATABLE READ
+    transaction, or one statement's view per part is what you get)."""
+    started = perf_counter()
+    timezone = _fetch(session, "SELECT timezone FROM account WHERE id = %s", (account_id,))[0][0]
+    persons = _load_persons(session, account_id, _custom_definitions(session, account_id))
+    person_ids = persons["person_ids"]
+
+    def rows_of(ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(person_ids, ids).astype(np.int32)
+
+    a = [account_id]
+    tag, tag_person, source = read_columns(
+        session,
+        "SELECT tag_id, person_id, (CASE source WHEN 'person' THEN 0 WHEN 'staff' THEN 1 ELSE 2 END)::int2 "
+        "FROM person_tag WHERE account_id = %s ORDER BY tag_id, person_id",
+        a,
+        ["int8", "int8", "int2"],
+    )
+    consent, consent_person = read_columns(
+        session,
+        "SELECT consent_type_id, person_id FROM person_consent WHERE account_id = %s AND granted "
+        "ORDER BY consent_type_id, person_id",
+        a,
+        ["int8", "int8"],
+    )
+    form, form_person, submitted = read_columns(
+        session,
+        "SELECT form_id, person_id, submitted_at FROM form_submission WHERE account_id = %s ORDER BY form_id",
+        a,
+        ["int8", "int8", "timestamptz"],
+    )
+    sub_person, first_day, last_day = read_columns(
+        session,
+        "SELECT person_id, valid_from - date '1970-01-01', "
+        f"coalesce(valid_until - date '1970-01-01', {OPEN_END_DAY}) FROM subscription WHERE account_id = %s",
+        a,
+        ["int8", "int4", "int4"],
+    )
+    score_tag, score_person, value, as_of = read_columns(
+        session,
+        "SELECT tag_id, person_id, value, as_of FROM interest_score WHERE account_id = %s ORDER BY tag_id",
+        a,
+        ["int8", "int8", "float8", "timestamptz"],
+    )
+    index = AudienceIndex(
+        account_id=account_id,
+        timezone=timezone,
+        **persons,
+        tags=_links(rows_of, tag, tag_person, source=source.astype(np.int8)),
+        consents=_links(rows_of, consent, consent_person),
+        submissions=_links(rows_of, form, form_person, at_us=submitted),
+        subscriptions=_links(
+            rows_of, np.zeros(len(sub_person), np.int64), sub_person, first_day=first_day, last_day=last_day
+        ),
+        scores=_links(rows_of, score_tag, score_person, value=value, as_of_us=as_of),
+        facts=_load_facts(session, account_id, rows_of),
+    )
+    index.build_seconds = perf_counter() - started
+    return index
+
+
+__all__ = ["AudienceIndex", "NotIndexed", "build_index"]

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from domain.accounts.models import Account, ApiToken, StaffUser  # noqa: F401
 from domain.audit.models import AuditEntry  # noqa: F401
+from domain.audience.models import AudienceChange  # noqa: F401
 from domain.actions.models import ActionMember, SegmentAction  # noqa: F401
 from domain.forms.models import Form, FormSubmission, FormTag  # noqa: F401
 from domain.catalog.facts import PersonSeasonStats, PersonStats, TicketFact  # noqa: F401

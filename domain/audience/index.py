@@ -154,6 +154,9 @@ class AudienceIndex:
     subscriptions: Links  # key 0; columns: first_day, last_day (int32)
     scores: Links  # key tag id; columns: value (float64), as_of_us (int64)
     facts: Facts
+    snapshot: str = ""  # pg_snapshot the index was read in (text form)
+    xid: int | None = None  # its transaction's id, if that transaction wrote (tests build in their own)
+    journal_id: int = 0  # the journal's last row when it was read: its own transaction's rows up to it are in it
     build_seconds: float = 0.0
 
     @property
@@ -205,7 +208,16 @@ def _custom_definitions(session: Session, account_id: int) -> dict[str, str]:
     return {key: kind for key, kind in rows}
 
 
-def _load_persons(session: Session, account_id: int, custom: dict[str, str]) -> dict:
+def _only(column: str, persons: list[int] | None) -> str:
+    """The filter of a partial build (a catch-up's changed persons), its value bound last."""
+    return "" if persons is None else f" AND {column} = ANY(%s)"
+
+
+def _with(params: list, persons: list[int] | None) -> list:
+    return params if persons is None else [*params, persons]
+
+
+def _load_persons(session: Session, account_id: int, custom: dict[str, str], persons: list[int] | None) -> dict:
     """Fixed-width person columns through binary COPY, texts through one plain query."""
     select = [
         "p.id",
@@ -257,9 +269,9 @@ def _load_persons(session: Session, account_id: int, custom: dict[str, str]) -> 
             select.append(f"(CASE {value} WHEN 'true'::jsonb THEN 2 WHEN 'false'::jsonb THEN 1 ELSE 0 END)::int2")
             types.append("int2")
             params.append(key)
-    where = "FROM person p WHERE p.account_id = %s ORDER BY p.id"
-    columns = read_columns(session, f"SELECT {', '.join(select)} {where}", [*params, account_id], types)
-    text_rows = _fetch(session, f"SELECT {', '.join(texts)} {where}", (*text_params, account_id))
+    where = f"FROM person p WHERE p.account_id = %s{_only('p.id', persons)} ORDER BY p.id"
+    columns = read_columns(session, f"SELECT {', '.join(select)} {where}", _with([*params, account_id], persons), types)
+    text_rows = _fetch(session, f"SELECT {', '.join(texts)} {where}", tuple(_with([*text_params, account_id], persons)))
     text_values = list(zip(*text_rows)) if text_rows else [() for _ in texts]
     fixed = iter(columns[7:])
     out: dict = {
@@ -295,18 +307,23 @@ def _links(index_rows, keys: np.ndarray, person_ids: np.ndarray, **columns: np.n
     return Links(keys, index_rows(person_ids), columns)
 
 
-def _load_facts(session: Session, account_id: int, rows_of) -> Facts:
+def _load_facts(session: Session, account_id: int, rows_of, persons: list[int] | None) -> Facts:
     person_id, order_id, event_id, cents, order_day, event_day, channel = read_columns(
         session,
         "SELECT person_id, order_id, event_id, (price * 100)::int8, order_date - date '1970-01-01', "
         "event_date - date '1970-01-01', "
         "(CASE channel WHEN 'online' THEN 0 WHEN 'box_office' THEN 1 ELSE 2 END)::int2 "
-        "FROM ticket_fact WHERE account_id = %s ORDER BY event_id, person_id, order_id",
-        [account_id],
+        f"FROM ticket_fact WHERE account_id = %s{_only('person_id', persons)} ORDER BY event_id, person_id, order_id",
+        _with([account_id], persons),
         ["int8", "int8", "int8", "int8", "int4", "int4", "int2"],
     )
-    event_ids, event = np.unique(event_id, return_inverse=True)
     person = rows_of(person_id)
+    held = rows_of.held(person, person_id)
+    if not held.all():  # derived rows carry no foreign key: a fact of a person not held is left out
+        person_id, order_id, event_id, cents, order_day, event_day, channel, person = (
+            column[held] for column in (person_id, order_id, event_id, cents, order_day, event_day, channel, person)
+        )
+    event_ids, event = np.unique(event_id, return_inverse=True)
     n = len(person)
     new_event = np.ones(n, dtype=bool)
     new_person = np.ones(n, dtype=bool)
@@ -342,55 +359,72 @@ def _load_facts(session: Session, account_id: int, rows_of) -> Facts:
     )
 
 
-def build_index(session: Session, account_id: int) -> AudienceIndex:
+def build_index(session: Session, account_id: int, persons: list[int] | None = None) -> AudienceIndex:
     """The account's index as the session's snapshot has it (run it in a REPEATABLE READ
-    transaction, or one statement's view per part is what you get)."""
+    transaction, or one statement's view per part is what you get); with ``persons``, the index
+    of just those persons (a catch-up's delta). ``snapshot`` is the snapshot of its first statement."""
     started = perf_counter()
-    timezone = _fetch(session, "SELECT timezone FROM account WHERE id = %s", (account_id,))[0][0]
-    persons = _load_persons(session, account_id, _custom_definitions(session, account_id))
-    person_ids = persons["person_ids"]
+    timezone, snapshot, xid, journal_id = _fetch(
+        session,
+        "SELECT timezone, pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text::bigint, "
+        "(SELECT coalesce(max(id), 0) FROM audience_change) FROM account WHERE id = %s",
+        (account_id,),
+    )[0]
+    loaded = _load_persons(session, account_id, _custom_definitions(session, account_id), persons)
+    person_ids = loaded["person_ids"]
 
     def rows_of(ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(person_ids, ids).astype(np.int32)
 
-    a = [account_id]
+    def held(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        if not len(person_ids):
+            return np.zeros(len(ids), dtype=bool)
+        return (rows < len(person_ids)) & (person_ids[np.minimum(rows, max(len(person_ids) - 1, 0))] == ids)
+
+    rows_of.held = held  # type: ignore[attr-defined]
+
+    a = _with([account_id], persons)
+    only = _only("person_id", persons)
     tag, tag_person, source = read_columns(
         session,
         "SELECT tag_id, person_id, (CASE source WHEN 'person' THEN 0 WHEN 'staff' THEN 1 ELSE 2 END)::int2 "
-        "FROM person_tag WHERE account_id = %s ORDER BY tag_id, person_id",
+        f"FROM person_tag WHERE account_id = %s{only} ORDER BY tag_id, person_id",
         a,
         ["int8", "int8", "int2"],
     )
     consent, consent_person = read_columns(
         session,
-        "SELECT consent_type_id, person_id FROM person_consent WHERE account_id = %s AND granted "
+        f"SELECT consent_type_id, person_id FROM person_consent WHERE account_id = %s AND granted{only} "
         "ORDER BY consent_type_id, person_id",
         a,
         ["int8", "int8"],
     )
     form, form_person, submitted = read_columns(
         session,
-        "SELECT form_id, person_id, submitted_at FROM form_submission WHERE account_id = %s ORDER BY form_id",
+        f"SELECT form_id, person_id, submitted_at FROM form_submission WHERE account_id = %s{only} ORDER BY form_id",
         a,
         ["int8", "int8", "timestamptz"],
     )
     sub_person, first_day, last_day = read_columns(
         session,
         "SELECT person_id, valid_from - date '1970-01-01', "
-        f"coalesce(valid_until - date '1970-01-01', {OPEN_END_DAY}) FROM subscription WHERE account_id = %s",
+        f"coalesce(valid_until - date '1970-01-01', {OPEN_END_DAY}) FROM subscription WHERE account_id = %s{only}",
         a,
         ["int8", "int4", "int4"],
     )
     score_tag, score_person, value, as_of = read_columns(
         session,
-        "SELECT tag_id, person_id, value, as_of FROM interest_score WHERE account_id = %s ORDER BY tag_id",
+        f"SELECT tag_id, person_id, value, as_of FROM interest_score WHERE account_id = %s{only} ORDER BY tag_id",
         a,
         ["int8", "int8", "float8", "timestamptz"],
     )
     index = AudienceIndex(
         account_id=account_id,
         timezone=timezone,
-        **persons,
+        snapshot=snapshot,
+        xid=xid,
+        journal_id=journal_id,
+        **loaded,
         tags=_links(rows_of, tag, tag_person, source=source.astype(np.int8)),
         consents=_links(rows_of, consent, consent_person),
         submissions=_links(rows_of, form, form_person, at_us=submitted),
@@ -398,7 +432,7 @@ def build_index(session: Session, account_id: int) -> AudienceIndex:
             rows_of, np.zeros(len(sub_person), np.int64), sub_person, first_day=first_day, last_day=last_day
         ),
         scores=_links(rows_of, score_tag, score_person, value=value, as_of_us=as_of),
-        facts=_load_facts(session, account_id, rows_of),
+        facts=_load_facts(session, account_id, rows_of, persons),
     )
     index.build_seconds = perf_counter() - started
     return index

@@ -1,0 +1,151 @@
+"""An audience index kept exact at query time (issue 15): a base built from one snapshot, and before
+every count a catch-up with the change journal (``domain.audience.models``).
+
+The persons the journal names since the base's snapshot are read again into a small delta index;
+a count is the base's count over the persons who did not change plus the delta's count (every
+condition is a test of one person, so the two parts add up). The catch-up is consistent without
+REPEATABLE READ: it notes a snapshot S, reads the journal and the delta, then asks whether any
+transaction S did not see wrote since; if one did, it reads again (a few times at most, then the
+SQL back end answers). What it returns is then the database's state at S. The session's own
+uncommitted writes are in its delta, which is then kept for this count only.
+
+``CountReport`` is each count's telemetry: the back end that answered, why the index did not (if
+it did not), the catch-up's and the evaluation's time, and how many changed persons were read.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from time import perf_counter
+
+import numpy as np
+from sqlalchemy import text
+from sqlmodel import Session
+
+from domain.audience.index import AudienceIndex, NotIndexed, build_index
+
+MAX_BACKLOG = 50_000  # changed persons a catch-up reads at most; beyond, the SQL back end answers
+ATTEMPTS = 3  # catch-ups tried while other transactions keep writing
+
+CHANGES = text("""
+    SELECT coalesce(array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}') AS persons,
+           coalesce(bool_or(c.person_ids IS NULL), false) AS whole,
+           coalesce(bool_or(c.xid = pg_current_xact_id_if_assigned()::text::bigint), false) AS own
+      FROM audience_change c LEFT JOIN LATERAL unnest(c.person_ids) AS p(id) ON true
+     WHERE c.account_id = :a
+       AND c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
+       AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
+       AND NOT (c.xid = :base_xid AND c.id <= :base_journal)  -- the base's own transaction's, read by it""")
+# Whether another transaction wrote since the snapshot (the session's own writes are read anyway).
+WRITTEN_SINCE = text("""
+    SELECT EXISTS (
+      SELECT 1 FROM audience_change c
+       WHERE c.account_id = :a
+         AND c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
+         AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
+         AND c.xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint)""")
+SNAPSHOT = text("SELECT pg_current_snapshot()::text")
+
+
+@dataclass
+class CountReport:
+    backend: str  # "index" or "sql"
+    reason: str | None = None  # why not the index
+    catch_up_ms: float = 0.0
+    evaluate_ms: float = 0.0
+    changed_persons: int = 0
+
+
+@dataclass
+class Delta:
+    """The persons changed since the base's snapshot, as of ``snapshot``."""
+
+    index: AudienceIndex
+    snapshot: str
+    changed: np.ndarray  # sorted ids of the changed persons
+    stale_rows: np.ndarray  # bool over the base's rows: rows the delta replaces
+
+
+class LiveIndex:
+    """A base index and its latest shared delta. Thread-safe: counts of several threads may
+    catch up at once (each gets a consistent pair; the shared delta is swapped whole)."""
+
+    def __init__(self, base: AudienceIndex):
+        self.base = base
+        self._delta: Delta | None = None
+        self._lock = threading.Lock()
+
+    def _params(self, since: str) -> dict:
+        return {
+            "a": self.base.account_id,
+            "since": since,
+            "base_xid": self.base.xid if self.base.xid is not None else -1,
+            "base_journal": self.base.journal_id,
+        }
+
+    def _stale_rows(self, changed: np.ndarray) -> np.ndarray:
+        ids = self.base.person_ids
+        stale = np.zeros(len(ids), dtype=bool)
+        if len(ids) and len(changed):
+            at = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
+            stale[at[ids[at] == changed]] = True
+        return stale
+
+    def catch_up(self, session: Session) -> tuple[Delta | None, int]:
+        """The delta that brings the base to the database's current state (None: nothing changed),
+        and how many changed persons it read. Raises NotIndexed when the index cannot answer."""
+        account = self.base.account_id
+        for _ in range(ATTEMPTS):
+            shared = self._delta
+            since = shared.snapshot if shared is not None else self.base.snapshot
+            if not session.execute(WRITTEN_SINCE, {"a": account, "since": since}).scalar_one():
+                own = session.execute(CHANGES, self._params(since)).one().own
+                if not own:  # nothing new since the shared delta (or the base)
+                    return shared, len(shared.changed) if shared is not None else 0
+            snapshot = session.execute(SNAPSHOT).scalar_one()
+            row = session.execute(CHANGES, self._params(self.base.snapshot)).one()
+            if row.whole:
+                raise NotIndexed("the account's time zone or custom fields changed: the index is rebuilt")
+            if len(row.persons) > MAX_BACKLOG:
+                raise NotIndexed(f"{len(row.persons):,} persons changed since the index was built")
+            changed = np.array(sorted(row.persons), dtype=np.int64)
+            delta = Delta(
+                build_index(session, account, persons=changed.tolist()), snapshot, changed, self._stale_rows(changed)
+            )
+            if not session.execute(WRITTEN_SINCE, {"a": account, "since": snapshot}).scalar_one():
+                if not row.own:  # the session's uncommitted writes stay out of what others read
+                    with self._lock:
+                        self._delta = delta
+                return delta, len(changed)
+        raise NotIndexed("other transactions kept writing during the catch-up")
+
+    @property
+    def nbytes(self) -> int:
+        delta = self._delta
+        return self.base.nbytes + (delta.index.nbytes if delta is not None else 0)
+
+
+def measure(
+    session: Session, live: LiveIndex, evaluate
+) -> tuple[np.ndarray, Delta | None, np.ndarray | None, CountReport]:
+    """Catch up, then ``evaluate(index)``: the base's mask (changed persons left out), the delta
+    and its mask, and the telemetry."""
+    started = perf_counter()
+    delta, changed = live.catch_up(session)
+    caught_up = perf_counter()
+    base_mask = evaluate(live.base)
+    delta_mask = None
+    if delta is not None:
+        base_mask &= ~delta.stale_rows
+        delta_mask = evaluate(delta.index)
+    done = perf_counter()
+    report = CountReport("index", None, (caught_up - started) * 1000, (done - caught_up) * 1000, changed)
+    return base_mask, delta, delta_mask, report
+
+
+def build_live(session: Session, account_id: int) -> LiveIndex:
+    return LiveIndex(build_index(session, account_id))
+
+
+__all__ = ["CountReport", "LiveIndex", "build_live", "measure"]

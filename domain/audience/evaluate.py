@@ -441,7 +441,18 @@ class Evaluator:
         """Persons holding a counted ticket of the scope."""
         return self._rows_mask(self.column(scope, "person"))
 
+    def _used_channel(self, scope: r.Scope, code: int) -> np.ndarray:
+        def compute() -> np.ndarray:
+            return self._having(scope, self.column(scope, "channel") == code)
+
+        return self.index.once(f"channel:{code}", compute).copy() if not scope.is_set else compute()
+
     def figure(self, scope: r.Scope, metric: str) -> np.ndarray:
+        if not scope.is_set:  # over all facts: the same for every count of this index
+            return self.index.once(f"figure:{metric}", lambda: self._figure(scope, metric))
+        return self._figure(scope, metric)
+
+    def _figure(self, scope: r.Scope, metric: str) -> np.ndarray:
         selection = self.selection(scope)
         key = ("figure", metric)
         if key not in selection.cache:
@@ -483,11 +494,10 @@ class Evaluator:
         return self._rows_mask(self.column(scope, "person")[test])
 
     def c_ChannelCond(self, c: r.ChannelCond, scope: r.Scope) -> np.ndarray:
-        channel = self.column(scope, "channel")
         wanted = _plain(c.channel)
         if wanted == "both":
-            return self._having(scope, channel == 0) & self._having(scope, channel == 1)
-        return self._having(scope, channel == CHANNELS.index(wanted))
+            return self._used_channel(scope, 0) & self._used_channel(scope, 1)
+        return self._used_channel(scope, CHANNELS.index(wanted))
 
     def c_LastPurchaseCond(self, c: r.LastPurchaseCond, scope: r.Scope) -> np.ndarray:
         """On the latest order's day, as existence tests: within N days means an order on a day in

@@ -43,6 +43,10 @@ class NotIndexed(Exception):
     """The index cannot answer this exactly (the SQL back end must): the reason says why."""
 
 
+class RebuildNeeded(NotIndexed):
+    """The index cannot catch up any more: it must be built again."""
+
+
 @dataclass
 class TextColumn:
     """A text per person: ``vocabulary`` (sorted distinct values), ``codes`` (row → position in
@@ -158,6 +162,13 @@ class AudienceIndex:
     xid: int | None = None  # its transaction's id, if that transaction wrote (tests build in their own)
     journal_id: int = 0  # the journal's last row when it was read: its own transaction's rows up to it are in it
     build_seconds: float = 0.0
+    derived: dict = field(default_factory=dict)  # per-person figures over all facts, computed once
+
+    def once(self, key: str, compute):
+        """A value derived from the index alone (it never changes: a catch-up reads a delta)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
     @property
     def size(self) -> int:
@@ -180,6 +191,7 @@ class AudienceIndex:
             total += c.absent.nbytes + (c.text.nbytes if c.text is not None else 0)
             total += sum(a.nbytes for a in (c.number, c.day, c.flag) if a is not None)
         total += sum(links.nbytes for links in (self.tags, self.consents, self.submissions, self.subscriptions))
+        total += sum(a.nbytes for a in self.derived.values() if isinstance(a, np.ndarray))
         return int(total + self.scores.nbytes + self.facts.nbytes)
 
     def rows_of(self, person_ids: np.ndarray) -> np.ndarray:
@@ -438,4 +450,4 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
     return index
 
 
-__all__ = ["AudienceIndex", "NotIndexed", "build_index"]
+__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index"]

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlmodel import Session
 
-from domain.audience.index import AudienceIndex, NotIndexed, build_index
+from domain.audience.index import AudienceIndex, NotIndexed, RebuildNeeded, build_index
 
 MAX_BACKLOG = 50_000  # changed persons a catch-up reads at most; beyond, the SQL back end answers
 ATTEMPTS = 3  # catch-ups tried while other transactions keep writing
@@ -106,9 +106,9 @@ class LiveIndex:
             snapshot = session.execute(SNAPSHOT).scalar_one()
             row = session.execute(CHANGES, self._params(self.base.snapshot)).one()
             if row.whole:
-                raise NotIndexed("the account's time zone or custom fields changed: the index is rebuilt")
+                raise RebuildNeeded("the account's time zone or custom fields changed: the index is rebuilt")
             if len(row.persons) > MAX_BACKLOG:
-                raise NotIndexed(f"{len(row.persons):,} persons changed since the index was built")
+                raise RebuildNeeded(f"{len(row.persons):,} persons changed since the index was built")
             changed = np.array(sorted(row.persons), dtype=np.int64)
             delta = Delta(
                 build_index(session, account, persons=changed.tolist()), snapshot, changed, self._stale_rows(changed)

@@ -6,6 +6,7 @@ import enum
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from time import perf_counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from domain.accounts.models import Module
+from domain.audience.index import NotIndexed, RebuildNeeded
+from domain.audience.live import CountReport
+from domain.audience.registry import REGISTRY
+from domain.audience.registry import report as audience_report
 from domain.budgets import time_budget
 from domain.catalog.models import Event, Production, Venue
 from domain import clock
@@ -197,14 +202,50 @@ def count_matching(
     mode: Mode = None,
     now: datetime | None = None,
 ) -> int:
-    """The live count for rules that are not saved (the editor calls it after every change):
-    two statements, one for the account's facts and the references, one for the count."""
+    """The live count for rules that are not saved (the editor calls it after every change)."""
+    return count_matching_with_report(
+        session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now
+    )[0]
+
+
+def count_matching_with_report(
+    session: Session,
+    account_id: int,
+    *,
+    rules: Rules,
+    scope: ScopeLike = None,
+    parent_id: int | None = None,
+    mode: Mode = None,
+    now: datetime | None = None,
+) -> tuple[int, CountReport]:
+    """The live count and its telemetry: through the account's audience index when this process
+    holds one that can answer exactly (caught up first), else through the SQL back end (two
+    statements, one for the account's facts and the references, one for the count)."""
+    from domain.audience import counting as audience  # noqa: PLC0415 - it builds on this module
+
+    reason = "no audience index for this account in this process"
+    live = REGISTRY.get(session, account_id)
+    if live is not None:
+        try:
+            count, report = audience.count_live(
+                session, live, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now
+            )
+            audience_report(account_id, "of rules", report)
+            return count, report
+        except NotIndexed as refused:
+            reason = str(refused)
+            if isinstance(refused, RebuildNeeded):
+                REGISTRY.stale(account_id)
+    started = perf_counter()
     tree, parsed_scope, facts = check_references(
         session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode
     )
     stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
     with evaluating(session, "counting these rules", "rules"):
-        return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+        count = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    report = CountReport("sql", reason, 0.0, (perf_counter() - started) * 1000)
+    audience_report(account_id, "of rules", report)
+    return count, report
 
 
 def matching_person_ids(

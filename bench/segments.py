@@ -809,9 +809,9 @@ def _run_set(ds: Dataset, spec: RuleSet) -> Result:
         params = {"a": ds.account_id, "now": names.now, "today": names.today}
 
         def compiled() -> int:
-            return segments.count_matching(
-                session, ds.account_id, rules=rules, scope=scope, parent_id=parent, now=names.now
-            )
+            return segments.count_matching_with_report(
+                session, ds.account_id, rules=rules, scope=scope, parent_id=parent, now=names.now, backend="sql"
+            )[0]
 
         def indexed() -> int:
             return audience.count_matching(session, index, rules=rules, scope=scope, parent_id=parent, now=names.now)

@@ -14,6 +14,7 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from domain.audience.live import prune_journal
 from domain.recommendations.scoring import queue_stale_rescores
 from domain.scheduling.service import fire_due_schedules
 
@@ -21,11 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def tick(new_session) -> int:
-    """Fire the due schedules once, and queue the rescores of accounts whose catalogue tagging
-    changed; return how many jobs were created."""
+    """Fire the due schedules once, queue the rescores of accounts whose catalogue tagging
+    changed, prune the audience change journal; return how many jobs were created."""
     with new_session() as session, session.begin():
         jobs = fire_due_schedules(session)
         rescores = queue_stale_rescores(session)
+        pruned = prune_journal(session)
+    if pruned:
+        log.info("audience change journal: %s old rows pruned", pruned)
     for job in jobs:
         log.info("schedule %s fired job %s (%s)", job.params.get("schedule"), job.id, job.kind)
     for job in rescores:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from time import perf_counter
+from datetime import timedelta
+from time import monotonic, perf_counter
 
 import numpy as np
 from sqlalchemy import text
@@ -25,6 +26,8 @@ from sqlmodel import Session
 
 from domain.audience.index import AudienceIndex, NotIndexed, RebuildNeeded, build_index
 
+JOURNAL_KEPT = timedelta(hours=6)  # the journal's rows are pruned after this (jobs/scheduler.py's tick)
+MAX_BASE_AGE = JOURNAL_KEPT - timedelta(hours=1)  # an older base is rebuilt: its changes may be pruned
 MAX_BACKLOG = 50_000  # changed persons a catch-up reads at most; beyond, the SQL back end answers
 ATTEMPTS = 3  # catch-ups tried while other transactions keep writing
 
@@ -73,6 +76,7 @@ class LiveIndex:
 
     def __init__(self, base: AudienceIndex):
         self.base = base
+        self.built = monotonic()
         self._delta: Delta | None = None
         self._lock = threading.Lock()
 
@@ -96,6 +100,8 @@ class LiveIndex:
         """The delta that brings the base to the database's current state (None: nothing changed),
         and how many changed persons it read. Raises NotIndexed when the index cannot answer."""
         account = self.base.account_id
+        if monotonic() - self.built > MAX_BASE_AGE.total_seconds():
+            raise RebuildNeeded("the index is older than the change journal keeps")
         for _ in range(ATTEMPTS):
             shared = self._delta
             since = shared.snapshot if shared is not None else self.base.snapshot
@@ -144,8 +150,16 @@ def measure(
     return base_mask, delta, delta_mask, report
 
 
+PRUNE = text("DELETE FROM audience_change WHERE at < clock_timestamp() - CAST(:kept AS interval)")
+
+
+def prune_journal(session: Session, kept: timedelta = JOURNAL_KEPT) -> int:
+    """Drop the journal's rows older than ``kept`` (no index that old is caught up: it is rebuilt)."""
+    return session.execute(PRUNE, {"kept": f"{kept.total_seconds()} seconds"}).rowcount  # type: ignore[attr-defined]
+
+
 def build_live(session: Session, account_id: int) -> LiveIndex:
     return LiveIndex(build_index(session, account_id))
 
 
-__all__ = ["CountReport", "LiveIndex", "build_live", "measure"]
+__all__ = ["CountReport", "LiveIndex", "build_live", "measure", "prune_journal"]

@@ -217,14 +217,16 @@ def count_matching_with_report(
     parent_id: int | None = None,
     mode: Mode = None,
     now: datetime | None = None,
+    backend: str = "auto",
 ) -> tuple[int, CountReport]:
     """The live count and its telemetry: through the account's audience index when this process
     holds one that can answer exactly (caught up first), else through the SQL back end (two
-    statements, one for the account's facts and the references, one for the count)."""
+    statements, one for the account's facts and the references, one for the count).
+    ``backend="sql"`` asks the SQL back end only (the benchmark compares the two)."""
     from domain.audience import counting as audience  # noqa: PLC0415 - it builds on this module
 
-    reason = "no audience index for this account in this process"
-    live = REGISTRY.get(session, account_id)
+    reason = "no audience index for this account in this process" if backend == "auto" else "asked for SQL"
+    live = REGISTRY.get(session, account_id) if backend == "auto" else None
     if live is not None:
         try:
             count, report = audience.count_live(

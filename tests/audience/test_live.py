@@ -214,3 +214,35 @@ def test_counts_during_concurrent_writes_match_a_database_state(committed_engine
     assert seen, "no count finished while writing"
     assert all(c % 2 == 0 for c in seen), seen
     assert seen == sorted(seen)
+
+
+def test_the_tick_prunes_old_journal_rows_and_an_old_index_is_rebuilt(session, monkeypatch):
+    from domain.audience import live as live_module
+    from domain.audience.index import RebuildNeeded
+    from jobs.scheduler import tick
+
+    scenario = Scenario.from_json(SMALL_SCENARIO)
+    account_id = write_scenario(session, scenario)
+    session.execute(
+        text(
+            "INSERT INTO audience_change (account_id, person_ids, at) VALUES (:a, '{1001}', now() - interval '7 hours')"
+        ),
+        {"a": account_id},
+    )
+    rows = "SELECT count(*) FROM audience_change WHERE account_id = :a"
+    before = session.execute(text(rows), {"a": account_id}).scalar_one()
+
+    class Joined:  # the tick's session factory, joined to the test's transaction
+        def __enter__(self):
+            return session
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(session, "begin", lambda: Joined())
+    tick(lambda: Joined())
+    assert session.execute(text(rows), {"a": account_id}).scalar_one() == before - 1
+    live = build_live(session, account_id)
+    monkeypatch.setattr(live_module, "monotonic", lambda: live.built + live_module.MAX_BASE_AGE.total_seconds() + 1)
+    with pytest.raises(RebuildNeeded, match="older"):
+        audience.count_live(session, live, rules={"all": []}, now=scenario.now)

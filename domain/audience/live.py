@@ -4,9 +4,11 @@ every count a catch-up with the change journal (``domain.audience.models``).
 The persons the journal names since the base's snapshot are read again into a small delta index;
 a count is the base's count over the persons who did not change plus the delta's count (every
 condition is a test of one person, so the two parts add up). The catch-up is consistent without
-REPEATABLE READ: it notes a snapshot S, reads the journal and the delta, then asks whether any
-transaction S did not see wrote since; if one did, it reads again (a few times at most, then the
-SQL back end answers). What it returns is then the database's state at S. The session's own
+REPEATABLE READ: it notes a snapshot S, reads the persons the journal names between the base and S,
+reads their rows, then asks whether a transaction S does not see wrote one of them; if none did,
+each person's rows are as of S (those not read again did not change between the base and S), so
+the count is the database's state at S; else it reads again (a few times at most, then the SQL
+back end answers). A writer busy with other persons does not hold a count up. The session's own
 uncommitted writes are in its delta, which is then kept for this count only.
 
 ``CountReport`` is each count's telemetry: the back end that answered, why the index did not (if
@@ -21,7 +23,8 @@ from datetime import timedelta
 from time import monotonic, perf_counter
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import BigInteger, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from domain.audience.index import AudienceIndex, NotIndexed, RebuildNeeded, build_index
@@ -39,7 +42,20 @@ CHANGES = text("""
      WHERE c.account_id = :a
        AND c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
        AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
+       AND (CAST(:upto AS text) IS NULL OR pg_visible_in_snapshot(c.xid::text::xid8, CAST(:upto AS pg_snapshot))
+            OR c.xid = pg_current_xact_id_if_assigned()::text::bigint)
        AND NOT (c.xid = :base_xid AND c.id <= :base_journal)  -- the base's own transaction's, read by it""")
+# Whether a transaction the snapshot does not see wrote any of these persons (or the whole account).
+TOUCHED_SINCE = text("""
+    SELECT EXISTS (
+      SELECT 1 FROM audience_change c
+       WHERE c.account_id = :a
+         AND c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
+         AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
+         AND c.xid IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint
+         AND (c.person_ids IS NULL OR c.person_ids && :persons))""").bindparams(
+    bindparam("persons", type_=ARRAY(BigInteger))
+)
 # Whether another transaction wrote since the snapshot (the session's own writes are read anyway).
 WRITTEN_SINCE = text("""
     SELECT EXISTS (
@@ -80,10 +96,11 @@ class LiveIndex:
         self._delta: Delta | None = None
         self._lock = threading.Lock()
 
-    def _params(self, since: str) -> dict:
+    def _params(self, since: str, upto: str | None = None) -> dict:
         return {
             "a": self.base.account_id,
             "since": since,
+            "upto": upto,
             "base_xid": self.base.xid if self.base.xid is not None else -1,
             "base_journal": self.base.journal_id,
         }
@@ -109,8 +126,10 @@ class LiveIndex:
                 own = session.execute(CHANGES, self._params(since)).one().own
                 if not own:  # nothing new since the shared delta (or the base)
                     return shared, len(shared.changed) if shared is not None else 0
+            # The persons changed between the base and S (and by this session): read again, they
+            # are as of S unless a transaction S does not see wrote one of them meanwhile.
             snapshot = session.execute(SNAPSHOT).scalar_one()
-            row = session.execute(CHANGES, self._params(self.base.snapshot)).one()
+            row = session.execute(CHANGES, self._params(self.base.snapshot, snapshot)).one()
             if row.whole:
                 raise RebuildNeeded("the account's time zone or custom fields changed: the index is rebuilt")
             if len(row.persons) > MAX_BACKLOG:
@@ -119,7 +138,8 @@ class LiveIndex:
             delta = Delta(
                 build_index(session, account, persons=changed.tolist()), snapshot, changed, self._stale_rows(changed)
             )
-            if not session.execute(WRITTEN_SINCE, {"a": account, "since": snapshot}).scalar_one():
+            touched = {"a": account, "since": snapshot, "persons": changed.tolist()}
+            if not session.execute(TOUCHED_SINCE, touched).scalar_one():
                 if not row.own:  # the session's uncommitted writes stay out of what others read
                     with self._lock:
                         self._delta = delta

@@ -4,6 +4,7 @@ others' commits are caught up with, and counts during concurrent writes match a 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -169,10 +170,11 @@ def test_counts_during_concurrent_writes_match_a_database_state(committed_engine
         live = build_live(session, account_id)
     stop = threading.Event()
     errors: list[BaseException] = []
+    written = [0]
 
     def write() -> None:
         try:
-            for i in range(60):
+            for i in range(2000):
                 if stop.is_set():
                     return
                 with committed_engine.begin() as conn:
@@ -190,6 +192,8 @@ def test_counts_during_concurrent_writes_match_a_database_state(committed_engine
                             ),
                             {"a": account_id, "p": pid},
                         )
+                written[0] += 2
+                time.sleep(0.002)  # the writer's pace, so that some catch-ups find a quiet moment
         except BaseException as error:  # noqa: BLE001 - reported by the test
             errors.append(error)
 
@@ -198,7 +202,7 @@ def test_counts_during_concurrent_writes_match_a_database_state(committed_engine
     seen: list[int] = []
     rules = {"type": "tag", "tag_id": 2001, "source": "staff"}
     try:
-        while writer.is_alive() and len(seen) < 200:
+        while writer.is_alive() and len(seen) < 30:
             with Session(committed_engine) as session:
                 try:
                     seen.append(audience.count_live(session, live, rules=rules, now=scenario.now)[0])
@@ -210,8 +214,8 @@ def test_counts_during_concurrent_writes_match_a_database_state(committed_engine
     assert not errors
     with Session(committed_engine) as session:
         final = audience.count_live(session, live, rules=rules, now=scenario.now)[0]
-    assert final == 120
-    assert seen, "no count finished while writing"
+    assert final == written[0]
+    assert len(seen) >= 30, "too few counts finished while writing"
     assert all(c % 2 == 0 for c in seen), seen
     assert seen == sorted(seen)
 

@@ -31,7 +31,14 @@ from marquee.migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DATA_DIR = ROOT / ".marquee" / "bench"  # the embedded server's data, apart from the dev data
-DATABASE = "marquee_bench"
+DATABASE = "marquee_bench"  # the default 1,000,000-person set; other sizes get a database each
+
+
+def database_name(people: int) -> str:
+    """The database of a data set's size: each size is kept, so switching sizes reloads nothing."""
+    return DATABASE if people == 1_000_000 else f"{DATABASE}_{people}"
+
+
 SEED = 42
 LOAD_SECONDS_PER_MILLION = 300.0
 
@@ -102,21 +109,22 @@ def _existing_dataset(engine: Engine, slug: str, people: int) -> Dataset | None:
 def prepare_dataset(server_url: str, people: int, *, reload: bool) -> Dataset:
     """Reuse ``marquee_bench`` when it holds the requested data, else recreate and load it."""
     slug = f"bench-{people}-seed{SEED}"
-    url = make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
+    database = database_name(people)
+    url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("select 1 from pg_database where datname = :n"), {"n": DATABASE}).scalar()
+            exists = conn.execute(text("select 1 from pg_database where datname = :n"), {"n": database}).scalar()
         if exists and not reload:
             engine = make_engine(url, pool_size=2)
             upgrade(engine)
             if (found := _existing_dataset(engine, slug, people)) is not None:
-                print(f"reusing {DATABASE} ({people:,} persons; --reload to load again)", file=sys.stderr)
+                print(f"reusing {database} ({people:,} persons; --reload to load again)", file=sys.stderr)
                 return found
             engine.dispose()
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
     finally:
         admin.dispose()
     engine = make_engine(url, pool_size=2)
@@ -207,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         "results": [asdict(r) for r in results],
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    # The latest row of every benchmark at this size, kept across runs (bench/scaling.py reads them).
+    sized = RESULTS / f"people-{args.people}.json"
+    kept = json.loads(sized.read_text())["results"] if sized.exists() else {}
+    kept.update({r["name"]: r | {"finished_at": report["finished_at"]} for r in report["results"]})
+    sized.write_text(json.dumps({"people": args.people, "results": kept}, indent=2, default=str) + "\n")
     return 0 if all(r.ok is not False for r in results) else 1
 
 

@@ -60,6 +60,11 @@ class TextColumn:
     def of(cls, values: list[str | None], empty: np.ndarray) -> TextColumn:
         missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
         filled = np.array([v if v is not None else "" for v in values], dtype=STRINGS)
+        return cls.encode(filled, missing, empty)
+
+    @classmethod
+    def encode(cls, filled: np.ndarray, missing: np.ndarray, empty: np.ndarray) -> TextColumn:
+        """From the texts as a ``StringDType`` array (anything where ``missing``)."""
         vocabulary, codes = np.unique(filled, return_inverse=True)
         codes = codes.astype(np.int32)
         codes[missing] = -1
@@ -211,7 +216,7 @@ def _fetch(session: Session, query: str, params: tuple) -> list[tuple]:
         cursor.close()
 
 
-def _custom_definitions(session: Session, account_id: int) -> dict[str, str]:
+def custom_definitions(session: Session, account_id: int) -> dict[str, str]:
     rows = _fetch(
         session,
         "SELECT key, type FROM custom_field_definition WHERE account_id = %s AND retired_at IS NULL ORDER BY key",
@@ -335,6 +340,21 @@ def _load_facts(session: Session, account_id: int, rows_of, persons: list[int] |
         person_id, order_id, event_id, cents, order_day, event_day, channel, person = (
             column[held] for column in (person_id, order_id, event_id, cents, order_day, event_day, channel, person)
         )
+    return facts_of(person, person_id, order_id, event_id, cents, order_day, event_day, channel)
+
+
+def facts_of(
+    person: np.ndarray,
+    person_id: np.ndarray,
+    order_id: np.ndarray,
+    event_id: np.ndarray,
+    cents: np.ndarray,
+    order_day: np.ndarray,
+    event_day: np.ndarray,
+    channel: np.ndarray,
+) -> Facts:
+    """``Facts`` from ticket fact columns sorted by (event, person, order); ``person`` is the
+    person row of each, ``channel`` its code (CHANNELS)."""
     event_ids, event = np.unique(event_id, return_inverse=True)
     n = len(person)
     new_event = np.ones(n, dtype=bool)
@@ -382,7 +402,7 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
         "(SELECT coalesce(max(id), 0) FROM audience_change) FROM account WHERE id = %s",
         (account_id,),
     )[0]
-    loaded = _load_persons(session, account_id, _custom_definitions(session, account_id), persons)
+    loaded = _load_persons(session, account_id, custom_definitions(session, account_id), persons)
     person_ids = loaded["person_ids"]
 
     def rows_of(ids: np.ndarray) -> np.ndarray:
@@ -450,4 +470,4 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
     return index
 
 
-__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index"]
+__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index", "facts_of"]

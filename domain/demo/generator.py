@@ -16,7 +16,7 @@ are known without round-trips.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -598,7 +598,7 @@ def _custom_field_values(rng: np.random.Generator, size: int, created: np.ndarra
 
 @dataclass
 class _Persons:
-    columns: list[list]  # in _PERSON_COLUMNS order, without account_id and id
+    columns: list[list]  # in PERSON_COLUMNS order, without account_id and id
     created: np.ndarray  # epoch seconds
     has_email: np.ndarray
     has_address: np.ndarray
@@ -607,7 +607,7 @@ class _Persons:
     has_birth: np.ndarray
 
 
-_PERSON_COLUMNS = (*PERSON_FIELDS, "created_at", "updated_at")
+PERSON_COLUMNS = (*PERSON_FIELDS, "created_at", "updated_at")
 
 
 def _generate_persons(
@@ -1037,12 +1037,13 @@ def _load_tags(
 
 
 @dataclass
-class _Chunk:
+class Chunk:
     """Everything generated for one chunk of persons, with chunk-local person indexes."""
 
     start: int
     size: int
     persons: list[list]
+    person_created: np.ndarray  # epoch seconds
     identities: tuple  # (person, source, external id, created_at)
     consents: tuple  # (person, consent type index, granted, granted_at, withdrawn_at, updated_at, source)
     subscriptions: tuple  # (person, name, valid_from, valid_until, created_at)
@@ -1069,7 +1070,7 @@ def _generate_chunk(
     emails: _EmailBook,
     plan: _TagPlan,
     first_person_id: int,
-) -> _Chunk:
+) -> Chunk:
     affinity = _chunk_affinities(seed, chunk, size)
     orders = _generate_orders(np.random.default_rng([seed, _ORDERS, chunk]), sales, affinity)
     buyer = orders.per_person > 0
@@ -1111,10 +1112,11 @@ def _generate_chunk(
     actors = np.where(
         links.source == demo_tags.PERSON, person_actor, np.where(links.source == demo_tags.INTEGRATION, SOURCE, None)
     )
-    return _Chunk(
+    return Chunk(
         start,
         size,
         persons.columns,
+        persons.created,
         identities,
         consents,
         subscriptions,
@@ -1135,7 +1137,7 @@ def _generate_chunk(
 def _load_chunk(
     cur,
     account_id: int,
-    data: _Chunk,
+    data: Chunk,
     first_person_id: int,
     consent_type_id: int,
     event_id: int,
@@ -1145,7 +1147,7 @@ def _load_chunk(
 ) -> dict[str, int]:
     """Reserve ids for one generated chunk and COPY it; returns rows per table."""
     person_ids = first_person_id + data.start + np.arange(data.size)
-    _copy(cur, "person", ("id", *_PERSON_COLUMNS), account_id, (person_ids.tolist(), *data.persons))
+    _copy(cur, "person", ("id", *PERSON_COLUMNS), account_id, (person_ids.tolist(), *data.persons))
     step(0.3, "identities")
 
     who, *rest = data.identities
@@ -1305,6 +1307,64 @@ def _organisations(cur, account_id: int, first_person_id: int, people: int) -> t
     return n, links
 
 
+@dataclass
+class DemoCatalogue:
+    """What ``load_demo_catalogue`` put in an account, and what the persons are generated from."""
+
+    seed: int
+    people: int
+    today: date
+    catalog: Catalog
+    sales: _SalesModel
+    plan: _TagPlan
+    production_id: int  # id of the first production (ids follow the catalogue's order)
+    event_id: int
+    consent_type_id: int
+    first_tag_id: int
+    counts: dict[str, int]
+
+
+def catalogue_models(seed: int, people: int, today: date) -> tuple[Catalog, _SalesModel, _TagPlan]:
+    """The catalogue and what orders and tags are drawn from (pure: nothing is loaded)."""
+    catalog = build_catalog(seed, people, today)
+    return catalog, _SalesModel.build(catalog, _reference_now(today)), _TagPlan.build(seed, catalog, today)
+
+
+def load_demo_catalogue(cur, account_id: int, *, people: int, seed: int, today: date) -> DemoCatalogue:
+    """Venues, productions, events, definitions and tags of the demo account (no persons)."""
+    now = _reference_now(today)
+    catalog, sales, plan = catalogue_models(seed, people, today)
+    production_id, event_id = _load_catalog(cur, account_id, catalog)
+    consent_type_id = _load_definitions(cur, account_id, now)
+    first_tag_id, counts = _load_tags(cur, account_id, plan, catalog, production_id, now)
+    counts.update(
+        venue=len(pools.VENUES),
+        production=len(catalog.productions),
+        event=len(catalog.event_start),
+        custom_field_definition=len(_CUSTOM_FIELDS),
+        consent_type=len(_CONSENT_TYPES),
+    )
+    return DemoCatalogue(
+        seed, people, today, catalog, sales, plan, production_id, event_id, consent_type_id, first_tag_id, counts
+    )
+
+
+def generate_chunks(catalogue: DemoCatalogue, first_person_id: int) -> Iterator[Chunk]:
+    """The persons of the catalogue's audience, chunk by chunk; a worker thread generates the
+    next chunk while the caller works on the current one."""
+    emails = _EmailBook()  # chunks are generated one after the other, so its order is fixed
+    chunks = _chunks(catalogue.people)
+    fixed = (catalogue.sales, catalogue.today, emails, catalogue.plan, first_person_id)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        upcoming = worker.submit(_generate_chunk, catalogue.seed, *chunks[0], *fixed) if chunks else None
+        for i in range(len(chunks)):
+            assert upcoming is not None
+            data = upcoming.result()
+            if i + 1 < len(chunks):
+                upcoming = worker.submit(_generate_chunk, catalogue.seed, *chunks[i + 1], *fixed)
+            yield data
+
+
 def load_demo_data(
     connection: sqlalchemy.engine.Connection,
     account_id: int,
@@ -1329,39 +1389,21 @@ def load_demo_data(
     """
     today = today or date.today()
     report = progress or (lambda fraction, message: None)
-    now = _reference_now(today)
-    catalog = build_catalog(seed, people, today)
-    sales = _SalesModel.build(catalog, now)
-    plan = _TagPlan.build(seed, catalog, today)
     counts = dict.fromkeys(DEMO_TABLES, 0)
     raw = connection.connection.driver_connection
-    with raw.cursor() as cur, ThreadPoolExecutor(max_workers=1) as worker:
+    with raw.cursor() as cur:
         cur.execute("select current_setting('is_superuser') = 'on', current_setting('session_replication_role')")
         superuser, replication_role = cur.fetchone()
         if superuser:
             cur.execute("set local session_replication_role = replica")
         report(0.0, "catalogue")
-        production_id, event_id = _load_catalog(cur, account_id, catalog)
-        consent_type_id = _load_definitions(cur, account_id, now)
-        first_tag_id, tag_counts = _load_tags(cur, account_id, plan, catalog, production_id, now)
-        counts.update(tag_counts)
-        counts.update(
-            venue=len(pools.VENUES),
-            production=len(catalog.productions),
-            event=len(catalog.event_start),
-            custom_field_definition=len(_CUSTOM_FIELDS),
-            consent_type=len(_CONSENT_TYPES),
-        )
+        catalogue = load_demo_catalogue(cur, account_id, people=people, seed=seed, today=today)
+        catalog, production_id, event_id = catalogue.catalog, catalogue.production_id, catalogue.event_id
+        counts.update(catalogue.counts)
         first_person_id = _reserve_ids(cur, "person", people)
-        emails = _EmailBook()  # chunks are generated one after the other, so its order is fixed
-        chunks = _chunks(people)
         sold = np.zeros(len(catalog.event_start), dtype=np.int64)
-        generate = (_generate_chunk, sales, today, emails, plan, first_person_id)
-        upcoming = worker.submit(generate[0], seed, *chunks[0], *generate[1:]) if chunks else None
-        for i, (_, start, size) in enumerate(chunks):
-            data = upcoming.result()
-            if i + 1 < len(chunks):
-                upcoming = worker.submit(generate[0], seed, *chunks[i + 1], *generate[1:])
+        for data in generate_chunks(catalogue, first_person_id):
+            start, size = data.start, data.size
 
             def step(part: float, what: str, start: int = start, size: int = size) -> None:
                 report(
@@ -1370,7 +1412,15 @@ def load_demo_data(
                 )
 
             for table, n in _load_chunk(
-                cur, account_id, data, first_person_id, consent_type_id, event_id, first_tag_id, production_id, step
+                cur,
+                account_id,
+                data,
+                first_person_id,
+                catalogue.consent_type_id,
+                event_id,
+                catalogue.first_tag_id,
+                production_id,
+                step,
             ).items():
                 counts[table] += n
             sold += np.bincount(data.orders.ticket_event, minlength=len(sold))
@@ -1411,6 +1461,6 @@ def load_demo_data(
         first_person_id=first_person_id,
         first_production_id=production_id,
         first_event_id=event_id,
-        first_tag_id=first_tag_id,
+        first_tag_id=catalogue.first_tag_id,
     )
     return counts

@@ -227,11 +227,12 @@ def custom_definitions(session: Session, account_id: int) -> dict[str, str]:
 
 def _only(column: str, persons: list[int] | None) -> str:
     """The filter of a partial build (a catch-up's changed persons), its value bound last."""
-    return "" if persons is None else f" AND {column} = ANY(%s)"
+    return "" if persons is None else f" AND {column} = ANY(%s::int8[])"
 
 
 def _with(params: list, persons: list[int] | None) -> list:
-    return params if persons is None else [*params, persons]
+    """The parameters and the persons as one array literal (quoted once, not element by element)."""
+    return params if persons is None else [*params, "{" + ",".join(str(int(p)) for p in persons) + "}"]
 
 
 def _load_persons(session: Session, account_id: int, custom: dict[str, str], persons: list[int] | None) -> dict:
@@ -470,4 +471,129 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
     return index
 
 
-__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index", "facts_of"]
+# ----------------------------------------------------------------------------- combining
+
+
+def _merged_text(parts: list[tuple[TextColumn, np.ndarray]], order: np.ndarray) -> TextColumn:
+    """Text columns of several indexes (each with the rows it keeps) as one, rows in ``order``."""
+    # np.unique's inverse, not searchsorted (which fails on StringDType strings over 15 bytes)
+    vocabulary, inverse = np.unique(np.concatenate([column.vocabulary for column, _ in parts]), return_inverse=True)
+    codes, empty, start = [], [], 0
+    for column, keep in parts:
+        size = len(column.vocabulary)
+        at = np.append(inverse[start : start + size], -1).astype(np.int32)  # NULL (-1) stays -1
+        start += size
+        codes.append(at[column.codes[keep]])
+        empty.append(column.empty[keep])
+    return TextColumn(vocabulary, np.concatenate(codes)[order], np.concatenate(empty)[order])
+
+
+def _merged_custom(parts: list[tuple[CustomColumn, np.ndarray]], order: np.ndarray) -> CustomColumn:
+    first = parts[0][0]
+    joined = {
+        name: np.concatenate([getattr(c, name)[keep] for c, keep in parts])[order]
+        for name in ("absent", "number", "day", "flag")
+        if getattr(first, name) is not None
+    }
+    return CustomColumn(
+        first.kind,
+        joined.pop("absent"),
+        text=None if first.text is None else _merged_text([(c.text, keep) for c, keep in parts], order),  # type: ignore[misc]
+        exact=all(c.exact for c, _ in parts),
+        **joined,
+    )
+
+
+def _merged_links(parts: list[tuple[Links, np.ndarray]]) -> Links:
+    """``parts``: links with each row's new person row (-1: dropped)."""
+    kept = [(links, rows[links.persons]) for links, rows in parts]
+    kept = [(links, new, new >= 0) for links, new in kept]
+    keys = np.concatenate([links.keys[mask] for links, _, mask in kept])
+    order = np.argsort(keys, kind="stable")
+    persons = np.concatenate([new[mask] for _, new, mask in kept]).astype(np.int32)
+    columns = {
+        name: np.concatenate([links.columns[name][mask] for links, _, mask in kept])[order]
+        for name in parts[0][0].columns
+    }
+    return Links(keys[order], persons[order], columns)
+
+
+def combine(old: AudienceIndex, fresh: AudienceIndex) -> AudienceIndex:
+    """One index of ``fresh``'s persons and ``old``'s others (a catch-up's delta carried forward:
+    ``old`` as of an earlier snapshot, ``fresh`` the persons changed since, read again)."""
+    if old.custom.keys() != fresh.custom.keys() or old.timezone != fresh.timezone:
+        raise RebuildNeeded("the account's custom fields or time zone changed: the index is rebuilt")
+    keep_old = ~np.isin(old.person_ids, fresh.person_ids)
+    keep_fresh = np.ones(fresh.size, dtype=bool)
+    ids = np.concatenate([old.person_ids[keep_old], fresh.person_ids])
+    order = np.argsort(ids, kind="stable")
+    position = np.empty(len(ids), dtype=np.int32)
+    position[order] = np.arange(len(ids), dtype=np.int32)
+    # each index's person row → its row in the combined index (-1: dropped)
+    old_rows = np.full(old.size, -1, dtype=np.int32)
+    old_rows[keep_old] = position[: int(keep_old.sum())]
+    fresh_rows = position[int(keep_old.sum()) :]
+    parts = [(old, keep_old), (fresh, keep_fresh)]
+
+    def person_column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(index, name)[keep] for index, keep in parts])[order]
+
+    facts = []
+    pair_offset = 0
+    for index, rows in ((old, old_rows), (fresh, fresh_rows)):
+        f = index.facts
+        new_rows = rows[f.person]
+        mask = new_rows >= 0
+        facts.append(
+            (
+                new_rows[mask],
+                f.event_ids[f.event[mask]],
+                f.order_pair[mask].astype(np.int64) + pair_offset,  # (person, order) numbers stay apart
+                f.cents[mask],
+                f.order_day[mask],
+                f.event_day[mask],
+                f.channel[mask],
+            )
+        )
+        pair_offset += len(f.pair_person)
+    person, event_id, pair, cents, order_day, event_day, channel = (np.concatenate(c) for c in zip(*facts))
+    sort = np.lexsort((pair, person, event_id))
+    sorted_ids = ids[order]
+    combined = AudienceIndex(
+        account_id=fresh.account_id,
+        timezone=fresh.timezone,
+        person_ids=sorted_ids,
+        live=person_column("live"),
+        gender=person_column("gender"),
+        birth_day=person_column("birth_day"),
+        created_us=person_column("created_us"),
+        latitude=person_column("latitude"),
+        longitude=person_column("longitude"),
+        texts={name: _merged_text([(index.texts[name], keep) for index, keep in parts], order) for name in fresh.texts},
+        custom={
+            key: _merged_custom([(index.custom[key], keep) for index, keep in parts], order) for key in fresh.custom
+        },
+        tags=_merged_links([(old.tags, old_rows), (fresh.tags, fresh_rows)]),
+        consents=_merged_links([(old.consents, old_rows), (fresh.consents, fresh_rows)]),
+        submissions=_merged_links([(old.submissions, old_rows), (fresh.submissions, fresh_rows)]),
+        subscriptions=_merged_links([(old.subscriptions, old_rows), (fresh.subscriptions, fresh_rows)]),
+        scores=_merged_links([(old.scores, old_rows), (fresh.scores, fresh_rows)]),
+        facts=facts_of(
+            person[sort].astype(np.int32),
+            sorted_ids[person[sort]],
+            pair[sort],
+            event_id[sort],
+            cents[sort],
+            order_day[sort],
+            event_day[sort],
+            channel[sort],
+        ),
+        snapshot=fresh.snapshot,
+        xid=fresh.xid,
+        journal_id=fresh.journal_id,
+    )
+    combined.build_seconds = fresh.build_seconds
+    return combined
+
+
+__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index", "combine", "facts_of"]

@@ -17,6 +17,7 @@ it did not), the catch-up's and the evaluation's time, and how many changed pers
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,14 +26,17 @@ from time import monotonic, perf_counter
 import numpy as np
 from sqlalchemy import BigInteger, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from domain.audience.index import AudienceIndex, NotIndexed, RebuildNeeded, build_index
+from domain.audience.index import AudienceIndex, NotIndexed, RebuildNeeded, build_index, combine
 
+log = logging.getLogger("marquee.audience")
 JOURNAL_KEPT = timedelta(hours=6)  # the journal's rows are pruned after this (jobs/scheduler.py's tick)
 MAX_BASE_AGE = JOURNAL_KEPT - timedelta(hours=1)  # an older base is rebuilt: its changes may be pruned
 MAX_BACKLOG = 50_000  # changed persons a catch-up reads at most; beyond, the SQL back end answers
 ATTEMPTS = 3  # catch-ups tried while other transactions keep writing
+FOLLOW_SECONDS = 1.0  # how often a followed index catches up in the background
 
 CHANGES = text("""
     SELECT coalesce(array_agg(DISTINCT p.id) FILTER (WHERE p.id IS NOT NULL), '{}') AS persons,
@@ -40,9 +44,11 @@ CHANGES = text("""
            coalesce(bool_or(c.xid = pg_current_xact_id_if_assigned()::text::bigint), false) AS own
       FROM audience_change c LEFT JOIN LATERAL unnest(c.person_ids) AS p(id) ON true
      WHERE c.account_id = :a
-       AND c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
-       AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
-       AND (CAST(:upto AS text) IS NULL OR pg_visible_in_snapshot(c.xid::text::xid8, CAST(:upto AS pg_snapshot))
+       AND ((c.xid >= pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
+             AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(:since AS pg_snapshot))
+             AND (CAST(:upto AS text) IS NULL
+                  OR pg_visible_in_snapshot(c.xid::text::xid8, CAST(:upto AS pg_snapshot))))
+            -- the session's own: never in a shared delta, and visible in a snapshot it took itself
             OR c.xid = pg_current_xact_id_if_assigned()::text::bigint)
        AND NOT (c.xid = :base_xid AND c.id <= :base_journal)  -- the base's own transaction's, read by it""")
 # Whether a transaction the snapshot does not see wrote any of these persons (or the whole account).
@@ -95,6 +101,7 @@ class LiveIndex:
         self.built = monotonic()
         self._delta: Delta | None = None
         self._lock = threading.Lock()
+        self._following: threading.Event | None = None
 
     def _params(self, since: str, upto: str | None = None) -> dict:
         return {
@@ -115,7 +122,8 @@ class LiveIndex:
 
     def catch_up(self, session: Session) -> tuple[Delta | None, int]:
         """The delta that brings the base to the database's current state (None: nothing changed),
-        and how many changed persons it read. Raises NotIndexed when the index cannot answer."""
+        and how many changed persons it read again (those changed since the shared delta).
+        Raises NotIndexed when the index cannot answer."""
         account = self.base.account_id
         if monotonic() - self.built > MAX_BASE_AGE.total_seconds():
             raise RebuildNeeded("the index is older than the change journal keeps")
@@ -125,26 +133,54 @@ class LiveIndex:
             if not session.execute(WRITTEN_SINCE, {"a": account, "since": since}).scalar_one():
                 own = session.execute(CHANGES, self._params(since)).one().own
                 if not own:  # nothing new since the shared delta (or the base)
-                    return shared, len(shared.changed) if shared is not None else 0
-            # The persons changed between the base and S (and by this session): read again, they
-            # are as of S unless a transaction S does not see wrote one of them meanwhile.
+                    return shared, 0
+            # The persons changed since the shared delta (or the base) and by this session: read
+            # again, they are as of S unless a transaction S does not see wrote one of them
+            # meanwhile; the shared delta's others did not change since its snapshot.
             snapshot = session.execute(SNAPSHOT).scalar_one()
-            row = session.execute(CHANGES, self._params(self.base.snapshot, snapshot)).one()
+            row = session.execute(CHANGES, self._params(since, snapshot)).one()
             if row.whole:
                 raise RebuildNeeded("the account's time zone or custom fields changed: the index is rebuilt")
-            if len(row.persons) > MAX_BACKLOG:
-                raise RebuildNeeded(f"{len(row.persons):,} persons changed since the index was built")
-            changed = np.array(sorted(row.persons), dtype=np.int64)
+            fresh_ids = np.array(sorted(row.persons), dtype=np.int64)
+            changed = fresh_ids if shared is None else np.union1d(shared.changed, fresh_ids)
+            if len(changed) > MAX_BACKLOG:
+                raise RebuildNeeded(f"{len(changed):,} persons changed since the index was built")
+            fresh = build_index(session, account, persons=fresh_ids.tolist())
             delta = Delta(
-                build_index(session, account, persons=changed.tolist()), snapshot, changed, self._stale_rows(changed)
+                fresh if shared is None else combine(shared.index, fresh), snapshot, changed, self._stale_rows(changed)
             )
-            touched = {"a": account, "since": snapshot, "persons": changed.tolist()}
+            touched = {"a": account, "since": snapshot, "persons": fresh_ids.tolist()}
             if not session.execute(TOUCHED_SINCE, touched).scalar_one():
                 if not row.own:  # the session's uncommitted writes stay out of what others read
                     with self._lock:
-                        self._delta = delta
-                return delta, len(changed)
+                        if self._delta is shared:  # else another count carried it further meanwhile
+                            self._delta = delta
+                return delta, len(fresh_ids)
         raise NotIndexed("other transactions kept writing during the catch-up")
+
+    def follow(self, engine: Engine, every: float = FOLLOW_SECONDS) -> None:
+        """Catch the shared delta up in the background every ``every`` seconds while others write,
+        so that a count after a burst of writes reads only the last moment's changes. Stops with
+        ``stop()``, or when the index must be rebuilt (the next count says so)."""
+        if self._following is not None:
+            return
+        stop = self._following = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    with Session(engine) as session:
+                        self.catch_up(session)
+                except RebuildNeeded:
+                    return
+                except Exception:  # counts catch up themselves; this is only ahead of them
+                    log.exception("following the audience journal of account %s failed", self.base.account_id)
+
+        threading.Thread(target=run, daemon=True, name=f"audience-follow-{self.base.account_id}").start()
+
+    def stop(self) -> None:
+        if self._following is not None:
+            self._following.set()
 
     @property
     def nbytes(self) -> int:

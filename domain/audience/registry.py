@@ -5,6 +5,8 @@ One copy per API process: an account with at least ``MARQUEE_AUDIENCE_INDEX_MIN_
 index on its first count, built by a thread on its own REPEATABLE READ connection while the SQL
 back end answers. ``MARQUEE_AUDIENCE_INDEX_MB`` (default 4096) caps the memory of all of them
 (measured: about 400 MB per million persons with six tickets each); ``0`` turns indexes off.
+Each index follows the change journal in the background (``LiveIndex.follow``: its delta caught
+up every second while others write), so a count catches up with the last moment's changes only.
 An index whose catch-up cannot answer (an account-wide change, a backlog over MAX_BACKLOG) is
 rebuilt in the background; until it is ready, the SQL back end answers.
 """
@@ -78,6 +80,7 @@ class Registry:
             with Session(engine) as session:
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 live = build_live(session, account_id)
+            live.follow(engine)
             with self._lock:
                 self._live[account_id] = live
             log.info(
@@ -96,7 +99,9 @@ class Registry:
     def stale(self, account_id: int) -> None:
         """Drop an index that cannot catch up; the next count starts its rebuild."""
         with self._lock:
-            self._live.pop(account_id, None)
+            dropped = self._live.pop(account_id, None)
+        if dropped is not None:
+            dropped.stop()
 
     def add(self, live: LiveIndex) -> None:
         """Hold an index built elsewhere (the benchmark, tests)."""
@@ -105,6 +110,8 @@ class Registry:
 
     def clear(self) -> None:
         with self._lock:
+            for live in self._live.values():
+                live.stop()
             self._live.clear()
             self._too_small.clear()
 

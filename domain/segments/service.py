@@ -223,21 +223,10 @@ def count_matching_with_report(
     holds one that can answer exactly (caught up first), else through the SQL back end (two
     statements, one for the account's facts and the references, one for the count).
     ``backend="sql"`` asks the SQL back end only (the benchmark compares the two)."""
-    from domain.audience import counting as audience  # noqa: PLC0415 - it builds on this module
-
-    reason = "no audience index for this account in this process" if backend == "auto" else "asked for SQL"
-    live = REGISTRY.get(session, account_id) if backend == "auto" else None
-    if live is not None:
-        try:
-            count, report = audience.count_live(
-                session, live, rules=rules, scope=scope, parent_id=parent_id, mode=mode, now=now
-            )
-            audience_report(account_id, "of rules", report)
-            return count, report
-        except NotIndexed as refused:
-            reason = str(refused)
-            if isinstance(refused, RebuildNeeded):
-                REGISTRY.stale(account_id)
+    query = {"rules": rules, "scope": scope, "parent_id": parent_id, "mode": mode, "now": now}
+    indexed, reason = _count_indexed(session, account_id, backend, "of rules", query)
+    if indexed is not None:
+        return indexed
     started = perf_counter()
     tree, parsed_scope, facts = check_references(
         session, account_id, rules=rules, scope=scope, parent_id=parent_id, mode=mode
@@ -245,9 +234,34 @@ def count_matching_with_report(
     stmt = _compiler(session, account_id, now, facts).members(tree, parsed_scope, parent_id, mode)
     with evaluating(session, "counting these rules", "rules"):
         count = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return count, _sql_report(account_id, "of rules", reason, started)
+
+
+def _count_indexed(
+    session: Session, account_id: int, backend: str, what: str, query: dict
+) -> tuple[tuple[int, CountReport] | None, str]:
+    """The count through the account's live index, or None and the reason it did not answer."""
+    from domain.audience import counting as audience  # noqa: PLC0415 - it builds on this module
+
+    if backend != "auto":
+        return None, "asked for SQL"
+    live = REGISTRY.get(session, account_id)
+    if live is None:
+        return None, "no audience index for this account in this process"
+    try:
+        count, report = audience.count_live(session, live, **query)
+    except NotIndexed as refused:
+        if isinstance(refused, RebuildNeeded):
+            REGISTRY.stale(account_id)
+        return None, str(refused)
+    audience_report(account_id, what, report)
+    return (count, report), ""
+
+
+def _sql_report(account_id: int, what: str, reason: str, started: float) -> CountReport:
     report = CountReport("sql", reason, 0.0, (perf_counter() - started) * 1000)
-    audience_report(account_id, "of rules", report)
-    return count, report
+    audience_report(account_id, what, report)
+    return report
 
 
 def matching_person_ids(
@@ -564,9 +578,31 @@ def saved_members_statement(
 def count_segment(
     session: Session, account_id: int, segment_id: int, *, mode: Mode = None, now: datetime | None = None
 ) -> int:
+    return count_segment_with_report(session, account_id, segment_id, mode=mode, now=now)[0]
+
+
+def count_segment_with_report(
+    session: Session,
+    account_id: int,
+    segment_id: int,
+    *,
+    mode: Mode = None,
+    now: datetime | None = None,
+    backend: str = "auto",
+) -> tuple[int, CountReport]:
+    """A saved segment's members now, and the count's telemetry: through the live index as the
+    persons its membership condition holds for (its rules, scope and parents), else by SQL."""
+    if get_segment(session, account_id, segment_id) is None:
+        raise not_found("segment", "id")
+    query = {"rules": r.SegmentCond(segment_id, True), "mode": mode, "now": now}
+    indexed, reason = _count_indexed(session, account_id, backend, "of segment", query)
+    if indexed is not None:
+        return indexed
+    started = perf_counter()
     ids = _saved_members(session, account_id, segment_id, mode, now)
     with evaluating(session, "counting this segment"):
-        return session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+        count = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+    return count, _sql_report(account_id, "of segment", reason, started)
 
 
 def list_members(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
+from domain.audience.live import CountReport
 from domain.people.service import PersonSort as DomainPersonSort
 from domain.segments import service as segments
 from domain.segments.models import Segment as SegmentRow
@@ -51,6 +53,36 @@ class SegmentExplanation:
     levels: list[SegmentLevelExplanation]
 
 
+@strawberry.enum(description="What answered a count.")
+class CountBackend(enum.Enum):
+    INDEX = "index"
+    SQL = "sql"
+
+
+@strawberry.type(description="A count and how it was reached (staff see why a count took the time it took).")
+class LiveCount:
+    count: int
+    backend: CountBackend = strawberry.field(
+        description="INDEX: the account's audience index, caught up with every committed change first; "
+        "SQL: the compiled statement (small accounts, an index still building, a large backlog of changes)."
+    )
+    reason: str | None = strawberry.field(description="Why the index did not answer, when SQL did.")
+    catch_up_ms: float = strawberry.field(description="Time spent reading the changes since the index was built.")
+    evaluation_ms: float = strawberry.field(description="Time spent evaluating the rules (SQL: the whole count).")
+    changed_persons: int = strawberry.field(description="Persons read again by the catch-up.")
+
+    @classmethod
+    def of(cls, count: int, report: CountReport) -> LiveCount:
+        return cls(
+            count=count,
+            backend=CountBackend(report.backend),
+            reason=report.reason or None,
+            catch_up_ms=round(report.catch_up_ms, 3),
+            evaluation_ms=round(report.evaluate_ms, 3),
+            changed_persons=report.changed_persons,
+        )
+
+
 def _explanation(node) -> RuleExplanation:
     return RuleExplanation(
         kind=node.kind,
@@ -85,6 +117,13 @@ class Segment(Node):
     def count(self, info: Info, mode: SegmentModeInput | None = None) -> int:
         ctx = info.context
         return segments.count_segment(ctx.session, ctx.viewer.account_id, self.id, mode=mode_of(mode))
+
+    @strawberry.field(description="Members now, with how the count was reached.")
+    def live_count(self, info: Info, mode: SegmentModeInput | None = None) -> LiveCount:
+        ctx = info.context
+        return LiveCount.of(
+            *segments.count_segment_with_report(ctx.session, ctx.viewer.account_id, self.id, mode=mode_of(mode))
+        )
 
     @strawberry.field(description="Members, sortable. " + FIRST_DESCRIPTION)
     def members(
@@ -204,9 +243,22 @@ class SegmentQuery:
         description="Live count for rules that are not saved yet (call it after every change).",
     )
     def segment_count(self, info: Info, input: SegmentCountInput) -> int:
-        ctx = info.context
-        parent = None if input.parent_id is None else reference_pk(input.parent_id, "Segment")
-        return segments.count_matching(
+        return _live_count(info, input).count
+
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="segmentCount with how it was reached: the back end, why not the index, catch-up and "
+        "evaluation time.",
+    )
+    def segment_live_count(self, info: Info, input: SegmentCountInput) -> LiveCount:
+        return _live_count(info, input)
+
+
+def _live_count(info: Info, input: SegmentCountInput) -> LiveCount:
+    ctx = info.context
+    parent = None if input.parent_id is None else reference_pk(input.parent_id, "Segment")
+    return LiveCount.of(
+        *segments.count_matching_with_report(
             ctx.session,
             ctx.viewer.account_id,
             rules=input.rules.to_domain(),
@@ -214,6 +266,7 @@ class SegmentQuery:
             parent_id=parent,
             mode=mode_of(input.mode),
         )
+    )
 
 
 @strawberry.input

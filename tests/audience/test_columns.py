@@ -76,3 +76,38 @@ def test_reads_inside_the_sessions_transaction(session):
     session.execute(text("INSERT INTO audience_probe SELECT generate_series(1, 3)"))
     (values,) = read_columns(session, "SELECT v FROM audience_probe ORDER BY v", None, ["int8"])
     assert values.tolist() == [1, 2, 3]
+
+
+def test_the_connection_goes_on_after_a_refused_stream(session):
+    """The reader stops at the first bad chunk; the rest of the COPY is read and dropped."""
+    with pytest.raises(ColumnsError, match="NULL"):
+        read_columns(
+            session,
+            "SELECT g::int8, CASE WHEN g = 3 THEN NULL ELSE g END::int4 FROM generate_series(1, 50000) g",
+            None,
+            ["int8", "int4"],
+        )
+    assert session.execute(text("SELECT 41 + 1")).scalar_one() == 42
+
+
+def test_an_error_in_the_middle_of_the_stream_is_raised_as_psycopg_raises_it(db_engine):
+    import psycopg
+    from sqlmodel import Session
+
+    with Session(db_engine) as session:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            read_columns(session, "SELECT (1 / (20000 - g))::int8 FROM generate_series(1, 30000) g", None, ["int8"])
+        session.rollback()
+        assert read_columns(session, "SELECT 7::int8", None, ["int8"])[0].tolist() == [7]
+
+
+def test_the_first_statement_of_a_transaction_reads_in_it(db_engine):
+    """A COPY sent first still runs in the session's transaction (psycopg's BEGIN is sent first)."""
+    from sqlmodel import Session
+
+    with Session(db_engine) as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        xid = read_columns(session, "SELECT txid_current()", None, ["int8"])[0]
+        again = read_columns(session, "SELECT txid_current()", None, ["int8"])[0]
+        assert xid.tolist() == again.tolist()
+        session.rollback()

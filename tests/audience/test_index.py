@@ -4,7 +4,6 @@ it leaves out, long texts, the float64 bounds decided exactly, and a rebuild giv
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import text
 from domain.audience import counting as audience
 from domain.audience.index import NotIndexed, build_index
 from domain.segments import service as segments
+from tests.audience.compare import arrays
 from tests.segments.strategies import Scenario
 from tests.segments.test_property import SMALL_SCENARIO, write_scenario
 
@@ -165,17 +165,6 @@ def test_distance_on_the_bound_is_decided_as_postgresql_computes_it(session, acc
 def test_a_rebuild_gives_the_same_arrays(session, account):
     _, account_id = account
     first, second = build_index(session, account_id), build_index(session, account_id)
-
-    def arrays(value, path=""):
-        if isinstance(value, np.ndarray):
-            yield path, value
-        elif hasattr(value, "__dataclass_fields__"):
-            for f in fields(value):
-                yield from arrays(getattr(value, f.name), f"{path}.{f.name}")
-        elif isinstance(value, dict):
-            for key in sorted(value):
-                yield from arrays(value[key], f"{path}[{key}]")
-
     left, right = dict(arrays(first)), dict(arrays(second))
     assert left.keys() == right.keys() and len(left) > 30
     for path in left:

@@ -114,10 +114,19 @@ def _counts(session, live, account_id, rules, now):
     return indexed, sql
 
 
-def test_each_kind_of_write_is_in_the_very_next_count(session):
+@pytest.mark.parametrize("others_began", [False, True], ids=["alone", "after-others-began"])
+def test_each_kind_of_write_is_in_the_very_next_count(session, db_engine, others_began):
+    """With ``others_began``, a later transaction took an id before the base was built, so the
+    base's snapshot (taken by this transaction) counts this transaction's id as visible."""
     scenario = Scenario.from_json(SMALL_SCENARIO)
     account_id = write_scenario(session, scenario)
+    if others_began:
+        with db_engine.connect() as other:
+            other.execute(text("SELECT pg_current_xact_id()"))
+            other.commit()
     live = build_live(session, account_id)
+    own = session.execute(text("SELECT pg_current_xact_id()::text")).scalar_one()
+    assert (int(live.base.snapshot.split(":")[1]) > int(own)) == others_began
     for what, statements, rules in WRITES:
         before, _ = _counts(session, live, account_id, rules, scenario.now)
         for statement in statements:
@@ -158,8 +167,17 @@ def test_others_commits_are_caught_up_and_the_delta_is_shared(committed_engine):
         assert (count, report.changed_persons) == (2, 2)
         shared = live._delta
         assert shared is not None
-        assert audience.count_live(session, live, rules=rules, now=scenario.now)[0] == 2
+        count, report = audience.count_live(session, live, rules=rules, now=scenario.now)
+        assert (count, report.changed_persons) == (2, 0)
         assert live._delta is shared  # nothing new: not read again
+    # The delta is carried forward: only the person changed since it is read again.
+    with committed_engine.begin() as conn:
+        conn.execute(text("UPDATE person SET city = 'Delft' WHERE account_id = :a AND id = 1001"), {"a": account_id})
+    with Session(committed_engine) as session:
+        count, report = audience.count_live(session, live, rules=rules, now=scenario.now)
+        assert (count, report.changed_persons) == (1, 1)
+        assert live._delta is not shared and live._delta.changed.tolist() == shared.changed.tolist()
+        assert count == segments.count_matching(session, account_id, rules=rules, now=scenario.now)
 
 
 def test_counts_during_concurrent_writes_match_a_database_state(committed_engine):
@@ -250,3 +268,23 @@ def test_the_tick_prunes_old_journal_rows_and_an_old_index_is_rebuilt(session, m
     monkeypatch.setattr(live_module, "monotonic", lambda: live.built + live_module.MAX_BASE_AGE.total_seconds() + 1)
     with pytest.raises(RebuildNeeded, match="older"):
         audience.count_live(session, live, rules={"all": []}, now=scenario.now)
+
+
+def test_a_followed_index_catches_up_in_the_background(committed_engine):
+    account_id, scenario = _committed_account(committed_engine)
+    with Session(committed_engine) as session:
+        live = build_live(session, account_id)
+    live.follow(committed_engine, every=0.05)
+    try:
+        with committed_engine.begin() as conn:
+            conn.execute(text("UPDATE person SET city = 'Utrecht' WHERE account_id = :a"), {"a": account_id})
+        deadline = time.monotonic() + 30
+        while live._delta is None:
+            assert time.monotonic() < deadline, "the follower did not catch up"
+            time.sleep(0.02)
+        rules = {"type": "text", "field": "city", "operator": "eq", "value": "utrecht"}
+        with Session(committed_engine) as session:
+            count, report = audience.count_live(session, live, rules=rules, now=scenario.now)
+        assert (count, report.changed_persons) == (2, 0)  # nothing left to read at count time
+    finally:
+        live.stop()

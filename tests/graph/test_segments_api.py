@@ -155,3 +155,41 @@ def test_scope_mode_and_explain(gql, session, account):
         "explain": {"member": True, "levels": [{"holdsInScopeTicket": True}]},
         "contains": False,
     }
+
+
+LIVE = """query($i: SegmentCountInput!) {
+  segmentLiveCount(input: $i) { count backend reason catchUpMs evaluationMs changedPersons } }"""
+SAVED_LIVE = """query($id: ID!) { segment(id: $id) { count liveCount { count backend reason changedPersons } } }"""
+
+
+def test_live_counts_say_how_they_were_reached(gql, session, account, monkeypatch):
+    """Telemetry staff see: SQL with its reason for an account without an index, then the index
+    (caught up with the session's own new persons first) for unsaved rules and a saved segment.
+    Other transactions (the requests' audit trail) started meanwhile: the own writes still count."""
+    from domain.audience.index import build_index
+    from domain.audience.live import LiveIndex
+    from domain.audience.registry import Registry, Settings
+    from domain.segments import service as segments
+
+    monkeypatch.setattr(segments, "REGISTRY", Registry(Settings(min_persons=10**9, budget_bytes=2**30)))
+    f.person(session, account.id, city="Utrecht")
+    f.person(session, account.id, city="Delft")
+    rules = {"condition": {"text": {"field": "CITY", "operator": "EQ", "value": "utrecht"}}}
+    saved = segments.create_segment(
+        session,
+        account.id,
+        name="Utrecht",
+        rules={"type": "text", "field": "city", "operator": "eq", "value": "utrecht"},
+    )
+    r = gql(LIVE, {"i": {"rules": rules}}, token=account.viewer_token)["data"]["segmentLiveCount"]
+    assert (r["count"], r["backend"], r["catchUpMs"], r["changedPersons"]) == (1, "SQL", 0.0, 0)
+    assert "no audience index" in r["reason"] and r["evaluationMs"] > 0
+
+    segments.REGISTRY.add(LiveIndex(build_index(session, account.id)))
+    f.person(session, account.id, city="Utrecht-Oost")
+    f.person(session, account.id, city="UTRECHT")
+    r = gql(LIVE, {"i": {"rules": rules}}, token=account.viewer_token)["data"]["segmentLiveCount"]
+    assert (r["count"], r["backend"], r["reason"], r["changedPersons"]) == (2, "INDEX", None, 2)
+    r = gql(SAVED_LIVE, {"id": gid("Segment", saved.id)}, token=account.viewer_token)["data"]["segment"]
+    assert r == {"count": 2, "liveCount": {"count": 2, "backend": "INDEX", "reason": None, "changedPersons": 2}}
+    assert segments.count_segment_with_report(session, account.id, saved.id, backend="sql")[0] == 2

@@ -47,6 +47,9 @@ from domain.segments.compiler import (
 
 EPOCH = date(1970, 1, 1)
 EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+PATTERN_VOCABULARY = 10_000  # vocabularies this long are tested on the entries the rows in play hold,
+PATTERN_ROWS_PER_ENTRY = 0.5  # when there are at most this many such rows per entry
+NARROW_SHARE = 4  # a distance is computed only for the rows in play when they are under 1/4 of all
 NEAR = 1e-9  # relative distance to a bound under which float64 results are decided again exactly
 NEGATED = {"neq": "eq", "not_contains": "contains", "not_in": "in", "is_not_empty": "is_empty"}
 
@@ -84,10 +87,19 @@ class Sources:
 
 @dataclass
 class _Selection:
-    """The ticket facts counted under one scope (``rows`` None: all of them)."""
+    """The ticket facts counted under one scope: ``ranges`` of fact positions (facts are sorted by
+    event, so a scope's events are runs of facts), None for all of them."""
 
-    rows: np.ndarray | None
+    ranges: list[tuple[int, int]] | None
     cache: dict = field(default_factory=dict)
+
+    def take(self, full: np.ndarray) -> np.ndarray:
+        if self.ranges is None:
+            return full
+        if len(self.ranges) == 1:
+            start, end = self.ranges[0]
+            return full[start:end]
+        return np.concatenate([full[start:end] for start, end in self.ranges]) if self.ranges else full[:0]
 
 
 @dataclass
@@ -102,6 +114,9 @@ class Evaluator:
     _visiting: list = field(default_factory=list)
     _selections: dict = field(default_factory=dict)
     _folded: dict = field(default_factory=dict)
+    # The rows a node's mask is ANDed with by the groups around it (None: all): where only those
+    # rows matter, a text pattern is tested on the vocabulary entries they hold, not on all.
+    _within: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.timezone != self.index.timezone:
@@ -158,12 +173,14 @@ class Evaluator:
         if definition is None:
             raise InputError.single(ErrorCode.NOT_FOUND, "segment not found", "rules")
         self._visiting.append(segment_id)
+        within, self._within = self._within, None  # kept for other uses: exact on every row
         try:
             mask = self.definition(definition.rule, definition.scope)
             if definition.parent_id is not None:
                 mask &= self.segment(definition.parent_id)
         finally:
             self._visiting.pop()
+            self._within = within
         self._members[segment_id] = mask
         return mask
 
@@ -171,8 +188,15 @@ class Evaluator:
     def node(self, node: r.Node, scope: r.Scope) -> np.ndarray:
         if isinstance(node, r.All):
             mask = np.ones(self.n, dtype=bool)
-            for child in node.children:
-                mask &= self.node(child, scope)
+            outer = self._within
+            patterns = [child for child in node.children if _narrowable(child)]
+            for child in [child for child in node.children if child not in patterns] + patterns:
+                if child in patterns:  # after the others: tested only where they left members
+                    self._within = mask.copy() if outer is None else mask & outer
+                try:
+                    mask &= self.node(child, scope)
+                finally:
+                    self._within = outer
             return mask
         if isinstance(node, r.Any_):
             mask = np.zeros(self.n, dtype=bool)
@@ -213,21 +237,36 @@ class Evaluator:
         def folded(value: str) -> str:
             return self._folded[value] if fold else value
 
-        vocabulary = column.vocabulary
         if base == "eq":
             mask = column.codes == column.code(folded(operand))
         elif base == "in":
             codes = [c for c in (column.code(folded(v)) for v in operand) if c >= 0]
             mask = np.isin(column.codes, np.array(codes, dtype=np.int32))
         elif base == "contains":
-            mask = column.where(np.strings.find(vocabulary, folded(operand)) >= 0)
+            mask = self._pattern(column, lambda words: np.strings.find(words, folded(operand)) >= 0)
         elif base == "starts_with":
-            mask = column.where(np.strings.startswith(vocabulary, folded(operand)))
+            mask = self._pattern(column, lambda words: np.strings.startswith(words, folded(operand)))
         elif base == "ends_with":
-            mask = column.where(np.strings.endswith(vocabulary, folded(operand)))
+            mask = self._pattern(column, lambda words: np.strings.endswith(words, folded(operand)))
         else:
             raise ValueError(op)
         return ~mask if base != op else mask
+
+    def _pattern(self, column: TextColumn, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Rows whose text passes ``test``: tested on the vocabulary, or, where the groups around
+        leave few rows (``_within``), on the entries those rows hold (an e-mail address per person
+        makes the vocabulary as long as the persons). Right on every row of ``_within``."""
+        vocabulary = column.vocabulary
+        if self._within is None or len(vocabulary) < PATTERN_VOCABULARY:
+            return column.where(test(vocabulary))
+        codes = column.codes[self._within]
+        if len(codes) > PATTERN_ROWS_PER_ENTRY * len(vocabulary):  # sorting them would cost more
+            return column.where(test(vocabulary))
+        held = np.unique(codes)
+        held = held[held >= 0]
+        matches = np.zeros(len(vocabulary), dtype=bool)
+        matches[held] = test(vocabulary[held])
+        return column.where(matches)
 
     def c_TextCond(self, c: r.TextCond, scope: r.Scope) -> np.ndarray:
         return self._text(
@@ -335,16 +374,24 @@ class Evaluator:
             assert c.latitude is not None and c.longitude is not None
             lat, lon = c.latitude, c.longitude
         plat, plon = self.index.latitude, self.index.longitude
+        rows = None  # where the groups around leave few persons, only theirs are computed
+        if self._within is not None and np.count_nonzero(self._within) * NARROW_SHARE < self.n:
+            rows = np.flatnonzero(self._within)
+            plat, plon = plat[rows], plon[rows]
         rlat, rlon = math.radians(lat), math.radians(lon)
         with np.errstate(invalid="ignore"):
             a = np.sin((np.radians(plat) - rlat) / 2) ** 2 + np.cos(np.radians(plat)) * math.cos(rlat) * (
                 np.sin((np.radians(plon) - rlon) / 2) ** 2
             )
             km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
-            mask = km <= c.km
+            near_km = km <= c.km
             near = np.flatnonzero(np.abs(km - c.km) <= NEAR * max(1.0, c.km))
-        for row in near.tolist():  # decided as PostgreSQL computes it
-            mask[row] = _haversine_sql(float(plat[row]), float(plon[row]), lat, lon) <= c.km
+        for i in near.tolist():  # decided as PostgreSQL computes it
+            near_km[i] = _haversine_sql(float(plat[i]), float(plon[i]), lat, lon) <= c.km
+        if rows is None:
+            return near_km
+        mask = np.zeros(self.n, dtype=bool)
+        mask[rows[near_km]] = True
         return mask
 
     # ------------------------------------------------------------------ links
@@ -421,20 +468,27 @@ class Evaluator:
         if scope not in self._selections:
             facts = self.index.facts
             if not scope.is_set:
-                rows = None
+                ranges = None
             else:
                 wanted = np.fromiter(self.sources.scope_event_ids(scope), dtype=np.int64)
-                in_scope = np.isin(facts.event_ids, wanted)
-                rows = np.flatnonzero(in_scope[facts.event])
-            self._selections[scope] = _Selection(rows)
+                events = np.flatnonzero(np.isin(facts.event_ids, wanted))
+                bounds = self.index.once(
+                    "event_bounds", lambda: np.searchsorted(facts.event, np.arange(len(facts.event_ids) + 1))
+                )
+                starts, ends = bounds[events], bounds[events + 1]
+                ranges = []
+                if len(events):  # neighbouring events' facts are one run
+                    cut = np.flatnonzero(starts[1:] != ends[:-1]) + 1
+                    runs = zip(starts[np.r_[0, cut]].tolist(), ends[np.r_[cut - 1, len(events) - 1]].tolist())
+                    ranges = [(a, b) for a, b in runs if b > a]
+            self._selections[scope] = _Selection(ranges)
         return self._selections[scope]
 
     def column(self, scope: r.Scope, name: str) -> np.ndarray:
         """A fact column over the scope's facts."""
         selection = self.selection(scope)
         if name not in selection.cache:
-            full = getattr(self.index.facts, name)
-            selection.cache[name] = full if selection.rows is None else full[selection.rows]
+            selection.cache[name] = selection.take(getattr(self.index.facts, name))
         return selection.cache[name]
 
     def holders(self, scope: r.Scope) -> np.ndarray:
@@ -519,6 +573,17 @@ class Evaluator:
         if c.min_times <= 1:
             return self._rows_mask(person)
         return np.bincount(person, minlength=self.n) >= c.min_times
+
+
+def _narrowable(node: r.Node) -> bool:
+    """Whether ``node`` holds a condition computed only for the rows in play when they are few: a
+    text pattern (contains, starts or ends with, or their negations) or a distance."""
+    patterns = ("contains", "not_contains", "starts_with", "ends_with")
+    return any(
+        isinstance(n, r.DistanceCond)
+        or (isinstance(n, r.TextCond | r.CustomFieldCond) and _plain(n.operator) in patterns)
+        for n in r.walk(node)
+    )
 
 
 def _haversine_sql(plat: float, plon: float, lat: float, lon: float) -> float:

@@ -22,6 +22,7 @@ skips shrinking; with ``CI`` set the run is derandomized (the same examples ever
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import uuid
 from datetime import date
@@ -37,6 +38,7 @@ from domain.forms.models import Form, FormSubmission
 from domain.people.models import ConsentType, CustomFieldDefinition, Person, PersonConsent
 from domain.recommendations.models import InterestScore
 from domain.audience import counting as audience
+from domain.audience import evaluate as audience_evaluate
 from domain.audience.index import build_index
 from tests.segments import reference
 from domain.segments import service as segments
@@ -237,6 +239,21 @@ def describe_difference(scenario: Scenario, expected: set[int], actual: set[int]
     return "\n".join(lines)
 
 
+@contextmanager
+def narrowed_evaluation():
+    """The index's text patterns and distances always computed only for the rows in play (an
+    account's vocabularies and persons must be many for it otherwise)."""
+    names = ("PATTERN_VOCABULARY", "PATTERN_ROWS_PER_ENTRY", "NARROW_SHARE")
+    saved = [getattr(audience_evaluate, name) for name in names]
+    for name, value in zip(names, (0, float("inf"), 0)):
+        setattr(audience_evaluate, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved):
+            setattr(audience_evaluate, name, value)
+
+
 def check(session: Session, scenario: Scenario) -> None:
     if currently_in_test_context():
         note(f"scenario JSON (save it to a file and replay with SEGMENT_SCENARIO=file):\n{scenario.to_json()}")
@@ -261,6 +278,14 @@ def check(session: Session, scenario: Scenario) -> None:
             indexed = audience.matching_person_ids(
                 session, index, rules=q.rule, scope=q.scope, parent_id=q.parent_id, mode=q.mode, now=scenario.now
             )
+            with narrowed_evaluation():
+                narrowed = audience.matching_person_ids(
+                    session, index, rules=q.rule, scope=q.scope, parent_id=q.parent_id, mode=q.mode, now=scenario.now
+                )
+            if narrowed != indexed:
+                failures.append(
+                    f"query {i} (index, narrowed to the rows in play): rule={q.rule!r} differs: {sorted(narrowed)}"
+                )
             if indexed != expected:
                 failures.append(
                     f"query {i} (index): rule={q.rule!r} scope={q.scope!r} parent_id={q.parent_id!r} "

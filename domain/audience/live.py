@@ -158,6 +158,16 @@ class LiveIndex:
                 return delta, len(fresh_ids)
         raise NotIndexed("other transactions kept writing during the catch-up")
 
+    @property
+    def changed(self) -> int:
+        """Persons changed since the base was built (as far as the shared delta knows)."""
+        delta = self._delta
+        return len(delta.changed) if delta is not None else 0
+
+    @property
+    def age(self) -> float:
+        return monotonic() - self.built
+
     def follow(self, engine: Engine, every: float = FOLLOW_SECONDS) -> None:
         """Catch the shared delta up in the background every ``every`` seconds while others write,
         so that a count after a burst of writes reads only the last moment's changes. Stops with

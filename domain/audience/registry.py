@@ -7,8 +7,9 @@ back end answers. ``MARQUEE_AUDIENCE_INDEX_MB`` (default 4096) caps the memory o
 (measured: about 400 MB per million persons with six tickets each); ``0`` turns indexes off.
 Each index follows the change journal in the background (``LiveIndex.follow``: its delta caught
 up every second while others write), so a count catches up with the last moment's changes only.
+An index with many changed persons, or old, is built again in the background while it answers.
 An index whose catch-up cannot answer (an account-wide change, a backlog over MAX_BACKLOG) is
-rebuilt in the background; until it is ready, the SQL back end answers.
+dropped and rebuilt in the background; until it is ready, the SQL back end answers.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from domain.audience.live import CountReport, LiveIndex, build_live
+from domain.audience.live import MAX_BACKLOG, MAX_BASE_AGE, CountReport, LiveIndex, build_live
 
 log = logging.getLogger("marquee.audience")
 BYTES_PER_PERSON_ESTIMATE = 450  # what an index takes per person, to refuse one over the budget
+# An index is built again in the background (the old one answering until the new one is ready)
+# when this many persons changed since it was built, or at this age (the journal keeps six hours).
+RENEW_AT_CHANGED = MAX_BACKLOG // 2
+RENEW_AT_AGE = MAX_BASE_AGE - timedelta(hours=1)
 
 
 @dataclass
@@ -49,11 +55,18 @@ class Registry:
         self._lock = threading.Lock()
 
     def get(self, session: Session, account_id: int) -> LiveIndex | None:
-        """The account's index when it is ready; else None (and a build starts when it should)."""
+        """The account's index when it is ready; else None (and a build starts when it should).
+        An index with many changed persons, or old, is renewed in the background meanwhile."""
         live = self._live.get(account_id)
-        if live is not None or self.settings.budget_bytes <= 0 or account_id in self._too_small:
-            return live
         bind = session.get_bind()
+        if live is not None:
+            if (live.changed >= RENEW_AT_CHANGED or live.age >= RENEW_AT_AGE.total_seconds()) and isinstance(
+                bind, Engine
+            ):
+                self._start(bind, account_id)
+            return live
+        if self.settings.budget_bytes <= 0 or account_id in self._too_small:
+            return None
         if not isinstance(bind, Engine):  # a session joined to an outer connection (tests): no threads
             return None
         with self._lock:
@@ -71,9 +84,15 @@ class Registry:
             if held + persons * BYTES_PER_PERSON_ESTIMATE > self.settings.budget_bytes:
                 log.info("audience index for account %s would pass the memory budget", account_id)
                 return None
-            self._building.add(account_id)
-        threading.Thread(target=self._build, args=(bind, account_id), daemon=True, name="audience-index").start()
+        self._start(bind, account_id)
         return None
+
+    def _start(self, engine: Engine, account_id: int) -> None:
+        with self._lock:
+            if account_id in self._building:
+                return
+            self._building.add(account_id)
+        threading.Thread(target=self._build, args=(engine, account_id), daemon=True, name="audience-index").start()
 
     def _build(self, engine: Engine, account_id: int) -> None:
         try:
@@ -82,7 +101,10 @@ class Registry:
                 live = build_live(session, account_id)
             live.follow(engine)
             with self._lock:
+                renewed = self._live.get(account_id)
                 self._live[account_id] = live
+            if renewed is not None:
+                renewed.stop()
             log.info(
                 "audience index for account %s: %s persons, %.0f MB, built in %.1f s",
                 account_id,

@@ -71,3 +71,30 @@ def test_small_accounts_and_a_zero_budget_stay_with_sql(committed_engine, monkey
                 == "sql"
             )
         assert not fresh._building and not fresh._live
+
+
+def test_an_index_with_many_changes_is_renewed_while_it_answers(committed_engine, registry, monkeypatch):
+    monkeypatch.setattr(audience_registry, "RENEW_AT_CHANGED", 2)
+    scenario = Scenario.from_json(SMALL_SCENARIO)
+    with Session(committed_engine) as session:
+        account_id = write_scenario(session, scenario)
+        session.commit()
+    with Session(committed_engine) as session:
+        segments.count_matching_with_report(session, account_id, rules=RULES, now=scenario.now)
+    _wait_for_index(registry, account_id)
+    first = registry._live[account_id]
+    with committed_engine.begin() as conn:
+        conn.execute(text("UPDATE person SET city = 'Amsterdam' WHERE account_id = :a"), {"a": account_id})
+    with Session(committed_engine) as session:  # caught up by the old index; two changed: renewal starts
+        count, report = segments.count_matching_with_report(session, account_id, rules=RULES, now=scenario.now)
+        assert (count, report.backend) == (2, "index") and first.changed == 2
+        segments.count_matching_with_report(session, account_id, rules=RULES, now=scenario.now)
+    deadline = time.monotonic() + 60
+    while registry._live[account_id] is first:
+        assert time.monotonic() < deadline, "the renewal did not finish"
+        time.sleep(0.05)
+    renewed = registry._live[account_id]
+    assert renewed.changed == 0 and first._following is not None and first._following.is_set()
+    with Session(committed_engine) as session:
+        count, report = segments.count_matching_with_report(session, account_id, rules=RULES, now=scenario.now)
+    assert (count, report.backend, report.changed_persons) == (2, "index", 0)

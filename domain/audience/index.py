@@ -47,6 +47,20 @@ class RebuildNeeded(NotIndexed):
     """The index cannot catch up any more: it must be built again."""
 
 
+def unique_strings(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for a ``StringDType`` array, by a stable sort:
+    numpy 2.4's quicksort of such arrays crashes the process (a segmentation fault) on nearly
+    sorted input, such as a sorted vocabulary with a few new words appended."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(len(ordered), dtype=bool)
+    if len(ordered):
+        first[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
 @dataclass
 class TextColumn:
     """A text per person: ``vocabulary`` (sorted distinct values), ``codes`` (row → position in
@@ -65,7 +79,7 @@ class TextColumn:
     @classmethod
     def encode(cls, filled: np.ndarray, missing: np.ndarray, empty: np.ndarray) -> TextColumn:
         """From the texts as a ``StringDType`` array (anything where ``missing``)."""
-        vocabulary, codes = np.unique(filled, return_inverse=True)
+        vocabulary, codes = unique_strings(filled)
         codes = codes.astype(np.int32)
         codes[missing] = -1
         return cls(vocabulary, codes, empty)
@@ -476,8 +490,8 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
 
 def _merged_text(parts: list[tuple[TextColumn, np.ndarray]], order: np.ndarray) -> TextColumn:
     """Text columns of several indexes (each with the rows it keeps) as one, rows in ``order``."""
-    # np.unique's inverse, not searchsorted (which fails on StringDType strings over 15 bytes)
-    vocabulary, inverse = np.unique(np.concatenate([column.vocabulary for column, _ in parts]), return_inverse=True)
+    # an inverse, not searchsorted (which fails on StringDType strings over 15 bytes)
+    vocabulary, inverse = unique_strings(np.concatenate([column.vocabulary for column, _ in parts]))
     codes, empty, start = [], [], 0
     for column, keep in parts:
         size = len(column.vocabulary)
@@ -596,4 +610,4 @@ def combine(old: AudienceIndex, fresh: AudienceIndex) -> AudienceIndex:
     return combined
 
 
-__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index", "combine", "facts_of"]
+__all__ = ["AudienceIndex", "NotIndexed", "RebuildNeeded", "build_index", "combine", "facts_of", "unique_strings"]

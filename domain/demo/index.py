@@ -36,6 +36,7 @@ from domain.audience.index import (
     TextColumn,
     custom_definitions,
     facts_of,
+    unique_strings,
 )
 from domain.demo import tags as demo_tags
 from domain.demo.generator import PERSON_COLUMNS, Chunk, DemoCatalogue, generate_chunks
@@ -70,7 +71,7 @@ class _Texts:
     def add(self, session: Session, values: list[str | None]) -> None:
         missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
         raw = np.array([v if v is not None else "" for v in values], dtype=STRINGS)
-        distinct, inverse = np.unique(raw, return_inverse=True)
+        distinct, inverse = unique_strings(raw)
         expression = "lower(v)" if self.lower else "v"
         answers = _fetch(
             session,

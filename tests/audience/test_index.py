@@ -170,3 +170,22 @@ def test_a_rebuild_gives_the_same_arrays(session, account):
     for path in left:
         assert np.array_equal(left[path], right[path], equal_nan=left[path].dtype.kind == "f"), path
     assert first.nbytes > 0
+
+
+def test_unique_strings_survives_nearly_sorted_input():
+    """numpy 2.4's quicksort of StringDType arrays crashed the process on this shape of input (a
+    sorted vocabulary with new words appended: what a catch-up combines)."""
+    import random
+    import string
+
+    from domain.audience.index import STRINGS, unique_strings
+
+    rng = random.Random(2)
+    words = sorted("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 40))) for _ in range(10_000))
+    words += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 40))) for _ in range(100)] + words[:50]
+    values = np.array(words, dtype=STRINGS)
+    vocabulary, inverse = unique_strings(values)
+    assert vocabulary.tolist() == sorted(set(words))
+    assert np.array_equal(vocabulary[inverse], values)
+    empty = unique_strings(np.array([], dtype=STRINGS))
+    assert len(empty[0]) == 0 and len(empty[1]) == 0

@@ -24,7 +24,8 @@ def registry(monkeypatch):
     fresh = Registry(Settings(min_persons=2, budget_bytes=64 * 2**20))
     monkeypatch.setattr(segments, "REGISTRY", fresh)
     monkeypatch.setattr(audience_registry, "REGISTRY", fresh)
-    return fresh
+    yield fresh
+    fresh.clear()  # stops the indexes' followers
 
 
 def _wait_for_index(registry: Registry, account_id: int) -> None:

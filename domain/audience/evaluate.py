@@ -492,7 +492,11 @@ class Evaluator:
         return selection.cache[name]
 
     def holders(self, scope: r.Scope) -> np.ndarray:
-        """Persons holding a counted ticket of the scope."""
+        """Persons holding a counted ticket of the scope (from their ticket counts when a
+        condition already counted them: one pass over the scope's facts fewer)."""
+        counted = self.selection(scope).cache.get(("figure", "tickets"))
+        if counted is not None:
+            return counted > 0
         return self._rows_mask(self.column(scope, "person"))
 
     def _used_channel(self, scope: r.Scope, code: int) -> np.ndarray:

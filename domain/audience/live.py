@@ -101,6 +101,9 @@ class LiveIndex:
         self.built = monotonic()
         self._delta: Delta | None = None
         self._lock = threading.Lock()
+        # One catch-up at a time: a count that arrives while another (or the follower) reads the
+        # journal waits for it and then reads only what came after, instead of doing it twice.
+        self._catching = threading.Lock()
         self._following: threading.Event | None = None
 
     def _params(self, since: str, upto: str | None = None) -> dict:
@@ -120,10 +123,19 @@ class LiveIndex:
             stale[at[ids[at] == changed]] = True
         return stale
 
-    def catch_up(self, session: Session) -> tuple[Delta | None, int]:
+    def catch_up(self, session: Session, *, wait: bool = True) -> tuple[Delta | None, int]:
         """The delta that brings the base to the database's current state (None: nothing changed),
         and how many changed persons it read again (those changed since the shared delta).
-        Raises NotIndexed when the index cannot answer."""
+        Raises NotIndexed when the index cannot answer. ``wait=False`` (the follower): nothing is
+        done while another catch-up runs."""
+        if not self._catching.acquire(blocking=wait):
+            return self._delta, 0
+        try:
+            return self._catch_up(session)
+        finally:
+            self._catching.release()
+
+    def _catch_up(self, session: Session) -> tuple[Delta | None, int]:
         account = self.base.account_id
         if monotonic() - self.built > MAX_BASE_AGE.total_seconds():
             raise RebuildNeeded("the index is older than the change journal keeps")
@@ -180,7 +192,7 @@ class LiveIndex:
             while not stop.wait(every):
                 try:
                     with Session(engine) as session:
-                        self.catch_up(session)
+                        self.catch_up(session, wait=False)
                 except RebuildNeeded:
                     return
                 except Exception:  # counts catch up themselves; this is only ahead of them

@@ -226,13 +226,15 @@ class AudienceIndex:
 
     def rows_of(self, person_ids: np.ndarray) -> np.ndarray:
         """Person rows of ids the index holds (links always name a held person)."""
-        return np.searchsorted(self.person_ids, person_ids).astype(np.int32)
+        return np.searchsorted(self.person_ids, person_ids)
 
 
 # ----------------------------------------------------------------------------- building
 
 
-def _fetch(session: Session, query: str, params: tuple) -> list[tuple]:
+def fetch_rows(session: Session, query: str, params: tuple) -> list[tuple]:
+    """Rows of a query run on the session's own connection with psycopg's cursor (no SQLAlchemy
+    result processing: the text columns of millions of persons)."""
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(query, params)
@@ -242,7 +244,7 @@ def _fetch(session: Session, query: str, params: tuple) -> list[tuple]:
 
 
 def custom_definitions(session: Session, account_id: int) -> dict[str, str]:
-    rows = _fetch(
+    rows = fetch_rows(
         session,
         "SELECT key, type FROM custom_field_definition WHERE account_id = %s AND retired_at IS NULL ORDER BY key",
         (account_id,),
@@ -314,7 +316,9 @@ def _load_persons(session: Session, account_id: int, custom: dict[str, str], per
             params.append(key)
     where = f"FROM person p WHERE p.account_id = %s{_only('p.id', persons)} ORDER BY p.id"
     columns = read_columns(session, f"SELECT {', '.join(select)} {where}", _with([*params, account_id], persons), types)
-    text_rows = _fetch(session, f"SELECT {', '.join(texts)} {where}", tuple(_with([*text_params, account_id], persons)))
+    text_rows = fetch_rows(
+        session, f"SELECT {', '.join(texts)} {where}", tuple(_with([*text_params, account_id], persons))
+    )
     text_values = list(zip(*text_rows)) if text_rows else [() for _ in texts]
     fixed = iter(columns[7:])
     out: dict = {
@@ -422,7 +426,7 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
     transaction, or one statement's view per part is what you get); with ``persons``, the index
     of just those persons (a catch-up's delta). ``snapshot`` is the snapshot of its first statement."""
     started = perf_counter()
-    timezone, snapshot, xid, journal_id = _fetch(
+    timezone, snapshot, xid, journal_id = fetch_rows(
         session,
         "SELECT timezone, pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text::bigint, "
         "(SELECT coalesce(max(id), 0) FROM audience_change) FROM account WHERE id = %s",
@@ -432,7 +436,7 @@ def build_index(session: Session, account_id: int, persons: list[int] | None = N
     person_ids = loaded["person_ids"]
 
     def rows_of(ids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(person_ids, ids).astype(np.int32)
+        return np.searchsorted(person_ids, ids)
 
     def held(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
         if not len(person_ids):
@@ -535,7 +539,7 @@ def _merged_links(parts: list[tuple[Links, np.ndarray]]) -> Links:
     kept = [(links, new, new >= 0) for links, new in kept]
     keys = np.concatenate([links.keys[mask] for links, _, mask in kept])
     order = np.argsort(keys, kind="stable")
-    persons = np.concatenate([new[mask] for _, new, mask in kept]).astype(np.int32)
+    persons = np.concatenate([new[mask] for _, new, mask in kept])
     columns = {
         name: np.concatenate([links.columns[name][mask] for links, _, mask in kept])[order]
         for name in parts[0][0].columns
@@ -604,7 +608,7 @@ def combine(old: AudienceIndex, fresh: AudienceIndex) -> AudienceIndex:
         subscriptions=_merged_links([(old.subscriptions, old_rows), (fresh.subscriptions, fresh_rows)]),
         scores=_merged_links([(old.scores, old_rows), (fresh.scores, fresh_rows)]),
         facts=facts_of(
-            person[sort].astype(np.int32),
+            person[sort],
             sorted_ids[person[sort]],
             pair[sort],
             event_id[sort],

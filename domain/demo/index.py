@@ -50,15 +50,6 @@ assert demo_tags.SOURCES == audience.SOURCES, "tag link sources are coded alike"
 Progress = Callable[[float, str], None]
 
 
-def _fetch(session: Session, query: str, params: tuple) -> list[tuple]:
-    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(query, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 class _Texts:
     """One text column gathered chunk by chunk: PostgreSQL lowers each chunk's distinct values."""
 
@@ -73,7 +64,7 @@ class _Texts:
         raw = np.array([v if v is not None else "" for v in values], dtype=STRINGS)
         distinct, inverse = unique_strings(raw)
         expression = "lower(v)" if self.lower else "v"
-        answers = _fetch(
+        answers = audience.fetch_rows(
             session,
             f"SELECT {expression}, v ~ '^\\s*$' FROM unnest(%s::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i",
             (distinct.tolist(),),
@@ -195,7 +186,7 @@ def generated_index(
     """The index of the audience ``catalogue`` generates, person i having id ``first_person_id + i``
     (the account holds the catalogue and no persons)."""
     report = progress or (lambda fraction, message: None)
-    timezone = _fetch(session, "SELECT timezone FROM account WHERE id = %s", (account_id,))[0][0]
+    timezone = audience.fetch_rows(session, "SELECT timezone FROM account WHERE id = %s", (account_id,))[0][0]
     zone = ZoneInfo(timezone)
     texts = {name: _Texts(lower=True) for name in TEXT_FIELDS}
     custom = _Custom(custom_definitions(session, account_id))

@@ -608,7 +608,7 @@ rule_set("s15-top-spenders-5", 5)(
             f"""
         SELECT count(*) FROM person p JOIN person_stats st ON st.account_id = p.account_id AND st.person_id = p.id
         WHERE p.account_id = :a AND st.revenue >= 300 AND st.events >= 5 AND {SUBSCRIBED}
-          AND {consent(n, "newsletter")} AND {local_date("p.created_at")} <= DATE '{n.today - timedelta(days=365)}'"""
+          AND {consent(n, "newsletter")} AND {local_date("p.created_at")} < DATE '{n.today - timedelta(days=365)}'"""
         ),
     )
 )

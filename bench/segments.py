@@ -938,14 +938,13 @@ def after_burst(ds: Dataset) -> Result:
                 )
                 total = (time.perf_counter() - started) * 1000
                 rows.append((spec.name, total, report.catch_up_ms, report.evaluate_ms))
-                counts.append((spec, count))
-            for spec, count in counts:  # after the index's counts: a long SQL count leaves the caches cold
-                rules, scope, parent = spec.build(names, session)
+                counts.append((spec.name, rules, scope, parent, count))
+            for name, rules, scope, parent, count in counts:  # after the index's: a long SQL count leaves caches cold
                 sql = segments.count_matching_with_report(
                     session, ds.account_id, rules=rules, scope=scope, parent_id=parent, now=names.now, backend="sql"
                 )[0]
                 if count != sql:
-                    mismatches.append(f"{spec.name} index {count:,} SQL {sql:,}")
+                    mismatches.append(f"{name} index {count:,} SQL {sql:,}")
     finally:
         live.stop()
         with ds.engine.begin() as conn:

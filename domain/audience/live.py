@@ -93,14 +93,13 @@ class Delta:
 
 
 class LiveIndex:
-    """A base index and its latest shared delta. Thread-safe: counts of several threads may
-    catch up at once (each gets a consistent pair; the shared delta is swapped whole)."""
+    """A base index and its latest shared delta. Thread-safe: catch-ups run one at a time, and a
+    count reads the shared delta once (it is replaced whole, never changed in place)."""
 
     def __init__(self, base: AudienceIndex):
         self.base = base
         self.built = monotonic()
         self._delta: Delta | None = None
-        self._lock = threading.Lock()
         # One catch-up at a time: a count that arrives while another (or the follower) reads the
         # journal waits for it and then reads only what came after, instead of doing it twice.
         self._catching = threading.Lock()
@@ -164,9 +163,7 @@ class LiveIndex:
             touched = {"a": account, "since": snapshot, "persons": fresh_ids.tolist()}
             if not session.execute(TOUCHED_SINCE, touched).scalar_one():
                 if not row.own:  # the session's uncommitted writes stay out of what others read
-                    with self._lock:
-                        if self._delta is shared:  # else another count carried it further meanwhile
-                            self._delta = delta
+                    self._delta = delta  # catch-ups run one at a time: nobody moved it meanwhile
                 return delta, len(fresh_ids)
         raise NotIndexed("other transactions kept writing during the catch-up")
 
